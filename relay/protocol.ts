@@ -1,0 +1,260 @@
+/** The v1 wire protocol: one valibot schema per message, the TypeScript types inferred from them. */
+import * as v from "valibot";
+import { geometryProblem } from "./geometry.ts";
+import type { Geometry } from "./geometry.ts";
+
+export type { Geometry } from "./geometry.ts";
+
+/** The protocol version this relay speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** The subprotocol names accepted on `GET /ws/<id>`; `connect` is what older clients ask for. */
+export const SUBPROTOCOLS = ["duplexmap.v1", "connect"] as const;
+
+/** WebSocket close codes used by the relay (see docs/PROTOCOL.md). */
+export const CloseCode = {
+  /** The server is shutting down. */
+  GoingAway: 1001,
+  /** The frame was binary or not JSON. */
+  Unsupported: 1003,
+  /** Bad key or unknown map, no hello in time, rate limit, fatal protocol error. */
+  Policy: 1008,
+  /** The frame was larger than the relay's limit. */
+  TooLarge: 1009,
+  /** An internal error (the store failed). */
+  InternalError: 1011,
+  /** The peer's send buffer overflowed (it read too slowly), or the server is at capacity. */
+  TryAgainLater: 1013,
+} as const;
+
+/** Limits the schema enforces; the room checks vertex counts and property sizes itself. */
+export interface SchemaLimits {
+  /** Longest feature id, in characters. @default 256 */
+  maxFeatureIdLength: number;
+  /** Most ops in one edit. @default 10_000 */
+  maxOpsPerEdit: number;
+}
+
+/** The default {@link SchemaLimits}. */
+export const DEFAULT_SCHEMA_LIMITS: SchemaLimits = {
+  maxFeatureIdLength: 256,
+  maxOpsPerEdit: 10_000,
+};
+
+const Lng = v.pipe(v.number(), v.finite(), v.minValue(-180), v.maxValue(180));
+const Lat = v.pipe(v.number(), v.finite(), v.minValue(-90), v.maxValue(90));
+
+/** `[lng, lat]`. */
+export const LngLatSchema = v.tuple([Lng, Lat]);
+
+/** `[west, south, east, north]`; west may exceed east across the antimeridian. */
+export const BBoxSchema = v.pipe(
+  v.tuple([Lng, Lat, Lng, Lat]),
+  v.check((b) => b[1] <= b[3], "bbox south must not be greater than north"),
+);
+
+/** A GeoJSON geometry (RFC 7946), checked by hand for speed and precise messages. */
+export const GeometrySchema = v.custom<Geometry>(
+  (input) => geometryProblem(input) === null,
+  (issue) => geometryProblem(issue.input) ?? "invalid geometry",
+);
+
+const Color = v.pipe(
+  v.string(),
+  v.hexColor("color must be #rrggbb"),
+  v.length(7, "color must be #rrggbb"),
+);
+const EditIdSchema = v.union([
+  v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
+  v.pipe(v.number(), v.safeInteger()),
+], "edit id must be a string of 1-128 characters or an integer");
+const Properties = v.record(v.string(), v.unknown());
+const PropertyKey = v.pipe(v.string(), v.maxLength(1024));
+
+/** Builds the schema for everything a client may send, for the given limits. */
+export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
+  const FeatureId = v.pipe(
+    v.string("feature id must be a string"),
+    v.minLength(1, "feature id must not be empty"),
+    v.maxLength(
+      limits.maxFeatureIdLength,
+      `feature id is longer than ${limits.maxFeatureIdLength}`,
+    ),
+  );
+  const Feature = v.object({
+    type: v.literal("Feature"),
+    id: FeatureId,
+    geometry: GeometrySchema,
+    properties: v.optional(v.nullable(Properties), null),
+  });
+  const Op = v.variant("op", [
+    v.object({ op: v.literal("put"), feature: Feature }),
+    v.object({ op: v.literal("geom"), fid: FeatureId, geometry: GeometrySchema }),
+    v.object({
+      op: v.literal("props"),
+      fid: FeatureId,
+      set: Properties,
+      unset: v.optional(v.array(PropertyKey)),
+    }),
+    v.object({ op: v.literal("del"), fid: FeatureId }),
+  ], "op must be one of put, geom, props, del");
+  return v.variant("type", [
+    v.object({
+      type: v.literal("hello"),
+      key: v.pipe(v.string(), v.maxLength(256)),
+      name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)),
+      color: Color,
+      since: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+      client: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+    }),
+    v.object({
+      type: v.literal("view"),
+      bbox: BBoxSchema,
+      zoom: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(30)),
+    }),
+    v.object({ type: v.literal("cursor"), at: v.nullable(LngLatSchema) }),
+    v.object({
+      type: v.literal("edit"),
+      id: EditIdSchema,
+      ops: v.pipe(
+        v.array(Op),
+        v.minLength(1, "an edit needs at least one op"),
+        v.maxLength(limits.maxOpsPerEdit, `an edit may hold at most ${limits.maxOpsPerEdit} ops`),
+      ),
+    }),
+    v.object({ type: v.literal("ping"), t: v.optional(v.union([v.number(), v.string()])) }),
+  ], "type must be one of hello, view, cursor, edit, ping");
+}
+
+/** The schema for a client message with the default limits. */
+export const ClientMessageSchema = createClientMessageSchema();
+/** Anything a client may send. */
+export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>;
+export type HelloMessage = Extract<ClientMessage, { type: "hello" }>;
+export type ViewMessage = Extract<ClientMessage, { type: "view" }>;
+export type CursorMessage = Extract<ClientMessage, { type: "cursor" }>;
+export type EditMessage = Extract<ClientMessage, { type: "edit" }>;
+export type EditOp = EditMessage["ops"][number];
+export type Feature = Extract<EditOp, { op: "put" }>["feature"];
+export type EditId = EditMessage["id"];
+
+/** A feature as the relay stores it: `properties` always an object. */
+export interface StoredFeature {
+  type: "Feature";
+  id: string;
+  geometry: Geometry;
+  properties: Record<string, unknown>;
+}
+
+/** The result of reading one inbound frame: messages in order, or why the frame is unusable. */
+export type FrameResult =
+  | { ok: true; items: FrameItem[] }
+  | { ok: false; error: string };
+
+/** One message of a frame; an invalid edit keeps its id so it can be answered with `rejected`. */
+export type FrameItem =
+  | { ok: true; message: ClientMessage }
+  | { ok: false; error: string; edit?: { id: EditId; code: RejectCode } };
+
+/** Parses one text frame: a message object or an array of them, each validated on its own. */
+export function parseFrame(
+  text: string,
+  schema: ReturnType<typeof createClientMessageSchema>,
+): FrameResult {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, error: "frame is not valid JSON" };
+  }
+  const list = Array.isArray(json) ? json : [json];
+  return {
+    ok: true,
+    items: list.map((item) => {
+      const result = v.safeParse(schema, item);
+      if (result.success) return { ok: true, message: result.output };
+      const error = describeIssue(result.issues[0]);
+      const id = editIdOf(item);
+      if (id === undefined) return { ok: false, error };
+      const geometry = result.issues[0].path?.some((p) => p.key === "geometry") ?? false;
+      return {
+        ok: false,
+        error,
+        edit: { id, code: geometry ? "invalid_geometry" : "invalid_edit" },
+      };
+    }),
+  };
+}
+
+function editIdOf(item: unknown): EditId | undefined {
+  if (typeof item !== "object" || item === null || !("type" in item) || item.type !== "edit") {
+    return undefined;
+  }
+  const id = "id" in item ? item.id : undefined;
+  return v.is(EditIdSchema, id) ? id : undefined;
+}
+
+function describeIssue(issue: v.BaseIssue<unknown>): string {
+  const path = issue.path?.map((p) => String(p.key)).join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+/** Everything the relay tells peers about one another. */
+export interface PeerInfo {
+  peer: string;
+  name: string;
+  color: string;
+  role: Role;
+  view?: { bbox: [number, number, number, number]; zoom: number };
+  cursor?: [number, number] | null;
+}
+
+export type Role = "editor" | "viewer";
+
+/** An accepted edit as it travels to clients and sits in the journal. */
+export interface EditFrame {
+  type: "edit";
+  seq: number;
+  by: string;
+  id: EditId;
+  ops: EditOp[];
+}
+
+/** Everything the server sends. */
+export type ServerMessage =
+  | {
+    type: "welcome";
+    you: { peer: string; name: string; color: string; role: Role };
+    peers: PeerInfo[];
+    seq: number;
+    features?: { type: "FeatureCollection"; features: StoredFeature[] };
+    ops?: EditFrame[];
+    map?: { id: string; title: string };
+  }
+  | { type: "joined"; peer: string; name: string; color: string; role: Role }
+  | { type: "left"; peer: string }
+  | { type: "view"; peer: string; bbox: [number, number, number, number]; zoom: number }
+  | { type: "cursor"; peer: string; at: [number, number] | null }
+  | EditFrame
+  | { type: "rejected"; id: EditId; code: RejectCode; message: string }
+  | { type: "error"; code: ErrorCode; message: string }
+  | { type: "pong"; t?: number | string };
+
+/** Why an edit was not applied. */
+export type RejectCode =
+  | "forbidden"
+  | "unknown_feature"
+  | "invalid_geometry"
+  | "invalid_edit"
+  | "too_large"
+  | "too_many_features"
+  | "rate_limited";
+
+/** Why a frame was refused. */
+export type ErrorCode =
+  | "bad_json"
+  | "bad_message"
+  | "hello_required"
+  | "already_joined"
+  | "rate_limited"
+  | "internal";

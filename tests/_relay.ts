@@ -1,0 +1,184 @@
+/** Starts a real relay process on a free loopback port for end-to-end tests, and stops it. */
+
+const ROOT = new URL("../", import.meta.url);
+
+/** One structured log line written by the relay. */
+export type LogLine = Record<string, unknown> & { event: string };
+
+/** A running relay process. */
+export interface RelayProcess {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `ws://127.0.0.1:<port>` */
+  wsUrl: string;
+  port: number;
+  /** The data directory (a fresh temp dir unless given). */
+  dataDir: string;
+  /** Every log line seen so far. */
+  logs: LogLine[];
+  /** Resolves with the first log line (already seen or future) that matches. */
+  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
+  /** Sends a signal and waits for exit; resolves with the exit code (or signal number + 128). */
+  signal(sig: Deno.Signal): Promise<number>;
+  /** SIGKILL, without any cleanup by the relay. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait; safe to call twice. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link startRelay}. */
+export interface StartRelayOptions {
+  /** Extra command-line flags. */
+  args?: string[];
+  /** Reuse a data directory (for restart tests). */
+  dataDir?: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Fixed port (default: 0, a free one). */
+  port?: number;
+}
+
+/** Starts `main.ts` with `--port 0` and waits for its `listening` log line. */
+export async function startRelay(options: StartRelayOptions = {}): Promise<RelayProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "duplexmap-test-" });
+  const args = [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+    new URL("main.ts", ROOT).pathname,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(options.port ?? 0),
+    ...(options.args?.includes("--memory") ? [] : ["--data", dataDir]),
+    ...(options.args ?? []),
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  const logs: LogLine[] = [];
+  const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
+  const stderrText: string[] = [];
+  const pump = async (stream: ReadableStream<Uint8Array>, sink?: string[]) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const text = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (sink) sink.push(text);
+        if (!text.startsWith("{")) continue;
+        try {
+          const line = JSON.parse(text) as LogLine;
+          logs.push(line);
+          for (const w of waiters) {
+            if (w.match(line)) {
+              waiters.delete(w);
+              w.resolve(line);
+            }
+          }
+        } catch {
+          // Not a log line.
+        }
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr, stderrText)]);
+  let exited: number | undefined;
+  const status = child.status.then(async (s) => {
+    await pumps.catch(() => {});
+    exited = s.signal ? 128 + signalNumber(s.signal) : s.code;
+    return exited;
+  });
+  const waitForLog = (match: (l: LogLine) => boolean, timeoutMs = 10_000) => {
+    const seen = logs.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise<LogLine>((resolve, reject) => {
+      const w = {
+        match,
+        resolve: (l: LogLine) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(
+          new Error(
+            `relay did not log the expected line within ${timeoutMs} ms; stderr:\n${
+              stderrText.slice(-20).join("\n")
+            }`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(w);
+    });
+  };
+  const listening = await Promise.race([
+    waitForLog((l) => l.event === "listening", 20_000),
+    status.then((code) => {
+      throw new Error(`relay exited with ${code}:\n${stderrText.join("\n")}`);
+    }),
+  ]);
+  const port = Number(listening.port);
+  const signal = async (sig: Deno.Signal) => {
+    if (exited === undefined) {
+      try {
+        child.kill(sig);
+      } catch {
+        // Already gone.
+      }
+    }
+    return await status;
+  };
+  const relay: RelayProcess = {
+    url: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    logs,
+    waitForLog,
+    signal,
+    kill: async () => {
+      await signal("SIGKILL");
+    },
+    stop: async () => {
+      await signal("SIGTERM");
+    },
+    [Symbol.asyncDispose]: async () => {
+      await signal("SIGTERM");
+      if (!options.dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    },
+  };
+  return relay;
+}
+
+function signalNumber(sig: Deno.Signal): number {
+  const numbers: Partial<Record<Deno.Signal, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+  return numbers[sig] ?? 0;
+}
+
+/** Creates a map through the HTTP API. */
+export async function createMap(
+  baseUrl: string,
+  title?: string,
+): Promise<{ id: string; editKey: string; viewKey: string; editUrl: string; viewUrl: string }> {
+  const res = await fetch(`${baseUrl}/api/maps`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(title === undefined ? {} : { title }),
+  });
+  if (res.status !== 201) {
+    throw new Error(`POST /api/maps answered ${res.status}: ${await res.text()}`);
+  }
+  return await res.json();
+}
