@@ -1,0 +1,368 @@
+/** Starts real HAProxy (haproxy/haproxy.cfg) with test certificates in front of a relay, for end-to-end tests. */
+
+const ROOT = new URL("../", import.meta.url);
+const HAPROXY_CFG = new URL("haproxy/haproxy.cfg", ROOT).pathname;
+const MAKE_CERTS = new URL("certs/make-certs.sh", ROOT).pathname;
+
+/** Certificates made by `certs/make-certs.sh` in a directory. */
+export interface TestCerts {
+  /** The directory holding the files below. */
+  dir: string;
+  /** The local CA's certificate (PEM file): what clients trust. */
+  caFile: string;
+  /** The CA certificate's PEM text, for `Deno.createHttpClient({ caCerts: [caPem] })`. */
+  caPem: string;
+  /** Server certificate + key in one PEM file: what HAProxy's `crt` reads. */
+  combinedFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Deletes the directory (only if {@link makeTestCerts} made it). */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link makeTestCerts}. */
+export interface MakeTestCertsOptions {
+  /** Names and IPs the certificate is valid for. @default ["localhost", "127.0.0.1", "::1"] */
+  names?: string[];
+  /** Write here instead of a fresh temp dir (which is then not deleted on dispose). */
+  dir?: string;
+}
+
+/**
+ * Makes a local CA and a server certificate signed by it with `certs/make-certs.sh`.
+ *
+ * @example
+ * ```ts
+ * await using certs = await makeTestCerts();
+ * const client = Deno.createHttpClient({ caCerts: [certs.caPem] });
+ * ```
+ */
+export async function makeTestCerts(options: MakeTestCertsOptions = {}): Promise<TestCerts> {
+  const owned = options.dir === undefined;
+  const dir = options.dir ?? await Deno.makeTempDir({ prefix: "duplexmap-certs-" });
+  const out = await run("sh", [MAKE_CERTS, "--out", dir, ...(options.names ?? [])]);
+  if (!out.success) {
+    throw new Error(`certs/make-certs.sh failed (is openssl installed?):\n${out.stderr}`);
+  }
+  const caFile = `${dir}/ca.pem`;
+  return {
+    dir,
+    caFile,
+    caPem: await Deno.readTextFile(caFile),
+    combinedFile: `${dir}/haproxy.pem`,
+    certFile: `${dir}/server.pem`,
+    keyFile: `${dir}/server-key.pem`,
+    [Symbol.asyncDispose]: async () => {
+      if (owned) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Options for {@link startHaproxy}. */
+export interface StartHaproxyOptions {
+  /** Port of the relay on 127.0.0.1 (e.g. `relay.port` from tests/_relay.ts). */
+  relayPort: number;
+  /** @default "127.0.0.1" */
+  relayHost?: string;
+  /** Reuse certificates (a directory written by `certs/make-certs.sh`); default: fresh ones. */
+  certDir?: string;
+  /**
+   * Extra or overriding `DM_*` variables of haproxy.cfg, e.g.
+   * `{ DM_TIMEOUT_CLIENT: "1s", DM_MAX_CONN_PER_ADDR: "3" }`.
+   */
+  env?: Record<string, string>;
+  /** Wait until `/healthz` answers 200 through HAProxy. @default true */
+  waitHealthy?: boolean;
+}
+
+/** A running HAProxy in front of a relay. */
+export interface HaproxyProcess {
+  httpsPort: number;
+  httpPort: number;
+  /** `https://127.0.0.1:<httpsPort>` */
+  httpsUrl: string;
+  /** `wss://127.0.0.1:<httpsPort>` */
+  wssUrl: string;
+  /** `http://127.0.0.1:<httpPort>` (redirects to https) */
+  httpUrl: string;
+  /** The local CA's certificate file and PEM text. */
+  caFile: string;
+  caPem: string;
+  /** The certificate directory in use. */
+  certDir: string;
+  /** Every line HAProxy wrote (its request log included), across restarts. */
+  logs: string[];
+  /** The environment HAProxy runs with (ports, paths, timeouts). */
+  env: Record<string, string>;
+  /** An HTTP client trusting the local CA; closed by stop(). */
+  client: Deno.HttpClient;
+  /** `fetch(httpsUrl + path)` trusting the local CA. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /**
+   * A WebSocket to `wssUrl + path` trusting the local CA, optionally from another loopback source
+   * address (e.g. "127.0.0.2") to act as a different client.
+   */
+  webSocket(path: string, options?: { protocols?: string[]; localAddress?: string }): WebSocket;
+  /** SIGTERM (hard stop: every connection closes now), then start again on the same ports. */
+  restart(): Promise<void>;
+  /** SIGTERM and wait; safe to call twice. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts `haproxy -db -f haproxy/haproxy.cfg` on two free loopback ports in front of a relay.
+ *
+ * @example
+ * ```ts
+ * await using relay = await startRelay({ args: ["--memory", "--trust-proxy", "127.0.0.1"] });
+ * await using proxy = await startHaproxy({ relayPort: relay.port });
+ * const res = await proxy.fetch("/healthz");
+ * ```
+ */
+export async function startHaproxy(options: StartHaproxyOptions): Promise<HaproxyProcess> {
+  await requireTool("haproxy", ["-v"], "apt-get install -y haproxy");
+  const ownedCerts = options.certDir === undefined ? await makeTestCerts() : undefined;
+  const certDir = options.certDir ?? ownedCerts!.dir;
+  const caFile = `${certDir}/ca.pem`;
+  const caPem = await Deno.readTextFile(caFile);
+  const logs: string[] = [];
+  const client = Deno.createHttpClient({ caCerts: [caPem] });
+  const sourceClients = new Map<string, Deno.HttpClient>();
+
+  let env: Record<string, string> = {};
+  let child: Deno.ChildProcess | undefined;
+  let exited: Promise<Deno.CommandStatus> | undefined;
+  // Ports picked by closing a listener can be taken by someone else before HAProxy binds them,
+  // so a failed bind is retried with new ports.
+  for (let attempt = 1;; attempt++) {
+    const httpsPort = await freePort();
+    let httpPort = await freePort();
+    while (httpPort === httpsPort) httpPort = await freePort();
+    env = {
+      DM_BIND_ADDR: "127.0.0.1",
+      DM_HTTPS_PORT: String(httpsPort),
+      DM_HTTP_PORT: String(httpPort),
+      DM_RELAY_ADDR: `${options.relayHost ?? "127.0.0.1"}:${options.relayPort}`,
+      DM_CERT: `${certDir}/haproxy.pem`,
+      DM_ACME_ADDR: `127.0.0.1:${await freePort()}`,
+      DM_HEALTH_INTERVAL: "500ms",
+      // Small enough for any CI machine's open-files limit.
+      DM_MAXCONN: "1000",
+      DM_HARD_STOP_AFTER: "5s",
+      DM_CLOSE_SPREAD_TIME: "0s",
+      ...options.env,
+    };
+    ({ child, exited } = spawn(env, logs));
+    const up = await waitListening(httpsPort, exited);
+    if (up) break;
+    const bindFailure = logs.some((l) => /cannot bind|Address already in use/i.test(l));
+    if (!bindFailure || attempt >= 5) {
+      client.close();
+      await ownedCerts?.[Symbol.asyncDispose]();
+      throw new Error(`haproxy did not start:\n${logs.slice(-30).join("\n")}`);
+    }
+  }
+
+  const httpsPort = Number(env.DM_HTTPS_PORT);
+  const httpPort = Number(env.DM_HTTP_PORT);
+  const httpsUrl = `https://127.0.0.1:${httpsPort}`;
+
+  const stopChild = async () => {
+    if (!child || !exited) return;
+    const [c, e] = [child, exited];
+    child = undefined;
+    exited = undefined;
+    try {
+      c.kill("SIGTERM");
+    } catch {
+      // Already exited.
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const killed = await Promise.race([
+      e.then(() => false),
+      new Promise<boolean>((r) => timer = setTimeout(() => r(true), 5_000)),
+    ]);
+    clearTimeout(timer);
+    if (killed) {
+      try {
+        c.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await e;
+    }
+  };
+
+  const waitHealthy = async () => {
+    for (let i = 0; i < 100; i++) {
+      try {
+        const res = await fetch(`${httpsUrl}/healthz`, { client });
+        await res.body?.cancel();
+        if (res.status === 200) return;
+      } catch {
+        // Not up yet.
+      }
+      await sleep(100);
+    }
+    throw new Error(`/healthz never answered 200 through haproxy:\n${logs.slice(-30).join("\n")}`);
+  };
+  if (options.waitHealthy ?? true) await waitHealthy();
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await stopChild();
+    client.close();
+    for (const c of sourceClients.values()) c.close();
+    sourceClients.clear();
+    await ownedCerts?.[Symbol.asyncDispose]();
+  };
+
+  return {
+    httpsPort,
+    httpPort,
+    httpsUrl,
+    wssUrl: `wss://127.0.0.1:${httpsPort}`,
+    httpUrl: `http://127.0.0.1:${httpPort}`,
+    caFile,
+    caPem,
+    certDir,
+    logs,
+    env,
+    client,
+    fetch: (path, init) => fetch(`${httpsUrl}${path}`, { ...init, client }),
+    webSocket: (path, wsOptions = {}) => {
+      let wsClient = client;
+      if (wsOptions.localAddress) {
+        wsClient = sourceClients.get(wsOptions.localAddress) ??
+          Deno.createHttpClient({ caCerts: [caPem], localAddress: wsOptions.localAddress });
+        sourceClients.set(wsOptions.localAddress, wsClient);
+      }
+      // Deno's WebSocket accepts an HttpClient (for its CA and source address) in its options.
+      return new WebSocket(`wss://127.0.0.1:${httpsPort}${path}`, {
+        protocols: wsOptions.protocols,
+        client: wsClient,
+      });
+    },
+    restart: async () => {
+      if (stopped) throw new Error("restart() after stop()");
+      await stopChild();
+      // The ports were ours a moment ago; retry briefly in case the kernel still holds them.
+      for (let attempt = 1;; attempt++) {
+        ({ child, exited } = spawn(env, logs));
+        if (await waitListening(httpsPort, exited)) break;
+        if (attempt >= 20) {
+          throw new Error(`haproxy did not restart:\n${logs.slice(-30).join("\n")}`);
+        }
+        await sleep(250);
+      }
+      if (options.waitHealthy ?? true) await waitHealthy();
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}
+
+/**
+ * Fails with a message saying what to install when a command-line tool is missing.
+ * Tests must fail, not skip, when a tool they need is absent.
+ */
+export async function requireTool(cmd: string, args: string[], install: string): Promise<void> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    if (out.code === 127) throw new Error("not found");
+  } catch {
+    throw new Error(`'${cmd}' is required for this test but is not installed (${install})`);
+  }
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await Promise.resolve();
+  return port;
+}
+
+/** Runs a command to completion; stdout and stderr as text. */
+export async function run(
+  cmd: string,
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ success: boolean; code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env,
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    success: out.success,
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+function spawn(
+  env: Record<string, string>,
+  logs: string[],
+): { child: Deno.ChildProcess; exited: Promise<Deno.CommandStatus> } {
+  const child = new Deno.Command("haproxy", {
+    // -db: foreground, no daemon, so the test owns the process and sees its log on stdout.
+    args: ["-db", "-f", HAPROXY_CFG],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        logs.push(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+      }
+    }
+    if (buffer) logs.push(buffer);
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const exited = child.status.then(async (s) => {
+    await pumps.catch(() => {});
+    return s;
+  });
+  return { child, exited };
+}
+
+/** True once the port accepts connections; false if HAProxy exits first or never listens. */
+async function waitListening(port: number, exited: Promise<Deno.CommandStatus>): Promise<boolean> {
+  let done = false;
+  exited.then(() => done = true);
+  for (let i = 0; i < 100 && !done; i++) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return true;
+    } catch {
+      await sleep(50);
+    }
+  }
+  return false;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
