@@ -258,3 +258,29 @@ export type ErrorCode =
   | "already_joined"
   | "rate_limited"
   | "internal";
+
+/** A GeoJSON FeatureCollection as accepted by `PUT /api/maps/<id>/features`; ids are optional. */
+export const ImportSchema = v.object({
+  type: v.literal("FeatureCollection", 'type must be "FeatureCollection"'),
+  features: v.array(
+    v.object({
+      type: v.literal("Feature", 'each feature needs type "Feature"'),
+      id: v.optional(v.union([
+        v.pipe(v.string(), v.minLength(1), v.maxLength(DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength)),
+        v.pipe(v.number(), v.safeInteger()),
+      ], "feature id must be a non-empty string or an integer")),
+      geometry: GeometrySchema,
+      properties: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+    }),
+  ),
+});
+export type ImportFeature = v.InferOutput<typeof ImportSchema>["features"][number];
+
+/** Validates an import body, giving the first problem with its path. */
+export function parseImport(
+  json: unknown,
+): { ok: true; features: ImportFeature[] } | { ok: false; error: string } {
+  const result = v.safeParse(ImportSchema, json);
+  if (result.success) return { ok: true, features: result.output.features };
+  return { ok: false, error: describeIssue(result.issues[0]) };
+}

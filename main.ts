@@ -1,0 +1,77 @@
+/** Entry point: read options, open the store, make the hub and the app, serve, shut down cleanly. */
+import { join } from "node:path";
+import denoJson from "./deno.json" with { type: "json" };
+import { createApp } from "./relay/app.ts";
+import { Hub } from "./relay/hub.ts";
+import { jsonLogger } from "./relay/log.ts";
+import { parseOptions, UsageError } from "./relay/options.ts";
+import type { ParsedCommand } from "./relay/options.ts";
+import { Store } from "./relay/store.ts";
+
+const SHUTDOWN_GRACE_MS = 4000;
+
+function parseOrExit(): ParsedCommand {
+  try {
+    return parseOptions(Deno.args, Deno.env.toObject());
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`duplexmap: ${err.message} (see --help)`);
+    Deno.exit(2);
+  }
+}
+
+const command = parseOrExit();
+if (command.kind === "help") {
+  console.log(command.text);
+  Deno.exit(0);
+}
+if (command.kind === "version") {
+  console.log(`duplexmap ${denoJson.version}`);
+  Deno.exit(0);
+}
+const options = command.options;
+const encoder = new TextEncoder();
+const logger = jsonLogger((line) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
+
+if (options.dataDir !== null) Deno.mkdirSync(options.dataDir, { recursive: true });
+const store = new Store({
+  path: options.dataDir === null ? ":memory:" : join(options.dataDir, "duplexmap.sqlite"),
+});
+const hub = new Hub({ store, limits: options.limits, logger });
+const app = createApp({
+  hub,
+  origins: options.origins,
+  trustProxy: options.trustProxy,
+  tiles: options.tiles,
+  tilesAttribution: options.tilesAttribution,
+  version: denoJson.version,
+});
+const server = Deno.serve({
+  hostname: options.host,
+  port: options.port,
+  onListen: ({ hostname, port }) => {
+    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+    logger.log("listening", {
+      url: `http://${host}:${port}`,
+      port,
+      data: options.dataDir ?? ":memory:",
+      version: denoJson.version,
+    });
+  },
+}, app.fetch);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.log("stopping", { signal });
+  await hub.close();
+  const stopped = server.shutdown();
+  const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
+  await Promise.race([stopped, grace]);
+  store.close();
+  logger.log("stopped", { signal });
+  Deno.exit(0);
+}
+Deno.addSignalListener("SIGINT", () => void shutdown("SIGINT"));
+Deno.addSignalListener("SIGTERM", () => void shutdown("SIGTERM"));

@@ -1,0 +1,633 @@
+/** The hub: maps in memory by id, connections and their limits, and the per-turn flush. */
+import { cryptoRandomBytes, hashKey, isMapId, keyMatches, newKey, newMapId } from "./keys.ts";
+import type { RandomBytes } from "./keys.ts";
+import { silentLogger } from "./log.ts";
+import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import type { Limits } from "./options.ts";
+import { Peer } from "./peer.ts";
+import type { PeerSocket } from "./peer.ts";
+import {
+  CloseCode,
+  createClientMessageSchema,
+  DEFAULT_SCHEMA_LIMITS,
+  parseFrame,
+} from "./protocol.ts";
+import type {
+  ClientMessage,
+  EditId,
+  EditOp,
+  ErrorCode,
+  HelloMessage,
+  ImportFeature,
+  RejectCode,
+} from "./protocol.ts";
+import { Room } from "./room.ts";
+import type { Store } from "./store.ts";
+import { TokenBucket } from "./token_bucket.ts";
+
+/** Options for {@link Hub}. */
+export interface HubOptions {
+  store: Store;
+  limits: Limits;
+  /** Milliseconds clock. @default performance.now-based Date.now */
+  now?: () => number;
+  /** Peer ids. @default 8 random base36 characters */
+  ids?: () => string;
+  /** Random bytes for map ids and keys. @default crypto.getRandomValues */
+  random?: RandomBytes;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+/** Where a connection comes from, for limits and logs. */
+export interface ConnectionInfo {
+  mapId: string;
+  /** The client's address (from `X-Forwarded-For` when the direct peer is a trusted proxy). */
+  addr: string;
+  /** `websocket` or the name of the fallback transport. */
+  transport: string;
+}
+
+/** What the transport calls on the hub for one connection. */
+export interface Connection {
+  /** A frame arrived. */
+  receive(data: string | ArrayBuffer | Uint8Array | Blob): void;
+  /** The transport closed (either side); idempotent. */
+  closed(code: number, reason: string): void;
+}
+
+/** The answer to an HTTP API call: a value, or an HTTP status with a message. */
+export type ApiResult<T> = { ok: true; value: T } | {
+  ok: false;
+  status: 403 | 404 | 422 | 503;
+  message: string;
+};
+
+/** A newly created map: the only time the keys are known to the server. */
+export interface CreatedMap {
+  id: string;
+  editKey: string;
+  viewKey: string;
+}
+
+const UNKNOWN_MAP_OR_KEY = "unknown map or key";
+
+type ConnState = "hello" | "joined" | "closed";
+
+class Conn implements Connection {
+  state: ConnState = "hello";
+  room: Room | null = null;
+  helloTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly peer: Peer;
+  readonly info: ConnectionInfo;
+  readonly bucket: TokenBucket;
+  readonly flood: TokenBucket;
+  readonly #hub: Hub;
+
+  constructor(hub: Hub, peer: Peer, info: ConnectionInfo, limits: Limits, now: () => number) {
+    this.#hub = hub;
+    this.peer = peer;
+    this.info = info;
+    this.bucket = new TokenBucket({ rate: limits.rate, burst: limits.rateBurst, now });
+    // Presence is coalesced rather than refused, but a peer sending ten times the allowed rate
+    // of anything is flooding and is closed.
+    this.flood = new TokenBucket({
+      rate: limits.rate * 10,
+      burst: limits.rateBurst * 10,
+      now,
+    });
+  }
+
+  /** The state can change during a frame's handling; a method keeps narrowing honest. */
+  get open(): boolean {
+    return this.state !== "closed";
+  }
+
+  receive(data: string | ArrayBuffer | Uint8Array | Blob): void {
+    this.#hub.receive(this, data);
+  }
+
+  closed(code: number, reason: string): void {
+    this.#hub.closed(this, code, reason);
+  }
+}
+
+/**
+ * Holds every live map and connection. Inbound frames are handled at once; everything outbound is
+ * queued and written at the end of the event-loop turn: first the store commits the turn's edits
+ * in one transaction, then each peer gets its queued messages as one frame.
+ *
+ * @example
+ * ```ts
+ * import { Hub } from "./hub.ts";
+ * import { Store } from "./store.ts";
+ * import { DEFAULT_LIMITS } from "./options.ts";
+ * const hub = new Hub({ store: new Store({ path: ":memory:" }), limits: { ...DEFAULT_LIMITS } });
+ * const { id, editKey } = hub.createMap("Field survey");
+ * await hub.close();
+ * ```
+ */
+export class Hub {
+  readonly metrics: Metrics;
+  readonly limits: Readonly<Limits>;
+  #store: Store;
+  #now: () => number;
+  #ids: () => string;
+  #random: RandomBytes;
+  #logger: Logger;
+  #schema: ReturnType<typeof createClientMessageSchema>;
+  #rooms = new Map<string, Room>();
+  #conns = new Map<Peer, Conn>();
+  #dirtyRooms = new Set<Room>();
+  #dirtyPeers = new Set<Peer>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #closing = false;
+
+  constructor(options: HubOptions) {
+    if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
+    this.#store = options.store;
+    this.limits = { ...options.limits };
+    this.#now = options.now ?? Date.now;
+    this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
+    this.#random = options.random ?? cryptoRandomBytes;
+    this.#logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? new Metrics();
+    this.#schema = createClientMessageSchema(DEFAULT_SCHEMA_LIMITS);
+    const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
+    this.#sweepTimer = setInterval(() => this.#sweep(), sweepEvery);
+  }
+
+  /** Counts for `/healthz` and `/metrics`. */
+  stats(): { connections: number; peers: number; maps: number } {
+    let peers = 0;
+    for (const room of this.#rooms.values()) peers += room.peerCount;
+    return { connections: this.#conns.size, peers, maps: this.#rooms.size };
+  }
+
+  /** Is the hub shutting down? */
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Creates a map; the keys are returned once and only their hashes kept. */
+  createMap(title: string): CreatedMap {
+    const id = newMapId(this.#random);
+    const editKey = newKey(this.#random);
+    const viewKey = newKey(this.#random);
+    this.#store.createMap({
+      id,
+      title,
+      editHash: hashKey(editKey),
+      viewHash: hashKey(viewKey),
+      createdAt: this.#now(),
+    });
+    return { id, editKey, viewKey };
+  }
+
+  /** A map's features as GeoJSON text, for either key. */
+  readFeatures(mapId: string, key: string): ApiResult<string> {
+    const room = this.#authorise(mapId, key);
+    if (!room.ok) return room;
+    this.#commit();
+    return { ok: true, value: room.value.room.featureCollectionJson() };
+  }
+
+  /**
+   * Replaces a map's features with an edit key: one durable edit (deletes of what is not in the
+   * import, puts of everything in it) that connected peers receive like any other.
+   */
+  importFeatures(
+    mapId: string,
+    key: string,
+    features: ImportFeature[],
+  ): ApiResult<{ seq: number; features: number }> {
+    const auth = this.#authorise(mapId, key);
+    if (!auth.ok) return auth;
+    const { room, role } = auth.value;
+    if (role !== "editor") {
+      return { ok: false, status: 403, message: "this key may view the map but not change it" };
+    }
+    const incoming = new Set<string>();
+    const puts: EditOp[] = features.map((f) => {
+      const id = f.id === undefined ? `f-${this.#ids()}` : String(f.id);
+      incoming.add(id);
+      return {
+        op: "put",
+        feature: { type: "Feature", id, geometry: f.geometry, properties: f.properties ?? {} },
+      };
+    });
+    if (incoming.size !== puts.length) {
+      return { ok: false, status: 422, message: "feature ids in the import are not unique" };
+    }
+    const dels: EditOp[] = [...room.featureIds()].filter((id) => !incoming.has(id)).map((fid) => ({
+      op: "del",
+      fid,
+    }));
+    const result = room.edit("api", `import-${this.#ids()}`, [...dels, ...puts]);
+    if (!result.ok) return { ok: false, status: 422, message: result.message };
+    this.metrics.edits++;
+    this.#dirtyRooms.add(room);
+    this.flush();
+    return { ok: true, value: { seq: result.seq, features: puts.length } };
+  }
+
+  /** Starts handling a new transport connection; it must send `hello` in time. */
+  accept(socket: PeerSocket, info: ConnectionInfo): Connection {
+    const peer = new Peer(this.#ids(), socket, info.addr);
+    const conn = new Conn(this, peer, info, this.limits as Limits, this.#now);
+    this.#conns.set(peer, conn);
+    this.metrics.connectionsTotal++;
+    if (this.#closing) {
+      this.#close(conn, CloseCode.GoingAway, "server shutting down");
+      return conn;
+    }
+    conn.helloTimer = setTimeout(() => {
+      conn.helloTimer = undefined;
+      this.#violation(conn, "hello_timeout");
+      this.#close(conn, CloseCode.Policy, `no hello within ${this.limits.helloTimeoutMs} ms`);
+    }, this.limits.helloTimeoutMs);
+    return conn;
+  }
+
+  /** @internal Called by a connection's transport with each inbound frame. */
+  receive(conn: Conn, data: string | ArrayBuffer | Uint8Array | Blob): void {
+    if (conn.state === "closed") return;
+    this.metrics.framesIn++;
+    if (typeof data !== "string") {
+      this.#violation(conn, "binary_frame");
+      this.#fatal(conn, "bad_message", "binary frames are not supported; send JSON text", 1003);
+      return;
+    }
+    if (byteLengthExceeds(data, this.limits.maxFrameBytes)) {
+      this.#violation(conn, "frame_too_large", { chars: data.length });
+      this.#close(conn, CloseCode.TooLarge, `frame larger than ${this.limits.maxFrameBytes} bytes`);
+      return;
+    }
+    const frame = parseFrame(data, this.#schema);
+    if (!frame.ok) {
+      this.#violation(conn, "bad_json");
+      this.#fatal(conn, "bad_json", frame.error, CloseCode.Unsupported);
+      return;
+    }
+    for (const item of frame.items) {
+      if (!conn.open) return;
+      this.metrics.messagesIn++;
+      if (!conn.flood.take()) {
+        this.#violation(conn, "flood");
+        this.#fatal(conn, "rate_limited", "rate limit exceeded", CloseCode.Policy);
+        return;
+      }
+      if (item.ok) {
+        this.#dispatch(conn, item.message);
+      } else if (conn.state === "hello") {
+        this.#violation(conn, "bad_hello");
+        this.#fatal(
+          conn,
+          "bad_message",
+          `the first message must be a valid hello: ${item.error}`,
+          1008,
+        );
+      } else if (item.edit) {
+        this.#reject(conn, item.edit.id, item.edit.code, item.error);
+      } else {
+        this.#error(conn, "bad_message", item.error);
+      }
+    }
+  }
+
+  /** @internal Called by a connection's transport when it has closed. */
+  closed(conn: Conn, code: number, reason: string): void {
+    if (conn.state === "closed") return;
+    this.#cleanup(conn, code, reason, "client");
+  }
+
+  #dispatch(conn: Conn, msg: ClientMessage): void {
+    if (conn.state === "hello") {
+      if (msg.type !== "hello") {
+        this.#violation(conn, "hello_required");
+        this.#fatal(conn, "hello_required", "the first message must be hello", CloseCode.Policy);
+        return;
+      }
+      this.#hello(conn, msg);
+      return;
+    }
+    const room = conn.room!;
+    const peer = conn.peer;
+    switch (msg.type) {
+      case "hello":
+        this.#error(conn, "already_joined", "hello was already received on this connection");
+        return;
+      case "view":
+        peer.view = { bbox: msg.bbox, zoom: msg.zoom };
+        room.presence(peer);
+        this.#touch(room);
+        return;
+      case "cursor":
+        peer.cursor = msg.at;
+        room.presence(peer);
+        this.#touch(room);
+        return;
+      case "edit": {
+        if (peer.role !== "editor") {
+          this.#reject(
+            conn,
+            msg.id,
+            "forbidden",
+            "this link is view-only; edits need the edit link",
+          );
+          return;
+        }
+        if (!conn.bucket.take()) {
+          this.#reject(conn, msg.id, "rate_limited", "too many edits; slow down and send it again");
+          return;
+        }
+        const result = room.edit(peer.id, msg.id, msg.ops);
+        if (!result.ok) {
+          this.#reject(conn, msg.id, result.code, result.message);
+          return;
+        }
+        this.metrics.edits++;
+        this.#touch(room);
+        return;
+      }
+      case "ping":
+        if (!conn.bucket.take()) {
+          this.#error(conn, "rate_limited", "too many messages; slow down");
+          return;
+        }
+        this.#send(
+          conn,
+          JSON.stringify(msg.t === undefined ? { type: "pong" } : { type: "pong", t: msg.t }),
+        );
+        return;
+      default: {
+        const unreachable: never = msg;
+        throw new Error(`unhandled message ${JSON.stringify(unreachable)}`);
+      }
+    }
+  }
+
+  #hello(conn: Conn, msg: HelloMessage): void {
+    clearTimeout(conn.helloTimer);
+    conn.helloTimer = undefined;
+    const auth = this.#authorise(conn.info.mapId, msg.key);
+    if (!auth.ok) {
+      if (auth.status === 503) {
+        this.#close(conn, CloseCode.TryAgainLater, auth.message);
+        return;
+      }
+      this.#violation(conn, "bad_key");
+      this.#close(conn, CloseCode.Policy, UNKNOWN_MAP_OR_KEY);
+      return;
+    }
+    const { room, role } = auth.value;
+    if (room.peerCount >= this.limits.maxPeersPerMap) {
+      this.#close(conn, CloseCode.TryAgainLater, "map is full; try again later");
+      return;
+    }
+    const peer = conn.peer;
+    peer.name = msg.name;
+    peer.color = msg.color.toLowerCase();
+    peer.role = role;
+    peer.client = msg.client;
+    conn.state = "joined";
+    conn.room = room;
+    room.join(peer, msg.since);
+    this.#touch(room);
+    this.#logger.log("connect", {
+      map: room.id,
+      peer: peer.id,
+      role,
+      addr: conn.info.addr,
+      transport: conn.info.transport,
+      catchUp: msg.since !== undefined,
+    });
+  }
+
+  #authorise(
+    mapId: string,
+    key: string,
+  ): ApiResult<{ room: Room; role: "editor" | "viewer" }> {
+    const room = this.#room(mapId);
+    if (room === "capacity") {
+      return { ok: false, status: 503, message: "server at capacity; try again later" };
+    }
+    // Hash the key even for an unknown map, so both answers take as long.
+    const editOk = keyMatches(key, room?.record.editHash ?? hashKey(""));
+    const viewOk = keyMatches(key, room?.record.viewHash ?? hashKey(""));
+    if (!room || key === "" || (!editOk && !viewOk)) {
+      return { ok: false, status: 404, message: UNKNOWN_MAP_OR_KEY };
+    }
+    return { ok: true, value: { room, role: editOk ? "editor" : "viewer" } };
+  }
+
+  #room(mapId: string): Room | null | "capacity" {
+    const live = this.#rooms.get(mapId);
+    if (live) return live;
+    if (!isMapId(mapId)) return null;
+    const stored = this.#store.loadMap(mapId, this.limits.recentEdits);
+    if (!stored) return null;
+    if (this.#rooms.size >= this.limits.maxMaps && !this.#evictOne()) return "capacity";
+    const room = new Room({ record: stored.record, limits: this.limits, stored });
+    room.emptySince = this.#now();
+    this.#rooms.set(mapId, room);
+    return room;
+  }
+
+  #send(conn: Conn, text: string): void {
+    conn.peer.enqueue(text);
+    this.#dirtyPeers.add(conn.peer);
+    this.#schedule();
+  }
+
+  #error(conn: Conn, code: ErrorCode, message: string): void {
+    this.metrics.errors.inc(code);
+    this.#send(conn, JSON.stringify({ type: "error", code, message }));
+  }
+
+  #reject(conn: Conn, id: EditId, code: RejectCode, message: string): void {
+    this.metrics.rejections.inc(code);
+    this.#send(conn, JSON.stringify({ type: "rejected", id, code, message }));
+  }
+
+  #fatal(conn: Conn, code: ErrorCode, message: string, closeCode: number): void {
+    this.#error(conn, code, message);
+    this.#close(conn, closeCode, message);
+  }
+
+  #violation(conn: Conn, kind: string, fields: Record<string, unknown> = {}): void {
+    this.#logger.log("violation", {
+      kind,
+      map: conn.info.mapId,
+      peer: conn.peer.id,
+      addr: conn.info.addr,
+      ...fields,
+    });
+  }
+
+  /** Closes from the server side: what is queued for the peer (made durable first) goes out first. */
+  #close(conn: Conn, code: number, reason: string): void {
+    if (conn.state === "closed") return;
+    this.#commit();
+    this.#flushPeer(conn.peer, false);
+    try {
+      conn.peer.socket.close(code, reason.slice(0, 120));
+    } catch {
+      // The transport is already gone; cleanup still runs.
+    }
+    this.#cleanup(conn, code, reason, "server");
+  }
+
+  #cleanup(conn: Conn, code: number, reason: string, by: "client" | "server"): void {
+    conn.state = "closed";
+    clearTimeout(conn.helloTimer);
+    conn.helloTimer = undefined;
+    this.#conns.delete(conn.peer);
+    this.#dirtyPeers.delete(conn.peer);
+    conn.peer.discard();
+    if (conn.room) {
+      conn.room.leave(conn.peer, this.#now());
+      this.#touch(conn.room);
+    }
+    this.metrics.closes.inc(code);
+    this.#logger.log("close", {
+      map: conn.info.mapId,
+      peer: conn.peer.id,
+      addr: conn.info.addr,
+      code,
+      reason,
+      by,
+    });
+  }
+
+  #touch(room: Room): void {
+    this.#dirtyRooms.add(room);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#flushTimer === undefined) this.#flushTimer = setTimeout(() => this.flush(), 0);
+  }
+
+  /** Makes the turn's edits durable, then writes every peer's queued messages as one frame each. */
+  flush(): void {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    const rooms = [...this.#dirtyRooms];
+    this.#dirtyRooms.clear();
+    const saved = this.#commit(rooms);
+    for (const room of rooms) {
+      if (this.#rooms.get(room.id) !== room) continue;
+      room.flushPresence();
+      for (const peer of room.peers()) if (peer.pending) this.#flushPeer(peer, true);
+    }
+    for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true);
+    this.#dirtyPeers.clear();
+    for (const room of saved) {
+      if (room.editsSinceSnapshot >= this.limits.snapshotEvery) this.#snapshot(room);
+    }
+  }
+
+  /** Commits accepted edits of the given rooms (default: all dirty ones); returns those saved. */
+  #commit(rooms: Iterable<Room> = this.#dirtyRooms): Room[] {
+    const pending = [...rooms].filter((r) => r.hasUnsaved);
+    if (pending.length === 0) return [];
+    try {
+      this.#store.transaction(() => {
+        for (const room of pending) this.#store.appendEdits(room.id, room.takeUnsaved());
+      });
+      return pending;
+    } catch (err) {
+      // The edits are applied in memory but not durable: they must not be acknowledged. Drop the
+      // rooms from memory (they reload from the store) and make their peers reconnect.
+      this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
+      for (const room of pending) {
+        this.#rooms.delete(room.id);
+        for (const peer of [...room.peers()]) {
+          peer.discard();
+          const conn = this.#conns.get(peer);
+          if (conn) this.#close(conn, CloseCode.InternalError, "storage failure; reconnect");
+        }
+      }
+      return [];
+    }
+  }
+
+  #flushPeer(peer: Peer, closeIfSlow: boolean): void {
+    const result = peer.flush(this.limits.maxBufferedBytes);
+    this.metrics.framesOut += result.frames;
+    this.metrics.messagesOut += result.messages;
+    this.metrics.presenceDrops += result.dropped;
+    if (result.tooSlow && closeIfSlow) {
+      const conn = this.#conns.get(peer);
+      if (!conn) return;
+      this.#violation(conn, "too_slow", { buffered: peer.socket.bufferedAmount });
+      this.#close(conn, CloseCode.TryAgainLater, "too slow: send buffer overflowed");
+    }
+  }
+
+  #snapshot(room: Room): void {
+    if (room.editsSinceSnapshot === 0) return;
+    try {
+      this.#store.saveSnapshot(room.id, room.seq, room.featuresJson(), this.limits.recentEdits);
+      room.snapshotSaved(room.seq);
+    } catch (err) {
+      // The journal still holds every edit; a failed snapshot only makes the next load slower.
+      this.#logger.log("snapshot_failed", { map: room.id, error: String(err) });
+    }
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const room of [...this.#rooms.values()]) {
+      if (room.emptySince !== null && now - room.emptySince >= this.limits.evictAfterMs) {
+        this.#evict(room);
+      }
+    }
+  }
+
+  #evictOne(): boolean {
+    let oldest: Room | null = null;
+    for (const room of this.#rooms.values()) {
+      if (room.emptySince === null) continue;
+      if (!oldest || room.emptySince < oldest.emptySince!) oldest = room;
+    }
+    if (!oldest) return false;
+    this.#evict(oldest);
+    return true;
+  }
+
+  #evict(room: Room): void {
+    this.#commit([room]);
+    this.#snapshot(room);
+    this.#rooms.delete(room.id);
+    this.#dirtyRooms.delete(room);
+  }
+
+  /**
+   * Shuts down: makes everything durable, sends what is queued, closes every connection with 1001,
+   * snapshots every map and stops the timers. The store is left open for the caller to close.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return Promise.resolve();
+    this.#closing = true;
+    clearInterval(this.#sweepTimer);
+    this.flush();
+    for (const conn of [...this.#conns.values()]) {
+      this.#close(conn, CloseCode.GoingAway, "server shutting down");
+    }
+    for (const room of [...this.#rooms.values()]) this.#evict(room);
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    return Promise.resolve();
+  }
+}
+
+/** Would `text` take more than `max` bytes as UTF-8? Exact only when it matters. */
+function byteLengthExceeds(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  return new TextEncoder().encode(text).length > max;
+}

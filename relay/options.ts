@@ -1,0 +1,246 @@
+/** Command-line and environment options of the relay, parsed with `node:util` and checked. */
+import { parseArgs } from "node:util";
+
+/** Limits the relay enforces; each has a flag and an environment variable. */
+export interface Limits {
+  /** Largest inbound frame, in bytes; larger ones close the socket with 1009. @default 1048576 */
+  maxFrameBytes: number;
+  /** How long a new socket may take to send `hello`, in ms (then 1008). @default 10000 */
+  helloTimeoutMs: number;
+  /** Messages per second per connection (edits, pings); cursor/view are coalesced instead. @default 100 */
+  rate: number;
+  /** Burst size of the per-connection token bucket. @default 200 */
+  rateBurst: number;
+  /** Peers on one map at once. @default 200 */
+  maxPeersPerMap: number;
+  /** Maps held in memory at once. @default 1000 */
+  maxMaps: number;
+  /** Features on one map. @default 100000 */
+  maxFeatures: number;
+  /** Positions in one feature's geometry. @default 50000 */
+  maxVertices: number;
+  /** Size of one feature's properties as JSON, in bytes. @default 65536 */
+  maxPropsBytes: number;
+  /** A peer whose unsent bytes exceed this is closed with 1013; half of it drops presence. @default 8388608 */
+  maxBufferedBytes: number;
+  /** Seconds without a pong before a socket is considered dead. @default 30 */
+  idleTimeout: number;
+  /** How long a map with no peers stays in memory, in ms. @default 60000 */
+  evictAfterMs: number;
+  /** Edits kept in memory per map for `since` catch-up. @default 1000 */
+  recentEdits: number;
+  /** A snapshot is written after this many edits, so a restart replays only the tail. @default 500 */
+  snapshotEvery: number;
+}
+
+/** Everything `main.ts` needs to start the relay. */
+export interface RelayOptions {
+  host: string;
+  port: number;
+  /** Directory of the SQLite file; `null` with `--memory`. */
+  dataDir: string | null;
+  /** Allowed browser origins; empty means "the page's own host". */
+  origins: string[];
+  /** Direct peers whose `X-Forwarded-For` is believed. */
+  trustProxy: string[];
+  /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
+  tiles: string | null;
+  tilesAttribution: string | null;
+  limits: Limits;
+}
+
+/** The default {@link Limits}. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxFrameBytes: 1 << 20,
+  helloTimeoutMs: 10_000,
+  rate: 100,
+  rateBurst: 200,
+  maxPeersPerMap: 200,
+  maxMaps: 1000,
+  maxFeatures: 100_000,
+  maxVertices: 50_000,
+  maxPropsBytes: 64 * 1024,
+  maxBufferedBytes: 8 << 20,
+  idleTimeout: 30,
+  evictAfterMs: 60_000,
+  recentEdits: 1000,
+  snapshotEvery: 500,
+});
+
+interface LimitSpec {
+  key: keyof Limits;
+  flag: string;
+  min: number;
+  help: string;
+}
+
+const LIMIT_SPECS: LimitSpec[] = [
+  { key: "maxFrameBytes", flag: "max-frame-bytes", min: 256, help: "largest inbound frame" },
+  { key: "helloTimeoutMs", flag: "hello-timeout-ms", min: 1, help: "time allowed for hello" },
+  { key: "rate", flag: "rate", min: 1, help: "messages/s per connection" },
+  { key: "rateBurst", flag: "rate-burst", min: 1, help: "token bucket burst" },
+  { key: "maxPeersPerMap", flag: "max-peers-per-map", min: 1, help: "peers on one map" },
+  { key: "maxMaps", flag: "max-maps", min: 1, help: "maps in memory" },
+  { key: "maxFeatures", flag: "max-features", min: 1, help: "features per map" },
+  { key: "maxVertices", flag: "max-vertices", min: 1, help: "positions per feature" },
+  { key: "maxPropsBytes", flag: "max-props-bytes", min: 2, help: "properties JSON per feature" },
+  {
+    key: "maxBufferedBytes",
+    flag: "max-buffered-bytes",
+    min: 1024,
+    help: "unsent bytes per peer before 1013",
+  },
+  { key: "idleTimeout", flag: "idle-timeout", min: 1, help: "seconds without pong = dead" },
+  { key: "evictAfterMs", flag: "evict-after-ms", min: 0, help: "idle map stays in memory" },
+  { key: "recentEdits", flag: "recent-edits", min: 1, help: "edits kept for catch-up" },
+  { key: "snapshotEvery", flag: "snapshot-every", min: 1, help: "edits between snapshots" },
+];
+
+/** A user's mistake on the command line: print the message, exit 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** What `parseOptions` decided: run, or print help/version. */
+export type ParsedCommand =
+  | { kind: "run"; options: RelayOptions }
+  | { kind: "help"; text: string }
+  | { kind: "version" };
+
+function envName(flag: string): string {
+  return "DUPLEXMAP_" + flag.toUpperCase().replaceAll("-", "_");
+}
+
+/**
+ * Parses flags, with `DUPLEXMAP_*` environment variables as fallbacks (flags win).
+ *
+ * @example
+ * ```ts
+ * import { parseOptions } from "./options.ts";
+ * const cmd = parseOptions(["--port", "9000", "--memory"], {});
+ * ```
+ */
+export function parseOptions(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ParsedCommand {
+  const limitOptions = Object.fromEntries(
+    LIMIT_SPECS.map((s) => [s.flag, { type: "string" as const }]),
+  );
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        data: { type: "string" },
+        memory: { type: "boolean" },
+        origin: { type: "string", multiple: true },
+        "trust-proxy": { type: "string", multiple: true },
+        tiles: { type: "string" },
+        "tiles-attribution": { type: "string" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean" },
+        ...limitOptions,
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  if (values.help) return { kind: "help", text: helpText() };
+  if (values.version) return { kind: "version" };
+  const str = (flag: string): string | undefined => {
+    const v = (values as Record<string, unknown>)[flag];
+    return typeof v === "string" ? v : env[envName(flag)];
+  };
+  const list = (flag: string): string[] => {
+    const v = (values as Record<string, unknown>)[flag];
+    if (Array.isArray(v)) return v.map(String);
+    const e = env[envName(flag)];
+    return e ? e.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  };
+  const int = (flag: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER) => {
+    const raw = str(flag);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new UsageError(
+        `--${flag} must be a whole number from ${min} to ${max}: received ${JSON.stringify(raw)}`,
+      );
+    }
+    return n;
+  };
+  const memory = values.memory ?? ["1", "true"].includes(env.DUPLEXMAP_MEMORY ?? "");
+  const limits = { ...DEFAULT_LIMITS };
+  for (const spec of LIMIT_SPECS) {
+    limits[spec.key] = int(spec.flag, DEFAULT_LIMITS[spec.key], spec.min);
+  }
+  const origins = list("origin");
+  for (const origin of origins) {
+    if (!URL.canParse(origin) || new URL(origin).origin !== origin.replace(/\/$/, "")) {
+      throw new UsageError(
+        `--origin must be an origin like https://maps.example.com: received ${
+          JSON.stringify(origin)
+        }`,
+      );
+    }
+  }
+  const tiles = str("tiles") ?? null;
+  if (tiles !== null && !/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/.test(tiles)) {
+    throw new UsageError(
+      `--tiles must be a URL template with {z}, {x} and {y}: received ${JSON.stringify(tiles)}`,
+    );
+  }
+  return {
+    kind: "run",
+    options: {
+      host: str("host") ?? "127.0.0.1",
+      port: int("port", 8080, 0, 65535),
+      dataDir: memory ? null : (str("data") ?? "./data"),
+      origins: origins.map((o) => new URL(o).origin),
+      trustProxy: list("trust-proxy"),
+      tiles,
+      tilesAttribution: str("tiles-attribution") ?? null,
+      limits,
+    },
+  };
+}
+
+/** The `--help` text: every option with its default and environment variable. */
+export function helpText(): string {
+  const rows: [string, string, string][] = [
+    ["--host ADDR", "interface to listen on", "127.0.0.1"],
+    ["--port N", "port to listen on (0: any free port)", "8080"],
+    ["--data DIR", "directory of the SQLite database", "./data"],
+    ["--memory", "keep everything in memory, nothing on disk", "off"],
+    ["--origin URL", "allowed browser origin (repeatable)", "the page's own host"],
+    ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
+    ["--tiles URL", "raster tile URL template ({z}/{x}/{y})", "built-in vector basemap"],
+    ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
+    ...LIMIT_SPECS.map((s): [string, string, string] => [
+      `--${s.flag} N`,
+      s.help,
+      String(DEFAULT_LIMITS[s.key]),
+    ]),
+    ["--help, -h", "print this help", ""],
+    ["--version", "print the version", ""],
+  ];
+  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const lines = rows.map(([flag, help, def]) => {
+    const envVar = flag.startsWith("--help") || flag.startsWith("--version")
+      ? ""
+      : `  [${envName(flag.slice(2).split(" ")[0])}]`;
+    return `  ${flag.padEnd(width)}${help}${def ? ` (default: ${def})` : ""}${envVar}`;
+  });
+  return [
+    "Duplex Map relay: live collaborative map editing over WebSocket.",
+    "",
+    "Usage: duplexmap [options]",
+    "",
+    "Options (each also read from the environment variable in brackets; flags win):",
+    ...lines,
+  ].join("\n");
+}

@@ -1,0 +1,338 @@
+/** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
+import { vertexCount } from "./geometry.ts";
+import type { Peer } from "./peer.ts";
+import type { EditFrame, EditId, EditOp, RejectCode, StoredFeature } from "./protocol.ts";
+import type { MapRecord, StoredMap } from "./store.ts";
+
+/** The limits a room enforces on edits. */
+export interface RoomLimits {
+  maxFeatures: number;
+  maxVertices: number;
+  maxPropsBytes: number;
+  /** Edits kept in memory for `since` catch-up. */
+  recentEdits: number;
+}
+
+/** An edit the room refused, as a value (it is an expected outcome, not an exception). */
+export interface Rejection {
+  ok: false;
+  code: RejectCode;
+  message: string;
+}
+
+/** An edit the room accepted. */
+export interface Accepted {
+  ok: true;
+  seq: number;
+  /** The `edit` frame as sent to every peer and written to the journal. */
+  frame: string;
+}
+
+/** A journal entry: the seq and the serialised `edit` frame. */
+export interface JournalEntry {
+  seq: number;
+  frame: string;
+}
+
+/**
+ * Applies ops to a copy-on-write view of `features`. Either every op applies and the changed
+ * features are returned, or nothing changes and the reason is returned.
+ */
+export function applyOps(
+  features: ReadonlyMap<string, StoredFeature>,
+  ops: readonly EditOp[],
+  limits: Pick<RoomLimits, "maxFeatures" | "maxVertices" | "maxPropsBytes">,
+): { ok: true; changes: Map<string, StoredFeature | null> } | Rejection {
+  const changes = new Map<string, StoredFeature | null>();
+  const current = (fid: string) =>
+    changes.has(fid) ? changes.get(fid) ?? null : features.get(fid) ?? null;
+  let count = features.size;
+  for (const [index, op] of ops.entries()) {
+    const where = `ops[${index}]`;
+    let next: StoredFeature;
+    if (op.op === "put") {
+      if (current(op.feature.id) === null) count++;
+      next = {
+        type: "Feature",
+        id: op.feature.id,
+        geometry: op.feature.geometry,
+        properties: op.feature.properties ?? {},
+      };
+    } else {
+      const existing = current(op.fid);
+      if (existing === null) {
+        return reject(
+          "unknown_feature",
+          `${where}: no feature ${JSON.stringify(op.fid)} (it may have been deleted)`,
+        );
+      }
+      if (op.op === "del") {
+        changes.set(op.fid, null);
+        count--;
+        continue;
+      }
+      if (op.op === "geom") {
+        next = { ...existing, geometry: op.geometry };
+      } else {
+        const properties: Record<string, unknown> = { ...existing.properties, ...op.set };
+        for (const key of op.unset ?? []) delete properties[key];
+        next = { ...existing, properties };
+      }
+    }
+    if (op.op !== "props") {
+      const vertices = vertexCount(next.geometry);
+      if (vertices > limits.maxVertices) {
+        return reject(
+          "too_large",
+          `${where}: geometry has ${vertices} positions; the limit is ${limits.maxVertices}`,
+        );
+      }
+    }
+    if (op.op !== "geom") {
+      const bytes = JSON.stringify(next.properties).length;
+      if (bytes > limits.maxPropsBytes) {
+        return reject(
+          "too_large",
+          `${where}: properties are ${bytes} bytes as JSON; the limit is ${limits.maxPropsBytes}`,
+        );
+      }
+    }
+    changes.set(next.id, next);
+  }
+  if (count > limits.maxFeatures && count > features.size) {
+    return reject(
+      "too_many_features",
+      `the map would hold ${count} features; the limit is ${limits.maxFeatures}`,
+    );
+  }
+  return { ok: true, changes };
+}
+
+function reject(code: RejectCode, message: string): Rejection {
+  return { ok: false, code, message };
+}
+
+/** Options for {@link Room}. */
+export interface RoomOptions {
+  record: MapRecord;
+  limits: RoomLimits;
+  /** The map as stored; omit for a new, empty map. */
+  stored?: StoredMap;
+}
+
+/**
+ * A map in memory. It never touches sockets or the store: it queues serialised messages on its
+ * peers and keeps accepted edits in {@link Room.takeUnsaved} until the hub has made them durable
+ * (the hub flushes the store before it flushes any peer, so an echo is never sent early).
+ */
+export class Room {
+  readonly record: MapRecord;
+  #limits: RoomLimits;
+  #features = new Map<string, StoredFeature>();
+  #seq = 0;
+  #recent: JournalEntry[] = [];
+  #unsaved: JournalEntry[] = [];
+  #peers = new Map<string, Peer>();
+  #presenceDirty = new Set<Peer>();
+  #snapshot: { seq: number; json: string } | null = null;
+  #snapshotSeq = 0;
+  /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
+  emptySince: number | null = null;
+
+  constructor(options: RoomOptions) {
+    this.record = options.record;
+    this.#limits = options.limits;
+    const stored = options.stored;
+    if (!stored) return;
+    if (stored.snapshot !== null) {
+      for (const f of JSON.parse(stored.snapshot) as StoredFeature[]) this.#features.set(f.id, f);
+    }
+    this.#seq = this.#snapshotSeq = stored.snapshotSeq;
+    this.#recent = [...stored.history];
+    for (const entry of stored.tail) {
+      const frame = JSON.parse(entry.frame) as EditFrame;
+      const result = applyOps(this.#features, frame.ops, {
+        maxFeatures: Infinity,
+        maxVertices: Infinity,
+        maxPropsBytes: Infinity,
+      });
+      if (!result.ok) {
+        throw new Error(
+          `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ${result.message}`,
+        );
+      }
+      this.#commit(result.changes);
+      this.#seq = entry.seq;
+      this.#remember(entry);
+    }
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  get featureCount(): number {
+    return this.#features.size;
+  }
+
+  get peerCount(): number {
+    return this.#peers.size;
+  }
+
+  /** Peers in join order. */
+  peers(): IterableIterator<Peer> {
+    return this.#peers.values();
+  }
+
+  /** Edits since the last snapshot. */
+  get editsSinceSnapshot(): number {
+    return this.#seq - this.#snapshotSeq;
+  }
+
+  /** The features as a JSON array, cached until the next edit. */
+  featuresJson(): string {
+    if (this.#snapshot?.seq !== this.#seq) {
+      this.#snapshot = { seq: this.#seq, json: JSON.stringify([...this.#features.values()]) };
+    }
+    return this.#snapshot.json;
+  }
+
+  /** The map as a GeoJSON FeatureCollection (JSON text). */
+  featureCollectionJson(): string {
+    return `{"type":"FeatureCollection","features":${this.featuresJson()}}`;
+  }
+
+  /** Records that a snapshot at `seq` is durable. */
+  snapshotSaved(seq: number): void {
+    this.#snapshotSeq = Math.max(this.#snapshotSeq, seq);
+  }
+
+  /**
+   * Adds a peer: queues its `welcome` (a snapshot, or the missed edits when `since` is recent
+   * enough) and tells the others it `joined`.
+   */
+  join(peer: Peer, since: number | undefined): void {
+    const you = { peer: peer.id, name: peer.name, color: peer.color, role: peer.role };
+    const peers = [...this.#peers.values()].map((p) => p.info());
+    const head = `{"type":"welcome","you":${JSON.stringify(you)},"peers":${
+      JSON.stringify(peers)
+    },"seq":${this.#seq},"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
+    const missed = since === undefined ? null : this.#editsAfter(since);
+    peer.enqueue(
+      missed === null
+        ? `${head},"features":${this.featureCollectionJson()}}`
+        : `${head},"ops":[${missed.join(",")}]}`,
+    );
+    const joined = JSON.stringify({ type: "joined", ...you });
+    for (const other of this.#peers.values()) other.enqueue(joined);
+    this.#peers.set(peer.id, peer);
+    this.emptySince = null;
+  }
+
+  /** Removes a peer and tells the others it `left`. */
+  leave(peer: Peer, now: number): void {
+    if (!this.#peers.delete(peer.id)) return;
+    this.#presenceDirty.delete(peer);
+    const left = JSON.stringify({ type: "left", peer: peer.id });
+    for (const other of this.#peers.values()) {
+      other.forgetPresenceOf(peer.id);
+      other.enqueue(left);
+    }
+    if (this.#peers.size === 0) this.emptySince = now;
+  }
+
+  /** Notes a peer's new viewport or pointer; sent to the others at the next flush, newest wins. */
+  presence(peer: Peer): void {
+    this.#presenceDirty.add(peer);
+  }
+
+  /** Queues the presence that changed since the last call on every other peer. */
+  flushPresence(): void {
+    for (const peer of this.#presenceDirty) {
+      const view = peer.view
+        ? JSON.stringify({
+          type: "view",
+          peer: peer.id,
+          bbox: peer.view.bbox,
+          zoom: peer.view.zoom,
+        })
+        : null;
+      const cursor = peer.cursor !== undefined
+        ? JSON.stringify({ type: "cursor", peer: peer.id, at: peer.cursor })
+        : null;
+      for (const other of this.#peers.values()) {
+        if (other === peer) continue;
+        if (view) other.enqueuePresence(`view:${peer.id}`, view);
+        if (cursor) other.enqueuePresence(`cursor:${peer.id}`, cursor);
+      }
+    }
+    this.#presenceDirty.clear();
+  }
+
+  /** Is presence waiting for {@link Room.flushPresence}? */
+  get presencePending(): boolean {
+    return this.#presenceDirty.size > 0;
+  }
+
+  /**
+   * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
+   * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
+   */
+  edit(by: string, id: EditId, ops: readonly EditOp[]): Accepted | Rejection {
+    const result = applyOps(this.#features, ops, this.#limits);
+    if (!result.ok) return result;
+    this.#commit(result.changes);
+    const seq = ++this.#seq;
+    const frame = JSON.stringify({ type: "edit", seq, by, id, ops });
+    const entry = { seq, frame };
+    this.#unsaved.push(entry);
+    this.#remember(entry);
+    for (const peer of this.#peers.values()) peer.enqueue(frame);
+    return { ok: true, seq, frame };
+  }
+
+  /** Accepted edits not yet handed to the store, oldest first; empties the list. */
+  takeUnsaved(): JournalEntry[] {
+    const unsaved = this.#unsaved;
+    this.#unsaved = [];
+    return unsaved;
+  }
+
+  /** Are there accepted edits the store has not seen? */
+  get hasUnsaved(): boolean {
+    return this.#unsaved.length > 0;
+  }
+
+  /** The features, for import diffs. */
+  featureIds(): IterableIterator<string> {
+    return this.#features.keys();
+  }
+
+  #commit(changes: Map<string, StoredFeature | null>): void {
+    for (const [fid, feature] of changes) {
+      if (feature === null) this.#features.delete(fid);
+      else this.#features.set(fid, feature);
+    }
+  }
+
+  #remember(entry: JournalEntry): void {
+    this.#recent.push(entry);
+    if (this.#recent.length > this.#limits.recentEdits * 2) {
+      this.#recent = this.#recent.slice(-this.#limits.recentEdits);
+    }
+  }
+
+  /** The frames after `since`, or `null` when they are no longer all in memory. */
+  #editsAfter(since: number): string[] | null {
+    if (since > this.#seq) return null;
+    if (since === this.#seq) return [];
+    const first = this.#recent[0];
+    if (!first || first.seq > since + 1) return null;
+    const start = this.#recent.findIndex((e) => e.seq > since);
+    return this.#recent.slice(start).map((e) => e.frame);
+  }
+}
