@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Makes sure the programs the end-to-end tests drive are installed: HAProxy, Chromium, tinyproxy,
+# openssl. Installs them with apt when it can (root + apt-get); otherwise stops at once naming them.
+set -euo pipefail
+declare -A package_of=(
+  [haproxy]=haproxy
+  [chromium]=chromium
+  [tinyproxy]=tinyproxy
+  [openssl]=openssl
+  [curl]=curl
+)
+missing=()
+for cmd in haproxy chromium tinyproxy openssl curl; do
+  if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/usr/bin/$cmd" ]; then
+    missing+=("${package_of[$cmd]}")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "Installing test dependencies with apt: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # Debian starts packaged daemons; the tests run their own instances on free ports.
+  for svc in haproxy tinyproxy; do
+    if command -v service >/dev/null 2>&1; then service "$svc" stop >/dev/null 2>&1 || true; fi
+  done
+  exit 0
+fi
+echo "The tests need these programs, which are missing: ${missing[*]}." >&2
+echo "Install them (Debian/Ubuntu: sudo apt-get install -y ${missing[*]}) and run the tests again." >&2
+exit 1
