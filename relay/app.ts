@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { assets, pages } from "../public/assets.ts";
 import type { Hub } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
+import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
 import { parseImport, SUBPROTOCOLS } from "./protocol.ts";
 import { clientAddress } from "./proxy.ts";
 
@@ -23,6 +24,8 @@ export interface AppOptions {
   version: string;
   /** Largest `PUT .../features` body, in bytes. @default 64 MiB */
   maxImportBytes?: number;
+  /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
+  fallbackHeartbeatMs?: number;
 }
 
 /** What Deno.serve passes as the second argument, which Hono exposes as `c.env`. */
@@ -148,6 +151,41 @@ export function createApp(options: AppOptions): Hono<Env> {
     c.body(hub.metrics.render(hub.stats()), 200, {
       "content-type": "text/plain; version=0.0.4; charset=utf-8",
     }));
+
+  const sessions = new HttpSessions({ hub, heartbeatMs: options.fallbackHeartbeatMs });
+  const frameLimit = bodyLimit({ maxSize: hub.limits.maxFrameBytes * 4, onError: tooLarge });
+  const addrOf = (c: Context<Env>) =>
+    clientAddress(c.env?.remoteAddr?.hostname, c.req.header("x-forwarded-for"), options.trustProxy);
+  const checkOrigin = (c: Context<Env>) => {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !originAllowed(origin, c.req.header("host"), options.origins)) {
+      throw new HTTPException(403, { message: `origin ${origin} is not allowed to connect` });
+    }
+  };
+
+  // The HTTP fallback transport (docs/PROTOCOL.md, "Fallback transport").
+  app.post("/rt/:id", frameLimit, async (c) => {
+    checkOrigin(c);
+    if (hub.closing) return problem(c, 503, "server shutting down");
+    return sessions.open(
+      { mapId: c.req.param("id"), addr: addrOf(c), transport: "http" },
+      await c.req.text(),
+    );
+  });
+  app.post("/rt/:id/send", frameLimit, async (c) => {
+    checkOrigin(c);
+    const delivered = sessions.deliver(
+      c.req.param("id"),
+      c.req.header(SESSION_HEADER) ?? "",
+      await c.req.text(),
+    );
+    return delivered ? c.body(null, 204) : problem(c, 404, "no such session; open a new one");
+  });
+  app.delete("/rt/:id", (c) => {
+    checkOrigin(c);
+    const ended = sessions.end(c.req.param("id"), c.req.header(SESSION_HEADER) ?? "");
+    return ended ? c.body(null, 204) : problem(c, 404, "no such session");
+  });
 
   app.get("/ws/:id", (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

@@ -85,7 +85,11 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
     type: v.literal("Feature"),
     id: FeatureId,
     geometry: GeometrySchema,
-    properties: v.optional(v.nullable(Properties), null),
+    // Normalised to an object so the echo, the snapshot and every client agree byte for byte.
+    properties: v.pipe(
+      v.optional(v.nullable(Properties)),
+      v.transform((p): Record<string, unknown> => p ?? {}),
+    ),
   });
   const Op = v.variant("op", [
     v.object({ op: v.literal("put"), feature: Feature }),
