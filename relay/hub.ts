@@ -343,7 +343,7 @@ export class Hub {
           this.#reject(conn, msg.id, "rate_limited", "too many edits; slow down and send it again");
           return;
         }
-        const result = room.edit(peer.id, msg.id, msg.ops);
+        const result = room.edit(peer.id, msg.id, msg.ops, peer.client);
         if (!result.ok) {
           this.#reject(conn, msg.id, result.code, result.message);
           return;

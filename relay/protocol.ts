@@ -252,7 +252,8 @@ export type RejectCode =
   | "invalid_edit"
   | "too_large"
   | "too_many_features"
-  | "rate_limited";
+  | "rate_limited"
+  | "duplicate";
 
 /** Why a frame was refused. */
 export type ErrorCode =

@@ -136,6 +136,8 @@ export class Room {
   #presenceDirty = new Set<Peer>();
   #snapshot: { seq: number; json: string } | null = null;
   #snapshotSeq = 0;
+  /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
+  #recentIds = new Map<string, number>();
   /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
   emptySince: number | null = null;
 
@@ -282,7 +284,15 @@ export class Room {
    * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
    * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
    */
-  edit(by: string, id: EditId, ops: readonly EditOp[]): Accepted | Rejection {
+  edit(by: string, id: EditId, ops: readonly EditOp[], client?: string): Accepted | Rejection {
+    const dedupeKey = client === undefined ? null : `${client}\u0000${id}`;
+    const earlier = dedupeKey === null ? undefined : this.#recentIds.get(dedupeKey);
+    if (earlier !== undefined) {
+      return reject(
+        "duplicate",
+        `edit ${JSON.stringify(id)} was already applied at seq ${earlier}`,
+      );
+    }
     const result = applyOps(this.#features, ops, this.#limits);
     if (!result.ok) return result;
     this.#commit(result.changes);
@@ -291,6 +301,13 @@ export class Room {
     const entry = { seq, frame };
     this.#unsaved.push(entry);
     this.#remember(entry);
+    if (dedupeKey !== null) {
+      this.#recentIds.set(dedupeKey, seq);
+      if (this.#recentIds.size > this.#limits.recentEdits) {
+        // Maps iterate in insertion order: the first key is the oldest.
+        this.#recentIds.delete(this.#recentIds.keys().next().value!);
+      }
+    }
     for (const peer of this.#peers.values()) peer.enqueue(frame);
     return { ok: true, seq, frame };
   }
