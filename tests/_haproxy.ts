@@ -102,7 +102,10 @@ export interface HaproxyProcess {
    * A WebSocket to `wssUrl + path` trusting the local CA, optionally from another loopback source
    * address (e.g. "127.0.0.2") to act as a different client.
    */
-  webSocket(path: string, options?: { protocols?: string[]; localAddress?: string }): WebSocket;
+  webSocket(
+    path: string,
+    options?: { protocols?: string[]; localAddress?: string; headers?: Record<string, string> },
+  ): WebSocket;
   /** SIGTERM (hard stop: every connection closes now), then start again on the same ports. */
   restart(): Promise<void>;
   /** SIGTERM and wait; safe to call twice. */
@@ -151,6 +154,8 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
       DM_MAXCONN: "1000",
       DM_HARD_STOP_AFTER: "5s",
       DM_CLOSE_SPREAD_TIME: "0s",
+      // Only root can switch to the haproxy user; as root (CI) the privilege drop is exercised too.
+      ...(Deno.uid() === 0 ? {} : { DM_UNPRIVILEGED: "1" }),
       ...options.env,
     };
     ({ child, exited } = spawn(env, logs));
@@ -243,6 +248,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
       // Deno's WebSocket accepts an HttpClient (for its CA and source address) in its options.
       return new WebSocket(`wss://127.0.0.1:${httpsPort}${path}`, {
         protocols: wsOptions.protocols,
+        headers: wsOptions.headers,
         client: wsClient,
       });
     },
@@ -262,6 +268,52 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     },
     stop,
     [Symbol.asyncDispose]: stop,
+  };
+}
+
+/** A HOME directory whose NSS database trusts a CA, for Chromium on Linux. */
+export interface ChromiumCaHome {
+  /** The directory; pass `env` to `chromium.launch({ env })`. */
+  home: string;
+  /** `{ HOME: home }` */
+  env: Record<string, string>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Makes a temporary HOME whose `~/.pki/nssdb` trusts `caFile` for TLS servers, so Chromium
+ * launched with `env: { HOME }` accepts HAProxy's certificate the way a user's browser does after
+ * importing the CA: no `--ignore-certificate-errors`. Needs `certutil` (libnss3-tools).
+ *
+ * @example
+ * ```ts
+ * await using trust = await chromiumCaHome(proxy.caFile);
+ * const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", env: trust.env });
+ * ```
+ */
+export async function chromiumCaHome(caFile: string): Promise<ChromiumCaHome> {
+  await requireTool("certutil", ["-H"], "apt-get install -y libnss3-tools");
+  const home = await Deno.makeTempDir({ prefix: "duplexmap-chromium-home-" });
+  const db = `sql:${home}/.pki/nssdb`;
+  await Deno.mkdir(`${home}/.pki/nssdb`, { recursive: true });
+  for (
+    const args of [
+      ["-N", "-d", db, "--empty-password"],
+      ["-A", "-d", db, "-t", "C,,", "-n", "Duplex Map test CA", "-i", caFile],
+    ]
+  ) {
+    const out = await run("certutil", args);
+    if (!out.success) {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      throw new Error(`certutil ${args.join(" ")} failed:\n${out.stderr}`);
+    }
+  }
+  return {
+    home,
+    env: { HOME: home },
+    [Symbol.asyncDispose]: async () => {
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+    },
   };
 }
 

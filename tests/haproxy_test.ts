@@ -1,0 +1,407 @@
+/** End-to-end: the relay behind real HAProxy (haproxy/haproxy.cfg): TLS, redirects, WebSockets, limits. */
+import assert from "assert";
+import { type HaproxyProcess, run, startHaproxy } from "./_haproxy.ts";
+import { createMap, startRelay } from "./_relay.ts";
+import { type EditMsg, type Msg, type ServerMsgs, TestPeer, type WireOp } from "./_ws.ts";
+import { feature, point } from "./_fixtures.ts";
+
+/** Relay flags for running behind HAProxy on loopback. */
+const BEHIND_PROXY = ["--memory", "--trust-proxy", "127.0.0.1"];
+
+/** Opens a WebSocket to `/ws/<mapId>` through HAProxy and waits until it is open. */
+async function openPeer(
+  hp: HaproxyProcess,
+  mapId: string,
+  options: { label?: string; localAddress?: string; headers?: Record<string, string> } = {},
+): Promise<TestPeer> {
+  const ws = hp.webSocket(`/ws/${mapId}`, {
+    protocols: ["duplexmap.v1"],
+    localAddress: options.localAddress,
+    headers: options.headers,
+  });
+  const peer = new TestPeer(ws, options.label ?? "peer");
+  const opened = await new Promise<boolean>((resolve) => {
+    ws.addEventListener("open", () => resolve(true), { once: true });
+    ws.addEventListener("close", () => resolve(false), { once: true });
+  });
+  if (!opened) {
+    await peer.closed;
+    throw new Error(`${options.label ?? "peer"}: WebSocket through HAProxy did not open`);
+  }
+  return peer;
+}
+
+/** Whether a WebSocket through HAProxy opens (true) or is refused (false). */
+async function tryOpen(hp: HaproxyProcess, mapId: string, localAddress: string): Promise<boolean> {
+  try {
+    const peer = await openPeer(hp, mapId, { localAddress });
+    await peer.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+Deno.test("wss:// with the duplexmap.v1 subprotocol through HAProxy, with HSTS", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+
+  const created = await hp.fetch("/api/maps", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ title: "Over TLS" }),
+  });
+  assert.equal(created.status, 201);
+  assert.equal(created.headers.get("strict-transport-security"), "max-age=63072000");
+  const map = await created.json() as { id: string; editKey: string };
+
+  await using a = await openPeer(hp, map.id, { label: "a" });
+  await using b = await openPeer(hp, map.id, { label: "b" });
+  assert.equal(a.ws.protocol, "duplexmap.v1");
+  await a.hello(map.editKey);
+  await b.hello(map.editKey);
+  a.send({ type: "edit", id: "e1", ops: [{ op: "put", feature: feature("f1", point(2, 48)) }] });
+  const ack = await a.nextOf("edit", (m) => m.id === "e1");
+  const seen = await b.nextOf("edit", (m) => m.seq === ack.seq);
+  assert.deepEqual(seen.ops, ack.ops);
+
+  const page = await hp.fetch(`/m/${map.id}`);
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type") ?? "", /text\/html/);
+  await page.body?.cancel();
+});
+
+Deno.test("http:// is redirected to the same URL on https://", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+
+  const res = await fetch(`${hp.httpUrl}/m/abc?x=1`, { redirect: "manual" });
+  await res.body?.cancel();
+  assert.equal(res.status, 301);
+  assert.equal(res.headers.get("location"), `${hp.httpsUrl}/m/abc?x=1`);
+
+  const followed = await fetch(`${hp.httpUrl}/healthz`, { client: hp.client });
+  assert.equal(followed.status, 200);
+  assert.equal(followed.url, `${hp.httpsUrl}/healthz`);
+  await followed.body?.cancel();
+});
+
+Deno.test("TLS 1.0 and 1.1 are refused by HAProxy; TLS 1.2 and 1.3 are accepted", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+
+  const handshake = async (version: string, extra: string[] = []) => {
+    const out = await run("openssl", [
+      "s_client",
+      "-connect",
+      `127.0.0.1:${hp.httpsPort}`,
+      "-servername",
+      "localhost",
+      `-${version}`,
+      "-CAfile",
+      hp.caFile,
+      "-verify_return_error",
+      ...extra,
+    ], { stdin: "" });
+    return `${out.stdout}\n${out.stderr}`;
+  };
+
+  // SECLEVEL=0 lets this openssl offer TLS 1.0/1.1 at all (Debian's default refuses them on the
+  // client side), so the refusal seen is the server's: a protocol_version alert.
+  for (const old of ["tls1", "tls1_1"]) {
+    const text = await handshake(old, ["-cipher", "DEFAULT@SECLEVEL=0"]);
+    assert.doesNotMatch(text, /no protocols available/, `${old}: openssl did not even offer it`);
+    assert.match(text, /alert protocol version/, `${old} should be refused by HAProxy:\n${text}`);
+    assert.match(text, /no peer certificate available/);
+    assert.match(text, /Cipher is \(NONE\)/);
+  }
+  const tls12 = await handshake("tls1_2");
+  assert.match(tls12, /Protocol\s*: TLSv1\.2/, tls12);
+  assert.match(tls12, /Verify return code: 0 \(ok\)/);
+  // Intermediate profile: forward-secret AEAD ciphers only, no session tickets.
+  assert.match(tls12, /Cipher\s*: ECDHE-ECDSA-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20)/);
+  assert.doesNotMatch(tls12, /TLS session ticket:/);
+  const tls13 = await handshake("tls1_3");
+  assert.match(tls13, /New, TLSv1\.3/, tls13);
+  assert.match(tls13, /Verify return code: 0 \(ok\)/);
+
+  const weak = await handshake("tls1_2", [
+    "-cipher",
+    "AES128-SHA:AES256-SHA:ECDHE-ECDSA-AES128-SHA",
+  ]);
+  assert.match(
+    weak,
+    /handshake failure|no shared cipher/,
+    `a CBC cipher must be refused:\n${weak}`,
+  );
+});
+
+Deno.test("the relay logs the client's address from X-Forwarded-For set by HAProxy", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+  const map = await createMap(relay.url);
+
+  // A client at 127.0.0.2 that also tries to claim another address in its own header.
+  await using peer = await openPeer(hp, map.id, {
+    localAddress: "127.0.0.2",
+    headers: { "X-Forwarded-For": "203.0.113.66" },
+  });
+  const welcome = await peer.hello(map.editKey, { name: "from-2" });
+  const line = await relay.waitForLog((l) => l.event === "connect" && l.peer === welcome.you.peer);
+  assert.equal(line.addr, "127.0.0.2");
+});
+
+Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: {
+      DM_TIMEOUT_CLIENT: "1s",
+      DM_TIMEOUT_SERVER: "1s",
+      DM_TIMEOUT_HTTP_REQUEST: "1s",
+      DM_TIMEOUT_TUNNEL: "60s",
+    },
+  });
+  const map = await createMap(relay.url);
+  await using peer = await openPeer(hp, map.id);
+  await peer.hello(map.editKey);
+
+  // Proof that the short timeout is in force: a TLS connection that sends nothing after the
+  // WebSocket went quiet is closed by HAProxy...
+  const idle = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: hp.httpsPort,
+    caCerts: [hp.caPem],
+  });
+  const buffer = new Uint8Array(1024);
+  let read: number | null = 0;
+  for (let i = 0; i < 20 && read !== null; i++) read = await idle.read(buffer);
+  idle.close();
+  assert.equal(read, null, "HAProxy should close a silent connection after its timeout");
+  // ...then the WebSocket, silent for at least as long and then some, still works.
+  await sleep(1500);
+  assert.equal(peer.open, true);
+  peer.send({ type: "ping", t: "still-there" });
+  await peer.nextOf("pong", (m) => m.t === "still-there");
+});
+
+/**
+ * A raw protocol client that does what the contract says a client does when its connection drops:
+ * reconnect with `hello.since` = the last `seq` seen, apply the catch-up, and resend the edits
+ * that were never acknowledged (puts are idempotent, so a resend after an unseen ack is harmless).
+ */
+class ReconnectingClient {
+  readonly features = new Map<string, unknown>();
+  /** Every seq applied, in order. */
+  readonly seqs: number[] = [];
+  reconnects = 0;
+  #lastSeq = 0;
+  #pending = new Map<string, WireOp[]>();
+  #myPeers = new Set<string>();
+  #peer: TestPeer | undefined;
+  #stopped = false;
+  #loop: Promise<void>;
+  #nextId = 0;
+  #changed: Array<() => void> = [];
+
+  constructor(
+    private readonly open: () => Promise<TestPeer>,
+    private readonly key: string,
+    readonly name: string,
+  ) {
+    this.#loop = this.#run();
+  }
+
+  edit(ops: WireOp[]): void {
+    const id = `${this.name}-${++this.#nextId}`;
+    this.#pending.set(id, ops);
+    if (this.#peer?.open) this.#peer.send({ type: "edit", id, ops });
+  }
+
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  get connected(): boolean {
+    return this.#peer?.open ?? false;
+  }
+
+  /** Resolves when `check()` holds; rejects after `timeoutMs`. */
+  async until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`${this.name}: not ${what} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(left, 200));
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#changed.push(done);
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#peer?.close();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    for (let attempt = 0; !this.#stopped && attempt < 200; attempt++) {
+      let peer: TestPeer;
+      try {
+        peer = await this.open();
+      } catch {
+        await sleep(100);
+        continue;
+      }
+      this.#peer = peer;
+      try {
+        await this.#session(peer);
+      } catch {
+        // Dropped: reconnect below.
+      }
+      await peer.close();
+      this.#peer = undefined;
+      if (!this.#stopped) this.reconnects++;
+      this.#notify();
+    }
+  }
+
+  async #session(peer: TestPeer): Promise<void> {
+    peer.send({
+      type: "hello",
+      key: this.key,
+      name: this.name,
+      color: "#112233",
+      ...(this.#lastSeq > 0 ? { since: this.#lastSeq } : {}),
+    });
+    const welcome = await peer.nextOf("welcome") as ServerMsgs["welcome"];
+    this.#myPeers.add(welcome.you.peer);
+    if (welcome.features) {
+      this.features.clear();
+      for (const f of welcome.features.features) this.features.set(f.id, f);
+      this.#lastSeq = welcome.seq;
+    }
+    for (const edit of welcome.ops ?? []) this.#apply(edit);
+    for (const [id, ops] of this.#pending) peer.send({ type: "edit", id, ops });
+    this.#notify();
+    for (;;) {
+      const m: Msg = await peer.next((m) => m.type === "edit", 60_000, "an edit");
+      this.#apply(m as EditMsg);
+    }
+  }
+
+  #apply(edit: EditMsg): void {
+    if (edit.seq <= this.#lastSeq) return;
+    if (edit.seq !== this.#lastSeq + 1) {
+      throw new Error(`${this.name}: gap: seq ${edit.seq} after ${this.#lastSeq}`);
+    }
+    this.#lastSeq = edit.seq;
+    this.seqs.push(edit.seq);
+    for (const op of edit.ops) {
+      if (op.op === "put") this.features.set(op.feature.id, op.feature);
+      if (op.op === "del") this.features.delete(op.fid);
+    }
+    if (this.#myPeers.has(edit.by)) this.#pending.delete(String(edit.id));
+    this.#notify();
+  }
+
+  #notify(): void {
+    const waiting = this.#changed;
+    this.#changed = [];
+    for (const done of waiting) done();
+  }
+}
+
+Deno.test("HAProxy restarted under live clients: they reconnect, catch up, and lose nothing", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+  const map = await createMap(relay.url);
+  const open = (label: string) => () => openPeer(hp, map.id, { label });
+  const a = new ReconnectingClient(open("a"), map.editKey, "a");
+  const b = new ReconnectingClient(open("b"), map.editKey, "b");
+  try {
+    await a.until(() => a.connected, "connected");
+    await b.until(() => b.connected, "connected");
+    for (let i = 0; i < 20; i++) a.edit([{ op: "put", feature: feature(`a${i}`, point(i, 1)) }]);
+    for (let i = 0; i < 20; i++) b.edit([{ op: "put", feature: feature(`b${i}`, point(i, 2)) }]);
+    await a.until(() => a.features.size === 40, "caught up before restart");
+
+    const restarted = hp.restart();
+    // Edits made while HAProxy is down are queued by the clients and sent after reconnecting.
+    for (let i = 20; i < 40; i++) {
+      a.edit([{ op: "put", feature: feature(`a${i}`, point(i, 1)) }]);
+      b.edit([{ op: "put", feature: feature(`b${i}`, point(i, 2)) }]);
+      await sleep(10);
+    }
+    await restarted;
+    for (let i = 40; i < 60; i++) a.edit([{ op: "put", feature: feature(`a${i}`, point(i, 1)) }]);
+
+    for (const c of [a, b]) {
+      await c.until(() => c.features.size === 100 && c.pending === 0, "converged after restart");
+    }
+    assert.ok(a.reconnects >= 1 && b.reconnects >= 1, "both clients lost their connection");
+    // Every accepted edit was seen by both, in seq order, without a gap.
+    assert.deepEqual(a.seqs, b.seqs);
+    assert.deepEqual(a.seqs, a.seqs.map((_, i) => i + 1));
+    assert.deepEqual([...a.features.keys()].sort(), [...b.features.keys()].sort());
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("a client address over the connection cap is refused while others are served", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_MAX_CONN_PER_ADDR: "3", DM_MAX_CONN_RATE_PER_ADDR: "1000" },
+  });
+  const map = await createMap(relay.url);
+
+  const held: TestPeer[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      held.push(await openPeer(hp, map.id, { localAddress: "127.0.0.2", label: `held${i}` }));
+    }
+    await held[0].hello(map.editKey);
+    assert.equal(await tryOpen(hp, map.id, "127.0.0.2"), false, "4th connection from 127.0.0.2");
+    // Another address is served as usual, and the capped one's open connections keep working.
+    assert.equal(await tryOpen(hp, map.id, "127.0.0.3"), true, "127.0.0.3 must be served");
+    const res = await hp.fetch("/healthz");
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    await held[0].sync();
+    // The cap is on concurrent connections: closing one frees a slot.
+    await held.pop()!.close();
+    let reopened = false;
+    for (let i = 0; i < 20 && !reopened; i++) {
+      reopened = await tryOpen(hp, map.id, "127.0.0.2");
+      if (!reopened) await sleep(100);
+    }
+    assert.equal(reopened, true, "a slot freed by closing must be usable again");
+  } finally {
+    for (const p of held) await p.close();
+  }
+});
+
+Deno.test("a client address over the connection rate cap is refused while others are served", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_MAX_CONN_RATE_PER_ADDR: "5", DM_CONN_RATE_PERIOD: "60s" },
+  });
+  const map = await createMap(relay.url);
+  const results: boolean[] = [];
+  for (let i = 0; i < 8; i++) results.push(await tryOpen(hp, map.id, "127.0.0.4"));
+  assert.deepEqual(results, [true, true, true, true, true, false, false, false]);
+  assert.equal(await tryOpen(hp, map.id, "127.0.0.5"), true, "127.0.0.5 must be served");
+});
