@@ -1,0 +1,229 @@
+/** Unit tests of command-line and environment option parsing. */
+import assert from "assert";
+import { DEFAULT_LIMITS, helpText, parseOptions, UsageError } from "./options.ts";
+import type { RelayOptions } from "./options.ts";
+
+function run(args: string[], env: Record<string, string | undefined> = {}): RelayOptions {
+  const cmd = parseOptions(args, env);
+  assert.equal(cmd.kind, "run");
+  return (cmd as Extract<typeof cmd, { kind: "run" }>).options;
+}
+
+function usageError(args: string[], env: Record<string, string | undefined> = {}): UsageError {
+  try {
+    parseOptions(args, env);
+  } catch (err) {
+    assert.ok(err instanceof UsageError, `expected a UsageError, got ${err}`);
+    return err;
+  }
+  assert.fail(`expected ${JSON.stringify(args)} to be refused`);
+}
+
+/** Every limit flag, by its key. */
+const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
+  maxFrameBytes: "max-frame-bytes",
+  helloTimeoutMs: "hello-timeout-ms",
+  rate: "rate",
+  rateBurst: "rate-burst",
+  maxPeersPerMap: "max-peers-per-map",
+  maxMaps: "max-maps",
+  maxFeatures: "max-features",
+  maxVertices: "max-vertices",
+  maxPropsBytes: "max-props-bytes",
+  maxBufferedBytes: "max-buffered-bytes",
+  idleTimeout: "idle-timeout",
+  evictAfterMs: "evict-after-ms",
+  recentEdits: "recent-edits",
+  snapshotEvery: "snapshot-every",
+};
+
+Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {
+  assert.deepEqual(run([]), {
+    host: "127.0.0.1",
+    port: 8080,
+    dataDir: "./data",
+    origins: [],
+    trustProxy: [],
+    tiles: null,
+    tilesAttribution: null,
+    limits: { ...DEFAULT_LIMITS },
+  });
+  assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
+  assert.equal(DEFAULT_LIMITS.helloTimeoutMs, 10_000);
+  assert.equal(DEFAULT_LIMITS.maxBufferedBytes, 8 * 1024 * 1024);
+});
+
+Deno.test("parseOptions reads every flag", () => {
+  const limitArgs = Object.entries(LIMIT_FLAGS).flatMap((
+    [, flag],
+    i,
+  ) => [`--${flag}`, `${2000 + i}`]);
+  const options = run([
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "0",
+    "--data",
+    "/var/lib/dm",
+    "--origin",
+    "https://a.example.com",
+    "--origin",
+    "http://localhost:3000/",
+    "--trust-proxy",
+    "127.0.0.1",
+    "--trust-proxy",
+    "::1",
+    "--tiles",
+    "https://tile.example.com/{z}/{x}/{y}.png",
+    "--tiles-attribution",
+    "© Example",
+    ...limitArgs,
+  ]);
+  assert.equal(options.host, "0.0.0.0");
+  assert.equal(options.port, 0);
+  assert.equal(options.dataDir, "/var/lib/dm");
+  assert.deepEqual(options.origins, ["https://a.example.com", "http://localhost:3000"]);
+  assert.deepEqual(options.trustProxy, ["127.0.0.1", "::1"]);
+  assert.equal(options.tiles, "https://tile.example.com/{z}/{x}/{y}.png");
+  assert.equal(options.tilesAttribution, "© Example");
+  for (const [i, key] of Object.keys(LIMIT_FLAGS).entries()) {
+    assert.equal(options.limits[key as keyof typeof LIMIT_FLAGS], 2000 + i, key);
+  }
+});
+
+Deno.test("parseOptions: --memory means no data directory, even with --data", () => {
+  assert.equal(run(["--memory"]).dataDir, null);
+  assert.equal(run(["--memory", "--data", "/tmp/x"]).dataDir, null);
+});
+
+Deno.test("parseOptions falls back to DUPLEXMAP_* environment variables", () => {
+  const env: Record<string, string> = {
+    DUPLEXMAP_HOST: "10.0.0.1",
+    DUPLEXMAP_PORT: "9000",
+    DUPLEXMAP_DATA: "/srv/data",
+    DUPLEXMAP_ORIGIN: "https://a.example.com, https://b.example.com",
+    DUPLEXMAP_TRUST_PROXY: "127.0.0.1,10.0.0.2",
+    DUPLEXMAP_TILES: "http://t/{z}/{x}/{y}",
+    DUPLEXMAP_TILES_ATTRIBUTION: "tiles by t",
+  };
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS)) {
+    env[`DUPLEXMAP_${flag.toUpperCase().replaceAll("-", "_")}`] = String(
+      DEFAULT_LIMITS[key as keyof typeof LIMIT_FLAGS] + 1,
+    );
+  }
+  const options = run([], env);
+  assert.equal(options.host, "10.0.0.1");
+  assert.equal(options.port, 9000);
+  assert.equal(options.dataDir, "/srv/data");
+  assert.deepEqual(options.origins, ["https://a.example.com", "https://b.example.com"]);
+  assert.deepEqual(options.trustProxy, ["127.0.0.1", "10.0.0.2"]);
+  assert.equal(options.tiles, "http://t/{z}/{x}/{y}");
+  assert.equal(options.tilesAttribution, "tiles by t");
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof typeof LIMIT_FLAGS)[]) {
+    assert.equal(options.limits[key], DEFAULT_LIMITS[key] + 1, key);
+  }
+  assert.equal(run([], { DUPLEXMAP_MEMORY: "1" }).dataDir, null);
+  assert.equal(run([], { DUPLEXMAP_MEMORY: "true" }).dataDir, null);
+  assert.equal(run([], { DUPLEXMAP_MEMORY: "0" }).dataDir, "./data");
+});
+
+Deno.test("parseOptions: flags win over the environment", () => {
+  const options = run(
+    ["--port", "7000", "--rate", "5", "--origin", "https://flag.example.com", "--host", "::1"],
+    {
+      DUPLEXMAP_PORT: "9000",
+      DUPLEXMAP_RATE: "50",
+      DUPLEXMAP_ORIGIN: "https://env.example.com",
+      DUPLEXMAP_HOST: "10.0.0.1",
+    },
+  );
+  assert.equal(options.port, 7000);
+  assert.equal(options.limits.rate, 5);
+  assert.deepEqual(options.origins, ["https://flag.example.com"]);
+  assert.equal(options.host, "::1");
+});
+
+Deno.test("parseOptions: a bad number names the flag and the value received", () => {
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [["--port", "99999"], {}, /--port .*received "99999"/],
+    [["--port=-1"], {}, /--port .*received "-1"/],
+    [["--port", "80x"], {}, /--port .*received "80x"/],
+    [["--rate", "1.5"], {}, /--rate .*received "1\.5"/],
+    [["--rate", "0"], {}, /--rate must be a whole number from 1 .*received "0"/],
+    [["--max-frame-bytes", "10"], {}, /--max-frame-bytes .*from 256 .*received "10"/],
+    [["--hello-timeout-ms", ""], {}, /--hello-timeout-ms .*received ""/],
+    [[], { DUPLEXMAP_MAX_BUFFERED_BYTES: "lots" }, /--max-buffered-bytes .*received "lots"/],
+  ];
+  for (const [args, env, expected] of cases) {
+    assert.match(usageError(args, env).message, expected, JSON.stringify(args));
+  }
+});
+
+Deno.test("parseOptions: bad origins, tile templates and unknown flags are usage errors", () => {
+  assert.match(
+    usageError(["--origin", "example.com"]).message,
+    /--origin .*received "example\.com"/,
+  );
+  assert.match(
+    usageError(["--origin", "https://example.com/path"]).message,
+    /--origin .*received "https:\/\/example\.com\/path"/,
+  );
+  assert.match(
+    usageError(["--tiles", "https://t.example.com/tile.png"]).message,
+    /--tiles .*\{z\}, \{x\} and \{y\}.*received "https:\/\/t\.example\.com\/tile\.png"/,
+  );
+  assert.match(usageError(["--colour", "red"]).message, /colour/);
+  assert.match(usageError(["stray"]).message, /stray/);
+  assert.ok(usageError(["--port"]).message.length > 0);
+});
+
+Deno.test("parseOptions: --help and -h give the help text, --version asks for the version", () => {
+  assert.deepEqual(parseOptions(["--help"], {}), { kind: "help", text: helpText() });
+  assert.deepEqual(parseOptions(["-h", "--port", "nonsense"], {}), {
+    kind: "help",
+    text: helpText(),
+  });
+  assert.deepEqual(parseOptions(["--version"], {}), { kind: "version" });
+});
+
+Deno.test("helpText lists every option with its default and environment variable", () => {
+  const text = helpText();
+  const lines = text.split("\n");
+  const line = (flag: string) => {
+    const found = lines.find((l) =>
+      l.trimStart().startsWith(`--${flag} `) || l.trim() === `--${flag}`
+    );
+    assert.ok(found, `--help should list --${flag}`);
+    return found;
+  };
+  const plain: [string, string][] = [
+    ["host", "127.0.0.1"],
+    ["port", "8080"],
+    ["data", "./data"],
+    ["memory", "off"],
+    ["origin", "the page's own host"],
+    ["trust-proxy", "none"],
+    ["tiles", "built-in vector basemap"],
+    ["tiles-attribution", "none"],
+  ];
+  for (const [flag, def] of plain) {
+    const l = line(flag);
+    assert.ok(l.includes(`(default: ${def})`), l);
+    assert.ok(l.includes(`[DUPLEXMAP_${flag.toUpperCase().replaceAll("-", "_")}]`), l);
+  }
+  for (const [key, flag] of Object.entries(LIMIT_FLAGS)) {
+    const l = line(flag);
+    assert.ok(l.includes(`(default: ${DEFAULT_LIMITS[key as keyof typeof LIMIT_FLAGS]})`), l);
+    assert.ok(l.includes(`[DUPLEXMAP_${flag.toUpperCase().replaceAll("-", "_")}]`), l);
+  }
+  assert.ok(lines.some((l) => l.includes("--help")));
+  assert.ok(lines.some((l) => l.includes("--version")));
+});
+
+Deno.test("every default in --help is accepted back by parseOptions", () => {
+  const args = Object.entries(LIMIT_FLAGS).flatMap(([key, flag]) => [
+    `--${flag}`,
+    String(DEFAULT_LIMITS[key as keyof typeof LIMIT_FLAGS]),
+  ]);
+  assert.deepEqual(run(args).limits, { ...DEFAULT_LIMITS });
+});

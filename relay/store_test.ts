@@ -1,0 +1,215 @@
+/** Unit tests of the SQLite store: maps, the edit journal, snapshots, durability across reopen. */
+import assert from "assert";
+import { join } from "node:path";
+import { hashKey } from "./keys.ts";
+import { Store } from "./store.ts";
+import type { MapRecord } from "./store.ts";
+
+function record(id: string, title = "Survey"): MapRecord {
+  return {
+    id,
+    title,
+    editHash: hashKey(`edit-${id}`),
+    viewHash: hashKey(`view-${id}`),
+    createdAt: 1_700_000_000_000,
+  };
+}
+
+function frame(seq: number): { seq: number; frame: string } {
+  return { seq, frame: JSON.stringify({ type: "edit", seq, by: "p", id: seq, ops: [] }) };
+}
+
+/** A temporary directory removed when the test is done. */
+async function tempDir(): Promise<AsyncDisposable & { path: string }> {
+  const path = await Deno.makeTempDir({ prefix: "duplexmap-store-test-" });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+Deno.test("Store creates a map and loads it back, keys only as hashes", async () => {
+  await using dir = await tempDir();
+  const store = new Store({ path: join(dir.path, "maps.db") });
+  try {
+    store.createMap(record("map-aaaaaaaa", "Field survey"));
+    const loaded = store.loadMap("map-aaaaaaaa", 100);
+    assert.ok(loaded);
+    assert.deepEqual(loaded.record, record("map-aaaaaaaa", "Field survey"));
+    assert.equal(loaded.snapshotSeq, 0);
+    assert.equal(loaded.snapshot, null);
+    assert.deepEqual(loaded.tail, []);
+    assert.deepEqual(loaded.history, []);
+    assert.equal(store.loadMap("map-unknown1", 100), null);
+    assert.equal(store.countMaps(), 1);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store refuses a second map with the same id", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    assert.throws(() => store.createMap(record("map-aaaaaaaa")));
+    assert.equal(store.countMaps(), 1);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store appends edits in a transaction; the tail comes back in seq order", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    store.createMap(record("map-bbbbbbbb"));
+    store.transaction(() => {
+      store.appendEdits("map-aaaaaaaa", [frame(1), frame(2)]);
+      store.appendEdits("map-bbbbbbbb", [frame(1)]);
+    });
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(3)]));
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(1), frame(2), frame(3)]);
+    assert.deepEqual(store.loadMap("map-bbbbbbbb", 100)?.tail, [frame(1)]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store.transaction rolls back everything when it throws", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    assert.throws(
+      () =>
+        store.transaction(() => {
+          store.appendEdits("map-aaaaaaaa", [frame(1), frame(2)]);
+          throw new Error("disk on fire");
+        }),
+      /disk on fire/,
+    );
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, []);
+    // A duplicate seq fails the insert: the whole batch is undone, not just the failing row.
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(1)]));
+    assert.throws(() =>
+      store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(2), frame(1)]))
+    );
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(1)]);
+    // The store is still usable afterwards.
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(2)]));
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(1), frame(2)]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store.transaction: a nested call joins the outer transaction", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    assert.throws(() =>
+      store.transaction(() => {
+        store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(1)]));
+        throw new Error("outer fails");
+      })
+    );
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, []);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store: snapshot + prune + reload gives the snapshot, the tail and recent history", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [1, 2, 3, 4, 5, 6, 7, 8].map(frame)));
+    const features = JSON.stringify([{ type: "Feature", id: "a", geometry: null, properties: {} }]);
+    // Snapshot at 6, keeping 2 journal rows at or before it for catch-up: rows 1-4 go.
+    store.saveSnapshot("map-aaaaaaaa", 6, features, 2);
+    const loaded = store.loadMap("map-aaaaaaaa", 100);
+    assert.ok(loaded);
+    assert.equal(loaded.snapshotSeq, 6);
+    assert.equal(loaded.snapshot, features);
+    assert.deepEqual(loaded.tail, [frame(7), frame(8)]);
+    assert.deepEqual(loaded.history, [frame(5), frame(6)]);
+    // The history limit keeps the newest rows.
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 1)?.history, [frame(6)]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store: an older snapshot never replaces a newer one", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [1, 2, 3].map(frame)));
+    store.saveSnapshot("map-aaaaaaaa", 3, "[3]", 10);
+    store.saveSnapshot("map-aaaaaaaa", 2, "[2]", 10);
+    const loaded = store.loadMap("map-aaaaaaaa", 10);
+    assert.equal(loaded?.snapshotSeq, 3);
+    assert.equal(loaded?.snapshot, "[3]");
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store: a second Store on the same file sees committed data (durable across reopen)", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "maps.db");
+  const first = new Store({ path });
+  try {
+    first.createMap(record("map-aaaaaaaa"));
+    first.transaction(() => first.appendEdits("map-aaaaaaaa", [frame(1), frame(2)]));
+    first.saveSnapshot("map-aaaaaaaa", 1, "[]", 0);
+    // Seen while the first is still open (another process would see the same).
+    const second = new Store({ path });
+    try {
+      const loaded = second.loadMap("map-aaaaaaaa", 10);
+      assert.equal(loaded?.snapshotSeq, 1);
+      assert.deepEqual(loaded?.tail, [frame(2)]);
+    } finally {
+      second.close();
+    }
+  } finally {
+    first.close();
+  }
+  const reopened = new Store({ path });
+  try {
+    const loaded = reopened.loadMap("map-aaaaaaaa", 10);
+    assert.deepEqual(loaded?.record, record("map-aaaaaaaa"));
+    assert.equal(loaded?.snapshot, "[]");
+    assert.deepEqual(loaded?.tail, [frame(2)]);
+    assert.deepEqual(loaded?.history, []);
+    // And it keeps working: the journal continues after the reopen.
+    reopened.transaction(() => reopened.appendEdits("map-aaaaaaaa", [frame(3)]));
+    assert.deepEqual(reopened.loadMap("map-aaaaaaaa", 10)?.tail, [frame(2), frame(3)]);
+  } finally {
+    reopened.close();
+  }
+});
+
+Deno.test("Store: an uncommitted transaction is invisible to a second Store", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "maps.db");
+  const writer = new Store({ path });
+  const reader = new Store({ path });
+  try {
+    writer.createMap(record("map-aaaaaaaa"));
+    writer.transaction(() => {
+      writer.appendEdits("map-aaaaaaaa", [frame(1)]);
+      assert.deepEqual(reader.loadMap("map-aaaaaaaa", 10)?.tail, []);
+    });
+    assert.deepEqual(reader.loadMap("map-aaaaaaaa", 10)?.tail, [frame(1)]);
+  } finally {
+    reader.close();
+    writer.close();
+  }
+});
+
+Deno.test("Store: a bad path option says what it received; close is idempotent", () => {
+  assert.throws(
+    () => new Store({ path: "" }),
+    /'path' must be a non-empty string: received ""/,
+  );
+  const store = new Store({ path: ":memory:" });
+  store.close();
+  store.close();
+});
