@@ -1,4 +1,12 @@
 /** The client's files, embedded with import attributes so `deno run` and the binary serve the same bytes. */
+// Only `type: "text"` is used: `type: "bytes"` still needs --unstable-raw-imports in Deno 2.9, and
+// the client needs no binary file (points are drawn as circles, so Leaflet's marker PNGs are unused).
+import mapPage from "./map.html" with { type: "text" };
+import startPage from "./start.html" with { type: "text" };
+import mapJs from "./dist/map.js" with { type: "text" };
+import startJs from "./dist/start.js" with { type: "text" };
+import appCss from "./dist/app.css" with { type: "text" };
+import countries from "./dist/countries-50m.json" with { type: "text" };
 
 /** One embedded file. */
 export interface Asset {
@@ -8,9 +16,16 @@ export interface Asset {
 
 /** HTML of the start page (`/`) and the map page (`/m/<id>`). */
 export const pages: { start: string; map: string } = {
-  start: "<!doctype html><title>Duplex Map</title><p>Client not built yet.</p>",
-  map: "<!doctype html><title>Duplex Map</title><p>Client not built yet.</p>",
+  start: startPage,
+  map: mapPage,
 };
 
+const JS = "text/javascript; charset=utf-8";
+
 /** Files served under `/assets/<name>`. */
-export const assets: Record<string, Asset> = {};
+export const assets: Record<string, Asset> = {
+  "map.js": { body: mapJs, contentType: JS },
+  "start.js": { body: startJs, contentType: JS },
+  "app.css": { body: appCss, contentType: "text/css; charset=utf-8" },
+  "countries-50m.json": { body: countries, contentType: "application/json" },
+};

@@ -1,0 +1,215 @@
+/** Keeps one map session connected: hello, liveness pings, reconnect with backoff, fatal closes. */
+import type { ServerMessage } from "../../relay/protocol.ts";
+import { backoffDelay, type BackoffOptions } from "./backoff.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Transport, TransportFactory, TransportTarget } from "./transport.ts";
+
+export type { Clock } from "./clock.ts";
+
+/** Where the connection stands. */
+export type ConnectionState = "connecting" | "live" | "offline" | "failed";
+
+/** What the connection indicator shows. */
+export interface ConnectionStatus {
+  state: ConnectionState;
+  /** The transport in use (or last tried), e.g. "websocket". */
+  transport: string;
+  /** When offline: ms until the next attempt. */
+  retryInMs?: number;
+  /** When failed: why, in words for the user. */
+  reason?: string;
+}
+
+/** Options for {@link Connection}. */
+export interface ConnectionOptions {
+  target: TransportTarget;
+  transport: TransportFactory;
+  /** Builds the `hello` message for each attempt (so it carries the current `since`). */
+  hello: () => Record<string, unknown>;
+  /** Every message from the relay, in order. */
+  onMessage: (message: ServerMessage) => void;
+  onStatus: (status: ConnectionStatus) => void;
+  clock?: Clock;
+  random?: () => number;
+  backoff?: BackoffOptions;
+  /** How often to ping while live, in ms. @default 20000 */
+  pingIntervalMs?: number;
+  /** Close and reconnect when nothing arrives for this long after a ping, in ms. @default 10000 */
+  pongTimeoutMs?: number;
+}
+
+const KNOWN_TYPES = new Set([
+  "welcome",
+  "joined",
+  "left",
+  "view",
+  "cursor",
+  "edit",
+  "rejected",
+  "error",
+  "pong",
+]);
+
+function isServerMessage(value: unknown): value is ServerMessage {
+  return typeof value === "object" && value !== null && "type" in value &&
+    typeof value.type === "string" && KNOWN_TYPES.has(value.type);
+}
+
+/**
+ * One logical connection to a map that survives network trouble: it opens a transport, sends
+ * `hello`, counts as live once `welcome` arrives, pings to notice dead links, and after a close
+ * waits (exponential backoff with jitter) and tries again. A close with 1008 before `welcome`
+ * (bad key, unknown map) is final.
+ */
+export class Connection {
+  #options: ConnectionOptions;
+  #clock: Clock;
+  #random: () => number;
+  #transport: Transport | null = null;
+  #state: ConnectionState = "offline";
+  #attempt = 0;
+  #retryTimer: number | null = null;
+  #pingTimer: number | null = null;
+  #deadTimer: number | null = null;
+  #stopped = true;
+  #transportName = "websocket";
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock();
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Starts connecting (again). */
+  start(): void {
+    this.#stopped = false;
+    this.#connect();
+  }
+
+  /** Closes for good. */
+  stop(): void {
+    this.#stopped = true;
+    this.#clearTimers();
+    this.#transport?.close(1000, "bye");
+    this.#transport = null;
+  }
+
+  /** Skips the backoff wait (the browser says it is online again). */
+  retryNow(): void {
+    if (this.#stopped || this.#state !== "offline") return;
+    this.#connect();
+  }
+
+  /** Drops the link as if the network failed (the browser says it went offline). */
+  drop(): void {
+    if (this.#stopped || !this.#transport) return;
+    this.#transport.close(4000, "offline");
+  }
+
+  /** Sends messages as one frame when live; returns whether they went out. */
+  send(messages: Record<string, unknown> | Record<string, unknown>[]): boolean {
+    if (this.#state !== "live" || !this.#transport) return false;
+    const list = Array.isArray(messages) ? messages : [messages];
+    if (list.length === 0) return true;
+    this.#transport.send(JSON.stringify(list.length === 1 ? list[0] : list));
+    return true;
+  }
+
+  #connect(): void {
+    this.#clearTimers();
+    this.#setStatus({ state: "connecting", transport: this.#transportName });
+    let welcomed = false;
+    const transport = this.#options.transport(this.#options.target, {
+      onOpen: () => {
+        if (this.#transport !== transport) return;
+        transport.send(JSON.stringify(this.#options.hello()));
+      },
+      onMessage: (text) => {
+        if (this.#transport !== transport) return;
+        this.#alive();
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          return;
+        }
+        for (const item of Array.isArray(json) ? json : [json]) {
+          if (!isServerMessage(item)) continue;
+          if (item.type === "welcome") {
+            welcomed = true;
+            this.#attempt = 0;
+            this.#state = "live";
+            this.#options.onMessage(item);
+            this.#setStatus({ state: "live", transport: transport.name });
+            this.#schedulePing();
+            continue;
+          }
+          this.#options.onMessage(item);
+        }
+      },
+      onClose: ({ code, reason }) => {
+        if (this.#transport !== transport) return;
+        this.#transport = null;
+        this.#clearTimers();
+        if (this.#stopped) return;
+        if (!welcomed && code === 1008) {
+          this.#stopped = true;
+          this.#setStatus({
+            state: "failed",
+            transport: transport.name,
+            reason: reason || "The relay refused this link (wrong key or unknown map).",
+          });
+          return;
+        }
+        const delay = backoffDelay(this.#attempt++, this.#random, this.#options.backoff);
+        this.#setStatus({ state: "offline", transport: transport.name, retryInMs: delay });
+        this.#retryTimer = this.#clock.setTimeout(() => {
+          this.#retryTimer = null;
+          this.#connect();
+        }, delay);
+      },
+    });
+    this.#transport = transport;
+    this.#transportName = transport.name;
+  }
+
+  #setStatus(status: ConnectionStatus): void {
+    this.#state = status.state;
+    this.#options.onStatus(status);
+  }
+
+  // Any frame proves the link works; only silence after a ping means it is dead.
+  #alive(): void {
+    if (this.#deadTimer !== null) {
+      this.#clock.clearTimeout(this.#deadTimer);
+      this.#deadTimer = null;
+    }
+  }
+
+  #schedulePing(): void {
+    if (this.#pingTimer !== null) this.#clock.clearTimeout(this.#pingTimer);
+    this.#pingTimer = this.#clock.setTimeout(() => {
+      this.#pingTimer = null;
+      if (!this.send({ type: "ping", t: Date.now() })) return;
+      if (this.#deadTimer === null) {
+        this.#deadTimer = this.#clock.setTimeout(() => {
+          this.#deadTimer = null;
+          this.#transport?.close(4001, "no answer to ping");
+        }, this.#options.pongTimeoutMs ?? 10_000);
+      }
+      this.#schedulePing();
+    }, this.#options.pingIntervalMs ?? 20_000);
+  }
+
+  #clearTimers(): void {
+    for (const id of [this.#retryTimer, this.#pingTimer, this.#deadTimer]) {
+      if (id !== null) this.#clock.clearTimeout(id);
+    }
+    this.#retryTimer = this.#pingTimer = this.#deadTimer = null;
+  }
+}

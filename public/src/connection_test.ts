@@ -1,0 +1,113 @@
+/** Tests for the reconnecting connection, driven by a fake transport and a fake clock. */
+import assert from "assert";
+import { type Clock, Connection, type ConnectionStatus } from "./connection.ts";
+import type { TransportHandlers } from "./transport.ts";
+
+function fakeClock() {
+  const timers = new Map<number, { fn: () => void; ms: number }>();
+  let next = 1;
+  const clock: Clock = {
+    setTimeout: (fn, ms) => {
+      timers.set(next, { fn, ms });
+      return next++;
+    },
+    clearTimeout: (id) => void timers.delete(id),
+  };
+  const fire = (predicate: (ms: number) => boolean) => {
+    for (const [id, t] of [...timers]) {
+      if (predicate(t.ms)) {
+        timers.delete(id);
+        t.fn();
+        return t.ms;
+      }
+    }
+    return null;
+  };
+  return { clock, timers, fire };
+}
+
+function setup() {
+  const { clock, timers, fire } = fakeClock();
+  const opened: { handlers: TransportHandlers; sent: string[]; closed: boolean }[] = [];
+  const statuses: ConnectionStatus[] = [];
+  const messages: string[] = [];
+  let since = 0;
+  const connection = new Connection({
+    target: { origin: "http://x", mapId: "m" },
+    transport: (_target, handlers) => {
+      const t = { handlers, sent: [] as string[], closed: false };
+      opened.push(t);
+      return {
+        name: "fake",
+        send: (text) => void t.sent.push(text),
+        close: (code = 1000, reason = "") => {
+          t.closed = true;
+          handlers.onClose({ code, reason });
+        },
+      };
+    },
+    hello: () => ({ type: "hello", since }),
+    onMessage: (m) => void messages.push(m.type),
+    onStatus: (s) => void statuses.push(s),
+    clock,
+    random: () => 0,
+  });
+  return {
+    connection,
+    opened,
+    statuses,
+    messages,
+    timers,
+    fire,
+    setSince: (n: number) => since = n,
+  };
+}
+
+Deno.test("hello on open, live on welcome, reconnect with growing delays after closes", () => {
+  const s = setup();
+  s.connection.start();
+  assert.equal(s.statuses.at(-1)?.state, "connecting");
+  s.opened[0].handlers.onOpen();
+  assert.deepEqual(JSON.parse(s.opened[0].sent[0]), { type: "hello", since: 0 });
+  s.opened[0].handlers.onMessage(JSON.stringify([{ type: "welcome" }, { type: "joined" }]));
+  assert.deepEqual(s.messages, ["welcome", "joined"]);
+  assert.equal(s.connection.state, "live");
+  assert.equal(s.statuses.at(-1)?.transport, "fake");
+  assert.ok(s.connection.send({ type: "cursor", at: null }));
+
+  s.opened[0].handlers.onClose({ code: 1006, reason: "" });
+  assert.deepEqual(s.statuses.at(-1), { state: "offline", transport: "fake", retryInMs: 250 });
+  assert.equal(s.connection.send({ type: "cursor", at: null }), false);
+  s.fire((ms) => ms === 250);
+  s.opened[1].handlers.onClose({ code: 1006, reason: "" });
+  assert.equal(s.statuses.at(-1)?.retryInMs, 500);
+  s.setSince(7);
+  s.fire((ms) => ms === 500);
+  s.opened[2].handlers.onOpen();
+  assert.deepEqual(JSON.parse(s.opened[2].sent[0]), { type: "hello", since: 7 });
+  s.connection.stop();
+  assert.equal(s.timers.size, 0);
+});
+
+Deno.test("a policy close before welcome is final; a silent link is dropped after a ping", () => {
+  const s = setup();
+  s.connection.start();
+  s.opened[0].handlers.onClose({ code: 1008, reason: "unknown map or wrong key" });
+  assert.deepEqual(s.statuses.at(-1), {
+    state: "failed",
+    transport: "fake",
+    reason: "unknown map or wrong key",
+  });
+  assert.equal(s.timers.size, 0);
+
+  const t = setup();
+  t.connection.start();
+  t.opened[0].handlers.onMessage(JSON.stringify({ type: "welcome" }));
+  t.fire((ms) => ms === 20_000);
+  assert.equal(JSON.parse(t.opened[0].sent.at(-1) ?? "").type, "ping");
+  t.fire((ms) => ms === 10_000);
+  assert.equal(t.opened[0].closed, true);
+  assert.equal(t.connection.state, "offline");
+  t.connection.stop();
+  assert.equal(t.timers.size, 0);
+});

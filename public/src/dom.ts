@@ -1,0 +1,62 @@
+/// <reference lib="dom" />
+/** Tiny DOM helpers shared by the pages: build elements, find required elements, show notices. */
+
+type Attrs = Record<string, string | boolean | ((event: Event) => void)>;
+
+/**
+ * Builds an element: string attributes are set, `true` sets a boolean attribute, functions named
+ * `on<event>` become listeners.
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: (Node | string | null | false)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (typeof value === "function") el.addEventListener(name.slice(2), value);
+    else if (value === true) el.setAttribute(name, "");
+    else if (value !== false) el.setAttribute(name, value);
+  }
+  for (const child of children) if (child !== null && child !== false) el.append(child);
+  return el;
+}
+
+/** The element with this id, which the page's HTML must contain. */
+export function byId<T extends HTMLElement = HTMLElement>(
+  id: string,
+  type: { new (): T; prototype: T },
+): T {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new Error(`page is missing #${id}`);
+  return el;
+}
+
+/** Shows a short message in the toast area; errors stay longer and are announced assertively. */
+export function toast(message: string, level: "info" | "error" = "info"): void {
+  const area = document.getElementById("toasts");
+  if (!area) return;
+  const item = h(
+    "div",
+    { class: `toast ${level}`, role: level === "error" ? "alert" : "status" },
+    message,
+  );
+  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+  close.addEventListener("click", () => item.remove());
+  item.append(close);
+  area.append(item);
+  setTimeout(() => item.remove(), level === "error" ? 9000 : 4000);
+  while (area.children.length > 4) area.firstElementChild?.remove();
+}
+
+/** Copies text, with a fallback for pages that are not a secure context. */
+export async function copyText(text: string, input?: HTMLInputElement): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (!input) return false;
+    input.select();
+    return document.execCommand("copy");
+  }
+}

@@ -1,0 +1,176 @@
+/// <reference lib="dom" />
+/** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
+import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
+import L from "./leaflet.ts";
+
+/** Options for {@link FeatureLayers}. */
+export interface FeatureLayersOptions {
+  map: L.Map;
+  /** Whether Geoman may edit the layers (editors only). */
+  editable: boolean;
+  /** A feature was clicked (outside Geoman's draw/remove modes). */
+  onSelect: (fid: string) => void;
+  /** Geoman finished changing a feature's shape or position. */
+  onGeometry: (fid: string, geometry: Geometry) => void;
+  /** Geoman's removal mode removed a feature. */
+  onRemove: (fid: string) => void;
+}
+
+const STYLE: L.PathOptions = { color: "#2563eb", weight: 2, opacity: 0.9, fillOpacity: 0.18 };
+const SELECTED: L.PathOptions = { color: "#db2777", weight: 4, opacity: 1, fillOpacity: 0.28 };
+
+interface Entry {
+  layer: L.Layer;
+  /** JSON of the geometry the layer shows, to skip redraws when only the object changed. */
+  shown: string;
+}
+
+/**
+ * Keeps a layer per feature in sync with the map copy. Updating a set of feature ids touches only
+ * those layers, so a remote edit on a map of 10 000 features redraws one or two of them.
+ */
+export class FeatureLayers {
+  #options: FeatureLayersOptions;
+  #entries = new Map<string, Entry>();
+  #fids = new WeakMap<L.Layer, string>();
+  #group: L.FeatureGroup;
+  #selected: string | null = null;
+
+  constructor(options: FeatureLayersOptions) {
+    this.#options = options;
+    this.#group = L.featureGroup([], { pmIgnore: true }).addTo(options.map);
+  }
+
+  /** The layer that shows a feature. */
+  layer(fid: string): L.Layer | undefined {
+    return this.#entries.get(fid)?.layer;
+  }
+
+  /** How many features are drawn. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The bounds of everything drawn, if anything is. */
+  bounds(): L.LatLngBounds | null {
+    const b = this.#group.getBounds();
+    return b.isValid() ? b : null;
+  }
+
+  /** Records that a layer already shows this geometry (Geoman changed it in place). */
+  adopt(fid: string, geometry: Geometry): void {
+    const entry = this.#entries.get(fid);
+    if (entry) entry.shown = JSON.stringify(geometry);
+  }
+
+  /** Forgets a layer Geoman has already taken off the map. */
+  forget(fid: string): void {
+    this.#entries.delete(fid);
+  }
+
+  /** Brings the given features in line with `features` (added, changed or removed). */
+  update(fids: Iterable<string>, features: ReadonlyMap<string, StoredFeature>): void {
+    for (const fid of fids) {
+      const feature = features.get(fid);
+      const entry = this.#entries.get(fid);
+      if (!feature) {
+        if (entry) {
+          this.#group.removeLayer(entry.layer);
+          this.#entries.delete(fid);
+        }
+        continue;
+      }
+      const shown = JSON.stringify(feature.geometry);
+      if (entry && entry.shown === shown) continue;
+      if (entry && this.#reshape(entry.layer, feature.geometry)) {
+        entry.shown = shown;
+        continue;
+      }
+      if (entry) this.#group.removeLayer(entry.layer);
+      const layer = this.#create(feature);
+      this.#entries.set(fid, { layer, shown });
+      this.#fids.set(layer, fid);
+      this.#group.addLayer(layer);
+    }
+  }
+
+  /** Highlights one feature (or none). */
+  select(fid: string | null): void {
+    if (this.#selected !== null) this.#style(this.#selected, STYLE);
+    this.#selected = fid;
+    if (fid !== null) this.#style(fid, SELECTED);
+  }
+
+  #style(fid: string, style: L.PathOptions): void {
+    const layer = this.#entries.get(fid)?.layer;
+    if (layer instanceof L.Path) layer.setStyle(style);
+    else if (layer instanceof L.FeatureGroup) layer.setStyle(style);
+  }
+
+  // Change a layer's shape in place, which keeps any Geoman editing on it; false if it cannot be.
+  #reshape(layer: L.Layer, geometry: Geometry): boolean {
+    if (geometry.type === "Point" && layer instanceof L.CircleMarker) {
+      layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
+      return true;
+    }
+    const lines = geometry.type === "LineString" || geometry.type === "MultiLineString";
+    const polygons = geometry.type === "Polygon" || geometry.type === "MultiPolygon";
+    if (
+      (lines && layer instanceof L.Polyline && !(layer instanceof L.Polygon)) ||
+      (polygons && layer instanceof L.Polygon)
+    ) {
+      const depth = geometry.type === "LineString" ? 0 : geometry.type === "MultiPolygon" ? 2 : 1;
+      const editing = layer.pm?.enabled() ?? false;
+      if (editing) layer.pm.disable();
+      layer.setLatLngs(L.GeoJSON.coordsToLatLngs(geometry.coordinates, depth));
+      if (editing) layer.pm.enable();
+      return true;
+    }
+    return false;
+  }
+
+  #create(feature: StoredFeature): L.Layer {
+    const fid = feature.id;
+    const base = {
+      ...STYLE,
+      ...(fid === this.#selected ? SELECTED : {}),
+      pmIgnore: !this.#options.editable,
+    };
+    const layer = L.GeoJSON.geometryToLayer(
+      { type: "Feature", geometry: feature.geometry, properties: {} },
+      {
+        ...base,
+        pointToLayer: (_f, latlng) =>
+          L.circleMarker(latlng, { ...base, radius: 7, fillOpacity: 0.7 }),
+      },
+    );
+    layer.on("click", (e) => {
+      const mode = this.#options.map.pm.globalRemovalModeEnabled() ||
+        this.#options.map.pm.globalDrawModeEnabled();
+      if (mode) return;
+      L.DomEvent.stopPropagation(e);
+      this.#options.onSelect(this.#fids.get(layer) ?? fid);
+    });
+    layer.on("pm:edit", () => {
+      const current = this.#fids.get(layer);
+      if (current === undefined) return;
+      const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
+          layer instanceof L.FeatureGroup
+        ? layer.toGeoJSON()
+        : null;
+      if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
+      // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
+      const geometry = geojson.geometry as Geometry;
+      this.adopt(current, geometry);
+      this.#options.onGeometry(current, geometry);
+    });
+    layer.on("pm:remove", () => {
+      const current = this.#fids.get(layer);
+      if (current === undefined) return;
+      this.#group.removeLayer(layer);
+      this.#entries.delete(current);
+      this.#options.onRemove(current);
+    });
+    return layer;
+  }
+}

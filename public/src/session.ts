@@ -1,0 +1,351 @@
+/** One person's session on one map: the map copy, presence, undo/redo and the wire, without any UI. */
+import type {
+  EditFrame,
+  EditId,
+  EditOp,
+  PeerInfo,
+  Role,
+  ServerMessage,
+} from "../../relay/protocol.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { Connection, type ConnectionStatus } from "./connection.ts";
+import { MapDoc } from "./doc.ts";
+import type { TransportFactory } from "./transport.ts";
+
+/** Who I am on this map, as the relay confirmed it. */
+export interface You {
+  peer: string;
+  name: string;
+  color: string;
+  role: Role;
+}
+
+/** Connection status plus the count of local edits the relay has not confirmed. */
+export interface SessionStatus extends ConnectionStatus {
+  unsent: number;
+}
+
+/** How an edit ended. */
+export type EditOutcome =
+  | { ok: true; id: EditId; seq: number }
+  | { ok: false; id: EditId | null; code: string; message: string };
+
+/** Options for {@link Session}. */
+export interface SessionOptions {
+  origin: string;
+  mapId: string;
+  key: string;
+  name: string;
+  color: string;
+  /** Stable id of this browser tab, sent in `hello` as `client`. */
+  clientId: string;
+  /** Makes a globally unique edit id, e.g. `${clientId}-${n}`. */
+  nextEditId: () => string;
+  transport: TransportFactory;
+  clock?: Clock;
+  random?: () => number;
+  /** Smallest gap between two `cursor` messages, in ms. @default 50 */
+  cursorIntervalMs?: number;
+  /** Features changed (ids); the map redraws exactly these. */
+  onFeatures?: (fids: ReadonlySet<string>) => void;
+  /** The peer list changed (someone joined, left, or this session was welcomed). */
+  onPeers?: () => void;
+  /** A peer's viewport or cursor moved. */
+  onPresence?: (peer: PeerInfo, what: "view" | "cursor") => void;
+  onStatus?: (status: SessionStatus) => void;
+  /** Something the user should read: a rejected edit, a protocol error. */
+  onNotice?: (message: string, level: "info" | "error") => void;
+  /** Welcomed (again); `first` on the first welcome of the page. */
+  onWelcome?: (you: You, title: string, first: boolean) => void;
+}
+
+interface UndoEntry {
+  id: EditId;
+  inverse: EditOp[];
+}
+
+const REJECT_WORDS: Record<string, string> = {
+  forbidden: "You can only view this map",
+  unknown_feature: "That feature no longer exists",
+  invalid_geometry: "The shape is not valid",
+  invalid_edit: "The change is not valid",
+  too_large: "The change is too large",
+  too_many_features: "The map is full",
+  rate_limited: "Too many changes at once",
+};
+
+/**
+ * Ties the map copy ({@link MapDoc}) to the relay: local edits go out at once and stay pending
+ * until echoed; after a reconnect (`hello.since` = last seq) the catch-up acknowledges pending edits
+ * the relay already applied (recognised by edit id) and only the rest is sent again.
+ */
+export class Session {
+  readonly doc: MapDoc;
+  readonly peers: Map<string, PeerInfo> = new Map();
+  /** Accepted edits seen by this page, in order (for tests and debugging). */
+  readonly editLog: { seq: number; id: EditId; by: string }[] = [];
+  #options: SessionOptions;
+  #identity: { name: string; color: string };
+  #connection: Connection;
+  #clock: Clock;
+  #you: You | null = null;
+  #title = "";
+  #status: ConnectionStatus = { state: "connecting", transport: "websocket" };
+  #undo: UndoEntry[] = [];
+  #redo: UndoEntry[] = [];
+  #waiters = new Map<EditId, (outcome: EditOutcome) => void>();
+  #lastView: { bbox: [number, number, number, number]; zoom: number } | null = null;
+  #cursorPending: [number, number] | null | undefined = undefined;
+  #cursorSent: [number, number] | null = null;
+  #cursorTimer: number | null = null;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#identity = { name: options.name, color: options.color };
+    this.#clock = options.clock ?? systemClock();
+    this.doc = new MapDoc({ onChange: (fids) => options.onFeatures?.(fids) });
+    this.#connection = new Connection({
+      target: { origin: options.origin, mapId: options.mapId },
+      transport: options.transport,
+      clock: this.#clock,
+      random: options.random,
+      hello: () => ({
+        type: "hello",
+        key: options.key,
+        name: this.#identity.name,
+        color: this.#identity.color,
+        client: options.clientId,
+        ...(this.doc.loaded ? { since: this.doc.seq } : {}),
+      }),
+      onMessage: (m) => this.#receive(m),
+      onStatus: (s) => {
+        this.#status = s;
+        this.#emitStatus();
+      },
+    });
+  }
+
+  /** Me, once welcomed. */
+  get you(): You | null {
+    return this.#you;
+  }
+
+  /** The map's title from `welcome`. */
+  get title(): string {
+    return this.#title;
+  }
+
+  /** Whether this session may edit (viewers get no tools). */
+  get canEdit(): boolean {
+    return this.#you?.role === "editor";
+  }
+
+  get status(): SessionStatus {
+    return { ...this.#status, unsent: this.doc.pending.length };
+  }
+
+  get canUndo(): boolean {
+    return this.#undo.length > 0;
+  }
+
+  get canRedo(): boolean {
+    return this.#redo.length > 0;
+  }
+
+  start(): void {
+    this.#connection.start();
+  }
+
+  stop(): void {
+    this.#connection.stop();
+    if (this.#cursorTimer !== null) this.#clock.clearTimeout(this.#cursorTimer);
+    this.#cursorTimer = null;
+  }
+
+  /** Changes my name and colour; the relay learns them by a quick reconnect. */
+  setIdentity(name: string, color: string): void {
+    this.#identity = { name, color };
+    this.#connection.drop();
+  }
+
+  /** The browser went offline: drop the link now instead of waiting for a ping to time out. */
+  wentOffline(): void {
+    this.#connection.drop();
+  }
+
+  /** The browser is online again: reconnect without waiting out the backoff. */
+  cameOnline(): void {
+    this.#connection.retryNow();
+  }
+
+  /**
+   * Applies an edit locally and sends it (or keeps it for when the link is back). The promise
+   * settles when the relay accepts or rejects it.
+   */
+  edit(ops: EditOp[]): Promise<EditOutcome> {
+    const result = this.#submit(ops);
+    if (!result.ok) return Promise.resolve(result);
+    this.#undo.push({ id: result.id, inverse: result.inverse });
+    this.#redo.length = 0;
+    return result.outcome;
+  }
+
+  /** Undoes my last edit (as a new ordinary edit). */
+  undo(): void {
+    this.#step(this.#undo, this.#redo, "undo");
+  }
+
+  /** Redoes my last undone edit. */
+  redo(): void {
+    this.#step(this.#redo, this.#undo, "redo");
+  }
+
+  /** My viewport changed (send on move end only). */
+  setView(bbox: [number, number, number, number], zoom: number): void {
+    this.#lastView = { bbox, zoom };
+    this.#connection.send({ type: "view", bbox, zoom });
+  }
+
+  /** My pointer moved (or left the map: `null`); sent at most every `cursorIntervalMs`. */
+  setCursor(at: [number, number] | null): void {
+    this.#cursorPending = at;
+    if (this.#cursorTimer !== null) return;
+    this.#flushCursor();
+  }
+
+  #flushCursor(): void {
+    const at = this.#cursorPending;
+    this.#cursorPending = undefined;
+    if (at === undefined) return;
+    const same = at === this.#cursorSent ||
+      (at !== null && this.#cursorSent !== null && at[0] === this.#cursorSent[0] &&
+        at[1] === this.#cursorSent[1]);
+    if (!same && this.#connection.send({ type: "cursor", at })) this.#cursorSent = at;
+    this.#cursorTimer = this.#clock.setTimeout(() => {
+      this.#cursorTimer = null;
+      this.#flushCursor();
+    }, this.#options.cursorIntervalMs ?? 50);
+  }
+
+  #step(from: UndoEntry[], to: UndoEntry[], what: string): void {
+    const entry = from.pop();
+    if (!entry) return;
+    const result = this.#submit(entry.inverse);
+    if (!result.ok) {
+      this.#options.onNotice?.(
+        `Cannot ${what}: someone else changed or deleted that feature meanwhile.`,
+        "error",
+      );
+      return;
+    }
+    to.push({ id: result.id, inverse: result.inverse });
+    this.#emitStatus();
+  }
+
+  #submit(
+    ops: EditOp[],
+  ):
+    | { ok: true; id: EditId; inverse: EditOp[]; outcome: Promise<EditOutcome> }
+    | { ok: false; id: null; code: string; message: string } {
+    const id = this.#options.nextEditId();
+    const inverse = this.doc.local(id, ops);
+    if (inverse === null) {
+      return {
+        ok: false,
+        id: null,
+        code: "unknown_feature",
+        message: "The edit names a feature that is not on the map.",
+      };
+    }
+    const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
+    this.#connection.send({ type: "edit", id, ops });
+    this.#emitStatus();
+    return { ok: true, id, inverse, outcome };
+  }
+
+  #receive(m: ServerMessage): void {
+    switch (m.type) {
+      case "welcome": {
+        const first = this.#you === null;
+        this.#you = m.you;
+        this.#title = m.map?.title ?? "";
+        this.peers.clear();
+        for (const p of m.peers) if (p.peer !== m.you.peer) this.peers.set(p.peer, p);
+        if (m.features) {
+          this.doc.load(m.features.features, m.seq);
+        } else {
+          for (const frame of m.ops ?? []) this.#applyEdit(frame);
+        }
+        // Whatever is still pending was not applied by the relay: send it again, in order.
+        this.#connection.send(
+          this.doc.pending.map((p) => ({ type: "edit", id: p.id, ops: p.ops })),
+        );
+        if (this.#lastView) {
+          this.#connection.send({ type: "view", ...this.#lastView });
+        }
+        this.#cursorSent = null;
+        this.#options.onWelcome?.(m.you, this.#title, first);
+        this.#options.onPeers?.();
+        this.#emitStatus();
+        break;
+      }
+      case "joined":
+        this.peers.set(m.peer, { peer: m.peer, name: m.name, color: m.color, role: m.role });
+        this.#options.onPeers?.();
+        break;
+      case "left":
+        this.peers.delete(m.peer);
+        this.#options.onPeers?.();
+        break;
+      case "view":
+      case "cursor": {
+        const peer = this.peers.get(m.peer);
+        if (!peer) break;
+        if (m.type === "view") peer.view = { bbox: m.bbox, zoom: m.zoom };
+        else peer.cursor = m.at;
+        this.#options.onPresence?.(peer, m.type);
+        break;
+      }
+      case "edit":
+        this.#applyEdit(m);
+        this.#emitStatus();
+        break;
+      case "rejected": {
+        const edit = this.doc.reject(m.id);
+        if (!edit) break;
+        for (const stack of [this.#undo, this.#redo]) {
+          const i = stack.findIndex((e) => e.id === m.id);
+          if (i >= 0) stack.splice(i, 1);
+        }
+        this.#settle(m.id, { ok: false, id: m.id, code: m.code, message: m.message });
+        const words = REJECT_WORDS[m.code] ?? "The change was refused";
+        this.#options.onNotice?.(`${words}; your change was undone. (${m.message})`, "error");
+        this.#emitStatus();
+        break;
+      }
+      case "error":
+        this.#options.onNotice?.(`The relay reported a problem: ${m.message}`, "error");
+        break;
+      case "pong":
+        break;
+    }
+  }
+
+  #applyEdit(frame: EditFrame): void {
+    const result = this.doc.applyRemote(frame);
+    if (result.duplicate) return;
+    this.editLog.push({ seq: frame.seq, id: frame.id, by: frame.by });
+    if (result.own) this.#settle(frame.id, { ok: true, id: frame.id, seq: frame.seq });
+  }
+
+  #settle(id: EditId, outcome: EditOutcome): void {
+    const resolve = this.#waiters.get(id);
+    if (!resolve) return;
+    this.#waiters.delete(id);
+    resolve(outcome);
+  }
+
+  #emitStatus(): void {
+    this.#options.onStatus?.(this.status);
+  }
+}
