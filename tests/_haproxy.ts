@@ -317,6 +317,84 @@ export async function chromiumCaHome(caFile: string): Promise<ChromiumCaHome> {
   };
 }
 
+/** A running tinyproxy (a real forward proxy, as in company networks). */
+export interface TinyproxyProcess {
+  port: number;
+  /** `http://127.0.0.1:<port>`: for `--proxy-server=` or `Deno.createHttpClient({ proxy })`. */
+  url: string;
+  /** Every line tinyproxy logged (one `CONNECT` request line per tunnel it opened). */
+  logs: string[];
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts tinyproxy in the foreground on a free loopback port with a temporary config that lets
+ * 127.0.0.1 open `CONNECT` tunnels to the given ports only (as a corporate proxy allows 443).
+ * `extraConfig` lines are appended to the config.
+ *
+ * @example
+ * ```ts
+ * await using proxy = await startTinyproxy({ connectPorts: [hp.httpsPort] });
+ * // chromium.launch({ args: [`--proxy-server=${proxy.url}`, "--proxy-bypass-list=<-loopback>"] })
+ * ```
+ */
+export async function startTinyproxy(
+  options: { connectPorts: number[]; extraConfig?: string[] },
+): Promise<TinyproxyProcess> {
+  await requireTool("tinyproxy", ["-v"], "apt-get install -y tinyproxy");
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-tinyproxy-" });
+  const logs: string[] = [];
+  for (let attempt = 1;; attempt++) {
+    const port = await freePort();
+    const config = [
+      `Port ${port}`,
+      "Listen 127.0.0.1",
+      "Timeout 600",
+      "MaxClients 100",
+      "Allow 127.0.0.1",
+      // Without ConnectPort lines tinyproxy would tunnel to any port; a real proxy limits them.
+      ...options.connectPorts.map((p) => `ConnectPort ${p}`),
+      "LogLevel Connect",
+      ...(options.extraConfig ?? []),
+    ];
+    await Deno.writeTextFile(`${dir}/tinyproxy.conf`, config.join("\n") + "\n");
+    const child = new Deno.Command("tinyproxy", {
+      args: ["-d", "-c", `${dir}/tinyproxy.conf`],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const exited = pipeLines(child, logs);
+    if (await waitListening(port, exited)) {
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // Already exited.
+        }
+        await exited;
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      };
+      return {
+        port,
+        url: `http://127.0.0.1:${port}`,
+        logs,
+        stop,
+        [Symbol.asyncDispose]: stop,
+      };
+    }
+    await exited;
+    if (attempt >= 5) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new Error(`tinyproxy did not start:\n${logs.slice(-20).join("\n")}`);
+    }
+  }
+}
+
 /**
  * Fails with a message saying what to install when a command-line tool is missing.
  * Tests must fail, not skip, when a tool they need is absent.
@@ -379,6 +457,11 @@ function spawn(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  return { child, exited: pipeLines(child, logs) };
+}
+
+/** Collects a child's stdout and stderr lines; resolves with its status once both are drained. */
+function pipeLines(child: Deno.ChildProcess, logs: string[]): Promise<Deno.CommandStatus> {
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     let buffer = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -392,11 +475,10 @@ function spawn(
     if (buffer) logs.push(buffer);
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const exited = child.status.then(async (s) => {
+  return child.status.then(async (s) => {
     await pumps.catch(() => {});
     return s;
   });
-  return { child, exited };
 }
 
 /** True once the port accepts connections; false if HAProxy exits first or never listens. */
