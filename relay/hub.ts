@@ -471,6 +471,8 @@ export class Hub {
   #close(conn: Conn, code: number, reason: string): void {
     if (conn.state === "closed") return;
     this.#commit();
+    // A failed commit closes every peer of the failed rooms, this one included (with 1011).
+    if (!conn.open) return;
     this.#flushPeer(conn.peer, false);
     try {
       conn.peer.socket.close(code, reason.slice(0, 120));
