@@ -1,0 +1,356 @@
+/** Unit tests of the HTTP surface, in-process with `app.request` and a hub on an in-memory store. */
+import assert from "assert";
+import { createApp } from "./app.ts";
+import type { AppOptions } from "./app.ts";
+import { Hub } from "./hub.ts";
+import { DEFAULT_LIMITS } from "./options.ts";
+import type { PeerSocket } from "./peer.ts";
+import { Store } from "./store.ts";
+
+/** An app on a fresh hub and in-memory store; disposing closes both. */
+function setup(options: Partial<AppOptions> = {}) {
+  const store = new Store({ path: ":memory:" });
+  const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
+  const app = createApp({
+    hub,
+    origins: [],
+    trustProxy: [],
+    tiles: null,
+    tilesAttribution: null,
+    version: "9.9.9-test",
+    ...options,
+  });
+  return {
+    app,
+    hub,
+    async [Symbol.asyncDispose]() {
+      await hub.close();
+      store.close();
+    },
+  };
+}
+
+type App = ReturnType<typeof setup>["app"];
+
+interface Created {
+  id: string;
+  title: string;
+  editKey: string;
+  viewKey: string;
+  editUrl: string;
+  viewUrl: string;
+}
+
+async function createMap(app: App, body?: unknown): Promise<Created> {
+  const res = await app.request("/api/maps", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  return await res.json();
+}
+
+/** Checks an RFC 9457 problem response and returns its body text. */
+async function problem(res: Response, status: number): Promise<string> {
+  assert.equal(res.status, status);
+  assert.equal(res.headers.get("content-type"), "application/problem+json");
+  const text = await res.text();
+  const body = JSON.parse(text);
+  assert.equal(body.status, status);
+  assert.equal(typeof body.title, "string");
+  assert.equal(typeof body.detail, "string");
+  return text;
+}
+
+function base64urlBytes(text: string): number {
+  assert.match(text, /^[A-Za-z0-9_-]+$/, "base64url without padding");
+  return Math.floor((text.length * 6) / 8);
+}
+
+const square = {
+  type: "Polygon",
+  coordinates: [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]],
+};
+const collection = {
+  type: "FeatureCollection",
+  features: [
+    { type: "Feature", id: "park", geometry: square, properties: { name: "Park" } },
+    { type: "Feature", geometry: { type: "Point", coordinates: [2, 3] } },
+  ],
+};
+
+Deno.test("POST /api/maps answers 201 with keys of >= 128 bits and #key= links", async () => {
+  await using t = setup();
+  const map = await createMap(t.app, { title: "  Field survey  " });
+  assert.equal(map.title, "Field survey");
+  assert.ok(base64urlBytes(map.editKey) >= 16, map.editKey);
+  assert.ok(base64urlBytes(map.viewKey) >= 16, map.viewKey);
+  assert.notEqual(map.editKey, map.viewKey);
+  assert.match(map.id, /^[A-Za-z0-9_-]{8,64}$/);
+  assert.equal(map.editUrl, `http://localhost/m/${map.id}#key=${map.editKey}`);
+  assert.equal(map.viewUrl, `http://localhost/m/${map.id}#key=${map.viewKey}`);
+  const other = await createMap(t.app);
+  assert.equal(other.title, "Untitled map");
+  assert.notEqual(other.id, map.id);
+});
+
+Deno.test("POST /api/maps refuses a bad body with a problem response", async () => {
+  await using t = setup();
+  const post = (body: string) => t.app.request("/api/maps", { method: "POST", body });
+  assert.match(await problem(await post("{"), 400), /not valid JSON/);
+  assert.match(await problem(await post("[1]"), 400), /JSON object/);
+  assert.match(await problem(await post('{"title":5}'), 400), /title must be a string/);
+  assert.match(
+    await problem(await post(JSON.stringify({ title: "x".repeat(201) })), 400),
+    /at most 200/,
+  );
+  await problem(await post(JSON.stringify({ title: "x".repeat(5000) })), 413);
+});
+
+Deno.test("POST /api/maps behind a trusted proxy uses its X-Forwarded-Proto in the links", async () => {
+  await using t = setup({ trustProxy: ["127.0.0.1"] });
+  const res = await t.app.request(
+    "/api/maps",
+    { method: "POST", headers: { "x-forwarded-proto": "https", host: "maps.example.com" } },
+    { remoteAddr: { hostname: "127.0.0.1" } },
+  );
+  const map: Created = await res.json();
+  assert.equal(map.editUrl, `https://maps.example.com/m/${map.id}#key=${map.editKey}`);
+  // The same header from anyone else is ignored.
+  const direct = await t.app.request(
+    "/api/maps",
+    { method: "POST", headers: { "x-forwarded-proto": "https", host: "maps.example.com" } },
+    { remoteAddr: { hostname: "198.51.100.4" } },
+  );
+  assert.match((await direct.json()).editUrl, /^http:\/\/maps\.example\.com\//);
+});
+
+Deno.test("GET features answers GeoJSON for either key, by query or bearer token", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  for (const key of [map.editKey, map.viewKey]) {
+    const res = await t.app.request(`/api/maps/${map.id}/features?key=${key}`);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/geo+json");
+    assert.deepEqual(await res.json(), { type: "FeatureCollection", features: [] });
+  }
+  const bearer = await t.app.request(`/api/maps/${map.id}/features`, {
+    headers: { authorization: `Bearer ${map.viewKey}` },
+  });
+  assert.equal(bearer.status, 200);
+  await bearer.body?.cancel();
+});
+
+Deno.test("a wrong key and an unknown map give byte-identical 404 answers", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  const answers = await Promise.all([
+    t.app.request(`/api/maps/${map.id}/features?key=wrong`),
+    t.app.request(`/api/maps/${map.id}/features`),
+    t.app.request(`/api/maps/AAAAAAAAAAAAAAAA/features?key=${map.editKey}`),
+    t.app.request(`/api/maps/nope/features?key=${map.editKey}`),
+    t.app.request(`/api/maps/${map.id}/features?key=wrong`, {
+      method: "PUT",
+      body: JSON.stringify(collection),
+    }),
+    t.app.request(`/api/maps/AAAAAAAAAAAAAAAA/features?key=${map.editKey}`, {
+      method: "PUT",
+      body: JSON.stringify(collection),
+    }),
+  ]);
+  const bodies = await Promise.all(answers.map((res) => problem(res, 404)));
+  for (const body of bodies) assert.equal(body, bodies[0]);
+  for (const res of answers) {
+    assert.equal(res.headers.get("content-type"), answers[0].headers.get("content-type"));
+  }
+});
+
+Deno.test("PUT features with the edit key replaces the map as one edit peers receive", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  // A connected peer, on a fake socket, sees the import like any other edit.
+  const sent: string[] = [];
+  const socket: PeerSocket = {
+    send: (text) => void sent.push(text),
+    close: () => {},
+    bufferedAmount: 0,
+    isOpen: true,
+  };
+  const conn = t.hub.accept(socket, { mapId: map.id, addr: "192.0.2.1", transport: "test" });
+  conn.receive(JSON.stringify({ type: "hello", key: map.viewKey, name: "v", color: "#000000" }));
+  t.hub.flush();
+  sent.length = 0;
+
+  const put = (body: unknown) =>
+    t.app.request(`/api/maps/${map.id}/features?key=${map.editKey}`, {
+      method: "PUT",
+      body: JSON.stringify(body),
+    });
+  const res = await put(collection);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { seq: 1, features: 2 });
+  const edits = sent.map((text) => JSON.parse(text));
+  assert.equal(edits.length, 1);
+  assert.equal(edits[0].type, "edit");
+  assert.equal(edits[0].seq, 1);
+
+  const read = await t.app.request(`/api/maps/${map.id}/features?key=${map.viewKey}`);
+  const got = await read.json();
+  assert.equal(got.features.length, 2);
+  assert.deepEqual(got.features[0], collection.features[0]);
+  assert.deepEqual(got.features[1].geometry, collection.features[1].geometry);
+  assert.deepEqual(got.features[1].properties, {});
+  assert.equal(typeof got.features[1].id, "string");
+
+  // A second import replaces, it does not merge.
+  const again = await put({ type: "FeatureCollection", features: [collection.features[0]] });
+  assert.deepEqual(await again.json(), { seq: 2, features: 1 });
+  const after = await t.app.request(`/api/maps/${map.id}/features?key=${map.editKey}`);
+  assert.deepEqual((await after.json()).features.map((f: { id: string }) => f.id), ["park"]);
+});
+
+Deno.test("PUT features: a viewer key is 403, an invalid body 422, bad JSON 400", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  const put = (key: string, body: string) =>
+    t.app.request(`/api/maps/${map.id}/features?key=${key}`, { method: "PUT", body });
+  assert.match(await problem(await put(map.viewKey, JSON.stringify(collection)), 403), /view/);
+  const invalid = await problem(
+    await put(map.editKey, JSON.stringify({ type: "FeatureCollection", features: [{ x: 1 }] })),
+    422,
+  );
+  assert.match(invalid, /not a valid FeatureCollection: features\.0/);
+  await problem(
+    await put(
+      map.editKey,
+      JSON.stringify({
+        type: "FeatureCollection",
+        features: [
+          { type: "Feature", id: "a", geometry: square },
+          { type: "Feature", id: "a", geometry: square },
+        ],
+      }),
+    ),
+    422,
+  );
+  await problem(await put(map.editKey, "{"), 400);
+  // None of that changed the map.
+  const read = await t.app.request(`/api/maps/${map.id}/features?key=${map.viewKey}`);
+  assert.deepEqual((await read.json()).features, []);
+});
+
+Deno.test("GET /ws/<id> without an upgrade answers 426", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  assert.match(await problem(await t.app.request(`/ws/${map.id}`), 426), /WebSocket upgrade/);
+});
+
+Deno.test("GET /ws/<id> from a foreign Origin answers 403 before upgrading", async () => {
+  await using t = setup();
+  const map = await createMap(t.app);
+  const headers = (origin: string) => ({
+    upgrade: "websocket",
+    connection: "Upgrade",
+    host: "maps.example.com",
+    origin,
+    "sec-websocket-version": "13",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-protocol": "duplexmap.v1",
+  });
+  for (const origin of ["https://evil.example", "null", "http://maps.example.com.evil.example"]) {
+    const res = await t.app.request(`/ws/${map.id}`, { headers: headers(origin) });
+    assert.equal(res.status, 403, origin);
+    assert.match(await res.text(), /not allowed/);
+  }
+  // The page's own host passes the origin check (and is stopped here by the subprotocol instead).
+  const own = await t.app.request(`/ws/${map.id}`, {
+    headers: { ...headers("http://maps.example.com"), "sec-websocket-protocol": "other" },
+  });
+  assert.equal(own.status, 400);
+  await own.body?.cancel();
+});
+
+Deno.test("GET /ws/<id> offering only other subprotocols answers 400 in plain text", async () => {
+  await using t = setup({ origins: ["https://maps.example.com"] });
+  const map = await createMap(t.app);
+  const ask = (headers: Record<string, string>) =>
+    t.app.request(`/ws/${map.id}`, {
+      headers: { upgrade: "websocket", connection: "Upgrade", ...headers },
+    });
+  // Without Origin (not a browser) and from an allowed origin, the origin check passes.
+  const origins: Record<string, string>[] = [{}, { origin: "https://maps.example.com" }];
+  for (const origin of origins) {
+    const res = await ask({ "sec-websocket-protocol": "chat, superchat", ...origin });
+    assert.equal(res.status, 400);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+    const text = await res.text();
+    assert.match(text, /unsupported subprotocol chat, superchat/);
+    assert.match(text, /duplexmap\.v1/);
+  }
+  const foreign = await ask({
+    "sec-websocket-protocol": "duplexmap.v1",
+    origin: "https://x.example",
+  });
+  assert.equal(foreign.status, 403);
+  await foreign.body?.cancel();
+});
+
+Deno.test("/healthz and /metrics report the hub", async () => {
+  await using t = setup();
+  await createMap(t.app);
+  const health = await t.app.request("/healthz");
+  assert.equal(health.status, 200);
+  assert.deepEqual(await health.json(), {
+    status: "ok",
+    version: "9.9.9-test",
+    connections: 0,
+    peers: 0,
+    maps: 0,
+  });
+  const metrics = await t.app.request("/metrics");
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const text = await metrics.text();
+  assert.match(text, /^# HELP duplexmap_connections /m);
+  assert.match(text, /^duplexmap_edits_total 0$/m);
+  assert.match(text, /^duplexmap_maps_in_memory 0$/m);
+  await t.hub.close();
+  const stopping = await t.app.request("/healthz");
+  assert.equal(stopping.status, 503);
+  assert.equal((await stopping.json()).status, "stopping");
+});
+
+Deno.test("/api/config gives the tile settings and version", async () => {
+  await using t = setup({
+    tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
+    tilesAttribution: "© Tiles",
+  });
+  const res = await t.app.request("/api/config");
+  assert.deepEqual(await res.json(), {
+    tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
+    tilesAttribution: "© Tiles",
+    version: "9.9.9-test",
+  });
+  // The page may load images from the tile server, and nothing else foreign.
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /img-src [^;]*https:\/\/tiles\.example\.com/);
+  assert.match(csp, /default-src 'self'/);
+});
+
+Deno.test("pages and assets are served; unknown paths are 404 problems", async () => {
+  await using t = setup();
+  for (const path of ["/", "/m/AAAAAAAAAAAA"]) {
+    const res = await t.app.request(path);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(await res.text(), /<!doctype html>/i);
+  }
+  const js = await t.app.request("/assets/map.js");
+  assert.equal(js.status, 200, "run `deno task build` first if the client is not built");
+  assert.match(js.headers.get("content-type") ?? "", /javascript/);
+  await js.body?.cancel();
+  await problem(await t.app.request("/assets/nope.js"), 404);
+  await problem(await t.app.request("/assets/toString"), 404);
+  await problem(await t.app.request("/no/such/page"), 404);
+});
