@@ -1,0 +1,183 @@
+/** `deno task bench`: runs the scenarios against the relay and the baselines, prints and writes the results. */
+import { parseArgs } from "node:util";
+import denoJson from "../deno.json" with { type: "json" };
+import { type Environment, resultsMarkdown, scenarioMarkdown } from "./report.ts";
+import {
+  type Mode,
+  scenario1,
+  scenario2,
+  scenario3,
+  scenario4,
+  scenario5,
+  scenario6,
+  type ScenarioContext,
+  type ScenarioResult,
+} from "./scenarios.ts";
+import type { ServerName } from "./servers.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const START = "<!-- bench:results:start -->";
+const END = "<!-- bench:results:end -->";
+
+/**
+ * Flags the relay gets so that the load is measured rather than refused: the per-connection
+ * rate limit and the peer/map caps are abuse limits, far below what a benchmark offers.
+ */
+export const RELAY_BENCH_ARGS = [
+  "--rate",
+  "1000000",
+  "--rate-burst",
+  "1000000",
+  "--max-peers-per-map",
+  "100000",
+  "--max-maps",
+  "100000",
+];
+
+const ALL_SERVERS: ServerName[] = ["relay", "deno", "node-ws", "socketio"];
+const SCENARIOS = {
+  s1: scenario1,
+  s2: scenario2,
+  s3: scenario3,
+  s4: scenario4,
+  s5: scenario5,
+  s6: scenario6,
+};
+type ScenarioId = keyof typeof SCENARIOS;
+
+async function output(cmd: string, args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", cwd: ROOT })
+      .output();
+    return new TextDecoder().decode(out.success ? out.stdout : out.stderr).trim();
+  } catch {
+    return "not installed";
+  }
+}
+
+async function environment(mode: Mode): Promise<Environment> {
+  const cpuinfo = Deno.readTextFileSync("/proc/cpuinfo");
+  const meminfo = Deno.readTextFileSync("/proc/meminfo");
+  const memKb = Number(/MemTotal:\s+(\d+)/.exec(meminfo)?.[1] ?? 0);
+  const imports = denoJson.imports as Record<string, string>;
+  const pkg = (name: string) => imports[name]?.replace(/^npm:/, "").split("@").pop() ?? "?";
+  const limits = Deno.readTextFileSync("/proc/self/limits");
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+    mode,
+    cpu: /model name\s*:\s*(.+)/.exec(cpuinfo)?.[1] ?? "unknown CPU",
+    cores: navigator.hardwareConcurrency,
+    memory: `${(memKb / 2 ** 20).toFixed(0)} GiB`,
+    kernel: Deno.osRelease(),
+    versions: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      node: await output("node", ["--version"]),
+      haproxy: (await output("haproxy", ["-v"])).split("\n")[0].replace(/^HAProxy version /, "")
+        .split(" ")[0],
+      ws: pkg("ws"),
+      "socket.io": pkg("socket.io"),
+      relay: denoJson.version,
+    },
+    commit: await output("git", ["rev-parse", "--short", "HEAD"]),
+    loadavg: Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" "),
+    openFiles: /Max open files\s+(\S+)/.exec(limits)?.[1] ?? "?",
+  };
+}
+
+const TEMPLATE = `# Benchmarks
+
+How to run, what is measured and how to read the numbers: see "Method" below.
+
+${START}
+${END}
+`;
+
+/** Replaces the generated section of BENCHMARKS.md, keeping everything written by hand. */
+export function spliceResults(existing: string | null, generated: string): string {
+  const text = existing && existing.includes(START) && existing.includes(END) ? existing : TEMPLATE;
+  const before = text.slice(0, text.indexOf(START) + START.length);
+  const after = text.slice(text.indexOf(END));
+  return `${before}\n${generated}\n${after}`;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      full: { type: "boolean" },
+      smoke: { type: "boolean" },
+      only: { type: "string" },
+      servers: { type: "string" },
+      "no-write": { type: "boolean" },
+      out: { type: "string" },
+      json: { type: "string" },
+      "relay-arg": { type: "string", multiple: true },
+      "cpu-prof": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(
+      `deno task bench [--full | --smoke] [--only s1,s2,...] [--servers relay,deno,node-ws,socketio]
+  [--no-write] [--out FILE.md] [--json FILE] [--relay-arg FLAG]... [--cpu-prof]
+Short mode (default) takes under 2 minutes; --full runs longer steps and more rates.
+Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (generated section only).`,
+    );
+    Deno.exit(0);
+  }
+  const mode: Mode = values.full ? "full" : values.smoke ? "smoke" : "short";
+  const only = (values.only?.split(",") ?? Object.keys(SCENARIOS)) as ScenarioId[];
+  for (const id of only) {
+    if (!(id in SCENARIOS)) {
+      console.error(`unknown scenario "${id}": use ${Object.keys(SCENARIOS).join(", ")}`);
+      Deno.exit(2);
+    }
+  }
+  const servers = (values.servers?.split(",") ?? ALL_SERVERS) as ServerName[];
+  for (const s of servers) {
+    if (!ALL_SERVERS.includes(s)) {
+      console.error(`unknown server "${s}": use ${ALL_SERVERS.join(", ")}`);
+      Deno.exit(2);
+    }
+  }
+  const profDir = `${ROOT}bench/results/prof`;
+  const ctx: ScenarioContext = {
+    mode,
+    servers,
+    log: (line) => console.error(line),
+    relayArgs: [...RELAY_BENCH_ARGS, ...(values["relay-arg"] ?? [])],
+    relayDenoFlags: values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+  };
+  const env = await environment(mode);
+  console.error(`bench: mode ${mode}, scenarios ${only.join(",")}, servers ${servers.join(",")}`);
+  const started = performance.now();
+  const results: ScenarioResult[] = [];
+  for (const id of only) {
+    console.error(`== ${id}`);
+    const result = await SCENARIOS[id](ctx);
+    results.push(result);
+    console.log(scenarioMarkdown(result));
+  }
+  const generated = resultsMarkdown(env, results);
+  console.log(
+    generated.split("#### Targets")[1]
+      ? `#### Targets${generated.split("#### Targets")[1].split("\n### ")[0]}`
+      : "",
+  );
+  console.error(`bench: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  if (values.json) {
+    await Deno.writeTextFile(values.json, JSON.stringify({ env, results }, null, 2));
+  }
+  if (!values["no-write"] && mode !== "smoke") {
+    await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+    await Deno.writeTextFile(
+      `${ROOT}bench/results/${env.date.replaceAll(":", "")}-${mode}.json`,
+      JSON.stringify({ env, results }, null, 2),
+    );
+    const out = values.out ?? `${ROOT}BENCHMARKS.md`;
+    const existing = await Deno.readTextFile(out).catch(() => null);
+    await Deno.writeTextFile(out, spliceResults(existing, generated));
+    console.error(`bench: wrote ${out}`);
+  }
+}

@@ -1,0 +1,181 @@
+/** Starts the servers under test (the relay and the baselines) as child processes on free loopback ports. */
+
+/** Which wire a server speaks: the v1 protocol, raw room broadcast, or Socket.IO. */
+export type ServerKind = "relay" | "raw" | "socketio";
+
+/** The servers the benchmark knows. */
+export type ServerName = "relay" | "deno" | "node-ws" | "socketio";
+
+/** A running server. */
+export interface ServerProcess {
+  name: ServerName;
+  kind: ServerKind;
+  /** Process id, for /proc sampling. */
+  pid: number;
+  port: number;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Stops it (SIGTERM, then SIGKILL after a grace period) and removes its data. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options for {@link startServer}. */
+export interface StartServerOptions {
+  /** Extra flags for the relay (limits raised for load). */
+  relayArgs?: string[];
+  /** Deno flags put before the relay's main.ts (for example `--cpu-prof`). */
+  relayDenoFlags?: string[];
+  /** Called with each stdout/stderr line, for debugging. */
+  onLine?: (line: string) => void;
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Human-readable descriptions, for the report. */
+export const SERVER_LABELS: Record<ServerName, string> = {
+  relay: "Duplex Map relay",
+  deno: "bare Deno.upgradeWebSocket broadcast",
+  "node-ws": "Node ws broadcast",
+  socketio: "Socket.IO rooms (Node)",
+};
+
+/** Starts one server and waits for its `{"event":"listening","port":N}` line. */
+export async function startServer(
+  name: ServerName,
+  options: StartServerOptions = {},
+): Promise<ServerProcess> {
+  let dataDir: string | undefined;
+  let cmd: string;
+  let args: string[];
+  let kind: ServerKind;
+  switch (name) {
+    case "relay":
+      dataDir = await Deno.makeTempDir({ prefix: "duplexmap-bench-" });
+      cmd = Deno.execPath();
+      args = [
+        "run",
+        "-A",
+        ...(options.relayDenoFlags ?? []),
+        `${ROOT}main.ts`,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--data",
+        dataDir,
+        ...(options.relayArgs ?? []),
+      ];
+      kind = "relay";
+      break;
+    case "deno":
+      cmd = Deno.execPath();
+      args = ["run", "-A", `${ROOT}bench/baselines/deno_broadcast.ts`, "0"];
+      kind = "raw";
+      break;
+    case "node-ws":
+      cmd = "node";
+      args = [`${ROOT}bench/baselines/node_ws.mjs`, "0"];
+      kind = "raw";
+      break;
+    case "socketio":
+      cmd = "node";
+      args = [`${ROOT}bench/baselines/socketio.mjs`, "0"];
+      kind = "socketio";
+      break;
+  }
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(cmd, {
+      args,
+      cwd: ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+  } catch (e) {
+    throw new Error(`cannot start ${name} (${cmd}): ${e instanceof Error ? e.message : e}`);
+  }
+  const tail: string[] = [];
+  let resolvePort: (port: number) => void = () => {};
+  const portSeen = new Promise<number>((r) => resolvePort = r);
+  // Both streams are read to the end, always: a relay that logs every connection would stall
+  // on a full pipe otherwise.
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      let nl;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        options.onLine?.(line);
+        tail.push(line);
+        if (tail.length > 30) tail.shift();
+        if (line.includes('"listening"')) {
+          try {
+            const port = Number(JSON.parse(line).port);
+            if (port > 0) resolvePort(port);
+          } catch {
+            // Not JSON after all.
+          }
+        }
+      }
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
+  const status = child.status.then(async (s) => {
+    await pumps;
+    return s;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const port = await Promise.race([
+    portSeen,
+    status.then((s) => {
+      throw new Error(`${name} exited with ${s.code} before listening:\n${tail.join("\n")}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${name} did not log "listening" in 30 s:\n${tail.join("\n")}`)),
+        30_000,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer)).catch(async (e) => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Gone.
+    }
+    await status;
+    throw e;
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
+      const grace = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Gone.
+        }
+      }, 3000);
+      await status;
+      clearTimeout(grace);
+      if (dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
+    })();
+  return {
+    name,
+    kind,
+    pid: child.pid,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
+}

@@ -1,0 +1,82 @@
+/** Runs the benchmark in its smoke form (seconds per scenario) and checks it completes with sane numbers; never asserts speed. */
+import assert from "assert";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+interface LoadLike {
+  sent: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  coalesced: number;
+  duplicates: number;
+  deliveredPerS: number;
+  latency: { p50: number; p99: number; p999: number };
+  cpuUsPerDelivery: number;
+  peakRssBytes: number;
+}
+
+interface RowLike {
+  server: string;
+  step: string;
+  load?: LoadLike;
+  values?: Record<string, number>;
+  error?: string;
+}
+
+interface ResultLike {
+  id: string;
+  rows: RowLike[];
+  pending?: string;
+}
+
+Deno.test("bench --smoke runs every scenario against every server with sane numbers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-smoke-" });
+  try {
+    const json = `${dir}/results.json`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}bench/main.ts`, "--smoke", "--no-write", "--json", json],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
+    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ResultLike[] };
+    assert.deepEqual(results.map((r) => r.id), ["s1", "s2", "s3", "s4", "s5", "s6"]);
+    for (const scenario of results) {
+      assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
+      assert.ok(scenario.rows.length > 0, `${scenario.id} has no rows`);
+      for (const row of scenario.rows) {
+        const what = `${scenario.id} ${row.server} ${row.step}`;
+        assert.equal(row.error, undefined, `${what} failed: ${row.error}`);
+        if (row.load) {
+          const l = row.load;
+          assert.ok(l.sent > 0 && l.expected > 0, `${what}: nothing was sent`);
+          assert.ok(l.delivered > 0, `${what}: nothing was delivered`);
+          assert.ok(l.deliveredPerS > 0, `${what}: no deliveries in the window`);
+          // Every owed delivery is accounted for exactly once: delivered, superseded or lost.
+          assert.ok(l.lost >= 0 && l.coalesced >= 0 && l.duplicates >= 0, `${what}: bad counts`);
+          assert.ok(l.delivered + l.coalesced + l.lost >= l.expected, `${what}: accounting gap`);
+          for (const [k, v] of Object.entries({ ...l.latency, cpu: l.cpuUsPerDelivery })) {
+            assert.ok(Number.isFinite(v) && v >= 0, `${what}: ${k} is ${v}`);
+          }
+          assert.ok(l.latency.p50 <= l.latency.p99 && l.latency.p99 <= l.latency.p999, what);
+          assert.ok(l.peakRssBytes > 0, `${what}: no server memory reading`);
+        } else {
+          assert.ok(row.values, `${what}: no numbers`);
+          for (const [k, v] of Object.entries(row.values)) {
+            assert.ok(Number.isFinite(v), `${what}: ${k} is ${v}`);
+          }
+        }
+      }
+    }
+    const servers = new Set(results.find((r) => r.id === "s1")!.rows.map((r) => r.server));
+    assert.deepEqual([...servers].sort(), ["deno", "node-ws", "relay", "socketio"]);
+    const s5 = results.find((r) => r.id === "s5")!.rows[0].values!;
+    assert.ok(s5.median_ms > 0 && s5.snapshot_bytes > 0, "s5 measured no snapshot");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
