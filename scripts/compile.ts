@@ -1,0 +1,131 @@
+/** Builds the client, then compiles the relay with the client embedded into one executable (`deno task compile`). */
+
+// Usage: deno task compile [--output PATH] [--target TRIPLE]
+//
+// The client is embedded because relay code imports it with import attributes, so the module graph
+// already holds it: no `--include` and no file reads at run time. `deno compile` normally downloads
+// its runtime (denort) from Deno's servers; where that is not reachable, point DENORT_BIN at a
+// denort binary of the same Deno version and it is used instead (Deno reads the variable itself).
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * The permissions baked into the binary: the same as `deno task start`, so the binary takes the
+ * same options (`--data` anywhere on disk needs read/write; `--port`, `--host` need net).
+ */
+export const BINARY_PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+/** Options of {@link compile}. */
+export interface CompileOptions {
+  /** Where to write the executable. @default "dist/duplexmap" (relative to the project root) */
+  output?: string;
+  /** A `deno compile --target` triple, for another platform. */
+  target?: string;
+  /** Skip `deno task build` (the caller just ran it). @default false */
+  skipBuild?: boolean;
+}
+
+/** Result of {@link compile}: either the path written, or why it failed. */
+export type CompileResult =
+  | { ok: true; output: string }
+  | { ok: false; reason: string; runtimeUnavailable: boolean };
+
+/** Runs `deno task build`, then `deno compile` of main.ts into one executable. */
+export async function compile(options: CompileOptions = {}): Promise<CompileResult> {
+  const output = options.output ?? `${ROOT}dist/duplexmap`;
+  const denort = Deno.env.get("DENORT_BIN");
+  if (denort) {
+    try {
+      const info = await Deno.stat(denort);
+      if (!info.isFile) throw new Error("not a file");
+    } catch {
+      return {
+        ok: false,
+        reason: `DENORT_BIN is set to '${denort}', which is not a file; unset it to download ` +
+          `the runtime, or point it at a denort binary of Deno ${Deno.version.deno}`,
+        runtimeUnavailable: true,
+      };
+    }
+  }
+  if (!options.skipBuild) {
+    const build = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "build"],
+      cwd: ROOT,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!build.success) {
+      return { ok: false, reason: "`deno task build` failed", runtimeUnavailable: false };
+    }
+  }
+  const args = [
+    "compile",
+    ...BINARY_PERMISSIONS,
+    ...(options.target ? ["--target", options.target] : []),
+    "--output",
+    output,
+    `${ROOT}main.ts`,
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "piped",
+  }).spawn();
+  // Echo deno's messages as they come and keep them to recognise a failed runtime download.
+  let stderr = "";
+  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+    stderr += chunk;
+    await Deno.stderr.write(new TextEncoder().encode(chunk));
+  }
+  const status = await child.status;
+  if (status.success) return { ok: true, output };
+  const download = /denort|dl\.deno\.land|Setting up base binary/i.test(stderr);
+  return {
+    ok: false,
+    reason: download && !denort
+      ? `deno compile could not download its runtime (denort ${Deno.version.deno}); on a ` +
+        "machine without access to Deno's download server set DENORT_BIN to a local denort"
+      : "deno compile failed (see its messages above)",
+    runtimeUnavailable: download && !denort,
+  };
+}
+
+function parseArgs(args: string[]): CompileOptions {
+  const options: CompileOptions = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === "--output" || arg === "-o") options.output = value();
+    else if (arg === "--target") options.target = value();
+    else if (arg === "--skip-build") options.skipBuild = true;
+    else throw new Error(`unknown option '${arg}' (use --output PATH, --target TRIPLE)`);
+  }
+  return options;
+}
+
+if (import.meta.main) {
+  let options: CompileOptions;
+  try {
+    options = parseArgs(Deno.args);
+  } catch (e) {
+    console.error(`compile: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  const result = await compile(options);
+  if (!result.ok) {
+    console.error(`compile: ${result.reason}`);
+    Deno.exit(1);
+  }
+  console.error(`compile: wrote ${result.output}`);
+}
