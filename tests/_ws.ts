@@ -200,6 +200,15 @@ export class TestPeer {
     });
   }
 
+  /**
+   * Resolves with the first message ever received that matches (whether or not an earlier `next`
+   * returned it), or waits for one like {@link next}.
+   */
+  waitFor(match: (m: Msg) => boolean, timeoutMs = 5000, what = "a matching message"): Promise<Msg> {
+    const seen = this.messages.find(match);
+    return seen ? Promise.resolve(seen) : this.next(match, timeoutMs, what);
+  }
+
   /** {@link next} for one message type, typed. */
   async nextOf<K extends keyof ServerMsgs>(
     type: K,
@@ -484,24 +493,32 @@ export class RawWsClient {
     const buf = new Uint8Array(256 * 1024);
     let frames = 0;
     let data = this.#pending;
-    // Parsing in place, keeping only the unparsed tail, so megabytes of backlog stay cheap.
+    // Payloads other than the close frame's are skipped, not kept, so megabytes of backlog stay
+    // cheap: only frame headers (and the close frame) are ever buffered.
+    let skip = 0;
     for (;;) {
-      let offset = 0;
-      for (;;) {
-        const frame = parseServerFrame(data, offset);
-        if (!frame) break;
-        offset = frame.next;
+      if (skip > 0) {
+        const dropped = Math.min(skip, data.length);
+        skip -= dropped;
+        data = data.subarray(dropped);
+      }
+      while (skip === 0) {
+        const header = parseServerHeader(data);
+        if (!header) break;
         frames++;
-        if (frame.opcode === 0x8) {
-          const p = frame.payload;
+        if (header.opcode === 0x8) {
+          if (data.length < header.start + header.length) break;
+          const p = data.subarray(header.start, header.start + header.length);
           const code = p.length >= 2 ? (p[0] << 8) | p[1] : 1005;
           return { close: { code, reason: new TextDecoder().decode(p.subarray(2)) }, frames };
         }
+        const available = Math.min(header.length, data.length - header.start);
+        skip = header.length - available;
+        data = data.subarray(header.start + available);
       }
-      data = data.slice(offset);
       const n = await readWithTimeout(this.conn, buf, deadline);
       if (n === null) return { close: null, frames };
-      data = concat(data, buf.subarray(0, n));
+      data = skip > 0 ? buf.slice(0, n) : concat(data, buf.subarray(0, n));
     }
   }
 
@@ -547,27 +564,25 @@ function encodeClientFrame(opcode: number, payload: Uint8Array): Uint8Array {
   return out;
 }
 
-function parseServerFrame(
+/** Reads a server frame header (servers do not mask): opcode, payload start and length. */
+function parseServerHeader(
   data: Uint8Array,
-  offset: number,
-): { opcode: number; payload: Uint8Array; next: number } | null {
-  if (data.length - offset < 2) return null;
-  const opcode = data[offset] & 0x0f;
-  const masked = (data[offset + 1] & 0x80) !== 0;
-  let len = data[offset + 1] & 0x7f;
-  let pos = offset + 2;
-  if (len === 126) {
-    if (data.length - pos < 2) return null;
-    len = (data[pos] << 8) | data[pos + 1];
-    pos += 2;
-  } else if (len === 127) {
-    if (data.length - pos < 8) return null;
-    len = Number(new DataView(data.buffer, data.byteOffset + pos, 8).getBigUint64(0));
-    pos += 8;
+): { opcode: number; start: number; length: number } | null {
+  if (data.length < 2) return null;
+  const opcode = data[0] & 0x0f;
+  let length = data[1] & 0x7f;
+  let start = 2;
+  if (length === 126) {
+    if (data.length < 4) return null;
+    length = (data[2] << 8) | data[3];
+    start = 4;
+  } else if (length === 127) {
+    if (data.length < 10) return null;
+    length = Number(new DataView(data.buffer, data.byteOffset + 2, 8).getBigUint64(0));
+    start = 10;
   }
-  if (masked) pos += 4;
-  if (data.length < pos + len) return null;
-  return { opcode, payload: data.subarray(pos, pos + len), next: pos + len };
+  if (data[1] & 0x80) start += 4;
+  return { opcode, start, length };
 }
 
 function dechunk(data: Uint8Array): Uint8Array {

@@ -85,37 +85,45 @@ Deno.test("three peers editing the same features concurrently converge byte-iden
   );
   assert.equal(seeded.type, "edit");
 
-  // Every peer fires its edits without waiting; all touch the same four features.
+  // The peers take turns sending a few edits each without waiting for answers, with a short pause
+  // between rounds, so edits from all three are in flight at once, each made without having seen
+  // the others'. All touch the same four features.
   const perPeer = 40;
-  const sent: Array<Array<string>> = peers.map(() => []);
-  peers.forEach((peer, p) => {
-    const rand = prng(1000 + p);
-    for (let i = 0; i < perPeer; i++) {
-      const fid = fids[Math.floor(rand() * fids.length)];
-      const r = rand();
-      let ops: WireOp[];
-      if (r < 0.25) {
-        ops = [{ op: "props", fid, set: { [`by${names[p]}`]: i, shared: `${names[p]}${i}` } }];
-      } else if (r < 0.45) {
-        ops = [{ op: "geom", fid, geometry: line([p, i / 10], [p + 1, -i / 10]) }];
-      } else if (r < 0.6) {
-        ops = [put(feature(fid, square(p * 10, i, 0.5), { owner: names[p], i }))];
-      } else if (r < 0.7) {
-        ops = [{ op: "del", fid }];
-      } else if (r < 0.8) {
-        ops = [{ op: "props", fid, set: { note: i }, unset: ["shared", "label"] }];
-      } else {
-        const other = fids[(fids.indexOf(fid) + 1) % fids.length];
-        ops = [
-          { op: "props", fid, set: { pair: `${names[p]}${i}` } },
-          { op: "geom", fid: other, geometry: point(-p, -i / 100) },
-        ];
-      }
-      const id = `${names[p]}-${i}`;
-      sent[p].push(id);
-      peer.send({ type: "edit", id, ops });
+  const sent: string[][] = peers.map(() => []);
+  const rands = peers.map((_, p) => prng(1000 + p));
+  const makeOps = (p: number, i: number): WireOp[] => {
+    const rand = rands[p];
+    const fid = fids[Math.floor(rand() * fids.length)];
+    const r = rand();
+    if (r < 0.25) {
+      return [{ op: "props", fid, set: { [`by${names[p]}`]: i, shared: `${names[p]}${i}` } }];
+    } else if (r < 0.45) {
+      return [{ op: "geom", fid, geometry: line([p, i / 10], [p + 1, -i / 10]) }];
+    } else if (r < 0.65) {
+      return [put(feature(fid, square(p * 10, i, 0.5), { owner: names[p], i }))];
+    } else if (r < 0.72) {
+      return [{ op: "del", fid }];
+    } else if (r < 0.82) {
+      return [{ op: "props", fid, set: { note: i }, unset: ["shared", "label"] }];
     }
-  });
+    const other = fids[(fids.indexOf(fid) + 1) % fids.length];
+    return [
+      { op: "props", fid, set: { pair: `${names[p]}${i}` } },
+      { op: "geom", fid: other, geometry: point(-p, -i / 100) },
+    ];
+  };
+  for (let round = 0; sent.some((s) => s.length < perPeer); round++) {
+    for (const [p, peer] of peers.entries()) {
+      const burst = 1 + Math.floor(rands[p]() * 3);
+      for (let k = 0; k < burst && sent[p].length < perPeer; k++) {
+        const i = sent[p].length;
+        const id = `${names[p]}-${i}`;
+        sent[p].push(id);
+        peer.send({ type: "edit", id, ops: makeOps(p, i) });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, round % 3));
+  }
 
   // Wait for every edit's answer, then for every peer to have seen the last accepted seq.
   let lastSeq = seeded.seq as number;
@@ -130,7 +138,9 @@ Deno.test("three peers editing the same features concurrently converge byte-iden
       else assert.equal(answer.code, "unknown_feature", `only deleted features cause rejections`);
     }
   }
-  for (const peer of peers) await peer.nextOf("edit", (m) => m.seq === lastSeq, 10_000);
+  for (const peer of peers) {
+    await peer.waitFor((m) => m.type === "edit" && m.seq === lastSeq, 10_000, `seq ${lastSeq}`);
+  }
   for (const peer of peers) await peer.sync();
 
   const accepted = peers.map((p) => p.all("edit").map((e) => JSON.stringify(e)));
@@ -138,6 +148,12 @@ Deno.test("three peers editing the same features concurrently converge byte-iden
   assert.deepEqual(accepted[2], accepted[0], "C saw exactly A's sequence of edits");
   assert.ok(accepted[0].length > 20, `many edits were accepted (${accepted[0].length})`);
 
+  console.log(
+    "accepted",
+    accepted[0].length,
+    "rejected",
+    peers.map((p) => p.all("rejected").length),
+  );
   const texts = peers.map((p) => replicaOf(p).canonical());
   assert.equal(texts[1], texts[0]);
   assert.equal(texts[2], texts[0]);
