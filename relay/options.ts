@@ -156,6 +156,10 @@ export function parseOptions(
     const v = (values as Record<string, unknown>)[flag];
     return typeof v === "string" ? v : env[envName(flag)];
   };
+  const source = (flag: string): string =>
+    typeof (values as Record<string, unknown>)[flag] === "string"
+      ? `--${flag}`
+      : `${envName(flag)} (--${flag})`;
   const list = (flag: string): string[] => {
     const v = (values as Record<string, unknown>)[flag];
     if (Array.isArray(v)) return v.map(String);
@@ -168,7 +172,9 @@ export function parseOptions(
     const n = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       throw new UsageError(
-        `--${flag} must be a whole number from ${min} to ${max}: received ${JSON.stringify(raw)}`,
+        `${source(flag)} must be a whole number from ${min} to ${max}: received ${
+          JSON.stringify(raw)
+        }`,
       );
     }
     return n;

@@ -152,7 +152,11 @@ Deno.test("parseOptions: a bad number names the flag and the value received", ()
     [["--rate", "0"], {}, /--rate must be a whole number from 1 .*received "0"/],
     [["--max-frame-bytes", "10"], {}, /--max-frame-bytes .*from 256 .*received "10"/],
     [["--hello-timeout-ms", ""], {}, /--hello-timeout-ms .*received ""/],
-    [[], { DUPLEXMAP_MAX_BUFFERED_BYTES: "lots" }, /--max-buffered-bytes .*received "lots"/],
+    [
+      [],
+      { DUPLEXMAP_MAX_BUFFERED_BYTES: "lots" },
+      /DUPLEXMAP_MAX_BUFFERED_BYTES \(--max-buffered-bytes\) .*received "lots"/,
+    ],
   ];
   for (const [args, env, expected] of cases) {
     assert.match(usageError(args, env).message, expected, JSON.stringify(args));

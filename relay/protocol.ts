@@ -68,7 +68,14 @@ const EditIdSchema = v.union([
   v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   v.pipe(v.number(), v.safeInteger()),
 ], "edit id must be a string of 1-128 characters or an integer");
-const Properties = v.record(v.string(), v.unknown());
+// `v.record` alone would accept an array and turn it into an object with index keys.
+const Properties = v.pipe(
+  v.custom<Record<string, unknown>>(
+    (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+    "properties must be a JSON object",
+  ),
+  v.record(v.string(), v.unknown()),
+);
 const PropertyKey = v.pipe(v.string(), v.maxLength(1024));
 
 /** Builds the schema for everything a client may send, for the given limits. */
@@ -86,10 +93,7 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
     id: FeatureId,
     geometry: GeometrySchema,
     // Normalised to an object so the echo, the snapshot and every client agree byte for byte.
-    properties: v.pipe(
-      v.optional(v.nullable(Properties)),
-      v.transform((p): Record<string, unknown> => p ?? {}),
-    ),
+    properties: v.optional(v.nullable(Properties, () => ({})), () => ({})),
   });
   const Op = v.variant("op", [
     v.object({ op: v.literal("put"), feature: Feature }),
@@ -275,7 +279,7 @@ export const ImportSchema = v.object({
         v.pipe(v.number(), v.safeInteger()),
       ], "feature id must be a non-empty string or an integer")),
       geometry: GeometrySchema,
-      properties: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+      properties: v.optional(v.nullable(Properties)),
     }),
   ),
 });

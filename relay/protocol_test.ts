@@ -220,3 +220,32 @@ Deno.test("parseImport gives the first problem with its path", () => {
     assert.match(result.error, expected);
   }
 });
+
+Deno.test("parseFrame: properties must be an object; missing or null become {}", () => {
+  const put = (extra: Record<string, unknown>) =>
+    JSON.stringify({
+      type: "edit",
+      id: 1,
+      ops: [{
+        op: "put",
+        feature: {
+          type: "Feature",
+          id: "a",
+          geometry: { type: "Point", coordinates: [0, 0] },
+          ...extra,
+        },
+      }],
+    });
+  const schema = createClientMessageSchema();
+  for (const extra of [{}, { properties: null }]) {
+    const frame = parseFrame(put(extra), schema);
+    assert.ok(frame.ok && frame.items[0].ok);
+    const msg = frame.items[0].message;
+    assert.ok(msg.type === "edit" && msg.ops[0].op === "put");
+    assert.deepEqual(msg.ops[0].feature.properties, {});
+  }
+  const array = parseFrame(put({ properties: [1, 2] }), schema);
+  assert.ok(array.ok && !array.items[0].ok);
+  assert.match(array.items[0].error, /properties must be a JSON object/);
+  assert.deepEqual(array.items[0].edit, { id: 1, code: "invalid_edit" });
+});

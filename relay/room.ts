@@ -89,7 +89,7 @@ export function applyOps(
       }
     }
     if (op.op !== "geom") {
-      const bytes = JSON.stringify(next.properties).length;
+      const bytes = utf8Length(JSON.stringify(next.properties));
       if (bytes > limits.maxPropsBytes) {
         return reject(
           "too_large",
@@ -106,6 +106,13 @@ export function applyOps(
     );
   }
   return { ok: true, changes };
+}
+
+const encoder = new TextEncoder();
+
+function utf8Length(text: string): number {
+  // Most property text is ASCII: only count bytes when a character could take more than one.
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
 }
 
 function reject(code: RejectCode, message: string): Rejection {
