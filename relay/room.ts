@@ -112,7 +112,7 @@ const encoder = new TextEncoder();
 
 function utf8Length(text: string): number {
   // Most property text is ASCII: only count bytes when a character could take more than one.
-  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+  return /[^\u0001-\u007f]/.test(text) ? encoder.encode(text).length : text.length;
 }
 
 function reject(code: RejectCode, message: string): Rejection {
