@@ -271,6 +271,11 @@ Deno.test("GET /healthz and GET /metrics (Prometheus text) respond", async () =>
   peer.send({ type: "edit", id: 1, ops: [put(feature("m", point(0, 0)))] });
   await peer.nextOf("edit");
 
+  // One close with a known code, so "closes by code" has something to count.
+  const bad = await connect(relay.wsUrl, map.id, { label: "bad" });
+  bad.send({ type: "hello", key: "wrong", name: "X", color: "#000000" });
+  assert.equal((await withTimeout(bad.closed, 5000, "close after a bad key")).code, 1008);
+
   const health = await fetch(`${relay.url}/healthz`);
   assert.equal(health.status, 200);
   const healthBody = await health.text();
@@ -290,6 +295,7 @@ Deno.test("GET /healthz and GET /metrics (Prometheus text) respond", async () =>
       "a Prometheus sample line",
     );
   }
+  assert.match(text, /\{[^}]*="1008"[^}]*\} [1-9]/, "closes are counted by code (1008 seen)");
   for (const l of text.split("\n").filter((l) => l.startsWith("# TYPE "))) {
     assert.match(l, /^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped)$/);
   }

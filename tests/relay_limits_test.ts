@@ -155,6 +155,27 @@ Deno.test("a frame larger than --max-frame-bytes: closed with 1009; others keep 
   assert.equal(others.c.all("edit").some((m) => m.id === "big"), false);
 });
 
+Deno.test("a fatal frame followed at once by more frames still gets its close code", async () => {
+  await using relay = await startRelay({ args: ["--memory", "--max-frame-bytes", "4096"] });
+  const map = await createMap(relay.url);
+  await using others = await bystanders(relay, map);
+  const pings = Array.from({ length: 20 }, (_, i) => JSON.stringify({ type: "ping", t: i }));
+  const cases: Array<[string, string | Uint8Array, number]> = [
+    ["non-JSON text", "{oops", 1003],
+    ["a binary frame", new Uint8Array([1, 2, 3]), 1003],
+    ["an oversized frame", JSON.stringify({ type: "ping", t: "x".repeat(8000) }), 1009],
+  ];
+  for (const [what, bad, code] of cases) {
+    // A client that pipelines: the bad frame, then more, all written before any answer.
+    await using x = await offender(relay, map, what);
+    x.sendRaw(bad);
+    for (const p of pings) x.sendRaw(p);
+    const closed = await withTimeout(x.closed, 5000, `close after ${what}`);
+    assert.equal(closed.code, code, `${what} followed by more frames: close code`);
+    await others.check(what);
+  }
+});
+
 Deno.test("an edit flood past the rate limit: closed with 1008; others keep working", async () => {
   await using relay = await startRelay({
     args: ["--memory", "--rate", "20", "--rate-burst", "20"],
