@@ -68,19 +68,27 @@ function loadTable(rows: Row[], withRatios: boolean): string {
     const ratios = withRatios
       ? BASELINES.map((b) => r.server === b ? "1x" : ratio(l.deliveredPerS, peer(b)?.deliveredPerS))
       : [];
-    lines.push(
-      `| ${r.variant ? `${r.server} (${r.variant}s)` : r.server} | ${r.step} | ${
-        fmtRate(l.offeredPerS)
-      } | ${fmtRate(l.deliveredPerS)} | ${ratios.map((x) => `${x} | `).join("")}${
-        ms(l.latency.p50)
-      } | ${ms(l.latency.p99)} | ${
-        ms(l.latency.p999)
-      } | ${l.lost} | ${l.coalesced} | ${l.duplicates} | ${
-        (l.server_.cpuCores * 100).toFixed(0)
-      }% | ${l.cpuUsPerDelivery.toFixed(2)} | ${mib(l.peakRssBytes)} | ${
-        (l.generatorCores * 100).toFixed(0)
-      }% |`,
-    );
+    const pct = (cores: number) => `${(cores * 100).toFixed(0)}%`;
+    const cells = [
+      r.variant ? `${r.server} (${r.variant}s)` : r.server,
+      r.step,
+      fmtRate(l.offeredPerS),
+      fmtRate(l.deliveredPerS),
+      ...ratios,
+      ms(l.latency.p50),
+      ms(l.latency.p99),
+      ms(l.latency.p999),
+      String(l.lost),
+      String(l.coalesced),
+      String(l.duplicates),
+      pct(l.server_.cpuCores),
+      l.cpuUsPerDelivery.toFixed(2),
+      mib(l.peakRssBytes),
+      pct(l.generatorCores),
+      pct(l.otherCores),
+      r.note ?? "",
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
@@ -295,6 +303,12 @@ export function resultsMarkdown(env: Environment, results: ScenarioResult[]): st
     `Run ${env.date}, mode \`${env.mode}\`, commit \`${env.commit}\`.`,
     "",
     `Machine: ${env.cpu}, ${env.cores} cores, ${env.memory} RAM, Linux ${env.kernel}; open-file limit ${env.openFiles}.`,
+    ...(Number(env.loadavg.split(" ")[0]) > env.cores / 2
+      ? [
+        `**The machine was busy when this run started (load average ${env.loadavg} on ${env.cores} cores): absolute numbers and latencies are inflated; compare ratios, CPU per delivery and the "other CPU" column.**`,
+        "",
+      ]
+      : []),
     `Load average at start: ${env.loadavg} (2 cores; other work on the machine shows in the "other CPU" column).`,
     `Versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
     "",
