@@ -1,7 +1,10 @@
 /** Starts real HAProxy (haproxy/haproxy.cfg) with test certificates in front of a relay, for end-to-end tests. */
 
+import NodeWebSocket from "ws";
+
 const ROOT = new URL("../", import.meta.url);
 const HAPROXY_CFG = new URL("haproxy/haproxy.cfg", ROOT).pathname;
+const STRIP_UPGRADE_CFG = new URL("tests/haproxy_strip_upgrade.cfg", ROOT).pathname;
 const MAKE_CERTS = new URL("certs/make-certs.sh", ROOT).pathname;
 
 /** Certificates made by `certs/make-certs.sh` in a directory. */
@@ -73,6 +76,21 @@ export interface StartHaproxyOptions {
   env?: Record<string, string>;
   /** Wait until `/healthz` answers 200 through HAProxy. @default true */
   waitHealthy?: boolean;
+  /**
+   * Also open a second https port that strips WebSocket upgrades, like a company gateway that
+   * inspects TLS (tests/haproxy_strip_upgrade.cfg): see `stripUpgradeUrl`. @default false
+   */
+  stripUpgrade?: boolean;
+}
+
+/** Options of {@link HaproxyProcess.webSocket}. */
+export interface ProxiedWebSocketOptions {
+  protocols?: string[];
+  /** Source address, e.g. "127.0.0.2": another client as far as HAProxy can tell. */
+  localAddress?: string;
+  headers?: Record<string, string>;
+  /** HTTP/1.1 Upgrade instead of WebSocket over HTTP/2. @default false */
+  http1?: boolean;
 }
 
 /** A running HAProxy in front of a relay. */
@@ -85,6 +103,11 @@ export interface HaproxyProcess {
   wssUrl: string;
   /** `http://127.0.0.1:<httpPort>` (redirects to https) */
   httpUrl: string;
+  /**
+   * With `stripUpgrade`: `https://127.0.0.1:<port>` of the same relay through a frontend that
+   * removes `Upgrade` (WebSockets fail there; plain HTTP works). Otherwise null.
+   */
+  stripUpgradeUrl: string | null;
   /** The local CA's certificate file and PEM text. */
   caFile: string;
   caPem: string;
@@ -101,11 +124,13 @@ export interface HaproxyProcess {
   /**
    * A WebSocket to `wssUrl + path` trusting the local CA, optionally from another loopback source
    * address (e.g. "127.0.0.2") to act as a different client.
+   *
+   * By default it is Deno's WebSocket, which, given an HttpClient (the only way to trust a CA in
+   * process), speaks WebSocket over HTTP/2 (RFC 8441) and nothing else. `http1: true` makes it the
+   * classic HTTP/1.1 Upgrade instead (npm `ws`, whose event API is the WebSocket one); use both to
+   * cover what browsers and other clients do.
    */
-  webSocket(
-    path: string,
-    options?: { protocols?: string[]; localAddress?: string; headers?: Record<string, string> },
-  ): WebSocket;
+  webSocket(path: string, options?: ProxiedWebSocketOptions): WebSocket;
   /** SIGTERM (hard stop: every connection closes now), then start again on the same ports. */
   restart(): Promise<void>;
   /** SIGTERM and wait; safe to call twice. */
@@ -133,6 +158,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
   const client = Deno.createHttpClient({ caCerts: [caPem] });
   const sourceClients = new Map<string, Deno.HttpClient>();
 
+  const configs = [HAPROXY_CFG, ...(options.stripUpgrade ? [STRIP_UPGRADE_CFG] : [])];
   let env: Record<string, string> = {};
   let child: Deno.ChildProcess | undefined;
   let exited: Promise<Deno.CommandStatus> | undefined;
@@ -154,11 +180,12 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
       DM_MAXCONN: "1000",
       DM_HARD_STOP_AFTER: "5s",
       DM_CLOSE_SPREAD_TIME: "0s",
+      ...(options.stripUpgrade ? { DM_STRIP_PORT: String(await freePort()) } : {}),
       // Only root can switch to the haproxy user; as root (CI) the privilege drop is exercised too.
       ...(Deno.uid() === 0 ? {} : { DM_UNPRIVILEGED: "1" }),
       ...options.env,
     };
-    ({ child, exited } = spawn(env, logs));
+    ({ child, exited } = spawn(env, logs, configs));
     const up = await waitListening(httpsPort, exited);
     if (up) break;
     const bindFailure = logs.some((l) => /cannot bind|Address already in use/i.test(l));
@@ -231,6 +258,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     httpsUrl,
     wssUrl: `wss://127.0.0.1:${httpsPort}`,
     httpUrl: `http://127.0.0.1:${httpPort}`,
+    stripUpgradeUrl: env.DM_STRIP_PORT ? `https://127.0.0.1:${env.DM_STRIP_PORT}` : null,
     caFile,
     caPem,
     certDir,
@@ -239,6 +267,20 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     client,
     fetch: (path, init) => fetch(`${httpsUrl}${path}`, { ...init, client }),
     webSocket: (path, wsOptions = {}) => {
+      const url = `wss://127.0.0.1:${httpsPort}${path}`;
+      if (wsOptions.http1) {
+        const ws = new NodeWebSocket(url, wsOptions.protocols ?? [], {
+          ca: caPem,
+          localAddress: wsOptions.localAddress,
+          headers: wsOptions.headers,
+        });
+        // An EventEmitter throws an unhandled "error"; a failed connect is reported by the
+        // "close" event that follows, as with Deno's WebSocket.
+        ws.on("error", () => {});
+        // The npm client implements the WebSocket interface the tests use (addEventListener,
+        // send, close, readyState, protocol, binaryType); only its declared type differs.
+        return ws as unknown as WebSocket;
+      }
       let wsClient = client;
       if (wsOptions.localAddress) {
         wsClient = sourceClients.get(wsOptions.localAddress) ??
@@ -246,7 +288,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
         sourceClients.set(wsOptions.localAddress, wsClient);
       }
       // Deno's WebSocket accepts an HttpClient (for its CA and source address) in its options.
-      return new WebSocket(`wss://127.0.0.1:${httpsPort}${path}`, {
+      return new WebSocket(url, {
         protocols: wsOptions.protocols,
         headers: wsOptions.headers,
         client: wsClient,
@@ -257,7 +299,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
       await stopChild();
       // The ports were ours a moment ago; retry briefly in case the kernel still holds them.
       for (let attempt = 1;; attempt++) {
-        ({ child, exited } = spawn(env, logs));
+        ({ child, exited } = spawn(env, logs, configs));
         if (await waitListening(httpsPort, exited)) break;
         if (attempt >= 20) {
           throw new Error(`haproxy did not restart:\n${logs.slice(-30).join("\n")}`);
@@ -448,10 +490,11 @@ export async function run(
 function spawn(
   env: Record<string, string>,
   logs: string[],
+  configs: string[],
 ): { child: Deno.ChildProcess; exited: Promise<Deno.CommandStatus> } {
   const child = new Deno.Command("haproxy", {
     // -db: foreground, no daemon, so the test owns the process and sees its log on stdout.
-    args: ["-db", "-f", HAPROXY_CFG],
+    args: ["-db", ...configs.flatMap((f) => ["-f", f])],
     env,
     stdin: "null",
     stdout: "piped",

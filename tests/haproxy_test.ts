@@ -1,6 +1,11 @@
 /** End-to-end: the relay behind real HAProxy (haproxy/haproxy.cfg): TLS, redirects, WebSockets, limits. */
 import assert from "assert";
-import { type HaproxyProcess, run, startHaproxy } from "./_haproxy.ts";
+import {
+  type HaproxyProcess,
+  type ProxiedWebSocketOptions,
+  run,
+  startHaproxy,
+} from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import { type EditMsg, type Msg, type ServerMsgs, TestPeer, type WireOp } from "./_ws.ts";
 import { feature, point } from "./_fixtures.ts";
@@ -12,13 +17,9 @@ const BEHIND_PROXY = ["--memory", "--trust-proxy", "127.0.0.1"];
 async function openPeer(
   hp: HaproxyProcess,
   mapId: string,
-  options: { label?: string; localAddress?: string; headers?: Record<string, string> } = {},
+  options: { label?: string } & ProxiedWebSocketOptions = {},
 ): Promise<TestPeer> {
-  const ws = hp.webSocket(`/ws/${mapId}`, {
-    protocols: ["duplexmap.v1"],
-    localAddress: options.localAddress,
-    headers: options.headers,
-  });
+  const ws = hp.webSocket(`/ws/${mapId}`, { protocols: ["duplexmap.v1"], ...options });
   const peer = new TestPeer(ws, options.label ?? "peer");
   const opened = await new Promise<boolean>((resolve) => {
     ws.addEventListener("open", () => resolve(true), { once: true });
@@ -59,9 +60,11 @@ Deno.test("wss:// with the duplexmap.v1 subprotocol through HAProxy, with HSTS",
   assert.equal(created.headers.get("strict-transport-security"), "max-age=63072000");
   const map = await created.json() as { id: string; editKey: string };
 
+  // One WebSocket over HTTP/2 (RFC 8441), one classic HTTP/1.1 Upgrade: browsers use either.
   await using a = await openPeer(hp, map.id, { label: "a" });
-  await using b = await openPeer(hp, map.id, { label: "b" });
+  await using b = await openPeer(hp, map.id, { label: "b", http1: true });
   assert.equal(a.ws.protocol, "duplexmap.v1");
+  assert.equal(b.ws.protocol, "duplexmap.v1");
   await a.hello(map.editKey);
   await b.hello(map.editKey);
   a.send({ type: "edit", id: "e1", ops: [{ op: "put", feature: feature("f1", point(2, 48)) }] });
@@ -145,14 +148,20 @@ Deno.test("the relay logs the client's address from X-Forwarded-For set by HAPro
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
 
-  // A client at 127.0.0.2 that also tries to claim another address in its own header.
-  await using peer = await openPeer(hp, map.id, {
-    localAddress: "127.0.0.2",
-    headers: { "X-Forwarded-For": "203.0.113.66" },
-  });
-  const welcome = await peer.hello(map.editKey, { name: "from-2" });
-  const line = await relay.waitForLog((l) => l.event === "connect" && l.peer === welcome.you.peer);
-  assert.equal(line.addr, "127.0.0.2");
+  // Clients at 127.0.0.2 (HTTP/1.1) and 127.0.0.3 (HTTP/2) that also try to claim another
+  // address in their own header: HAProxy drops it and sets the address it saw.
+  for (const [addr, http1] of [["127.0.0.2", true], ["127.0.0.3", false]] as const) {
+    await using peer = await openPeer(hp, map.id, {
+      localAddress: addr,
+      http1,
+      headers: { "X-Forwarded-For": "203.0.113.66" },
+    });
+    const welcome = await peer.hello(map.editKey, { name: `from-${addr}` });
+    const line = await relay.waitForLog((l) =>
+      l.event === "connect" && l.peer === welcome.you.peer
+    );
+    assert.equal(line.addr, addr);
+  }
 });
 
 Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open", async () => {
@@ -167,8 +176,10 @@ Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open"
     },
   });
   const map = await createMap(relay.url);
-  await using peer = await openPeer(hp, map.id);
+  await using peer = await openPeer(hp, map.id, { label: "h2" });
   await peer.hello(map.editKey);
+  await using peer1 = await openPeer(hp, map.id, { label: "h1", http1: true });
+  await peer1.hello(map.editKey);
 
   // Proof that the short timeout is in force: a TLS connection that sends nothing after the
   // WebSocket went quiet is closed by HAProxy...
@@ -182,11 +193,13 @@ Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open"
   for (let i = 0; i < 20 && read !== null; i++) read = await idle.read(buffer);
   idle.close();
   assert.equal(read, null, "HAProxy should close a silent connection after its timeout");
-  // ...then the WebSocket, silent for at least as long and then some, still works.
+  // ...then the WebSockets, silent for at least as long and then some, still work.
   await sleep(1500);
-  assert.equal(peer.open, true);
-  peer.send({ type: "ping", t: "still-there" });
-  await peer.nextOf("pong", (m) => m.t === "still-there");
+  for (const p of [peer, peer1]) {
+    assert.equal(p.open, true);
+    p.send({ type: "ping", t: "still-there" });
+    await p.nextOf("pong", (m) => m.t === "still-there");
+  }
 });
 
 /**
@@ -325,9 +338,9 @@ Deno.test("HAProxy restarted under live clients: they reconnect, catch up, and l
   await using relay = await startRelay({ args: BEHIND_PROXY });
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
-  const open = (label: string) => () => openPeer(hp, map.id, { label });
-  const a = new ReconnectingClient(open("a"), map.editKey, "a");
-  const b = new ReconnectingClient(open("b"), map.editKey, "b");
+  const open = (label: string, http1: boolean) => () => openPeer(hp, map.id, { label, http1 });
+  const a = new ReconnectingClient(open("a", false), map.editKey, "a");
+  const b = new ReconnectingClient(open("b", true), map.editKey, "b");
   try {
     await a.until(() => a.connected, "connected");
     await b.until(() => b.connected, "connected");
