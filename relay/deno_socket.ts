@@ -11,23 +11,72 @@ export interface UpgradeOptions {
   info: ConnectionInfo;
 }
 
+/** How long the client must have been silent before a server-side close is sent. */
+const CLOSE_QUIET_MS = 20;
+/** The longest a server-side close waits for that silence. */
+const CLOSE_MAX_WAIT_MS = 1000;
+
 /** Wraps a Deno server-side WebSocket as a {@link PeerSocket}; `raw` is the escape hatch. */
 export class DenoPeerSocket implements PeerSocket {
   readonly raw: WebSocket;
+  #closing: { code: number; reason: string; deadline: number } | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastInbound = 0;
+
   constructor(raw: WebSocket) {
     this.raw = raw;
   }
+
   send(text: string): void {
     this.raw.send(text);
   }
+
+  /**
+   * Closes once the client has been quiet for a moment. Closing while the client is still
+   * sending (a pipelining or flooding client) leaves unread bytes in the kernel's receive buffer,
+   * which turns the close into a TCP reset that can destroy the close frame before the client
+   * reads it: the client would see no close code at all.
+   */
   close(code: number, reason: string): void {
-    this.raw.close(code, reason);
+    if (this.#closing) return;
+    this.#closing = { code, reason, deadline: performance.now() + CLOSE_MAX_WAIT_MS };
+    this.#schedule();
   }
+
+  /** Notes inbound traffic; frames that arrive while closing are read and dropped. */
+  inbound(): void {
+    this.#lastInbound = performance.now();
+    if (this.#closing) this.#schedule();
+  }
+
+  /** The transport closed; stops a pending close. */
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
   get bufferedAmount(): number {
     return this.raw.bufferedAmount;
   }
+
   get isOpen(): boolean {
-    return this.raw.readyState === WebSocket.OPEN;
+    return !this.#closing && this.raw.readyState === WebSocket.OPEN;
+  }
+
+  #schedule(): void {
+    const closing = this.#closing!;
+    clearTimeout(this.#timer);
+    const now = performance.now();
+    const quietAt = this.#lastInbound + CLOSE_QUIET_MS;
+    const wait = Math.max(0, Math.min(quietAt, closing.deadline) - now);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      try {
+        this.raw.close(closing.code, closing.reason);
+      } catch {
+        // Already closed by the other side.
+      }
+    }, wait);
   }
 }
 
@@ -41,12 +90,19 @@ export function upgradeDenoWebSocket(
     protocol: options.protocol,
     idleTimeout: options.idleTimeout,
   });
+  const peerSocket = new DenoPeerSocket(socket);
   let conn: Connection | undefined;
   socket.onopen = () => {
-    conn = hub.accept(new DenoPeerSocket(socket), options.info);
+    conn = hub.accept(peerSocket, options.info);
   };
-  socket.onmessage = (event) => conn?.receive(event.data);
-  socket.onclose = (event) => conn?.closed(event.code, event.reason);
+  socket.onmessage = (event) => {
+    peerSocket.inbound();
+    conn?.receive(event.data);
+  };
+  socket.onclose = (event) => {
+    peerSocket.dispose();
+    conn?.closed(event.code, event.reason);
+  };
   // Errors are followed by close; the close handler does the cleanup.
   socket.onerror = () => {};
   return response;

@@ -143,6 +143,7 @@ export class Hub {
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #slowTimer: ReturnType<typeof setInterval> | undefined;
   #closing = false;
 
   constructor(options: HubOptions) {
@@ -157,6 +158,9 @@ export class Hub {
     this.#schema = createClientMessageSchema(DEFAULT_SCHEMA_LIMITS);
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepEvery);
+    // A slow peer is caught when the next batch for it is flushed; this catches one whose buffer
+    // overflowed with the last batch and that gets nothing more.
+    this.#slowTimer = setInterval(() => this.#closeSlowPeers(), 1000);
   }
 
   /** Counts for `/healthz` and `/metrics`. */
@@ -590,6 +594,16 @@ export class Hub {
     }
   }
 
+  #closeSlowPeers(): void {
+    for (const conn of [...this.#conns.values()]) {
+      if (conn.open && conn.peer.socket.bufferedAmount > this.limits.maxBufferedBytes) {
+        this.#violation(conn, "too_slow", { buffered: conn.peer.socket.bufferedAmount });
+        conn.peer.discard();
+        this.#close(conn, CloseCode.TryAgainLater, "too slow: send buffer overflowed");
+      }
+    }
+  }
+
   #evictOne(): boolean {
     let oldest: Room | null = null;
     for (const room of this.#rooms.values()) {
@@ -616,6 +630,7 @@ export class Hub {
     if (this.#closing) return Promise.resolve();
     this.#closing = true;
     clearInterval(this.#sweepTimer);
+    clearInterval(this.#slowTimer);
     this.flush();
     for (const conn of [...this.#conns.values()]) {
       this.#close(conn, CloseCode.GoingAway, "server shutting down");
