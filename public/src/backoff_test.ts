@@ -3,7 +3,12 @@ import assert from "assert";
 import { backoffDelay } from "./backoff.ts";
 
 Deno.test("backoff doubles, is capped, and the jitter keeps it between half and all of the step", () => {
-  assert.deepEqual([0, 1, 2, 3].map((n) => backoffDelay(n, () => 0)), [250, 500, 1000, 2000]);
+  assert.deepEqual([0, 1, 2, 3].map((n) => backoffDelay(n, () => 0)), [
+    250,
+    500,
+    1000,
+    2000,
+  ]);
   assert.equal(backoffDelay(40, () => 0.999_999), 15_000);
   for (let i = 0; i < 50; i++) {
     const d = backoffDelay(2, Math.random);

@@ -2,7 +2,11 @@
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type { Transport, TransportFactory, TransportTarget } from "./transport.ts";
+import type {
+  Transport,
+  TransportFactory,
+  TransportTarget,
+} from "./transport.ts";
 
 export type { Clock } from "./clock.ts";
 
@@ -162,12 +166,21 @@ export class Connection {
           this.#setStatus({
             state: "failed",
             transport: transport.name,
-            reason: reason || "The relay refused this link (wrong key or unknown map).",
+            reason: reason ||
+              "The relay refused this link (wrong key or unknown map).",
           });
           return;
         }
-        const delay = backoffDelay(this.#attempt++, this.#random, this.#options.backoff);
-        this.#setStatus({ state: "offline", transport: transport.name, retryInMs: delay });
+        const delay = backoffDelay(
+          this.#attempt++,
+          this.#random,
+          this.#options.backoff,
+        );
+        this.#setStatus({
+          state: "offline",
+          transport: transport.name,
+          retryInMs: delay,
+        });
         this.#retryTimer = this.#clock.setTimeout(() => {
           this.#retryTimer = null;
           this.#connect();

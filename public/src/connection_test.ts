@@ -28,7 +28,11 @@ function fakeClock() {
 
 function setup() {
   const { clock, timers, fire } = fakeClock();
-  const opened: { handlers: TransportHandlers; sent: string[]; closed: boolean }[] = [];
+  const opened: {
+    handlers: TransportHandlers;
+    sent: string[];
+    closed: boolean;
+  }[] = [];
   const statuses: ConnectionStatus[] = [];
   const messages: string[] = [];
   let since = 0;
@@ -68,15 +72,24 @@ Deno.test("hello on open, live on welcome, reconnect with growing delays after c
   s.connection.start();
   assert.equal(s.statuses.at(-1)?.state, "connecting");
   s.opened[0].handlers.onOpen();
-  assert.deepEqual(JSON.parse(s.opened[0].sent[0]), { type: "hello", since: 0 });
-  s.opened[0].handlers.onMessage(JSON.stringify([{ type: "welcome" }, { type: "joined" }]));
+  assert.deepEqual(JSON.parse(s.opened[0].sent[0]), {
+    type: "hello",
+    since: 0,
+  });
+  s.opened[0].handlers.onMessage(
+    JSON.stringify([{ type: "welcome" }, { type: "joined" }]),
+  );
   assert.deepEqual(s.messages, ["welcome", "joined"]);
   assert.equal(s.connection.state, "live");
   assert.equal(s.statuses.at(-1)?.transport, "fake");
   assert.ok(s.connection.send({ type: "cursor", at: null }));
 
   s.opened[0].handlers.onClose({ code: 1006, reason: "" });
-  assert.deepEqual(s.statuses.at(-1), { state: "offline", transport: "fake", retryInMs: 250 });
+  assert.deepEqual(s.statuses.at(-1), {
+    state: "offline",
+    transport: "fake",
+    retryInMs: 250,
+  });
   assert.equal(s.connection.send({ type: "cursor", at: null }), false);
   s.fire((ms) => ms === 250);
   s.opened[1].handlers.onClose({ code: 1006, reason: "" });
@@ -84,7 +97,10 @@ Deno.test("hello on open, live on welcome, reconnect with growing delays after c
   s.setSince(7);
   s.fire((ms) => ms === 500);
   s.opened[2].handlers.onOpen();
-  assert.deepEqual(JSON.parse(s.opened[2].sent[0]), { type: "hello", since: 7 });
+  assert.deepEqual(JSON.parse(s.opened[2].sent[0]), {
+    type: "hello",
+    since: 7,
+  });
   s.connection.stop();
   assert.equal(s.timers.size, 0);
 });
@@ -92,7 +108,10 @@ Deno.test("hello on open, live on welcome, reconnect with growing delays after c
 Deno.test("a policy close before welcome is final; a silent link is dropped after a ping", () => {
   const s = setup();
   s.connection.start();
-  s.opened[0].handlers.onClose({ code: 1008, reason: "unknown map or wrong key" });
+  s.opened[0].handlers.onClose({
+    code: 1008,
+    reason: "unknown map or wrong key",
+  });
   assert.deepEqual(s.statuses.at(-1), {
     state: "failed",
     transport: "fake",

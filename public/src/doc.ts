@@ -1,5 +1,10 @@
 /** The client's copy of a map: the state confirmed by the relay plus pending local edits on top. */
-import type { EditFrame, EditId, EditOp, StoredFeature } from "../../relay/protocol.ts";
+import type {
+  EditFrame,
+  EditId,
+  EditOp,
+  StoredFeature,
+} from "../../relay/protocol.ts";
 import { applyOp, type FeatureMap, inverseOps, opFid } from "./ops.ts";
 
 /** A local edit the relay has not acknowledged yet. */
@@ -80,9 +85,13 @@ export class MapDoc {
     this.#seq = seq;
     this.#loaded = true;
     for (const f of features) changed.add(f.id);
-    for (const p of this.#pending) for (const op of p.ops) changed.add(opFid(op));
+    for (const p of this.#pending) {
+      for (const op of p.ops) changed.add(opFid(op));
+    }
     this.#visible = new Map(this.#confirmed);
-    for (const p of this.#pending) for (const op of p.ops) applyOp(this.#visible, op);
+    for (const p of this.#pending) {
+      for (const op of p.ops) applyOp(this.#visible, op);
+    }
     this.#onChange(changed);
   }
 

@@ -4,7 +4,11 @@ import type { EditFrame, EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { MapDoc } from "./doc.ts";
 import { applyOp, type FeatureMap, inverseOps } from "./ops.ts";
 
-const point = (id: string, x: number, properties: Record<string, unknown> = {}): StoredFeature => ({
+const point = (
+  id: string,
+  x: number,
+  properties: Record<string, unknown> = {},
+): StoredFeature => ({
   type: "Feature",
   id,
   geometry: { type: "Point", coordinates: [x, 0] },
@@ -26,7 +30,9 @@ Deno.test("a local edit shows at once and stays pending until its echo arrives",
   assert.equal(doc.features.get("a")?.properties.name, "x");
   assert.equal(doc.confirmed.get("a")?.properties.name, undefined);
   assert.equal(doc.pending.length, 1);
-  const result = doc.applyRemote(frame(4, "me-1", [{ op: "props", fid: "a", set: { name: "x" } }]));
+  const result = doc.applyRemote(
+    frame(4, "me-1", [{ op: "props", fid: "a", set: { name: "x" } }]),
+  );
   assert.deepEqual(result, { own: true, duplicate: false });
   assert.equal(doc.pending.length, 0);
   assert.equal(doc.seq, 4);
@@ -37,8 +43,14 @@ Deno.test("pending edits are re-applied on top of a remote edit that arrives fir
   const doc = new MapDoc();
   doc.load([point("a", 1, { k: 1 })], 0);
   doc.local("me-1", [{ op: "props", fid: "a", set: { mine: true } }]);
-  doc.applyRemote(frame(1, "other-1", [{ op: "props", fid: "a", set: { theirs: true } }]));
-  assert.deepEqual(doc.features.get("a")?.properties, { k: 1, mine: true, theirs: true });
+  doc.applyRemote(
+    frame(1, "other-1", [{ op: "props", fid: "a", set: { theirs: true } }]),
+  );
+  assert.deepEqual(doc.features.get("a")?.properties, {
+    k: 1,
+    mine: true,
+    theirs: true,
+  });
   doc.applyRemote(
     frame(2, "other-2", [{
       op: "geom",
@@ -46,7 +58,10 @@ Deno.test("pending edits are re-applied on top of a remote edit that arrives fir
       geometry: { type: "Point", coordinates: [5, 5] },
     }]),
   );
-  assert.deepEqual(doc.features.get("a")?.geometry, { type: "Point", coordinates: [5, 5] });
+  assert.deepEqual(doc.features.get("a")?.geometry, {
+    type: "Point",
+    coordinates: [5, 5],
+  });
   assert.equal(doc.features.get("a")?.properties.mine, true);
 });
 
@@ -68,7 +83,10 @@ Deno.test("a catch-up that contains our own edit acknowledges it, and duplicates
   doc.local("me-2", [{ op: "props", fid: "a", set: { n: 2 } }]);
   doc.applyRemote(frame(1, "me-1", [put]));
   assert.deepEqual(doc.pending.map((p) => p.id), ["me-2"]);
-  assert.deepEqual(doc.applyRemote(frame(1, "me-1", [put])), { own: false, duplicate: true });
+  assert.deepEqual(doc.applyRemote(frame(1, "me-1", [put])), {
+    own: false,
+    duplicate: true,
+  });
   assert.equal(doc.features.get("a")?.properties.n, 2);
 });
 
@@ -78,13 +96,20 @@ Deno.test("a remote edit only reports the features it touches", () => {
   doc.load(Array.from({ length: 100 }, (_, i) => point(`f${i}`, i)), 0);
   changes.length = 0;
   doc.applyRemote(
-    frame(1, "x", [{ op: "del", fid: "f7" }, { op: "props", fid: "f9", set: { a: 1 } }]),
+    frame(1, "x", [{ op: "del", fid: "f7" }, {
+      op: "props",
+      fid: "f9",
+      set: { a: 1 },
+    }]),
   );
   assert.deepEqual(changes, [["f7", "f9"]]);
 });
 
 Deno.test("inverse ops undo an edit, including several ops on one feature", () => {
-  const before: FeatureMap = new Map([["a", point("a", 1, { keep: 1, gone: 2 })]]);
+  const before: FeatureMap = new Map([[
+    "a",
+    point("a", 1, { keep: 1, gone: 2 }),
+  ]]);
   const ops: EditOp[] = [
     { op: "props", fid: "a", set: { keep: 5, added: 3 }, unset: ["gone"] },
     { op: "geom", fid: "a", geometry: { type: "Point", coordinates: [9, 9] } },

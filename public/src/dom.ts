@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** Tiny DOM helpers shared by the pages: build elements, find required elements, show notices. */
 
 type Attrs = Record<string, string | boolean | ((event: Event) => void)>;
@@ -18,7 +17,9 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     else if (value === true) el.setAttribute(name, "");
     else if (value !== false) el.setAttribute(name, value);
   }
-  for (const child of children) if (child !== null && child !== false) el.append(child);
+  for (const child of children) {
+    if (child !== null && child !== false) el.append(child);
+  }
   return el;
 }
 
@@ -41,7 +42,11 @@ export function toast(message: string, level: "info" | "error" = "info"): void {
     { class: `toast ${level}`, role: level === "error" ? "alert" : "status" },
     message,
   );
-  const close = h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss" }, "×");
+  const close = h("button", {
+    type: "button",
+    class: "toast-close",
+    "aria-label": "Dismiss",
+  }, "×");
   close.addEventListener("click", () => item.remove());
   item.append(close);
   area.append(item);
@@ -50,7 +55,10 @@ export function toast(message: string, level: "info" | "error" = "info"): void {
 }
 
 /** Copies text, with a fallback for pages that are not a secure context. */
-export async function copyText(text: string, input?: HTMLInputElement): Promise<boolean> {
+export async function copyText(
+  text: string,
+  input?: HTMLInputElement,
+): Promise<boolean> {
   try {
     await navigator.clipboard.writeText(text);
     return true;

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
 import L from "./leaflet.ts";
@@ -16,8 +15,18 @@ export interface FeatureLayersOptions {
   onRemove: (fid: string) => void;
 }
 
-const STYLE: L.PathOptions = { color: "#2563eb", weight: 2, opacity: 0.9, fillOpacity: 0.18 };
-const SELECTED: L.PathOptions = { color: "#db2777", weight: 4, opacity: 1, fillOpacity: 0.28 };
+const STYLE: L.PathOptions = {
+  color: "#2563eb",
+  weight: 2,
+  opacity: 0.9,
+  fillOpacity: 0.18,
+};
+const SELECTED: L.PathOptions = {
+  color: "#db2777",
+  weight: 4,
+  opacity: 1,
+  fillOpacity: 0.28,
+};
 
 interface Entry {
   layer: L.Layer;
@@ -69,7 +78,10 @@ export class FeatureLayers {
   }
 
   /** Brings the given features in line with `features` (added, changed or removed). */
-  update(fids: Iterable<string>, features: ReadonlyMap<string, StoredFeature>): void {
+  update(
+    fids: Iterable<string>,
+    features: ReadonlyMap<string, StoredFeature>,
+  ): void {
     for (const fid of fids) {
       const feature = features.get(fid);
       const entry = this.#entries.get(fid);
@@ -113,13 +125,19 @@ export class FeatureLayers {
       layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
       return true;
     }
-    const lines = geometry.type === "LineString" || geometry.type === "MultiLineString";
-    const polygons = geometry.type === "Polygon" || geometry.type === "MultiPolygon";
+    const lines = geometry.type === "LineString" ||
+      geometry.type === "MultiLineString";
+    const polygons = geometry.type === "Polygon" ||
+      geometry.type === "MultiPolygon";
     if (
       (lines && layer instanceof L.Polyline && !(layer instanceof L.Polygon)) ||
       (polygons && layer instanceof L.Polygon)
     ) {
-      const depth = geometry.type === "LineString" ? 0 : geometry.type === "MultiPolygon" ? 2 : 1;
+      const depth = geometry.type === "LineString"
+        ? 0
+        : geometry.type === "MultiPolygon"
+        ? 2
+        : 1;
       const editing = layer.pm?.enabled() ?? false;
       if (editing) layer.pm.disable();
       layer.setLatLngs(L.GeoJSON.coordsToLatLngs(geometry.coordinates, depth));
@@ -154,10 +172,11 @@ export class FeatureLayers {
     layer.on("pm:edit", () => {
       const current = this.#fids.get(layer);
       if (current === undefined) return;
-      const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
+      const geojson =
+        layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.FeatureGroup
-        ? layer.toGeoJSON()
-        : null;
+          ? layer.toGeoJSON()
+          : null;
       if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
       const geometry = geojson.geometry as Geometry;

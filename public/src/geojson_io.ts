@@ -3,7 +3,10 @@ import { geometryProblem } from "../../relay/geometry.ts";
 import type { EditOp, Geometry, StoredFeature } from "../../relay/protocol.ts";
 
 /** The result of reading a file: put ops for every feature, or why the file cannot be used. */
-export type ImportResult = { ok: true; ops: EditOp[] } | { ok: false; message: string };
+export type ImportResult = { ok: true; ops: EditOp[] } | {
+  ok: false;
+  message: string;
+};
 
 /** Options for {@link importOps}. */
 export interface ImportOptions {
@@ -31,13 +34,21 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   try {
     json = JSON.parse(text);
   } catch {
-    return { ok: false, message: "The file is not JSON, so it cannot be GeoJSON." };
+    return {
+      ok: false,
+      message: "The file is not JSON, so it cannot be GeoJSON.",
+    };
   }
-  if (!isObject(json)) return { ok: false, message: "The file is not a GeoJSON object." };
+  if (!isObject(json)) {
+    return { ok: false, message: "The file is not a GeoJSON object." };
+  }
   let items: unknown[];
   if (json.type === "FeatureCollection") {
     if (!Array.isArray(json.features)) {
-      return { ok: false, message: "The FeatureCollection has no 'features' list." };
+      return {
+        ok: false,
+        message: "The FeatureCollection has no 'features' list.",
+      };
     }
     items = json.features;
   } else if (json.type === "Feature") {
@@ -46,11 +57,14 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
     items = [{ type: "Feature", geometry: json, properties: {} }];
   }
   const max = options.maxFeatures ?? 10_000;
-  if (items.length === 0) return { ok: false, message: "The file holds no features." };
+  if (items.length === 0) {
+    return { ok: false, message: "The file holds no features." };
+  }
   if (items.length > max) {
     return {
       ok: false,
-      message: `The file holds ${items.length} features; at most ${max} can be imported at once.`,
+      message:
+        `The file holds ${items.length} features; at most ${max} can be imported at once.`,
     };
   }
   const used = new Set<string>();
@@ -64,26 +78,39 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
       return { ok: false, message: `${where} has no geometry.` };
     }
     const problem = geometryProblem(item.geometry);
-    if (problem !== null) return { ok: false, message: `${where} has a bad geometry: ${problem}.` };
+    if (problem !== null) {
+      return { ok: false, message: `${where} has a bad geometry: ${problem}.` };
+    }
     const properties = item.properties ?? {};
     if (!isObject(properties)) {
-      return { ok: false, message: `${where} has 'properties' that are not an object.` };
+      return {
+        ok: false,
+        message: `${where} has 'properties' that are not an object.`,
+      };
     }
-    let id = typeof item.id === "string" && item.id.length > 0 && item.id.length <= 256
-      ? item.id
-      : "";
+    let id =
+      typeof item.id === "string" && item.id.length > 0 && item.id.length <= 256
+        ? item.id
+        : "";
     if (!id || used.has(id) || options.existing.has(id)) id = options.newId();
     used.add(id);
     // geometryProblem() has checked the shape, which is what the Geometry type describes.
     const geometry = item.geometry as Geometry;
-    ops.push({ op: "put", feature: { type: "Feature", id, geometry, properties } });
+    ops.push({
+      op: "put",
+      feature: { type: "Feature", id, geometry, properties },
+    });
   }
   return { ok: true, ops };
 }
 
 /** The map as a GeoJSON FeatureCollection text, for download. */
 export function exportText(features: Iterable<StoredFeature>): string {
-  return JSON.stringify({ type: "FeatureCollection", features: [...features] }, null, 1);
+  return JSON.stringify(
+    { type: "FeatureCollection", features: [...features] },
+    null,
+    1,
+  );
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -23,7 +23,10 @@ Deno.test("a FeatureCollection becomes one put per feature; clashing or missing 
         geometry: { type: "Point", coordinates: [3, 4] },
         properties: null,
       },
-      { type: "Feature", geometry: { type: "LineString", coordinates: [[0, 0], [1, 1]] } },
+      {
+        type: "Feature",
+        geometry: { type: "LineString", coordinates: [[0, 0], [1, 1]] },
+      },
     ],
   });
   const result = importOps(text, options());
@@ -35,7 +38,9 @@ Deno.test("a FeatureCollection becomes one put per feature; clashing or missing 
   const round = JSON.parse(
     exportText(
       result.ops.flatMap((op) =>
-        op.op === "put" ? [{ ...op.feature, properties: op.feature.properties ?? {} }] : []
+        op.op === "put"
+          ? [{ ...op.feature, properties: op.feature.properties ?? {} }]
+          : []
       ),
     ),
   );
@@ -60,6 +65,12 @@ Deno.test("bad files are refused with a message that says what is wrong", () => 
     o,
   );
   assert.equal(bad.ok, false);
-  assert.match(bad.ok ? "" : bad.message, /^Feature 2 has a bad geometry: .*longitude/);
-  assert.equal(importOps('{"type":"FeatureCollection","features":[]}', o).ok, false);
+  assert.match(
+    bad.ok ? "" : bad.message,
+    /^Feature 2 has a bad geometry: .*longitude/,
+  );
+  assert.equal(
+    importOps('{"type":"FeatureCollection","features":[]}', o).ok,
+    false,
+  );
 });

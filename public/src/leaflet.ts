@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** Leaflet with Leaflet-Geoman loaded onto it (Geoman extends the global `L` that Leaflet sets). */
 import L from "leaflet";
 import "@geoman-io/leaflet-geoman-free";

@@ -1,7 +1,7 @@
-/// <reference lib="dom" />
 /** The map page (`/m/<id>#key=...`): wires the session to Leaflet, Geoman and the page's controls. */
-import type { EditOp, Geometry, PeerInfo, StoredFeature } from "../../relay/protocol.ts";
+import type { Geometry, PeerInfo } from "../../relay/protocol.ts";
 import { addBasemap } from "./basemap.ts";
+import "./debug.ts";
 import { byId, copyText, h, toast } from "./dom.ts";
 import { FeatureLayers } from "./feature_layers.ts";
 import { exportText, importOps } from "./geojson_io.ts";
@@ -16,32 +16,8 @@ import {
 import L from "./leaflet.ts";
 import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
 import { PropsPanel } from "./props_panel.ts";
-import { type EditOutcome, Session, type SessionStatus } from "./session.ts";
+import { Session, type SessionStatus } from "./session.ts";
 import { websocketTransport } from "./transport.ts";
-
-/** What tests and curious people can reach from the console as `window.duplex`. */
-export interface DebugHandle {
-  status(): SessionStatus;
-  you(): { peer: string; name: string; color: string; role: string } | null;
-  features(): StoredFeature[];
-  feature(fid: string): StoredFeature | null;
-  featureCount(): number;
-  pendingCount(): number;
-  seq(): number;
-  editLog(): { seq: number; id: string | number; by: string }[];
-  peers(): PeerInfo[];
-  following(): string | null;
-  selected(): string | null;
-  view(): { center: [number, number]; zoom: number; bbox: [number, number, number, number] };
-  sendEdit(ops: EditOp[]): Promise<EditOutcome>;
-  select(fid: string | null): void;
-}
-
-declare global {
-  interface Window {
-    duplex?: DebugHandle;
-  }
-}
 
 interface Config {
   tiles: string | null;
@@ -64,17 +40,28 @@ function clampBBox(b: L.LatLngBounds): [number, number, number, number] {
   if (b.getEast() - b.getWest() >= 360) return [-180, south, 180, north];
   const wrap = (lng: number) => ((((lng + 180) % 360) + 360) % 360) - 180;
   const round = (n: number) => Math.round(n * 1e6) / 1e6;
-  return [round(wrap(b.getWest())), round(south), round(wrap(b.getEast())), round(north)];
+  return [
+    round(wrap(b.getWest())),
+    round(south),
+    round(wrap(b.getEast())),
+    round(north),
+  ];
 }
 
-function askIdentity(dialog: HTMLDialogElement, current: Identity | null): Promise<Identity> {
+function askIdentity(
+  dialog: HTMLDialogElement,
+  current: Identity | null,
+): Promise<Identity> {
   const form = dialog.querySelector("form");
   const name = dialog.querySelector<HTMLInputElement>("#identity-name");
   const color = dialog.querySelector<HTMLInputElement>("#identity-color");
   const swatches = dialog.querySelector<HTMLElement>("#identity-swatches");
-  if (!form || !name || !color || !swatches) throw new Error("identity dialog is incomplete");
+  if (!form || !name || !color || !swatches) {
+    throw new Error("identity dialog is incomplete");
+  }
   name.value = current?.name ?? "";
-  color.value = current?.color ?? PALETTE[Math.floor(Math.random() * PALETTE.length)];
+  color.value = current?.color ??
+    PALETTE[Math.floor(Math.random() * PALETTE.length)];
   swatches.replaceChildren(...PALETTE.map((c) => {
     const b = h("button", {
       type: "button",
@@ -108,17 +95,24 @@ function askIdentity(dialog: HTMLDialogElement, current: Identity | null): Promi
 }
 
 async function main(): Promise<void> {
-  const mapId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+  const mapId = decodeURIComponent(
+    location.pathname.split("/").filter(Boolean)[1] ?? "",
+  );
   const fragment = readFragment();
   const viewKeyStore = `duplexmap.viewKey.${mapId}`;
   if (fragment.view) localStorage.setItem(viewKeyStore, fragment.view);
   if (fragment.view || fragment.share) {
-    history.replaceState(null, "", `${location.pathname}#key=${encodeURIComponent(fragment.key)}`);
+    history.replaceState(
+      null,
+      "",
+      `${location.pathname}#key=${encodeURIComponent(fragment.key)}`,
+    );
   }
   const statusEl = byId("status", HTMLElement);
   if (!fragment.key) {
     statusEl.dataset.state = "failed";
-    statusEl.textContent = "This link has no key. Ask for the full link (it ends in #key=...).";
+    statusEl.textContent =
+      "This link has no key. Ask for the full link (it ends in #key=...).";
     return;
   }
 
@@ -135,7 +129,11 @@ async function main(): Promise<void> {
   const config: Config = await fetch("/api/config")
     .then((r) => r.ok ? r.json() : noConfig)
     .catch(() => noConfig);
-  addBasemap({ map, tiles: config.tiles, tilesAttribution: config.tilesAttribution }).catch(
+  addBasemap({
+    map,
+    tiles: config.tiles,
+    tilesAttribution: config.tilesAttribution,
+  }).catch(
     (e) => toast(`The basemap could not be loaded (${e}).`, "error"),
   );
 
@@ -202,7 +200,9 @@ async function main(): Promise<void> {
       if (!fitted) {
         fitted = true;
         const b = features?.bounds();
-        if (b) map.fitBounds(b, { maxZoom: 14, padding: [24, 24], animate: false });
+        if (b) {
+          map.fitBounds(b, { maxZoom: 14, padding: [24, 24], animate: false });
+        }
       }
       sendView();
     },
@@ -213,7 +213,8 @@ async function main(): Promise<void> {
       map,
       editable,
       onSelect: (fid) => select(fid),
-      onGeometry: (fid, geometry: Geometry) => void session.edit([{ op: "geom", fid, geometry }]),
+      onGeometry: (fid, geometry: Geometry) =>
+        void session.edit([{ op: "geom", fid, geometry }]),
       onRemove: (fid) => {
         if (selected === fid) select(null);
         void session.edit([{ op: "del", fid }]);
@@ -223,7 +224,10 @@ async function main(): Promise<void> {
     if (!editable) return;
     L.PM.setOptIn(true);
     map.pm.setLang("en", {
-      buttonTitles: { drawCircleMarkerButton: "Draw point", drawLineButton: "Draw line" },
+      buttonTitles: {
+        drawCircleMarkerButton: "Draw point",
+        drawLineButton: "Draw line",
+      },
     }, "en");
     map.pm.setGlobalOptions({
       pathOptions: { color: "#2563eb", weight: 2, fillOpacity: 0.18 },
@@ -249,10 +253,11 @@ async function main(): Promise<void> {
     map.on("pm:create", (e) => {
       const layer = e.layer;
       map.removeLayer(layer);
-      const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
+      const geojson =
+        layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.Marker
-        ? layer.toGeoJSON()
-        : null;
+          ? layer.toGeoJSON()
+          : null;
       if (!geojson?.geometry) return;
       const fid = `f-${randomId(16)}`;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
@@ -264,7 +269,11 @@ async function main(): Promise<void> {
       select(fid);
     });
     // Geoman's buttons are links without href: make them reachable and usable with the keyboard.
-    for (const a of document.querySelectorAll<HTMLAnchorElement>(".leaflet-pm-toolbar a")) {
+    for (
+      const a of document.querySelectorAll<HTMLAnchorElement>(
+        ".leaflet-pm-toolbar a",
+      )
+    ) {
       a.setAttribute("role", "button");
       a.setAttribute("tabindex", "0");
       const title = a.closest("[title]")?.getAttribute("title");
@@ -281,7 +290,10 @@ async function main(): Promise<void> {
   function select(fid: string | null): void {
     selected = fid;
     features?.select(fid);
-    propsPanel.show(fid === null ? null : session.doc.features.get(fid) ?? null, session.canEdit);
+    propsPanel.show(
+      fid === null ? null : session.doc.features.get(fid) ?? null,
+      session.canEdit,
+    );
     document.body.classList.toggle("has-selection", fid !== null);
   }
 
@@ -300,7 +312,17 @@ async function main(): Promise<void> {
 
   function applyFollow(peer: PeerInfo): void {
     if (!peer.view) return;
-    map.fitBounds(bboxBounds(peer.view.bbox), { animate: false });
+    // Of the world copies of the peer's box, go to the one nearest to where this map is now.
+    const bounds = bboxBounds(peer.view.bbox);
+    const shift =
+      Math.round((map.getCenter().lng - bounds.getCenter().lng) / 360) * 360;
+    map.fitBounds(
+      L.latLngBounds(
+        [bounds.getSouth(), bounds.getWest() + shift],
+        [bounds.getNorth(), bounds.getEast() + shift],
+      ),
+      { animate: false },
+    );
   }
 
   function follow(peer: string | null): void {
@@ -329,11 +351,19 @@ async function main(): Promise<void> {
         { class: "peer me", "data-peer": you.peer },
         h("span", { class: "dot", style: `background:${you.color}` }),
         h("span", { class: "peer-name" }, you.name),
-        h("span", { class: "role" }, you.role === "editor" ? "editor" : "viewer"),
+        h(
+          "span",
+          { class: "role" },
+          you.role === "editor" ? "editor" : "viewer",
+        ),
         h("span", { class: "you" }, "you"),
       ));
     }
-    for (const p of [...session.peers.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+    for (
+      const p of [...session.peers.values()].sort((a, b) =>
+        a.name.localeCompare(b.name)
+      )
+    ) {
       const isFollowed = following === p.peer;
       items.push(h(
         "li",
@@ -349,7 +379,9 @@ async function main(): Promise<void> {
             class: "follow",
             "aria-pressed": isFollowed ? "true" : "false",
             disabled: !p.view,
-            "aria-label": `${isFollowed ? "Stop following" : "Follow"} ${p.name}`,
+            "aria-label": `${
+              isFollowed ? "Stop following" : "Follow"
+            } ${p.name}`,
             onclick: () => follow(isFollowed ? null : p.peer),
           }, isFollowed ? "Following" : "Follow"),
           h("button", {
@@ -371,17 +403,23 @@ async function main(): Promise<void> {
 
   function renderStatus(s: SessionStatus): void {
     statusEl.dataset.state = s.state;
-    const unsent = s.unsent === 1 ? "1 unsent edit" : `${s.unsent} unsent edits`;
+    const unsent = s.unsent === 1
+      ? "1 unsent edit"
+      : `${s.unsent} unsent edits`;
     let text: string;
     switch (s.state) {
       case "connecting":
         text = `Connecting…${s.unsent ? ` · ${unsent}` : ""}`;
         break;
       case "live":
-        text = `Live · ${s.transport}${s.unsent ? ` · saving ${s.unsent}` : ""}`;
+        text = `Live · ${s.transport}${
+          s.unsent ? ` · saving ${s.unsent}` : ""
+        }`;
         break;
       case "offline":
-        text = `Offline · ${unsent} · retrying in ${Math.ceil((s.retryInMs ?? 0) / 1000)} s`;
+        text = `Offline · ${unsent} · retrying in ${
+          Math.ceil((s.retryInMs ?? 0) / 1000)
+        } s`;
         break;
       case "failed":
         text = `Cannot open this map: ${s.reason ?? "refused"}`;
@@ -412,7 +450,11 @@ async function main(): Promise<void> {
     dialog.showModal();
   }
 
-  for (const button of document.querySelectorAll<HTMLButtonElement>("button[data-copy]")) {
+  for (
+    const button of document.querySelectorAll<HTMLButtonElement>(
+      "button[data-copy]",
+    )
+  ) {
     button.addEventListener("click", async () => {
       const input = byId(button.dataset.copy ?? "", HTMLInputElement);
       const ok = await copyText(input.value, input);
@@ -429,8 +471,14 @@ async function main(): Promise<void> {
   redoButton.addEventListener("click", () => session.redo());
 
   const renderMe = (i: Identity) => {
-    meButton.replaceChildren(h("span", { class: "dot", style: `background:${i.color}` }), i.name);
-    meButton.setAttribute("aria-label", `You are ${i.name}; change name or colour`);
+    meButton.replaceChildren(
+      h("span", { class: "dot", style: `background:${i.color}` }),
+      i.name,
+    );
+    meButton.setAttribute(
+      "aria-label",
+      `You are ${i.name}; change name or colour`,
+    );
   };
   renderMe(identity);
   meButton.addEventListener("click", async () => {
@@ -443,7 +491,10 @@ async function main(): Promise<void> {
 
   // Import: a picked or dropped file becomes one edit; a bad file changes nothing.
   const fileInput = byId("import-file", HTMLInputElement);
-  byId("import", HTMLButtonElement).addEventListener("click", () => fileInput.click());
+  byId("import", HTMLButtonElement).addEventListener(
+    "click",
+    () => fileInput.click(),
+  );
   fileInput.addEventListener("change", () => {
     const file = fileInput.files?.[0];
     if (file) void importFile(file);
@@ -471,11 +522,16 @@ async function main(): Promise<void> {
       newId: () => `f-${randomId(16)}`,
     });
     if (!result.ok) {
-      toast(`Nothing was imported from ${file.name}: ${result.message}`, "error");
+      toast(
+        `Nothing was imported from ${file.name}: ${result.message}`,
+        "error",
+      );
       return;
     }
     const pending = session.edit(result.ops);
-    const fids = result.ops.flatMap((op) => op.op === "put" ? [op.feature.id] : []);
+    const fids = result.ops.flatMap((op) =>
+      op.op === "put" ? [op.feature.id] : []
+    );
     const bounds = L.latLngBounds([]);
     for (const fid of fids) {
       const layer = features?.layer(fid);
@@ -484,10 +540,16 @@ async function main(): Promise<void> {
         bounds.extend(layer.getBounds());
       }
     }
-    if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
+    if (bounds.isValid()) {
+      map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
+    }
     const outcome = await pending;
     if (outcome.ok) {
-      toast(`Imported ${fids.length} feature${fids.length === 1 ? "" : "s"} from ${file.name}.`);
+      toast(
+        `Imported ${fids.length} feature${
+          fids.length === 1 ? "" : "s"
+        } from ${file.name}.`,
+      );
     }
   }
 
@@ -496,7 +558,10 @@ async function main(): Promise<void> {
       type: "application/geo+json",
     });
     const url = URL.createObjectURL(blob);
-    const slug = (session.title || "map").toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(
+    const slug = (session.title || "map").toLowerCase().replace(
+      /[^a-z0-9]+/g,
+      "-",
+    ).replace(
       /^-|-$/g,
       "",
     );
@@ -515,7 +580,10 @@ async function main(): Promise<void> {
       Math.round(Math.max(-90, Math.min(90, at.lat)) * 1e6) / 1e6,
     ]);
   });
-  map.getContainer().addEventListener("mouseleave", () => session.setCursor(null));
+  map.getContainer().addEventListener(
+    "mouseleave",
+    () => session.setCursor(null),
+  );
   map.on("moveend", sendView);
   map.on("click", () => {
     if (!map.pm.globalDrawModeEnabled()) select(null);
@@ -526,9 +594,14 @@ async function main(): Promise<void> {
     if (following !== null) follow(null);
   };
   map.on("dragstart", stopFollowing);
-  map.getContainer().addEventListener("wheel", stopFollowing, { passive: true });
+  map.getContainer().addEventListener("wheel", stopFollowing, {
+    passive: true,
+  });
   map.getContainer().addEventListener("keydown", (e) => {
-    if (["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "+", "-", "="].includes(e.key)) {
+    if (
+      ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "+", "-", "="]
+        .includes(e.key)
+    ) {
       stopFollowing();
     }
   });
@@ -538,7 +611,8 @@ async function main(): Promise<void> {
 
   document.addEventListener("keydown", (e) => {
     const target = e.target;
-    const typing = target instanceof HTMLInputElement || target instanceof HTMLTextAreaElement ||
+    const typing = target instanceof HTMLInputElement ||
+      target instanceof HTMLTextAreaElement ||
       (target instanceof HTMLElement && target.isContentEditable);
     if (e.key === "Escape") {
       if (following !== null) follow(null);
@@ -573,7 +647,11 @@ async function main(): Promise<void> {
     selected: () => selected,
     view: () => {
       const c = map.getCenter();
-      return { center: [c.lng, c.lat], zoom: map.getZoom(), bbox: clampBBox(map.getBounds()) };
+      return {
+        center: [c.lng, c.lat],
+        zoom: map.getZoom(),
+        bbox: clampBBox(map.getBounds()),
+      };
     },
     sendEdit: (ops) => session.edit(ops),
     select: (fid) => select(fid),
@@ -584,5 +662,8 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   console.error(e);
-  toast(`The page failed to start: ${e instanceof Error ? e.message : e}`, "error");
+  toast(
+    `The page failed to start: ${e instanceof Error ? e.message : e}`,
+    "error",
+  );
 });

@@ -33,7 +33,10 @@ export function applyOp(features: FeatureMap, op: EditOp): boolean {
       features.set(op.fid, { ...existing, geometry: op.geometry });
       return true;
     case "props": {
-      const properties: Record<string, unknown> = { ...existing.properties, ...op.set };
+      const properties: Record<string, unknown> = {
+        ...existing.properties,
+        ...op.set,
+      };
       for (const key of op.unset ?? []) delete properties[key];
       features.set(op.fid, { ...existing, properties });
       return true;
@@ -62,13 +65,17 @@ export function inverseOps(
     if (op.op !== "put" && !old) return null;
     switch (op.op) {
       case "put":
-        inverse.push(old ? { op: "put", feature: old } : { op: "del", fid: op.feature.id });
+        inverse.push(
+          old ? { op: "put", feature: old } : { op: "del", fid: op.feature.id },
+        );
         break;
       case "del":
         if (old) inverse.push({ op: "put", feature: old });
         break;
       case "geom":
-        if (old) inverse.push({ op: "geom", fid: op.fid, geometry: old.geometry });
+        if (old) {
+          inverse.push({ op: "geom", fid: op.fid, geometry: old.geometry });
+        }
         break;
       case "props": {
         if (!old) break;
@@ -76,8 +83,9 @@ export function inverseOps(
         const unset: string[] = [];
         const touched = new Set([...Object.keys(op.set), ...(op.unset ?? [])]);
         for (const key of touched) {
-          if (Object.hasOwn(old.properties, key)) set[key] = old.properties[key];
-          else unset.push(key);
+          if (Object.hasOwn(old.properties, key)) {
+            set[key] = old.properties[key];
+          } else unset.push(key);
         }
         inverse.push(
           unset.length

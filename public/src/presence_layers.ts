@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** Draws other people on the map: their cursor with their name, and their viewport as a rectangle. */
 import type { PeerInfo } from "../../relay/protocol.ts";
 import L from "./leaflet.ts";
@@ -9,7 +8,9 @@ interface Shapes {
 }
 
 /** Bounds of a `[west, south, east, north]` box; a box across the antimeridian is drawn east of it. */
-export function bboxBounds(bbox: [number, number, number, number]): L.LatLngBounds {
+export function bboxBounds(
+  bbox: [number, number, number, number],
+): L.LatLngBounds {
   const [west, south, east0, north] = bbox;
   const east = east0 < west ? east0 + 360 : east0;
   return L.latLngBounds([south, west], [north, east]);
@@ -20,6 +21,8 @@ export class PresenceLayers {
   #map: L.Map;
   #shapes = new Map<string, Shapes>();
   #group: L.LayerGroup;
+  // A handful of rectangles: SVG keeps them out of the feature canvas and visible in the DOM.
+  #renderer = L.svg({ padding: 0.5 });
 
   constructor(map: L.Map) {
     this.#map = map;
@@ -43,6 +46,7 @@ export class PresenceLayers {
           interactive: false,
           pmIgnore: true,
           className: "peer-view",
+          renderer: this.#renderer,
         }).addTo(this.#group);
       }
     }
@@ -75,7 +79,9 @@ export class PresenceLayers {
 
   /** Keeps only these peers. */
   retain(peers: ReadonlySet<string>): void {
-    for (const id of [...this.#shapes.keys()]) if (!peers.has(id)) this.remove(id);
+    for (const id of [...this.#shapes.keys()]) {
+      if (!peers.has(id)) this.remove(id);
+    }
   }
 
   /** The map this draws on. */

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** The properties panel of the selected feature: add, rename and remove keys, edit values. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
@@ -27,7 +26,10 @@ export function formatValue(value: unknown): string {
 export function parseValue(text: string, old: unknown): unknown {
   if (typeof old === "string") return text;
   const trimmed = text.trim();
-  if (/^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)$/.test(trimmed) || /^[[{]/.test(trimmed)) {
+  if (
+    /^(-?\d+(\.\d+)?([eE][-+]?\d+)?|true|false|null)$/.test(trimmed) ||
+    /^[[{]/.test(trimmed)
+  ) {
     try {
       return JSON.parse(trimmed);
     } catch {
@@ -84,7 +86,9 @@ export class PropsPanel {
       );
       return;
     }
-    if (feature.id !== this.#fid || editable !== this.#editable || !this.#list) {
+    if (
+      feature.id !== this.#fid || editable !== this.#editable || !this.#list
+    ) {
       this.#build(feature, editable);
       return;
     }
@@ -117,7 +121,9 @@ export class PropsPanel {
     );
     const children: (Node | false)[] = [head, list];
     if (editable) children.push(this.#addForm());
-    this.#options.root.replaceChildren(...children.filter((c): c is Node => c !== false));
+    this.#options.root.replaceChildren(
+      ...children.filter((c): c is Node => c !== false),
+    );
     this.#sync(feature);
   }
 
@@ -191,7 +197,12 @@ export class PropsPanel {
           this.#options.notice(`There is already a property called "${next}".`);
           return;
         }
-        this.#options.edit([{ op: "props", fid, set: { [next]: current[key] }, unset: [key] }]);
+        this.#options.edit([{
+          op: "props",
+          fid,
+          set: { [next]: current[key] },
+          unset: [key],
+        }]);
       });
       valueInput.addEventListener("change", () => {
         const old = this.#feature?.properties[key];
@@ -211,7 +222,8 @@ export class PropsPanel {
         class: "icon danger",
         "aria-label": `Remove property ${key}`,
         title: "Remove property",
-        onclick: () => this.#options.edit([{ op: "props", fid, set: {}, unset: [key] }]),
+        onclick: () =>
+          this.#options.edit([{ op: "props", fid, set: {}, unset: [key] }]),
       }, "×"));
     }
     return { el, key: keyInput, value: valueInput };

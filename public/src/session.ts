@@ -94,7 +94,8 @@ export class Session {
   #undo: UndoEntry[] = [];
   #redo: UndoEntry[] = [];
   #waiters = new Map<EditId, (outcome: EditOutcome) => void>();
-  #lastView: { bbox: [number, number, number, number]; zoom: number } | null = null;
+  #lastView: { bbox: [number, number, number, number]; zoom: number } | null =
+    null;
   #cursorPending: [number, number] | null | undefined = undefined;
   #cursorSent: [number, number] | null = null;
   #cursorTimer: number | null = null;
@@ -218,9 +219,12 @@ export class Session {
     this.#cursorPending = undefined;
     if (at === undefined) return;
     const same = at === this.#cursorSent ||
-      (at !== null && this.#cursorSent !== null && at[0] === this.#cursorSent[0] &&
+      (at !== null && this.#cursorSent !== null &&
+        at[0] === this.#cursorSent[0] &&
         at[1] === this.#cursorSent[1]);
-    if (!same && this.#connection.send({ type: "cursor", at })) this.#cursorSent = at;
+    if (!same && this.#connection.send({ type: "cursor", at })) {
+      this.#cursorSent = at;
+    }
     this.#cursorTimer = this.#clock.setTimeout(() => {
       this.#cursorTimer = null;
       this.#flushCursor();
@@ -257,7 +261,9 @@ export class Session {
         message: "The edit names a feature that is not on the map.",
       };
     }
-    const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
+    const outcome = new Promise<EditOutcome>((resolve) =>
+      this.#waiters.set(id, resolve)
+    );
     this.#connection.send({ type: "edit", id, ops });
     this.#emitStatus();
     return { ok: true, id, inverse, outcome };
@@ -270,7 +276,9 @@ export class Session {
         this.#you = m.you;
         this.#title = m.map?.title ?? "";
         this.peers.clear();
-        for (const p of m.peers) if (p.peer !== m.you.peer) this.peers.set(p.peer, p);
+        for (const p of m.peers) {
+          if (p.peer !== m.you.peer) this.peers.set(p.peer, p);
+        }
         if (m.features) {
           this.doc.load(m.features.features, m.seq);
         } else {
@@ -290,7 +298,12 @@ export class Session {
         break;
       }
       case "joined":
-        this.peers.set(m.peer, { peer: m.peer, name: m.name, color: m.color, role: m.role });
+        this.peers.set(m.peer, {
+          peer: m.peer,
+          name: m.name,
+          color: m.color,
+          role: m.role,
+        });
         this.#options.onPeers?.();
         break;
       case "left":
@@ -317,14 +330,25 @@ export class Session {
           const i = stack.findIndex((e) => e.id === m.id);
           if (i >= 0) stack.splice(i, 1);
         }
-        this.#settle(m.id, { ok: false, id: m.id, code: m.code, message: m.message });
+        this.#settle(m.id, {
+          ok: false,
+          id: m.id,
+          code: m.code,
+          message: m.message,
+        });
         const words = REJECT_WORDS[m.code] ?? "The change was refused";
-        this.#options.onNotice?.(`${words}; your change was undone. (${m.message})`, "error");
+        this.#options.onNotice?.(
+          `${words}; your change was undone. (${m.message})`,
+          "error",
+        );
         this.#emitStatus();
         break;
       }
       case "error":
-        this.#options.onNotice?.(`The relay reported a problem: ${m.message}`, "error");
+        this.#options.onNotice?.(
+          `The relay reported a problem: ${m.message}`,
+          "error",
+        );
         break;
       case "pong":
         break;
@@ -335,7 +359,9 @@ export class Session {
     const result = this.doc.applyRemote(frame);
     if (result.duplicate) return;
     this.editLog.push({ seq: frame.seq, id: frame.id, by: frame.by });
-    if (result.own) this.#settle(frame.id, { ok: true, id: frame.id, seq: frame.seq });
+    if (result.own) {
+      this.#settle(frame.id, { ok: true, id: frame.id, seq: frame.seq });
+    }
   }
 
   #settle(id: EditId, outcome: EditOutcome): void {

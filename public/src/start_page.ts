@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** The start page (`/`): make a new map and open it as its editor, with the share dialog showing. */
 import { byId } from "./dom.ts";
 
@@ -10,7 +9,8 @@ interface Created {
 
 function isCreated(value: unknown): value is Created {
   return typeof value === "object" && value !== null && "id" in value &&
-    typeof value.id === "string" && "editKey" in value && typeof value.editKey === "string" &&
+    typeof value.id === "string" && "editKey" in value &&
+    typeof value.editKey === "string" &&
     "viewKey" in value && typeof value.viewKey === "string";
 }
 
@@ -37,9 +37,9 @@ function main(): void {
       }
       // The view key rides in the fragment once, so the map page can offer the view-only link.
       location.assign(
-        `/m/${encodeURIComponent(body.id)}#key=${encodeURIComponent(body.editKey)}&view=${
-          encodeURIComponent(body.viewKey)
-        }&share=1`,
+        `/m/${encodeURIComponent(body.id)}#key=${
+          encodeURIComponent(body.editKey)
+        }&view=${encodeURIComponent(body.viewKey)}&share=1`,
       );
     } catch (err) {
       error.textContent = `Could not create the map: ${

@@ -29,7 +29,10 @@ export interface TransportTarget {
 }
 
 /** Makes a transport for a target; the connection calls it once per attempt. */
-export type TransportFactory = (target: TransportTarget, handlers: TransportHandlers) => Transport;
+export type TransportFactory = (
+  target: TransportTarget,
+  handlers: TransportHandlers,
+) => Transport;
 
 /** The subprotocol of wire protocol v1. */
 export const SUBPROTOCOL = "duplexmap.v1";
@@ -69,7 +72,10 @@ export const websocketTransport: TransportFactory = (target, handlers) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
     },
     close(code = 1000, reason = "") {
-      if (socket.readyState === WebSocket.CONNECTING || socket.readyState === WebSocket.OPEN) {
+      if (
+        socket.readyState === WebSocket.CONNECTING ||
+        socket.readyState === WebSocket.OPEN
+      ) {
         socket.close(code, reason);
       }
       // A socket stuck in CONNECTING (offline) may take long to report close: report it now.

@@ -1,0 +1,33 @@
+/** The shape of `window.duplex`, the map page's handle for tests and the browser console. */
+import type { EditOp, PeerInfo, StoredFeature } from "../../relay/protocol.ts";
+import type { EditOutcome, SessionStatus } from "./session.ts";
+
+/** What tests and curious people can reach from the console as `window.duplex`. */
+export interface DebugHandle {
+  status(): SessionStatus;
+  you(): { peer: string; name: string; color: string; role: string } | null;
+  features(): StoredFeature[];
+  feature(fid: string): StoredFeature | null;
+  featureCount(): number;
+  pendingCount(): number;
+  seq(): number;
+  editLog(): { seq: number; id: string | number; by: string }[];
+  peers(): PeerInfo[];
+  following(): string | null;
+  selected(): string | null;
+  view(): {
+    center: [number, number];
+    zoom: number;
+    bbox: [number, number, number, number];
+  };
+  sendEdit(ops: EditOp[]): Promise<EditOutcome>;
+  select(fid: string | null): void;
+}
+
+declare global {
+  interface Window {
+    duplex?: DebugHandle;
+  }
+}
+
+export {};

@@ -1,0 +1,559 @@
+/** The map client in real Chromium against a real relay: drawing, presence, follow, viewers, offline. */
+import assert from "assert";
+import { Buffer } from "node:buffer";
+import type { Page } from "playwright-core";
+import { launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
+import { createMap, startRelay } from "./_relay.ts";
+import type {} from "../public/src/debug.ts";
+
+const ALICE = { name: "Alice", color: "#e11d48" };
+const BOB = { name: "Bob", color: "#2563eb" };
+
+/** The pixel box of the map element. */
+async function mapBox(page: Page) {
+  const box = await page.locator("#map").boundingBox();
+  assert.ok(box, "the map element is on the page");
+  return box;
+}
+
+/** The features a page shows, read through `window.duplex` (the map page's test handle). */
+function features(page: Page) {
+  return page.evaluate(() => window.duplex?.features() ?? []);
+}
+
+Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, import/export", async (t) => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const browser = await launchChromium();
+  try {
+    const created = await createMap(relay.url, "Lakes survey");
+    const editUrl = `${relay.url}/m/${created.id}#key=${created.editKey}`;
+    const viewUrl = `${relay.url}/m/${created.id}#key=${created.viewKey}`;
+
+    // A has never been here: the first visit asks for a name and colour.
+    const a = await newPerson(browser, null);
+    const b = await newPerson(browser, BOB);
+    await a.page.goto(editUrl);
+    await a.page.locator("#identity-name").fill(ALICE.name);
+    await a.page.locator("#identity-color").fill(ALICE.color);
+    await a.page.locator("#identity-save").click();
+    await waitLive(a.page);
+    await b.page.goto(editUrl);
+    await waitLive(b.page);
+    await a.page.locator(".peer", { hasText: "Bob" }).waitFor();
+    assert.deepEqual(
+      await a.page.locator(".peer.me").innerText().then((s) => s.split(/\s+/)),
+      ["Alice", "editor", "you"],
+    );
+
+    await t.step("A draws a polygon with the mouse and B sees it", async () => {
+      const box = await mapBox(a.page);
+      const cx = box.x + box.width / 2;
+      const cy = box.y + box.height / 2;
+      await a.page.locator(".leaflet-pm-icon-polygon").click();
+      const corners = [[-90, -60], [90, -70], [100, 60], [-80, 70]];
+      for (const [dx, dy] of corners) {
+        await a.page.mouse.click(cx + dx, cy + dy);
+        await a.page.waitForTimeout(60);
+      }
+      await a.page.mouse.click(cx + corners[0][0], cy + corners[0][1]);
+      await b.page.waitForFunction(() =>
+        window.duplex?.features().some((f) => f.geometry.type === "Polygon")
+      );
+      const [polygon] = await features(b.page);
+      assert.equal(polygon.geometry.type, "Polygon");
+      const ring = polygon.geometry.type === "Polygon"
+        ? polygon.geometry.coordinates[0]
+        : [];
+      assert.equal(ring.length, 5, "four corners plus the closing one");
+      assert.deepEqual(await features(a.page), [polygon]);
+      await a.page.waitForTimeout(300);
+      await screenshot(b.page, "01-b-sees-a-polygon");
+    });
+
+    await t.step(
+      "B adds and edits a property in the panel and A sees it",
+      async () => {
+        const box = await mapBox(b.page);
+        await b.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+        await b.page.locator("#new-prop-key").waitFor();
+        await b.page.locator("#new-prop-key").fill("name");
+        await b.page.locator("#new-prop-value").fill("Lake");
+        await b.page.getByRole("button", { name: "Add", exact: true }).click();
+        await a.page.waitForFunction(() =>
+          window.duplex?.features()[0]?.properties.name === "Lake"
+        );
+        const value = b.page.getByLabel("Value of name");
+        await value.fill("Blue lake");
+        await value.press("Enter");
+        await b.page.locator("#new-prop-key").fill("depth");
+        await b.page.locator("#new-prop-value").fill("12");
+        await b.page.locator("#new-prop-value").press("Enter");
+        await a.page.waitForFunction(() =>
+          window.duplex?.features()[0]?.properties.depth === 12
+        );
+        assert.deepEqual((await features(a.page))[0].properties, {
+          name: "Blue lake",
+          depth: 12,
+        });
+        // A opens the same feature and sees the values in its own panel.
+        const aBox = await mapBox(a.page);
+        await a.page.mouse.click(
+          aBox.x + aBox.width / 2,
+          aBox.y + aBox.height / 2,
+        );
+        assert.equal(
+          await a.page.getByLabel("Value of name").inputValue(),
+          "Blue lake",
+        );
+        await screenshot(b.page, "02-b-edits-properties");
+        await screenshot(a.page, "02-a-sees-properties");
+      },
+    );
+
+    await t.step(
+      "A's viewport rectangle and cursor appear on B's map",
+      async () => {
+        const box = await mapBox(a.page);
+        await a.page.keyboard.press("Escape");
+        await a.page.mouse.move(box.x + 120, box.y + 120);
+        await a.page.mouse.move(box.x + 160, box.y + 140, { steps: 5 });
+        const cursor = b.page.locator(".peer-cursor span", {
+          hasText: "Alice",
+        });
+        await cursor.waitFor({ state: "visible" });
+        const rect = b.page.locator(`path.peer-view[stroke="${ALICE.color}"]`);
+        await rect.waitFor({ state: "attached" });
+        const aView = await a.page.evaluate(() => window.duplex?.view());
+        const seen = await b.page.evaluate(() =>
+          window.duplex?.peers().find((p) => p.name === "Alice")
+        );
+        assert.deepEqual(seen?.view?.bbox, aView?.bbox);
+        assert.ok(seen?.cursor, "B knows where A's pointer is");
+        // Zoom B out so A's whole viewport rectangle is visible in the screenshot.
+        await b.page.locator(".leaflet-control-zoom-out").click();
+        await b.page.waitForTimeout(400);
+        await screenshot(b.page, "03-b-sees-a-cursor-and-viewport");
+        await b.page.locator(".leaflet-control-zoom-in").click();
+      },
+    );
+
+    await t.step(
+      "B follows A; A pans; B's map follows until B presses Esc",
+      async () => {
+        await b.page.getByRole("button", { name: "Follow Alice" }).click();
+        assert.equal(await b.page.locator("#follow-banner").isVisible(), true);
+        const box = await mapBox(a.page);
+        // A pans by dragging the map (towards the west and south).
+        await a.page.mouse.move(box.x + 300, box.y + 300);
+        await a.page.mouse.down();
+        await a.page.mouse.move(box.x + 500, box.y + 200, { steps: 8 });
+        await a.page.mouse.up();
+        const target = await a.page.evaluate(() =>
+          window.duplex?.view().center
+        );
+        assert.ok(target);
+        await b.page.waitForFunction(
+          ([lng, lat]) => {
+            const c = window.duplex?.view().center;
+            // Compare longitudes modulo 360: the same place may be shown on another world copy.
+            const dLng = Math.abs(
+              (((c?.[0] ?? 0) - lng) % 360 + 540) % 360 - 180,
+            );
+            return !!c && dLng < 8 && Math.abs(c[1] - lat) < 8;
+          },
+          target,
+          { timeout: 10_000 },
+        );
+        await screenshot(b.page, "04-b-follows-a");
+        await b.page.keyboard.press("Escape");
+        assert.equal(
+          await b.page.evaluate(() => window.duplex?.following()),
+          null,
+        );
+        assert.equal(await b.page.locator("#follow-banner").isVisible(), false);
+      },
+    );
+
+    await t.step(
+      "a view-only page (phone width) has no tools, and a console edit is rejected",
+      async () => {
+        const v = await newPerson(browser, { name: "Vera", color: "#16a34a" }, {
+          width: 390,
+          height: 844,
+        });
+        try {
+          await v.page.goto(viewUrl);
+          await waitLive(v.page);
+          assert.equal(
+            await v.page.evaluate(() => window.duplex?.you()?.role),
+            "viewer",
+          );
+          assert.equal(await v.page.locator(".leaflet-pm-toolbar").count(), 0);
+          for (const id of ["#undo", "#redo", "#import"]) {
+            assert.equal(
+              await v.page.locator(id).isVisible(),
+              false,
+              `${id} is hidden for viewers`,
+            );
+          }
+          assert.equal(
+            await v.page.locator(".view-only-badge").isVisible(),
+            true,
+          );
+          const before = await features(v.page);
+          const outcome = await v.page.evaluate(() =>
+            window.duplex?.sendEdit([{
+              op: "del",
+              fid: window.duplex.features()[0].id,
+            }])
+          );
+          assert.equal(outcome?.ok, false);
+          assert.equal(outcome && !outcome.ok ? outcome.code : "", "forbidden");
+          assert.deepEqual(
+            await features(v.page),
+            before,
+            "the rejected edit is rolled back",
+          );
+          await v.page.locator(".toast.error").waitFor();
+          assert.match(
+            await v.page.locator(".toast.error").innerText(),
+            /only view/,
+          );
+          assert.equal(
+            (await features(a.page)).length,
+            1,
+            "editors still have the feature",
+          );
+          await screenshot(v.page, "05-viewer-phone");
+        } finally {
+          await v.context.close();
+        }
+      },
+    );
+
+    await t.step(
+      "A goes offline, edits, comes back; B gets every edit exactly once",
+      async () => {
+        const fid = (await features(a.page))[0].id;
+        await a.context.setOffline(true);
+        await a.page.waitForFunction(() =>
+          window.duplex?.status().state !== "live"
+        );
+        const ids = await a.page.evaluate((fid) => {
+          const d = window.duplex;
+          if (!d) return [];
+          d.sendEdit([{ op: "props", fid, set: { visited: true } }]);
+          d.sendEdit([{
+            op: "put",
+            feature: {
+              type: "Feature",
+              id: "offline-point",
+              geometry: { type: "Point", coordinates: [10, 10] },
+              properties: { note: "added offline" },
+            },
+          }]);
+          d.sendEdit([{
+            op: "props",
+            fid: "offline-point",
+            set: { note: "changed offline" },
+          }]);
+          return [d.pendingCount()];
+        }, fid);
+        assert.deepEqual(ids, [3]);
+        await a.page.locator("#status", { hasText: "Offline · 3 unsent edits" })
+          .waitFor();
+        await screenshot(a.page, "06-a-offline-with-unsent-edits");
+        const bSeqBefore = await b.page.evaluate(() =>
+          window.duplex?.seq() ?? 0
+        );
+        await a.context.setOffline(false);
+        await waitLive(a.page, 20_000);
+        await a.page.waitForFunction(() => window.duplex?.pendingCount() === 0);
+        await b.page.waitForFunction(() =>
+          window.duplex?.feature("offline-point")?.properties.note ===
+            "changed offline"
+        );
+        const log = await b.page.evaluate(() => window.duplex?.editLog() ?? []);
+        const fromA = log.filter((e) => e.seq > bSeqBefore);
+        assert.equal(fromA.length, 3, `B saw ${JSON.stringify(fromA)}`);
+        assert.equal(
+          new Set(fromA.map((e) => e.id)).size,
+          3,
+          "no edit arrived twice",
+        );
+        assert.equal(
+          (await b.page.evaluate(() => window.duplex?.features()))?.length,
+          2,
+        );
+        assert.deepEqual(await features(a.page), await features(b.page));
+        await screenshot(a.page, "06-a-back-online");
+      },
+    );
+
+    await t.step(
+      "undo and redo of A's own edits (Ctrl+Z, Ctrl+Shift+Z) reach B",
+      async () => {
+        await a.page.evaluate(() => window.duplex?.select(null));
+        await a.page.locator(".leaflet-pm-icon-circle-marker").click();
+        const box = await mapBox(a.page);
+        await a.page.mouse.click(box.x + 200, box.y + box.height - 150);
+        await b.page.waitForFunction(() =>
+          window.duplex?.features().length === 3
+        );
+        const point = await a.page.evaluate(() => window.duplex?.selected());
+        assert.ok(point, "the new point is selected");
+        await a.page.locator("#new-prop-key").fill("kind");
+        await a.page.locator("#new-prop-value").fill("camp");
+        await a.page.locator("#new-prop-value").press("Enter");
+        await b.page.waitForFunction(
+          (fid) => window.duplex?.feature(fid)?.properties.kind === "camp",
+          point,
+        );
+        await a.page.locator("#map").focus();
+        await a.page.keyboard.press("Control+z");
+        await b.page.waitForFunction(
+          (fid) => {
+            const f = window.duplex?.feature(fid);
+            return !!f && !("kind" in f.properties);
+          },
+          point,
+        );
+        await a.page.keyboard.press("Control+z");
+        await b.page.waitForFunction(
+          (fid) => window.duplex?.feature(fid) === null,
+          point,
+        );
+        await a.page.keyboard.press("Control+Shift+z");
+        await b.page.waitForFunction(
+          (fid) => !!window.duplex?.feature(fid),
+          point,
+        );
+        await a.page.keyboard.press("Control+Shift+z");
+        await b.page.waitForFunction(
+          (fid) => window.duplex?.feature(fid)?.properties.kind === "camp",
+          point,
+        );
+        await a.page.waitForFunction(() => window.duplex?.pendingCount() === 0);
+        assert.deepEqual(await features(a.page), await features(b.page));
+        await screenshot(a.page, "07-after-undo-redo");
+      },
+    );
+
+    await t.step(
+      "import a GeoJSON file, then export round-trips the features",
+      async () => {
+        const countBefore = (await features(b.page)).length;
+        // A bad file first: a clear message and no change.
+        let chooser = a.page.waitForEvent("filechooser");
+        await a.page.locator("#import").click();
+        await (await chooser).setFiles({
+          name: "broken.geojson",
+          mimeType: "application/geo+json",
+          buffer: Buffer.from(
+            '{"type":"Feature","geometry":{"type":"Point","coordinates":[999,0]}}',
+          ),
+        });
+        await a.page.locator(".toast.error", { hasText: "broken.geojson" })
+          .waitFor();
+        assert.match(
+          await a.page.locator(".toast.error", { hasText: "broken.geojson" })
+            .innerText(),
+          /Nothing was imported.*longitude/,
+        );
+        assert.equal((await features(a.page)).length, countBefore);
+
+        const imported = [
+          {
+            type: "Feature",
+            id: "well-1",
+            geometry: { type: "Point", coordinates: [-3.5, 51.2] },
+            properties: { kind: "well", depth: 40 },
+          },
+          {
+            type: "Feature",
+            id: "track-1",
+            geometry: {
+              type: "LineString",
+              coordinates: [[-4, 51], [-3, 51.5], [-2.5, 52]],
+            },
+            properties: { kind: "track" },
+          },
+          {
+            type: "Feature",
+            id: "field-1",
+            geometry: {
+              type: "Polygon",
+              coordinates: [[[-3, 50.5], [-2, 50.5], [-2, 51], [-3, 51], [
+                -3,
+                50.5,
+              ]]],
+            },
+            properties: { crop: "barley", organic: true },
+          },
+        ];
+        chooser = a.page.waitForEvent("filechooser");
+        await a.page.locator("#import").click();
+        await (await chooser).setFiles({
+          name: "survey.geojson",
+          mimeType: "application/geo+json",
+          buffer: Buffer.from(
+            JSON.stringify({ type: "FeatureCollection", features: imported }),
+          ),
+        });
+        await b.page.waitForFunction(
+          (n) => window.duplex?.features().length === n,
+          countBefore + 3,
+        );
+        const bLog = await b.page.evaluate(() =>
+          window.duplex?.editLog() ?? []
+        );
+        assert.equal(bLog.at(-1)?.by !== undefined, true);
+        await a.page.waitForFunction(() => window.duplex?.pendingCount() === 0);
+        await a.page.waitForTimeout(500);
+        await screenshot(a.page, "08-imported");
+
+        const download = a.page.waitForEvent("download");
+        await a.page.locator("#export").click();
+        const file = await download;
+        assert.equal(file.suggestedFilename(), "lakes-survey.geojson");
+        const path = await file.path();
+        const exported = JSON.parse(await Deno.readTextFile(path));
+        assert.equal(exported.type, "FeatureCollection");
+        assert.equal(exported.features.length, countBefore + 3);
+        for (const f of imported) {
+          assert.deepEqual(
+            exported.features.find((e: { id: string }) => e.id === f.id),
+            f,
+          );
+        }
+      },
+    );
+
+    await a.context.close();
+    await b.context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test("start page creates a map and opens it as editor with the share dialog", async () => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const browser = await launchChromium();
+  try {
+    const p = await newPerson(browser, ALICE);
+    await p.page.goto(`${relay.url}/`);
+    await p.page.getByLabel("Map title").fill("Picnic spots");
+    await p.page.getByRole("button", { name: "Create map" }).click();
+    await p.page.locator("#share-dialog[open]").waitFor();
+    await waitLive(p.page);
+    const edit = await p.page.locator("#share-edit").inputValue();
+    const view = await p.page.locator("#share-view").inputValue();
+    assert.match(
+      edit,
+      new RegExp(`^${relay.url}/m/[^#]+#key=[A-Za-z0-9_-]{20,}$`),
+    );
+    assert.match(
+      view,
+      new RegExp(`^${relay.url}/m/[^#]+#key=[A-Za-z0-9_-]{20,}$`),
+    );
+    assert.notEqual(edit, view);
+    assert.equal(
+      await p.page.locator("#map-title").innerText(),
+      "Picnic spots",
+    );
+    assert.equal(
+      new URL(p.page.url()).hash.includes("view="),
+      false,
+      "the view key left the URL",
+    );
+    await screenshot(p.page, "00-start-share-dialog");
+    // The view link really is view-only.
+    const v = await newPerson(browser, BOB);
+    await v.page.goto(view);
+    await waitLive(v.page);
+    assert.equal(
+      await v.page.evaluate(() => window.duplex?.you()?.role),
+      "viewer",
+    );
+    await v.context.close();
+    await p.context.close();
+  } finally {
+    await browser.close();
+  }
+});
+
+Deno.test("a map of 10 000 features opens and pans", async () => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const browser = await launchChromium();
+  try {
+    const created = await createMap(relay.url, "Ten thousand");
+    const list = [];
+    for (let i = 0; i < 10_000; i++) {
+      const x = -170 + (i % 100) * 3.4;
+      const y = -60 + Math.floor(i / 100) * 1.3;
+      list.push(
+        i % 2 === 0
+          ? {
+            type: "Feature",
+            id: `p${i}`,
+            geometry: { type: "Point", coordinates: [x, y] },
+            properties: { i },
+          }
+          : {
+            type: "Feature",
+            id: `a${i}`,
+            geometry: {
+              type: "Polygon",
+              coordinates: [[
+                [x, y],
+                [x + 1, y],
+                [x + 1, y + 0.8],
+                [x, y + 0.8],
+                [x, y],
+              ]],
+            },
+            properties: { i },
+          },
+      );
+    }
+    const res = await fetch(
+      `${relay.url}/api/maps/${created.id}/features?key=${created.editKey}`,
+      {
+        method: "PUT",
+        headers: { "content-type": "application/geo+json" },
+        body: JSON.stringify({ type: "FeatureCollection", features: list }),
+      },
+    );
+    assert.ok(res.ok, `PUT answered ${res.status}: ${await res.text()}`);
+    const p = await newPerson(browser, ALICE);
+    await p.page.goto(`${relay.url}/m/${created.id}#key=${created.editKey}`);
+    await waitLive(p.page, 30_000);
+    await p.page.waitForFunction(() =>
+      window.duplex?.featureCount() === 10_000
+    );
+    const box = await mapBox(p.page);
+    for (const [dx, dy] of [[200, 0], [-150, 120], [0, -200]]) {
+      await p.page.mouse.move(box.x + 400, box.y + 300);
+      await p.page.mouse.down();
+      await p.page.mouse.move(box.x + 400 + dx, box.y + 300 + dy, {
+        steps: 10,
+      });
+      await p.page.mouse.up();
+    }
+    // A remote edit to one feature arrives and shows while the big map is open.
+    const res2 = await p.page.evaluate(() =>
+      window.duplex?.sendEdit([{
+        op: "props",
+        fid: "p0",
+        set: { checked: true },
+      }])
+    );
+    assert.equal(res2?.ok, true);
+    await p.page.waitForTimeout(300);
+    await screenshot(p.page, "09-ten-thousand-features");
+    assert.deepEqual(p.errors, []);
+    await p.context.close();
+  } finally {
+    await browser.close();
+  }
+});
