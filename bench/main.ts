@@ -101,6 +101,30 @@ export function spliceResults(existing: string | null, generated: string): strin
   return `${before}\n${generated}\n${after}`;
 }
 
+/** Replaces scenarios of the newest saved run of `mode` with `fresh` ones (kept in s1..s6 order). */
+async function mergeWithPrevious(mode: Mode, fresh: ScenarioResult[]): Promise<ScenarioResult[]> {
+  const dir = `${ROOT}bench/results`;
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(`-${mode}.json`)) names.push(e.name);
+    }
+  } catch {
+    return fresh;
+  }
+  const newest = names.sort().at(-1);
+  if (!newest) return fresh;
+  const previous = JSON.parse(await Deno.readTextFile(`${dir}/${newest}`)) as {
+    env: Environment;
+    results: ScenarioResult[];
+  };
+  const byId = new Map<string, ScenarioResult>(
+    previous.results.map((r) => [r.id, { ...r, ranAt: r.ranAt ?? previous.env.date }]),
+  );
+  for (const r of fresh) byId.set(r.id, r);
+  return Object.keys(SCENARIOS).flatMap((id) => byId.get(id) ?? []);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -159,7 +183,12 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     results.push(result);
     console.log(scenarioMarkdown(result));
   }
-  const generated = resultsMarkdown(env, results);
+  for (const r of results) r.ranAt = env.date;
+  const writing = !values["no-write"] && mode !== "smoke";
+  // A partial run (--only) is merged into the newest earlier run of the same mode, so that
+  // re-measuring one scenario does not drop the others from BENCHMARKS.md.
+  const merged = writing && values.only ? await mergeWithPrevious(mode, results) : results;
+  const generated = resultsMarkdown(env, merged);
   console.log(
     generated.split("#### Targets")[1]
       ? `#### Targets${generated.split("#### Targets")[1].split("\n### ")[0]}`
@@ -169,11 +198,11 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
   if (values.json) {
     await Deno.writeTextFile(values.json, JSON.stringify({ env, results }, null, 2));
   }
-  if (!values["no-write"] && mode !== "smoke") {
+  if (writing) {
     await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
     await Deno.writeTextFile(
       `${ROOT}bench/results/${env.date.replaceAll(":", "")}-${mode}.json`,
-      JSON.stringify({ env, results }, null, 2),
+      JSON.stringify({ env, results: merged }, null, 2),
     );
     const out = values.out ?? `${ROOT}BENCHMARKS.md`;
     const existing = await Deno.readTextFile(out).catch(() => null);

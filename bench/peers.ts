@@ -228,9 +228,11 @@ export class StalledPeer {
     });
   }
 
-  /** Closes the TCP connection. */
-  async close(): Promise<void> {
-    await this.#writing;
+  /**
+   * Closes the TCP connection without waiting for queued writes: a peer that never reads can
+   * have writes blocked for good on a full socket buffer; closing makes them fail.
+   */
+  close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
       try {
@@ -239,6 +241,7 @@ export class StalledPeer {
         // Already closed.
       }
     }
+    return this.#writing.then(() => {}, () => {});
   }
 }
 

@@ -146,6 +146,7 @@ function s1Summary(rows: Row[]): string {
 /** Markdown for one scenario. */
 export function scenarioMarkdown(s: ScenarioResult): string {
   const out = [`### ${s.id}: ${s.title}`, ""];
+  if (s.ranAt) out.push(`Measured ${s.ranAt}.`, "");
   if (s.pending) {
     out.push(`_${s.pending}_`, "");
     return out.join("\n");
