@@ -203,9 +203,10 @@ Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open"
 });
 
 /**
- * A raw protocol client that does what the contract says a client does when its connection drops:
- * reconnect with `hello.since` = the last `seq` seen, apply the catch-up, and resend the edits
- * that were never acknowledged (puts are idempotent, so a resend after an unseen ack is harmless).
+ * A raw protocol client that does what docs/PROTOCOL.md says a client does when its connection
+ * drops: reconnect with `hello.since` = the last `seq` seen and its stable `client` id, apply the
+ * catch-up, and resend the edits it did not find acknowledged there; the relay answers
+ * `rejected`/`duplicate` to a resend of an edit it had applied, which counts as the ack.
  */
 class ReconnectingClient {
   readonly features = new Map<string, unknown>();
@@ -219,6 +220,9 @@ class ReconnectingClient {
   #stopped = false;
   #loop: Promise<void>;
   #nextId = 0;
+  #clientId = crypto.randomUUID();
+  /** What makes waiting pointless (a rejected edit, a gap in seq); until() throws it. */
+  #failure: Error | undefined;
   #changed: Array<() => void> = [];
 
   constructor(
@@ -239,6 +243,11 @@ class ReconnectingClient {
     return this.#pending.size;
   }
 
+  /** The last seq applied. */
+  get seq(): number {
+    return this.#lastSeq;
+  }
+
   get connected(): boolean {
     return this.#peer?.open ?? false;
   }
@@ -247,6 +256,7 @@ class ReconnectingClient {
   async until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
+      if (this.#failure) throw this.#failure;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.name}: not ${what} within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
@@ -294,6 +304,7 @@ class ReconnectingClient {
       key: this.key,
       name: this.name,
       color: "#112233",
+      client: this.#clientId,
       ...(this.#lastSeq > 0 ? { since: this.#lastSeq } : {}),
     });
     const welcome = await peer.nextOf("welcome") as ServerMsgs["welcome"];
@@ -307,15 +318,21 @@ class ReconnectingClient {
     for (const [id, ops] of this.#pending) peer.send({ type: "edit", id, ops });
     this.#notify();
     for (;;) {
-      const m: Msg = await peer.next((m) => m.type === "edit", 60_000, "an edit");
-      this.#apply(m as EditMsg);
+      const m: Msg = await peer.next(
+        (m) => m.type === "edit" || m.type === "rejected",
+        60_000,
+        "an edit",
+      );
+      if (m.type === "edit") this.#apply(m as EditMsg);
+      else this.#rejected(m as ServerMsgs["rejected"]);
     }
   }
 
   #apply(edit: EditMsg): void {
     if (edit.seq <= this.#lastSeq) return;
     if (edit.seq !== this.#lastSeq + 1) {
-      throw new Error(`${this.name}: gap: seq ${edit.seq} after ${this.#lastSeq}`);
+      this.#failure = new Error(`${this.name}: gap: seq ${edit.seq} after ${this.#lastSeq}`);
+      throw this.#failure;
     }
     this.#lastSeq = edit.seq;
     this.seqs.push(edit.seq);
@@ -324,6 +341,14 @@ class ReconnectingClient {
       if (op.op === "del") this.features.delete(op.fid);
     }
     if (this.#myPeers.has(edit.by)) this.#pending.delete(String(edit.id));
+    this.#notify();
+  }
+
+  #rejected(m: ServerMsgs["rejected"]): void {
+    if (m.code !== "duplicate") {
+      this.#failure = new Error(`${this.name}: edit ${m.id} rejected: ${m.code} ${m.message}`);
+    }
+    this.#pending.delete(String(m.id));
     this.#notify();
   }
 
@@ -361,6 +386,8 @@ Deno.test("HAProxy restarted under live clients: they reconnect, catch up, and l
     for (const c of [a, b]) {
       await c.until(() => c.features.size === 100 && c.pending === 0, "converged after restart");
     }
+    // Every edit applied exactly once: 100 puts, 100 seqs, seen by both.
+    for (const c of [a, b]) await c.until(() => c.seq === 100, "at seq 100");
     assert.ok(a.reconnects >= 1 && b.reconnects >= 1, "both clients lost their connection");
     // Every accepted edit was seen by both, in seq order, without a gap.
     assert.deepEqual(a.seqs, b.seqs);
