@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure the programs the end-to-end tests drive are installed: HAProxy, Chromium, tinyproxy,
-# openssl. Installs them with apt when it can (root + apt-get); otherwise stops at once naming them.
+# openssl, curl, certutil (to make Chromium trust the test CA). Installs them with apt when it can (root + apt-get); otherwise stops at once naming them.
 set -euo pipefail
 declare -A package_of=(
   [haproxy]=haproxy
@@ -8,9 +8,10 @@ declare -A package_of=(
   [tinyproxy]=tinyproxy
   [openssl]=openssl
   [curl]=curl
+  [certutil]=libnss3-tools
 )
 missing=()
-for cmd in haproxy chromium tinyproxy openssl curl; do
+for cmd in haproxy chromium tinyproxy openssl curl certutil; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/usr/bin/$cmd" ]; then
     missing+=("${package_of[$cmd]}")
   fi
