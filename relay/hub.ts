@@ -325,12 +325,12 @@ export class Hub {
         return;
       case "view":
         peer.view = { bbox: msg.bbox, zoom: msg.zoom };
-        room.presence(peer);
+        room.presence(peer, "view");
         this.#touch(room);
         return;
       case "cursor":
         peer.cursor = msg.at;
-        room.presence(peer);
+        room.presence(peer, "cursor");
         this.#touch(room);
         return;
       case "edit": {

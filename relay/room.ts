@@ -140,7 +140,8 @@ export class Room {
   #recent: JournalEntry[] = [];
   #unsaved: JournalEntry[] = [];
   #peers = new Map<string, Peer>();
-  #presenceDirty = new Set<Peer>();
+  /** Peers whose view and/or cursor changed since the last flush. */
+  #presenceDirty = new Map<Peer, { view: boolean; cursor: boolean }>();
   #snapshot: { seq: number; json: string } | null = null;
   #snapshotSeq = 0;
   /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
@@ -255,14 +256,17 @@ export class Room {
   }
 
   /** Notes a peer's new viewport or pointer; sent to the others at the next flush, newest wins. */
-  presence(peer: Peer): void {
-    this.#presenceDirty.add(peer);
+  presence(peer: Peer, kind: "view" | "cursor"): void {
+    const dirty = this.#presenceDirty.get(peer);
+    if (dirty) dirty[kind] = true;
+    else this.#presenceDirty.set(peer, { view: kind === "view", cursor: kind === "cursor" });
   }
 
   /** Queues the presence that changed since the last call on every other peer. */
   flushPresence(): void {
-    for (const peer of this.#presenceDirty) {
-      const view = peer.view
+    for (const [peer, dirty] of this.#presenceDirty) {
+      // Serialised once per sender per flush, whatever the number of recipients.
+      const view = dirty.view && peer.view
         ? JSON.stringify({
           type: "view",
           peer: peer.id,
@@ -270,7 +274,7 @@ export class Room {
           zoom: peer.view.zoom,
         })
         : null;
-      const cursor = peer.cursor !== undefined
+      const cursor = dirty.cursor && peer.cursor !== undefined
         ? JSON.stringify({ type: "cursor", peer: peer.id, at: peer.cursor })
         : null;
       for (const other of this.#peers.values()) {

@@ -279,14 +279,14 @@ Deno.test("presence is coalesced: only the newest view and cursor of each peer i
   for (const p of [a, b, c]) drain(p);
   for (let i = 0; i < 10; i++) {
     a.cursor = [i, i];
-    room.presence(a);
+    room.presence(a, "cursor");
     room.flushPresence();
   }
   a.view = { bbox: [0, 0, 2, 2], zoom: 4 };
-  room.presence(a);
+  room.presence(a, "view");
   room.flushPresence();
   b.cursor = null;
-  room.presence(b);
+  room.presence(b, "cursor");
   assert.equal(room.presencePending, true);
   room.flushPresence();
   assert.equal(room.presencePending, false);
@@ -311,9 +311,9 @@ Deno.test("leave tells the others and forgets that peer's unsent presence", () =
   for (const p of [a, b, c]) room.join(p, undefined);
   for (const p of [a, b, c]) drain(p);
   a.cursor = [1, 1];
-  room.presence(a);
+  room.presence(a, "cursor");
   c.cursor = [3, 3];
-  room.presence(c);
+  room.presence(c, "cursor");
   room.flushPresence();
   room.leave(a, 1000);
   // Ordered messages go first in a flush, the coalesced presence after them.
@@ -323,7 +323,7 @@ Deno.test("leave tells the others and forgets that peer's unsent presence", () =
   ]);
   // Presence noted before leaving but not yet flushed is not sent either.
   b.cursor = [2, 2];
-  room.presence(b);
+  room.presence(b, "cursor");
   room.leave(b, 2000);
   room.flushPresence();
   const atC = drain(c);
@@ -421,4 +421,19 @@ Deno.test("featureCollectionJson is GeoJSON and featuresJson is cached until the
   });
   room.edit("p", 2, [{ op: "del", fid: "a" }]);
   assert.equal(room.featuresJson(), "[]");
+});
+
+Deno.test("a cursor move does not resend the unchanged view", () => {
+  const room = new Room({ record: RECORD, limits: LIMITS });
+  const a = peer("a");
+  const b = peer("b");
+  for (const p of [a, b]) room.join(p, undefined);
+  a.view = { bbox: [0, 0, 1, 1], zoom: 3 };
+  room.presence(a, "view");
+  room.flushPresence();
+  drain(b);
+  a.cursor = [0.5, 0.5];
+  room.presence(a, "cursor");
+  room.flushPresence();
+  assert.deepEqual(drain(b), [{ type: "cursor", peer: "a", at: [0.5, 0.5] }]);
 });
