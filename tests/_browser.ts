@@ -26,7 +26,10 @@ export async function launchChromium(): Promise<Browser> {
         "Install it with `apt-get install -y chromium` (never `playwright install`).",
     );
   }
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  return await chromium.launch({
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+  });
 }
 
 /** A name and colour to skip the first-visit dialog. */
@@ -48,6 +51,8 @@ export async function newPerson(
     }, JSON.stringify(identity));
   }
   const page = await context.newPage();
+  // Generous: CI machines here have two cores shared with other suites.
+  page.setDefaultTimeout(30_000);
   const errors: string[] = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {
@@ -57,8 +62,12 @@ export async function newPerson(
 }
 
 /** Waits until the page's connection indicator says it is live. */
-export async function waitLive(page: Page, timeout = 15_000): Promise<void> {
-  await page.waitForFunction(() => window.duplex?.status().state === "live", null, { timeout });
+export async function waitLive(page: Page, timeout = 30_000): Promise<void> {
+  await page.waitForFunction(
+    () => globalThis.duplex?.status().state === "live",
+    null,
+    { timeout },
+  );
 }
 
 /** Saves a screenshot under test-output/ and returns its path. */

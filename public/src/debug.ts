@@ -25,9 +25,8 @@ export interface DebugHandle {
 }
 
 declare global {
-  interface Window {
-    duplex?: DebugHandle;
-  }
+  /** The map page's handle for tests and the console (set once the page has started). */
+  var duplex: DebugHandle | undefined;
 }
 
 export {};

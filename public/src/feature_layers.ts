@@ -21,8 +21,10 @@ const STYLE: L.PathOptions = {
   opacity: 0.9,
   fillOpacity: 0.18,
 };
+// Near-black, so a selected feature is never mistaken for a peer's colour.
 const SELECTED: L.PathOptions = {
-  color: "#db2777",
+  color: "#0f172a",
+  fillColor: "#2563eb",
   weight: 4,
   opacity: 1,
   fillOpacity: 0.28,

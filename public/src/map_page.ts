@@ -15,6 +15,7 @@ import {
 } from "./identity.ts";
 import L from "./leaflet.ts";
 import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
+import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import { Session, type SessionStatus } from "./session.ts";
 import { websocketTransport } from "./transport.ts";
@@ -214,7 +215,11 @@ async function main(): Promise<void> {
       editable,
       onSelect: (fid) => select(fid),
       onGeometry: (fid, geometry: Geometry) =>
-        void session.edit([{ op: "geom", fid, geometry }]),
+        void session.edit([{
+          op: "geom",
+          fid,
+          geometry: normalizeGeometry(geometry),
+        }]),
       onRemove: (fid) => {
         if (selected === fid) select(null);
         void session.edit([{ op: "del", fid }]);
@@ -234,6 +239,8 @@ async function main(): Promise<void> {
       templineStyle: { color: "#db2777" },
       hintlineStyle: { color: "#db2777", dashArray: "5 5" },
       limitMarkersToViewport: true,
+      // One shape per click on a tool; Geoman would otherwise keep placing points.
+      continueDrawing: false,
     });
     map.pm.addControls({
       position: "topleft",
@@ -261,7 +268,7 @@ async function main(): Promise<void> {
       if (!geojson?.geometry) return;
       const fid = `f-${randomId(16)}`;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
-      const geometry = geojson.geometry as Geometry;
+      const geometry = normalizeGeometry(geojson.geometry as Geometry);
       void session.edit([{
         op: "put",
         feature: { type: "Feature", id: fid, geometry, properties: {} },
@@ -633,7 +640,7 @@ async function main(): Promise<void> {
   addEventListener("offline", () => session.wentOffline());
   addEventListener("online", () => session.cameOnline());
 
-  globalThis.window.duplex = {
+  globalThis.duplex = {
     status: () => session.status,
     you: () => session.you,
     features: () => [...session.doc.features.values()],
