@@ -14,8 +14,7 @@ export interface BasemapOptions {
 
 type Topology = Parameters<typeof feature>[0];
 
-const NATURAL_EARTH =
-  'Basemap: <a href="https://www.naturalearthdata.com/">Natural Earth</a>';
+const NATURAL_EARTH = 'Basemap: <a href="https://www.naturalearthdata.com/">Natural Earth</a>';
 
 /**
  * Adds the basemap in its own pane and canvas, below the features, so redrawing features never

@@ -2,11 +2,7 @@
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type {
-  Transport,
-  TransportFactory,
-  TransportTarget,
-} from "./transport.ts";
+import type { Transport, TransportFactory, TransportTarget } from "./transport.ts";
 
 export type { Clock } from "./clock.ts";
 

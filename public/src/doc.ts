@@ -1,10 +1,5 @@
 /** The client's copy of a map: the state confirmed by the relay plus pending local edits on top. */
-import type {
-  EditFrame,
-  EditId,
-  EditOp,
-  StoredFeature,
-} from "../../relay/protocol.ts";
+import type { EditFrame, EditId, EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { applyOp, type FeatureMap, inverseOps, opFid } from "./ops.ts";
 
 /** A local edit the relay has not acknowledged yet. */

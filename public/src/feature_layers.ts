@@ -135,11 +135,7 @@ export class FeatureLayers {
       (lines && layer instanceof L.Polyline && !(layer instanceof L.Polygon)) ||
       (polygons && layer instanceof L.Polygon)
     ) {
-      const depth = geometry.type === "LineString"
-        ? 0
-        : geometry.type === "MultiPolygon"
-        ? 2
-        : 1;
+      const depth = geometry.type === "LineString" ? 0 : geometry.type === "MultiPolygon" ? 2 : 1;
       const editing = layer.pm?.enabled() ?? false;
       if (editing) layer.pm.disable();
       layer.setLatLngs(L.GeoJSON.coordsToLatLngs(geometry.coordinates, depth));
@@ -174,11 +170,10 @@ export class FeatureLayers {
     layer.on("pm:edit", () => {
       const current = this.#fids.get(layer);
       if (current === undefined) return;
-      const geojson =
-        layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
+      const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.FeatureGroup
-          ? layer.toGeoJSON()
-          : null;
+        ? layer.toGeoJSON()
+        : null;
       if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
       const geometry = geojson.geometry as Geometry;

@@ -63,8 +63,7 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   if (items.length > max) {
     return {
       ok: false,
-      message:
-        `The file holds ${items.length} features; at most ${max} can be imported at once.`,
+      message: `The file holds ${items.length} features; at most ${max} can be imported at once.`,
     };
   }
   const used = new Set<string>();
@@ -88,10 +87,9 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
         message: `${where} has 'properties' that are not an object.`,
       };
     }
-    let id =
-      typeof item.id === "string" && item.id.length > 0 && item.id.length <= 256
-        ? item.id
-        : "";
+    let id = typeof item.id === "string" && item.id.length > 0 && item.id.length <= 256
+      ? item.id
+      : "";
     if (!id || used.has(id) || options.existing.has(id)) id = options.newId();
     used.add(id);
     // geometryProblem() has checked the shape, which is what the Geometry type describes.

@@ -38,9 +38,7 @@ Deno.test("a FeatureCollection becomes one put per feature; clashing or missing 
   const round = JSON.parse(
     exportText(
       result.ops.flatMap((op) =>
-        op.op === "put"
-          ? [{ ...op.feature, properties: op.feature.properties ?? {} }]
-          : []
+        op.op === "put" ? [{ ...op.feature, properties: op.feature.properties ?? {} }] : []
       ),
     ),
   );

@@ -26,12 +26,8 @@ export function loadIdentity(storage: Storage): Identity | null {
   try {
     const value: unknown = JSON.parse(storage.getItem(IDENTITY_KEY) ?? "null");
     if (typeof value !== "object" || value === null) return null;
-    const name = "name" in value && typeof value.name === "string"
-      ? value.name.trim()
-      : "";
-    const color = "color" in value && typeof value.color === "string"
-      ? value.color
-      : "";
+    const name = "name" in value && typeof value.name === "string" ? value.name.trim() : "";
+    const color = "color" in value && typeof value.color === "string" ? value.color : "";
     if (!name || !/^#[0-9a-f]{6}$/i.test(color)) return null;
     return { name: name.slice(0, 64), color: color.toLowerCase() };
   } catch {

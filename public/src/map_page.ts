@@ -112,8 +112,7 @@ async function main(): Promise<void> {
   const statusEl = byId("status", HTMLElement);
   if (!fragment.key) {
     statusEl.dataset.state = "failed";
-    statusEl.textContent =
-      "This link has no key. Ask for the full link (it ends in #key=...).";
+    statusEl.textContent = "This link has no key. Ask for the full link (it ends in #key=...).";
     return;
   }
 
@@ -260,11 +259,10 @@ async function main(): Promise<void> {
     map.on("pm:create", (e) => {
       const layer = e.layer;
       map.removeLayer(layer);
-      const geojson =
-        layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
+      const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.Marker
-          ? layer.toGeoJSON()
-          : null;
+        ? layer.toGeoJSON()
+        : null;
       if (!geojson?.geometry) return;
       const fid = `f-${randomId(16)}`;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
@@ -321,8 +319,7 @@ async function main(): Promise<void> {
     if (!peer.view) return;
     // Of the world copies of the peer's box, go to the one nearest to where this map is now.
     const bounds = bboxBounds(peer.view.bbox);
-    const shift =
-      Math.round((map.getCenter().lng - bounds.getCenter().lng) / 360) * 360;
+    const shift = Math.round((map.getCenter().lng - bounds.getCenter().lng) / 360) * 360;
     map.fitBounds(
       L.latLngBounds(
         [bounds.getSouth(), bounds.getWest() + shift],
@@ -367,9 +364,7 @@ async function main(): Promise<void> {
       ));
     }
     for (
-      const p of [...session.peers.values()].sort((a, b) =>
-        a.name.localeCompare(b.name)
-      )
+      const p of [...session.peers.values()].sort((a, b) => a.name.localeCompare(b.name))
     ) {
       const isFollowed = following === p.peer;
       items.push(h(
@@ -386,9 +381,7 @@ async function main(): Promise<void> {
             class: "follow",
             "aria-pressed": isFollowed ? "true" : "false",
             disabled: !p.view,
-            "aria-label": `${
-              isFollowed ? "Stop following" : "Follow"
-            } ${p.name}`,
+            "aria-label": `${isFollowed ? "Stop following" : "Follow"} ${p.name}`,
             onclick: () => follow(isFollowed ? null : p.peer),
           }, isFollowed ? "Following" : "Follow"),
           h("button", {
@@ -410,23 +403,17 @@ async function main(): Promise<void> {
 
   function renderStatus(s: SessionStatus): void {
     statusEl.dataset.state = s.state;
-    const unsent = s.unsent === 1
-      ? "1 unsent edit"
-      : `${s.unsent} unsent edits`;
+    const unsent = s.unsent === 1 ? "1 unsent edit" : `${s.unsent} unsent edits`;
     let text: string;
     switch (s.state) {
       case "connecting":
         text = `Connecting…${s.unsent ? ` · ${unsent}` : ""}`;
         break;
       case "live":
-        text = `Live · ${s.transport}${
-          s.unsent ? ` · saving ${s.unsent}` : ""
-        }`;
+        text = `Live · ${s.transport}${s.unsent ? ` · saving ${s.unsent}` : ""}`;
         break;
       case "offline":
-        text = `Offline · ${unsent} · retrying in ${
-          Math.ceil((s.retryInMs ?? 0) / 1000)
-        } s`;
+        text = `Offline · ${unsent} · retrying in ${Math.ceil((s.retryInMs ?? 0) / 1000)} s`;
         break;
       case "failed":
         text = `Cannot open this map: ${s.reason ?? "refused"}`;
@@ -536,9 +523,7 @@ async function main(): Promise<void> {
       return;
     }
     const pending = session.edit(result.ops);
-    const fids = result.ops.flatMap((op) =>
-      op.op === "put" ? [op.feature.id] : []
-    );
+    const fids = result.ops.flatMap((op) => op.op === "put" ? [op.feature.id] : []);
     const bounds = L.latLngBounds([]);
     for (const fid of fids) {
       const layer = features?.layer(fid);
@@ -553,9 +538,7 @@ async function main(): Promise<void> {
     const outcome = await pending;
     if (outcome.ok) {
       toast(
-        `Imported ${fids.length} feature${
-          fids.length === 1 ? "" : "s"
-        } from ${file.name}.`,
+        `Imported ${fids.length} feature${fids.length === 1 ? "" : "s"} from ${file.name}.`,
       );
     }
   }

@@ -222,8 +222,7 @@ export class PropsPanel {
         class: "icon danger",
         "aria-label": `Remove property ${key}`,
         title: "Remove property",
-        onclick: () =>
-          this.#options.edit([{ op: "props", fid, set: {}, unset: [key] }]),
+        onclick: () => this.#options.edit([{ op: "props", fid, set: {}, unset: [key] }]),
       }, "×"));
     }
     return { el, key: keyInput, value: valueInput };

@@ -94,8 +94,7 @@ export class Session {
   #undo: UndoEntry[] = [];
   #redo: UndoEntry[] = [];
   #waiters = new Map<EditId, (outcome: EditOutcome) => void>();
-  #lastView: { bbox: [number, number, number, number]; zoom: number } | null =
-    null;
+  #lastView: { bbox: [number, number, number, number]; zoom: number } | null = null;
   #cursorPending: [number, number] | null | undefined = undefined;
   #cursorSent: [number, number] | null = null;
   #cursorTimer: number | null = null;
@@ -261,9 +260,7 @@ export class Session {
         message: "The edit names a feature that is not on the map.",
       };
     }
-    const outcome = new Promise<EditOutcome>((resolve) =>
-      this.#waiters.set(id, resolve)
-    );
+    const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
     this.#connection.send({ type: "edit", id, ops });
     this.#emitStatus();
     return { ok: true, id, inverse, outcome };

@@ -37,9 +37,9 @@ function main(): void {
       }
       // The view key rides in the fragment once, so the map page can offer the view-only link.
       location.assign(
-        `/m/${encodeURIComponent(body.id)}#key=${
-          encodeURIComponent(body.editKey)
-        }&view=${encodeURIComponent(body.viewKey)}&share=1`,
+        `/m/${encodeURIComponent(body.id)}#key=${encodeURIComponent(body.editKey)}&view=${
+          encodeURIComponent(body.viewKey)
+        }&share=1`,
       );
     } catch (err) {
       error.textContent = `Could not create the map: ${
