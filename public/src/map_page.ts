@@ -3,6 +3,7 @@ import type { Geometry, PeerInfo } from "../../relay/protocol.ts";
 import { addBasemap } from "./basemap.ts";
 import "./debug.ts";
 import { byId, copyText, h, toast } from "./dom.ts";
+import { createFallbackTransport } from "./fallback.ts";
 import { FeatureLayers } from "./feature_layers.ts";
 import { exportText, importOps } from "./geojson_io.ts";
 import {
@@ -18,7 +19,6 @@ import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
 import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import { Session, type SessionStatus } from "./session.ts";
-import { websocketTransport } from "./transport.ts";
 
 interface Config {
   tiles: string | null;
@@ -172,7 +172,10 @@ async function main(): Promise<void> {
     color: identity.color,
     clientId,
     nextEditId: () => `${clientId}-${loadNonce}-${++editCounter}`,
-    transport: websocketTransport,
+    // WebSocket first; behind a proxy that strips upgrades, HTTP for the rest of this page.
+    transport: createFallbackTransport({
+      onFallback: () => console.info("WebSockets are blocked on this network; using HTTP instead"),
+    }),
     onFeatures: (fids) => {
       features?.update(fids, session.doc.features);
       if (selected !== null && fids.has(selected)) {

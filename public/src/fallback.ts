@@ -1,0 +1,126 @@
+/** The transport policy of the map page: WebSocket first, the HTTP fallback when upgrades are stripped. */
+import { httpTransport } from "./http_transport.ts";
+import {
+  type Transport,
+  type TransportFactory,
+  type TransportTarget,
+  websocketTransport,
+} from "./transport.ts";
+
+/** Options for {@link createFallbackTransport}. */
+export interface FallbackTransportOptions {
+  /** Tried first. @default websocketTransport */
+  primary?: TransportFactory;
+  /** Used once the primary is known not to work here. @default httpTransport */
+  fallback?: TransportFactory;
+  /**
+   * Asked after the primary failed before it ever opened: does the relay answer plain HTTP? If so,
+   * something between here and the relay blocks WebSockets. @default {@link probeRelay}
+   */
+  probe?: (target: TransportTarget) => Promise<boolean>;
+  /** Called once, when this factory switches to the fallback for good. */
+  onFallback?: () => void;
+}
+
+/**
+ * Whether the relay answers plain HTTP on the page's origin: `GET /ws/<id>` without an upgrade gets
+ * `426` from the relay itself (docs/PROTOCOL.md section 2, "No upgrade"), or else `GET /healthz`
+ * answers 200 (a gateway that refuses the `/ws/` path outright). A network error, a timeout or a
+ * proxy's 502/503 (the relay is down or restarting) says no.
+ */
+export async function probeRelay(target: TransportTarget, timeoutMs = 5_000): Promise<boolean> {
+  const ask = async (path: string) => {
+    try {
+      const res = await fetch(new URL(path, target.origin), {
+        cache: "no-store",
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.body?.cancel();
+      return res.status;
+    } catch {
+      return 0;
+    }
+  };
+  if (await ask(`/ws/${encodeURIComponent(target.mapId)}`) === 426) return true;
+  return await ask("/healthz") === 200;
+}
+
+/**
+ * Makes the page's transport factory. Each attempt tries the primary (WebSocket); when it closes
+ * before it ever opened and the {@link FallbackTransportOptions.probe} finds the relay reachable
+ * over plain HTTP, the same attempt continues over the fallback (HTTP), and so does every later
+ * attempt from this factory: a page behind an Upgrade-stripping proxy stays on HTTP, and pays the
+ * failed WebSocket only once. A primary that fails while the relay is unreachable (it is
+ * restarting, the network is down) is reported as an ordinary close, so the owner backs off and
+ * tries the WebSocket again. The transport's `name` follows the switch, so the connection
+ * indicator says which one is in use.
+ *
+ * @example
+ * ```ts ignore
+ * const transport = createFallbackTransport({ onFallback: () => console.info("using HTTP") });
+ * new Session({ ...options, transport });
+ * ```
+ */
+export function createFallbackTransport(options: FallbackTransportOptions = {}): TransportFactory {
+  const primary = options.primary ?? websocketTransport;
+  const fallback = options.fallback ?? httpTransport;
+  const probe = options.probe ?? ((target: TransportTarget) => probeRelay(target));
+  let useFallback = false;
+  return (target, handlers) => {
+    if (useFallback) return fallback(target, handlers);
+    // "primary": the WebSocket attempt; "probing": it failed and the probe is out; "fallback":
+    // this attempt continues over HTTP; "closed": the owner has had its onClose.
+    let phase: "primary" | "probing" | "fallback" | "closed" = "primary";
+    let opened = false;
+    let ownerClosed = false;
+    let current: Transport;
+    const report = (info: { code: number; reason: string }) => {
+      if (phase === "closed") return;
+      phase = "closed";
+      handlers.onClose(info);
+    };
+    current = primary(target, {
+      onOpen: () => {
+        opened = true;
+        handlers.onOpen();
+      },
+      onMessage: (text) => handlers.onMessage(text),
+      onClose: (info) => {
+        if (phase !== "primary") return;
+        if (opened || ownerClosed) {
+          report(info);
+          return;
+        }
+        phase = "probing";
+        probe(target).then((reachable) => {
+          if (phase !== "probing") return;
+          if (!reachable) {
+            report(info);
+            return;
+          }
+          useFallback = true;
+          options.onFallback?.();
+          phase = "fallback";
+          current = fallback(target, {
+            onOpen: () => handlers.onOpen(),
+            onMessage: (text) => handlers.onMessage(text),
+            onClose: report,
+          });
+        }, () => report(info));
+      },
+    });
+    return {
+      get name() {
+        return current.name;
+      },
+      send(text) {
+        current.send(text);
+      },
+      close(code = 1000, reason = "") {
+        ownerClosed = true;
+        if (phase === "probing") report({ code, reason });
+        else current.close(code, reason);
+      },
+    };
+  };
+}

@@ -1,0 +1,115 @@
+/** Tests for the transport policy: WebSocket first, HTTP once upgrades are known to be blocked. */
+import assert from "assert";
+import { createFallbackTransport } from "./fallback.ts";
+import type { TransportFactory, TransportHandlers } from "./transport.ts";
+
+/** A fake transport factory; the test opens or fails each attempt through its handlers. */
+function fakeFactory(name: string) {
+  const attempts: { handlers: TransportHandlers; sent: string[]; closed: boolean }[] = [];
+  const factory: TransportFactory = (_target, handlers) => {
+    const a = { handlers, sent: [] as string[], closed: false };
+    attempts.push(a);
+    return {
+      name,
+      send: (text) => void a.sent.push(text),
+      close: (code = 1000, reason = "") => {
+        if (a.closed) return;
+        a.closed = true;
+        handlers.onClose({ code, reason });
+      },
+    };
+  };
+  return { attempts, factory };
+}
+
+function setup(reachable: boolean) {
+  const ws = fakeFactory("websocket");
+  const http = fakeFactory("http fallback");
+  const probes: string[] = [];
+  let fallbacks = 0;
+  const make = createFallbackTransport({
+    primary: ws.factory,
+    fallback: http.factory,
+    probe: (target) => {
+      probes.push(target.mapId);
+      return Promise.resolve(reachable);
+    },
+    onFallback: () => void fallbacks++,
+  });
+  const log: string[] = [];
+  const handlers: TransportHandlers = {
+    onOpen: () => void log.push("open"),
+    onMessage: (text) => void log.push(`message ${text}`),
+    onClose: ({ code }) => void log.push(`close ${code}`),
+  };
+  return { ws, http, probes, make, log, handlers, fallbacks: () => fallbacks };
+}
+
+const turn = () => new Promise((r) => setTimeout(r, 0));
+const target = { origin: "https://x", mapId: "m" };
+
+Deno.test("fallback: a WebSocket that works is used as it is, with no probe", () => {
+  const s = setup(true);
+  const t = s.make(target, s.handlers);
+  assert.equal(t.name, "websocket");
+  s.ws.attempts[0].handlers.onOpen();
+  t.send("hello");
+  s.ws.attempts[0].handlers.onMessage("welcome");
+  s.ws.attempts[0].handlers.onClose({ code: 1006, reason: "" });
+  assert.deepEqual(s.log, ["open", "message welcome", "close 1006"]);
+  assert.deepEqual(s.ws.attempts[0].sent, ["hello"]);
+  assert.deepEqual(s.probes, [], "a WebSocket that had opened is not a blocked one");
+});
+
+Deno.test("fallback: WebSocket fails before opening and the relay answers HTTP: the same attempt goes on over HTTP", async () => {
+  const s = setup(true);
+  const t = s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onClose({ code: 1006, reason: "" });
+  await turn();
+  assert.deepEqual(s.probes, ["m"]);
+  assert.equal(s.fallbacks(), 1);
+  assert.equal(s.http.attempts.length, 1);
+  assert.equal(t.name, "http fallback", "the indicator can tell which transport is in use");
+  assert.deepEqual(s.log, [], "the owner saw no close");
+  s.http.attempts[0].handlers.onOpen();
+  t.send("hello");
+  assert.deepEqual(s.http.attempts[0].sent, ["hello"]);
+  s.http.attempts[0].handlers.onMessage("welcome");
+  t.close(4000, "offline");
+  assert.deepEqual(s.log, ["open", "message welcome", "close 4000"]);
+  // Every later attempt of this page goes straight to HTTP.
+  const again = s.make(target, s.handlers);
+  assert.equal(again.name, "http fallback");
+  assert.equal(s.ws.attempts.length, 1);
+  assert.equal(s.http.attempts.length, 2);
+  assert.deepEqual(s.probes, ["m"]);
+});
+
+Deno.test("fallback: WebSocket fails and the relay is unreachable: an ordinary close, WebSocket again next time", async () => {
+  const s = setup(false);
+  const t = s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onClose({ code: 1006, reason: "" });
+  await turn();
+  assert.deepEqual(s.log, ["close 1006"]);
+  assert.equal(t.name, "websocket");
+  assert.equal(s.http.attempts.length, 0);
+  assert.equal(s.make(target, s.handlers).name, "websocket");
+  assert.equal(s.fallbacks(), 0);
+});
+
+Deno.test("fallback: closed by its owner while connecting or probing: one close, no HTTP attempt", async () => {
+  const s = setup(true);
+  const t = s.make(target, s.handlers);
+  t.close(4000, "offline");
+  await turn();
+  assert.deepEqual(s.log, ["close 4000"]);
+  assert.deepEqual(s.probes, [], "the owner's own close is no sign of a blocked WebSocket");
+
+  const s2 = setup(true);
+  const t2 = s2.make(target, s2.handlers);
+  s2.ws.attempts[0].handlers.onClose({ code: 1006, reason: "" });
+  t2.close(4000, "offline"); // while the probe is out
+  await turn();
+  assert.deepEqual(s2.log, ["close 4000"]);
+  assert.equal(s2.http.attempts.length, 0);
+});
