@@ -170,6 +170,36 @@ Deno.test("through a gateway that strips Upgrade, two browsers edit together ove
         },
       );
 
+      await t.step(
+        "B goes offline, edits, comes back over HTTP; A gets each edit once",
+        async () => {
+          await b.context.setOffline(true);
+          await b.page.waitForFunction(() => globalThis.duplex?.status().state !== "live");
+          const aSeqBefore = await a.page.evaluate(() => globalThis.duplex?.seq() ?? 0);
+          await b.page.evaluate(() => {
+            const d = globalThis.duplex!;
+            d.sendEdit([{ op: "props", fid: "camp", set: { note: "offline 1" } }]);
+            d.sendEdit([{ op: "props", fid: "camp", set: { note: "offline 2" } }]);
+          });
+          await b.page.locator("#status", { hasText: "Offline · 2 unsent edits" }).waitFor();
+          await b.context.setOffline(false);
+          await waitLive(b.page, 20_000);
+          await b.page.waitForFunction(() => globalThis.duplex?.pendingCount() === 0);
+          await a.page.waitForFunction(() =>
+            globalThis.duplex?.feature("camp")?.properties.note === "offline 2"
+          );
+          const fromB = (await a.page.evaluate(() => globalThis.duplex?.editLog() ?? []))
+            .filter((e) => e.seq > aSeqBefore);
+          assert.equal(fromB.length, 2, `A saw ${JSON.stringify(fromB)}`);
+          assert.equal(new Set(fromB.map((e) => e.id)).size, 2, "no edit arrived twice");
+          assert.equal(
+            await b.page.evaluate(() => globalThis.duplex?.status().transport),
+            "http fallback",
+          );
+          await screenshot(b.page, "fallback-04-b-back-online");
+        },
+      );
+
       // Expected console noise: Chromium reports the stripped handshake (426) once per page, and
       // failed requests while the relay was down. Anything else is a bug in the page.
       const expected = /Unexpected response code: 426|Failed to load resource|net::ERR_/;
