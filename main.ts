@@ -3,6 +3,7 @@ import { join } from "node:path";
 import denoJson from "./deno.json" with { type: "json" };
 import { createApp } from "./relay/app.ts";
 import { Hub } from "./relay/hub.ts";
+import { InlineJournal, WorkerJournal } from "./relay/journal.ts";
 import { jsonLogger } from "./relay/log.ts";
 import { parseOptions, UsageError } from "./relay/options.ts";
 import type { ParsedCommand } from "./relay/options.ts";
@@ -34,10 +35,14 @@ const encoder = new TextEncoder();
 const logger = jsonLogger((line) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
 
 if (options.dataDir !== null) Deno.mkdirSync(options.dataDir, { recursive: true });
-const store = new Store({
-  path: options.dataDir === null ? ":memory:" : join(options.dataDir, "duplexmap.sqlite"),
-});
-const hub = new Hub({ store, limits: options.limits, logger });
+const dbPath = options.dataDir === null ? ":memory:" : join(options.dataDir, "duplexmap.sqlite");
+// Opening the store first creates the schema that the journal's own connection then uses.
+const store = new Store({ path: dbPath });
+// With a file, commits (and their fsync) run on a worker thread so they never stall relaying.
+const journal = options.dataDir === null
+  ? new InlineJournal(store)
+  : new WorkerJournal({ path: dbPath });
+const hub = new Hub({ store, journal, limits: options.limits, logger });
 const app = createApp({
   hub,
   origins: options.origins,

@@ -103,7 +103,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         if (body.title.trim() !== "") title = body.title.trim();
       }
     }
-    const { id, editKey, viewKey } = hub.createMap(title);
+    const { id, editKey, viewKey } = await hub.createMap(title);
     const base = publicOrigin(c, options.trustProxy);
     return c.json({
       id,
@@ -115,8 +115,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     }, 201);
   });
 
-  app.get("/api/maps/:id/features", (c) => {
-    const result = hub.readFeatures(c.req.param("id"), requestKey(c));
+  app.get("/api/maps/:id/features", async (c) => {
+    const result = await hub.readFeatures(c.req.param("id"), requestKey(c));
     if (!result.ok) return problem(c, result.status, result.message);
     return c.body(result.value, 200, {
       "content-type": "application/geo+json",
@@ -132,7 +132,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       if (!parsed.ok) {
         throw new HTTPException(422, { message: `not a valid FeatureCollection: ${parsed.error}` });
       }
-      const result = hub.importFeatures(c.req.param("id"), requestKey(c), parsed.features);
+      const result = await hub.importFeatures(c.req.param("id"), requestKey(c), parsed.features);
       if (!result.ok) return problem(c, result.status, result.message);
       return c.json(result.value);
     },

@@ -24,12 +24,17 @@ import type {
   RejectCode,
 } from "./protocol.ts";
 import { Room } from "./room.ts";
+import { InlineJournal } from "./journal.ts";
+import type { Journal } from "./journal.ts";
 import type { Store } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** Options for {@link Hub}. */
 export interface HubOptions {
+  /** Where maps are read from when they come into memory. */
   store: Store;
+  /** Where edits, snapshots and new maps are written. @default an InlineJournal on `store` */
+  journal?: Journal;
   limits: Limits;
   /** Milliseconds clock. @default performance.now-based Date.now */
   now?: () => number;
@@ -133,6 +138,14 @@ export class Hub {
   readonly metrics: Metrics;
   readonly limits: Readonly<Limits>;
   #store: Store;
+  #journal: Journal;
+  /** The last commit ticket handed to the journal, and the last one it finished. */
+  #issued = 0;
+  #durable = 0;
+  /** Peers whose outbox waits for a commit. */
+  #held = new Set<Peer>();
+  #waiters: { ticket: number; resolve: () => void }[] = [];
+  #snapshotting = new Set<Room>();
   #now: () => number;
   #ids: () => string;
   #random: RandomBytes;
@@ -150,6 +163,7 @@ export class Hub {
   constructor(options: HubOptions) {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
     this.#store = options.store;
+    this.#journal = options.journal ?? new InlineJournal(options.store);
     this.limits = { ...options.limits };
     this.#now = options.now ?? Date.now;
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
@@ -177,11 +191,11 @@ export class Hub {
   }
 
   /** Creates a map; the keys are returned once and only their hashes kept. */
-  createMap(title: string): CreatedMap {
+  async createMap(title: string): Promise<CreatedMap> {
     const id = newMapId(this.#random);
     const editKey = newKey(this.#random);
     const viewKey = newKey(this.#random);
-    this.#store.createMap({
+    await this.#journal.createMap({
       id,
       title,
       editHash: hashKey(editKey),
@@ -191,23 +205,25 @@ export class Hub {
     return { id, editKey, viewKey };
   }
 
-  /** A map's features as GeoJSON text, for either key. */
-  readFeatures(mapId: string, key: string): ApiResult<string> {
-    const room = this.#authorise(mapId, key);
-    if (!room.ok) return room;
-    this.#commit();
-    return { ok: true, value: room.value.room.featureCollectionJson() };
+  /** A map's features as GeoJSON text, for either key; never shows an edit before it is durable. */
+  async readFeatures(mapId: string, key: string): Promise<ApiResult<string>> {
+    const auth = this.#authorise(mapId, key);
+    if (!auth.ok) return auth;
+    const { room } = auth.value;
+    const json = room.featureCollectionJson();
+    await this.#durableAt(room.ticket);
+    return { ok: true, value: json };
   }
 
   /**
    * Replaces a map's features with an edit key: one durable edit (deletes of what is not in the
    * import, puts of everything in it) that connected peers receive like any other.
    */
-  importFeatures(
+  async importFeatures(
     mapId: string,
     key: string,
     features: ImportFeature[],
-  ): ApiResult<{ seq: number; features: number }> {
+  ): Promise<ApiResult<{ seq: number; features: number }>> {
     const auth = this.#authorise(mapId, key);
     if (!auth.ok) return auth;
     const { room, role } = auth.value;
@@ -230,11 +246,15 @@ export class Hub {
       op: "del",
       fid,
     }));
-    const result = room.edit("api", `import-${this.#ids()}`, [...dels, ...puts]);
+    const ops = [...dels, ...puts];
+    const result = room.edit("api", `import-${this.#ids()}`, ops, undefined, this.#issued + 1);
     if (!result.ok) return { ok: false, status: 422, message: result.message };
     this.metrics.edits++;
-    this.#dirtyRooms.add(room);
-    this.flush();
+    this.#touch(room);
+    await this.#durableAt(room.ticket);
+    if (this.#rooms.get(room.id) !== room) {
+      return { ok: false, status: 503, message: "the map could not be saved; try again" };
+    }
     return { ok: true, value: { seq: result.seq, features: puts.length } };
   }
 
@@ -348,7 +368,7 @@ export class Hub {
           this.#reject(conn, msg.id, "rate_limited", "too many edits; slow down and send it again");
           return;
         }
-        const result = room.edit(peer.id, msg.id, msg.ops, peer.client);
+        const result = room.edit(peer.id, msg.id, msg.ops, peer.client, this.#issued + 1);
         if (!result.ok) {
           this.#reject(conn, msg.id, result.code, result.message);
           return;
@@ -475,9 +495,8 @@ export class Hub {
   /** Closes from the server side: what is queued for the peer (made durable first) goes out first. */
   #close(conn: Conn, code: number, reason: string): void {
     if (conn.state === "closed") return;
-    this.#commit();
-    // A failed commit closes every peer of the failed rooms, this one included (with 1011).
-    if (!conn.open) return;
+    // What is durable goes out first; an echo still waiting for its commit is not sent (the
+    // client finds it in its catch-up when it reconnects).
     this.#flushPeer(conn.peer, false);
     try {
       conn.peer.socket.close(code, reason.slice(0, 120));
@@ -493,6 +512,7 @@ export class Hub {
     conn.helloTimer = undefined;
     this.#conns.delete(conn.peer);
     this.#dirtyPeers.delete(conn.peer);
+    this.#held.delete(conn.peer);
     conn.peer.discard();
     if (conn.room) {
       conn.room.leave(conn.peer, this.#now());
@@ -520,13 +540,16 @@ export class Hub {
     if (this.#flushTimer === undefined) this.#flushTimer = setImmediate(() => this.flush());
   }
 
-  /** Makes the turn's edits durable, then writes every peer's queued messages as one frame each. */
+  /**
+   * Hands the turn's edits to the journal as one commit and writes every peer's queued messages
+   * as one frame each; echoes (and what follows them) wait until their commit is durable.
+   */
   flush(): void {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     const rooms = [...this.#dirtyRooms];
     this.#dirtyRooms.clear();
-    const saved = this.#commit(rooms);
+    this.#commit(rooms);
     for (const room of rooms) {
       if (this.#rooms.get(room.id) !== room) continue;
       room.flushPresence();
@@ -534,38 +557,66 @@ export class Hub {
     }
     for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true);
     this.#dirtyPeers.clear();
-    for (const room of saved) {
-      if (room.editsSinceSnapshot >= this.limits.snapshotEvery) this.#snapshot(room);
-    }
   }
 
-  /** Commits accepted edits of the given rooms (default: all dirty ones); returns those saved. */
-  #commit(rooms: Iterable<Room> = this.#dirtyRooms): Room[] {
-    const pending = [...rooms].filter((r) => r.hasUnsaved);
-    if (pending.length === 0) return [];
-    try {
-      this.#store.transaction(() => {
-        for (const room of pending) this.#store.appendEdits(room.id, room.takeUnsaved());
-      });
-      return pending;
-    } catch (err) {
-      // The edits are applied in memory but not durable: they must not be acknowledged. Drop the
-      // rooms from memory (they reload from the store) and make their peers reconnect.
-      this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
-      for (const room of pending) {
-        this.#rooms.delete(room.id);
-        for (const peer of [...room.peers()]) {
-          peer.discard();
-          const conn = this.#conns.get(peer);
-          if (conn) this.#close(conn, CloseCode.InternalError, "storage failure; reconnect");
+  /** Flushes, waits until every commit so far is durable, and flushes what it released. */
+  async settled(): Promise<void> {
+    this.flush();
+    await this.#durableAt(this.#issued);
+    this.flush();
+  }
+
+  #commit(rooms: Room[]): void {
+    const pending = rooms.filter((r) => r.hasUnsaved);
+    if (pending.length === 0) return;
+    const ticket = ++this.#issued;
+    const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
+    this.#journal.append(batches).then(
+      () => {
+        this.#committed(ticket);
+        for (const room of pending) {
+          if (room.editsSinceSnapshot >= this.limits.snapshotEvery) this.#snapshot(room);
         }
-      }
-      return [];
-    }
+      },
+      (err) => {
+        // The edits are applied in memory but not durable: they must not be acknowledged. Drop
+        // the rooms from memory (they reload from the store) and make their peers reconnect.
+        this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
+        for (const room of pending) {
+          if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+          for (const peer of [...room.peers()]) {
+            peer.discard();
+            const conn = this.#conns.get(peer);
+            if (conn) this.#close(conn, CloseCode.InternalError, "storage failure; reconnect");
+          }
+        }
+        this.#committed(ticket);
+      },
+    );
+  }
+
+  /** Commit `ticket` finished (journal calls finish in order): release what waited for it. */
+  #committed(ticket: number): void {
+    this.#durable = Math.max(this.#durable, ticket);
+    for (const peer of this.#held) this.#dirtyPeers.add(peer);
+    this.#held.clear();
+    // Send what the commit released at once, before anyone awaiting it (an import) resumes.
+    if (this.#dirtyPeers.size > 0) this.flush();
+    const ready = this.#waiters.filter((w) => w.ticket <= this.#durable);
+    this.#waiters = this.#waiters.filter((w) => w.ticket > this.#durable);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Resolves once commit `ticket` is durable (issuing this turn's commit now if needed). */
+  #durableAt(ticket: number): Promise<void> {
+    if (ticket > this.#issued) this.flush();
+    if (ticket <= this.#durable) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ ticket, resolve }));
   }
 
   #flushPeer(peer: Peer, closeIfSlow: boolean): void {
-    const result = peer.flush(this.limits.maxBufferedBytes);
+    const result = peer.flush(this.limits.maxBufferedBytes, this.#durable);
+    if (result.held) this.#held.add(peer);
     this.metrics.framesOut += result.frames;
     this.metrics.messagesOut += result.messages;
     this.metrics.presenceDrops += result.dropped;
@@ -578,20 +629,23 @@ export class Hub {
   }
 
   #snapshot(room: Room): void {
-    if (room.editsSinceSnapshot === 0) return;
-    try {
-      this.#store.saveSnapshot(room.id, room.seq, room.featuresJson(), this.limits.recentEdits);
-      room.snapshotSaved(room.seq);
-    } catch (err) {
+    if (room.editsSinceSnapshot === 0 || this.#snapshotting.has(room)) return;
+    this.#snapshotting.add(room);
+    const seq = room.seq;
+    this.#journal.snapshot(room.id, seq, room.featuresJson(), this.limits.recentEdits).then(
+      () => room.snapshotSaved(seq),
       // The journal still holds every edit; a failed snapshot only makes the next load slower.
-      this.#logger.log("snapshot_failed", { map: room.id, error: String(err) });
-    }
+      (err) => this.#logger.log("snapshot_failed", { map: room.id, error: String(err) }),
+    ).finally(() => this.#snapshotting.delete(room));
   }
 
   #sweep(): void {
     const now = this.#now();
     for (const room of [...this.#rooms.values()]) {
-      if (room.emptySince !== null && now - room.emptySince >= this.limits.evictAfterMs) {
+      if (
+        room.emptySince !== null && now - room.emptySince >= this.limits.evictAfterMs &&
+        this.#evictable(room)
+      ) {
         this.#evict(room);
       }
     }
@@ -610,7 +664,7 @@ export class Hub {
   #evictOne(): boolean {
     let oldest: Room | null = null;
     for (const room of this.#rooms.values()) {
-      if (room.emptySince === null) continue;
+      if (room.emptySince === null || !this.#evictable(room)) continue;
       if (!oldest || room.emptySince < oldest.emptySince!) oldest = room;
     }
     if (!oldest) return false;
@@ -618,8 +672,12 @@ export class Hub {
     return true;
   }
 
+  /** A room whose edits are not durable yet must not leave memory: it would reload without them. */
+  #evictable(room: Room): boolean {
+    return room.ticket <= this.#durable && !room.hasUnsaved;
+  }
+
   #evict(room: Room): void {
-    this.#commit([room]);
     this.#snapshot(room);
     this.#rooms.delete(room.id);
     this.#dirtyRooms.delete(room);
@@ -627,21 +685,22 @@ export class Hub {
 
   /**
    * Shuts down: makes everything durable, sends what is queued, closes every connection with 1001,
-   * snapshots every map and stops the timers. The store is left open for the caller to close.
+   * snapshots every map, stops the timers and closes the journal. The store is left open for the
+   * caller to close.
    */
-  close(): Promise<void> {
-    if (this.#closing) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#sweepTimer);
     clearInterval(this.#slowTimer);
-    this.flush();
+    await this.settled();
     for (const conn of [...this.#conns.values()]) {
       this.#close(conn, CloseCode.GoingAway, "server shutting down");
     }
     for (const room of [...this.#rooms.values()]) this.#evict(room);
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
-    return Promise.resolve();
+    await this.#journal.close();
   }
 }
 

@@ -88,7 +88,7 @@ class Client {
 }
 
 /** A hub on an in-memory store with a frozen clock; disposing closes both. */
-function setup(limits: Partial<Limits> = {}) {
+async function setup(limits: Partial<Limits> = {}) {
   const events: string[] = [];
   const store = new TestStore(events);
   let peerIds = 0;
@@ -99,7 +99,7 @@ function setup(limits: Partial<Limits> = {}) {
     now: () => clock,
     ids: () => `p${++peerIds}`,
   });
-  const map = hub.createMap("Survey");
+  const map = await hub.createMap("Survey");
   return {
     hub,
     store,
@@ -124,10 +124,10 @@ const putEdit = (id: string | number, fid = `f-${id}`) => ({
 });
 
 Deno.test("hub: hello joins with the role of the key; others see joined", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   a.hello(t.map.editKey, { client: "tab-1" });
-  t.hub.flush();
+  await t.hub.settled();
   const [welcome] = a.take();
   assert.equal(welcome.type, "welcome");
   assert.deepEqual(welcome.you, { peer: "p1", name: "a", color: "#aabbcc", role: "editor" });
@@ -135,7 +135,7 @@ Deno.test("hub: hello joins with the role of the key; others see joined", async 
   assert.deepEqual(welcome.features, { type: "FeatureCollection", features: [] });
   const b = t.client("b");
   b.hello(t.map.viewKey);
-  t.hub.flush();
+  await t.hub.settled();
   assert.equal((b.take()[0].you as Msg).role, "viewer");
   assert.deepEqual(a.take(), [{
     type: "joined",
@@ -148,7 +148,7 @@ Deno.test("hub: hello joins with the role of the key; others see joined", async 
 });
 
 Deno.test("hub: anything but hello first closes with 1008", async () => {
-  await using t = setup();
+  await using t = await setup();
   const ping = t.client("ping");
   ping.send({ type: "ping" });
   assert.equal(ping.closed?.code, 1008);
@@ -165,7 +165,7 @@ Deno.test("hub: anything but hello first closes with 1008", async () => {
 });
 
 Deno.test("hub: a wrong key and an unknown map close with the same 1008 reason", async () => {
-  await using t = setup();
+  await using t = await setup();
   const wrongKey = t.client("w");
   wrongKey.hello("not-the-key");
   const unknownMap = t.client("u", "AAAAAAAAAAAAAAAA");
@@ -174,7 +174,7 @@ Deno.test("hub: a wrong key and an unknown map close with the same 1008 reason",
   junkMap.hello(t.map.editKey);
   const emptyKey = t.client("e");
   emptyKey.hello("");
-  t.hub.flush();
+  await t.hub.settled();
   const closes = [wrongKey, unknownMap, junkMap, emptyKey].map((c) => c.closed);
   assert.equal(closes[0]?.code, 1008);
   for (const close of closes) assert.deepEqual(close, closes[0]);
@@ -184,11 +184,11 @@ Deno.test("hub: a wrong key and an unknown map close with the same 1008 reason",
 });
 
 Deno.test("hub: a viewer's edit is rejected as forbidden and not applied", async () => {
-  await using t = setup();
+  await using t = await setup();
   const viewer = t.client("v");
   viewer.hello(t.map.viewKey);
   viewer.send(putEdit("e1"));
-  t.hub.flush();
+  await t.hub.settled();
   const [, rejected] = viewer.take();
   assert.deepEqual({ ...rejected, message: undefined }, {
     type: "rejected",
@@ -197,24 +197,24 @@ Deno.test("hub: a viewer's edit is rejected as forbidden and not applied", async
     message: undefined,
   });
   assert.equal(viewer.closed, undefined, "a forbidden edit does not close the connection");
-  const read = t.hub.readFeatures(t.map.id, t.map.viewKey);
+  const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
   assert.ok(read.ok);
   assert.deepEqual(JSON.parse(read.value).features, []);
 });
 
 Deno.test("hub: an edit is echoed to every peer, author included, only after the store committed", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   const b = t.client("b");
   a.hello(t.map.editKey);
   b.hello(t.map.viewKey);
-  t.hub.flush();
+  await t.hub.settled();
   a.take();
   b.take();
   t.events.length = 0;
   a.send(putEdit("e1"));
   assert.deepEqual(t.events, [], "nothing is written or sent while the frame is handled");
-  t.hub.flush();
+  await t.hub.settled();
   assert.deepEqual(t.events.slice(0, 2), ["append 1", "commit"]);
   assert.deepEqual(t.events.slice(2).sort(), ["send a", "send b"]);
   const echo = { ...putEdit("e1"), seq: 1, by: "p1" };
@@ -225,18 +225,18 @@ Deno.test("hub: an edit is echoed to every peer, author included, only after the
 });
 
 Deno.test("hub: when the store fails, the author gets 1011 and no echo; the edit is not kept", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   const b = t.client("b");
   a.hello(t.map.editKey);
   b.hello(t.map.editKey);
   a.send(putEdit("ok"));
-  t.hub.flush();
+  await t.hub.settled();
   a.take();
   b.take();
   t.store.failAppends = true;
   a.send(putEdit("lost"));
-  t.hub.flush();
+  await t.hub.settled();
   assert.deepEqual(a.closes(), [1011]);
   assert.deepEqual(b.closes(), [1011]);
   assert.ok(!a.all().some((m) => m.type === "edit" && m.id === "lost"), "no echo to the author");
@@ -245,22 +245,22 @@ Deno.test("hub: when the store fails, the author gets 1011 and no echo; the edit
   t.store.failAppends = false;
   const c = t.client("c");
   c.hello(t.map.editKey);
-  t.hub.flush();
+  await t.hub.settled();
   const [welcome] = c.take();
   assert.equal(welcome.seq, 1);
   const ids = (welcome.features as { features: { id: string }[] }).features.map((f) => f.id);
   assert.deepEqual(ids, ["f-ok"]);
   // And the sequence goes on from the durable state.
   c.send(putEdit("next"));
-  t.hub.flush();
+  await t.hub.settled();
   assert.deepEqual(c.take().map((m) => [m.id, m.seq]), [["next", 2]]);
 });
 
 Deno.test("hub: a store failure while closing a connection closes each socket once", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   a.hello(t.map.editKey);
-  t.hub.flush();
+  await t.hub.settled();
   t.store.failAppends = true;
   // The edit is still unsaved when the binary frame makes the hub close the connection.
   a.send(putEdit("lost"));
@@ -271,12 +271,12 @@ Deno.test("hub: a store failure while closing a connection closes each socket on
 });
 
 Deno.test("hub: too many edits are rejected rate_limited, a flood closes with 1008", async () => {
-  await using t = setup({ rate: 1, rateBurst: 2 });
+  await using t = await setup({ rate: 1, rateBurst: 2 });
   const a = t.client("a");
   a.hello(t.map.editKey);
   for (const id of [1, 2, 3]) a.send(putEdit(id));
   a.send({ type: "ping", t: 1 });
-  t.hub.flush();
+  await t.hub.settled();
   const replies = a.take().slice(1);
   assert.deepEqual(replies.map((m) => [m.type, m.id ?? null, m.code ?? null]), [
     ["edit", 1, null],
@@ -299,12 +299,12 @@ Deno.test("hub: too many edits are rejected rate_limited, a flood closes with 10
   const b = t.client("b");
   b.hello(t.map.editKey);
   b.send(putEdit(4));
-  t.hub.flush();
+  await t.hub.settled();
   assert.equal(b.take()[1].type, "edit");
 });
 
 Deno.test("hub: rate limits count messages, not frames", async () => {
-  await using t = setup({ rate: 1, rateBurst: 2 });
+  await using t = await setup({ rate: 1, rateBurst: 2 });
   const a = t.client("a");
   a.conn.receive(JSON.stringify([
     { type: "hello", key: t.map.editKey, name: "a", color: "#000000" },
@@ -312,13 +312,15 @@ Deno.test("hub: rate limits count messages, not frames", async () => {
     putEdit(2),
     putEdit(3),
   ]));
-  t.hub.flush();
-  assert.equal(a.socket.sent.length, 1, "everything queued in one turn goes out as one frame");
+  await t.hub.settled();
+  // The welcome goes out at once; the echoes wait for their commit, and the rejection queued
+  // after them waits with them: two frames, in order.
+  assert.equal(a.socket.sent.length, 2);
   assert.deepEqual(a.take().map((m) => m.type), ["welcome", "edit", "edit", "rejected"]);
 });
 
 Deno.test("hub: a binary frame closes with 1003, bad JSON too", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   a.hello(t.map.editKey);
   a.conn.receive(new Uint8Array([123, 125]));
@@ -335,11 +337,11 @@ Deno.test("hub: a binary frame closes with 1003, bad JSON too", async () => {
 });
 
 Deno.test("hub: a frame over maxFrameBytes closes with 1009, counting UTF-8 bytes", async () => {
-  await using t = setup({ maxFrameBytes: 256 });
+  await using t = await setup({ maxFrameBytes: 256 });
   const a = t.client("a");
   a.hello(t.map.editKey);
   a.send({ type: "ping", t: "x".repeat(200) });
-  t.hub.flush();
+  await t.hub.settled();
   assert.equal(a.closed, undefined);
   a.send({ type: "ping", t: "x".repeat(300) });
   assert.equal(a.closed?.code, 1009);
@@ -351,19 +353,19 @@ Deno.test("hub: a frame over maxFrameBytes closes with 1009, counting UTF-8 byte
 });
 
 Deno.test("hub: a peer too slow to read is closed with 1013 while others keep receiving", async () => {
-  await using t = setup({ maxBufferedBytes: 4096 });
+  await using t = await setup({ maxBufferedBytes: 4096 });
   const [a, slow, c] = ["a", "slow", "c"].map((n) => t.client(n));
   for (const x of [a, slow, c]) x.hello(t.map.editKey);
-  t.hub.flush();
+  await t.hub.settled();
   for (const x of [a, slow, c]) x.take();
   slow.socket.buffered = 4097;
   a.send(putEdit("e1"));
-  t.hub.flush();
+  await t.hub.settled();
   assert.equal(slow.closed?.code, 1013);
   assert.deepEqual(slow.take(), []);
-  t.hub.flush();
+  await t.hub.settled();
   a.send(putEdit("e2"));
-  t.hub.flush();
+  await t.hub.settled();
   for (const x of [a, c]) {
     const got = x.take();
     assert.deepEqual(
@@ -377,21 +379,21 @@ Deno.test("hub: a peer too slow to read is closed with 1013 while others keep re
 });
 
 Deno.test("hub: presence is dropped for a peer above half its buffer limit, not edits", async () => {
-  await using t = setup({ maxBufferedBytes: 4096 });
+  await using t = await setup({ maxBufferedBytes: 4096 });
   const [a, b] = ["a", "b"].map((n) => t.client(n));
   for (const x of [a, b]) x.hello(t.map.editKey);
-  t.hub.flush();
+  await t.hub.settled();
   b.take();
   b.socket.buffered = 3000;
   a.send({ type: "cursor", at: [1, 1] });
   a.send(putEdit("e1"));
-  t.hub.flush();
+  await t.hub.settled();
   assert.deepEqual(b.take().map((m) => m.type), ["edit"]);
   assert.equal(t.hub.metrics.presenceDrops, 1);
 });
 
 Deno.test("hub: no hello within helloTimeoutMs closes with 1008", async () => {
-  await using t = setup({ helloTimeoutMs: 5 });
+  await using t = await setup({ helloTimeoutMs: 5 });
   const silent = t.client("silent");
   const prompt = t.client("prompt");
   prompt.hello(t.map.editKey);
@@ -404,16 +406,16 @@ Deno.test("hub: no hello within helloTimeoutMs closes with 1008", async () => {
 });
 
 Deno.test("hub: view and cursor reach the others coalesced; ping gets pong", async () => {
-  await using t = setup();
+  await using t = await setup();
   const [a, b] = ["a", "b"].map((n) => t.client(n));
   for (const x of [a, b]) x.hello(t.map.editKey);
-  t.hub.flush();
+  await t.hub.settled();
   a.take();
   b.take();
   for (let i = 0; i < 5; i++) a.send({ type: "cursor", at: [i, i] });
   a.send({ type: "view", bbox: [0, 0, 1, 1], zoom: 2 });
   a.send({ type: "ping", t: "x" });
-  t.hub.flush();
+  await t.hub.settled();
   assert.deepEqual(a.take(), [{ type: "pong", t: "x" }]);
   assert.deepEqual(b.take().sort((x, y) => x.type.localeCompare(y.type)), [
     { type: "cursor", peer: "p1", at: [4, 4] },
@@ -422,7 +424,7 @@ Deno.test("hub: view and cursor reach the others coalesced; ping gets pong", asy
 });
 
 Deno.test("hub: a second hello is an error; an invalid edit is rejected with its id", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   a.hello(t.map.editKey);
   a.hello(t.map.editKey);
@@ -434,7 +436,7 @@ Deno.test("hub: a second hello is an error; an invalid edit is rejected with its
   a.send({ type: "edit", id: "bad-op", ops: [] });
   a.send({ type: "edit", id: "ghost", ops: [{ op: "del", fid: "ghost" }] });
   a.send({ type: "whatever" });
-  t.hub.flush();
+  await t.hub.settled();
   const replies = a.take().slice(1);
   assert.deepEqual(replies.map((m) => [m.type, m.id ?? null, m.code]), [
     ["error", null, "already_joined"],
@@ -447,14 +449,14 @@ Deno.test("hub: a second hello is an error; an invalid edit is rejected with its
 });
 
 Deno.test("hub: hello with since catches up with exactly the missed edits", async () => {
-  await using t = setup();
+  await using t = await setup();
   const a = t.client("a");
   a.hello(t.map.editKey);
   for (const id of [1, 2, 3]) a.send(putEdit(id));
-  t.hub.flush();
+  await t.hub.settled();
   const b = t.client("b");
   b.hello(t.map.viewKey, { since: 1 });
-  t.hub.flush();
+  await t.hub.settled();
   const [welcome] = b.take();
   assert.equal(welcome.seq, 3);
   assert.equal(welcome.features, undefined);
@@ -462,7 +464,7 @@ Deno.test("hub: hello with since catches up with exactly the missed edits", asyn
 });
 
 Deno.test("hub: a full map answers 1013", async () => {
-  await using t = setup({ maxPeersPerMap: 1 });
+  await using t = await setup({ maxPeersPerMap: 1 });
   const a = t.client("a");
   a.hello(t.map.editKey);
   const b = t.client("b");
@@ -472,12 +474,12 @@ Deno.test("hub: a full map answers 1013", async () => {
 });
 
 Deno.test("hub: snapshots are written every snapshotEvery edits", async () => {
-  await using t = setup({ snapshotEvery: 2, recentEdits: 1 });
+  await using t = await setup({ snapshotEvery: 2, recentEdits: 1 });
   const a = t.client("a");
   a.hello(t.map.editKey);
   for (const id of [1, 2, 3]) {
     a.send(putEdit(id));
-    t.hub.flush();
+    await t.hub.settled();
   }
   const stored = t.store.loadMap(t.map.id, 10);
   assert.equal(stored?.snapshotSeq, 2);
@@ -493,7 +495,7 @@ Deno.test("hub: close() flushes, sends 1001 to everyone, refuses newcomers, and 
   const store = new TestStore(events);
   try {
     const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-    const map = hub.createMap("Survey");
+    const map = await hub.createMap("Survey");
     const [a, b] = ["a", "b"].map((n) => new Client(hub, map.id, n, events));
     const waiting = new Client(hub, map.id, "waiting", events);
     for (const x of [a, b]) x.hello(map.editKey);
@@ -527,16 +529,16 @@ Deno.test("hub: a map reloads after close from its snapshot", async () => {
   const store = new TestStore([]);
   try {
     const first = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-    const map = first.createMap("Survey");
-    const edits = first.importFeatures(map.id, map.editKey, [
+    const map = await first.createMap("Survey");
+    const edits = await first.importFeatures(map.id, map.editKey, [
       { type: "Feature", id: "x", geometry: { type: "Point", coordinates: [3, 4] } },
     ]);
     assert.ok(edits.ok);
-    const before = first.readFeatures(map.id, map.viewKey);
+    const before = await first.readFeatures(map.id, map.viewKey);
     await first.close();
     const second = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
     try {
-      const after = second.readFeatures(map.id, map.viewKey);
+      const after = await second.readFeatures(map.id, map.viewKey);
       assert.deepEqual(after, before);
     } finally {
       await second.close();

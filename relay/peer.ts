@@ -25,6 +25,8 @@ export interface FlushResult {
   dropped: number;
   /** The peer's send buffer overflowed; it must be closed with 1013. */
   tooSlow: boolean;
+  /** Messages wait for a commit to become durable; flush again when it is. */
+  held: boolean;
 }
 
 /**
@@ -44,6 +46,8 @@ export class Peer {
   view: PeerInfo["view"];
   cursor: PeerInfo["cursor"];
   #ordered: string[] = [];
+  /** For each ordered message, the commit ticket that must be durable before it may be sent. */
+  #tickets: number[] = [];
   #presence = new Map<string, string>();
 
   constructor(id: string, socket: PeerSocket, addr: string) {
@@ -57,9 +61,13 @@ export class Peer {
     return this.#ordered.length > 0 || this.#presence.size > 0;
   }
 
-  /** Queues a serialised message that must arrive in order. */
-  enqueue(text: string): void {
+  /**
+   * Queues a serialised message that must arrive in order; with a `ticket`, it (and everything
+   * queued after it) waits until that commit is durable.
+   */
+  enqueue(text: string, ticket = 0): void {
     this.#ordered.push(text);
+    this.#tickets.push(ticket);
   }
 
   /** Queues another peer's presence; replaces an unsent one of the same kind from that peer. */
@@ -77,33 +85,48 @@ export class Peer {
   /** Drops everything unsent (the peer is going away). */
   discard(): void {
     this.#ordered = [];
+    this.#tickets = [];
     this.#presence.clear();
   }
 
   /**
-   * Writes the outbox as one frame. Above half of `maxBuffered` unsent bytes presence is dropped
-   * (it is stale by the time it would arrive); above `maxBuffered` the peer is too slow.
+   * Writes the outbox as one frame: the ordered messages whose commits are durable (`durable` is
+   * the last durable ticket), then, once nothing waits, the presence. Above half of `maxBuffered`
+   * unsent bytes presence is dropped (it is stale by the time it would arrive); above
+   * `maxBuffered` the peer is too slow.
    */
-  flush(maxBuffered: number): FlushResult {
+  flush(maxBuffered: number, durable = Infinity): FlushResult {
     const buffered = this.socket.bufferedAmount;
     if (buffered > maxBuffered) {
       const dropped = this.#presence.size;
       this.discard();
-      return { frames: 0, messages: 0, dropped, tooSlow: true };
+      return { frames: 0, messages: 0, dropped, tooSlow: true, held: false };
+    }
+    let ready = 0;
+    while (ready < this.#tickets.length && this.#tickets[ready] <= durable) ready++;
+    const held = ready < this.#ordered.length;
+    let parts: string[];
+    if (held) {
+      parts = this.#ordered.slice(0, ready);
+      this.#ordered = this.#ordered.slice(ready);
+      this.#tickets = this.#tickets.slice(ready);
+    } else {
+      parts = this.#ordered;
+      this.#ordered = [];
+      this.#tickets = [];
     }
     let dropped = 0;
-    const parts = this.#ordered;
-    if (buffered > maxBuffered / 2) {
-      dropped = this.#presence.size;
-    } else {
-      for (const text of this.#presence.values()) parts.push(text);
+    // Presence waits behind held messages: a cursor must not arrive before the welcome.
+    if (!held) {
+      if (buffered > maxBuffered / 2) dropped = this.#presence.size;
+      else for (const text of this.#presence.values()) parts.push(text);
+      this.#presence.clear();
     }
-    this.#ordered = [];
-    this.#presence.clear();
-    if (parts.length === 0) return { frames: 0, messages: 0, dropped, tooSlow: false };
-    if (!this.socket.isOpen) return { frames: 0, messages: 0, dropped, tooSlow: false };
+    if (parts.length === 0 || !this.socket.isOpen) {
+      return { frames: 0, messages: 0, dropped, tooSlow: false, held };
+    }
     this.socket.send(parts.length === 1 ? parts[0] : `[${parts.join(",")}]`);
-    return { frames: 1, messages: parts.length, dropped, tooSlow: false };
+    return { frames: 1, messages: parts.length, dropped, tooSlow: false, held };
   }
 
   /** The peer as others see it in `welcome.peers`. */

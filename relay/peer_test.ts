@@ -29,7 +29,13 @@ function setup(): { peer: Peer; socket: FakeSocket } {
 Deno.test("flush with nothing queued sends nothing", () => {
   const { peer, socket } = setup();
   assert.equal(peer.pending, false);
-  assert.deepEqual(peer.flush(MAX), { frames: 0, messages: 0, dropped: 0, tooSlow: false });
+  assert.deepEqual(peer.flush(MAX), {
+    frames: 0,
+    messages: 0,
+    dropped: 0,
+    tooSlow: false,
+    held: false,
+  });
   assert.deepEqual(socket.sent, []);
 });
 
@@ -37,7 +43,13 @@ Deno.test("one queued message goes out as itself", () => {
   const { peer, socket } = setup();
   peer.enqueue('{"type":"pong"}');
   assert.equal(peer.pending, true);
-  assert.deepEqual(peer.flush(MAX), { frames: 1, messages: 1, dropped: 0, tooSlow: false });
+  assert.deepEqual(peer.flush(MAX), {
+    frames: 1,
+    messages: 1,
+    dropped: 0,
+    tooSlow: false,
+    held: false,
+  });
   assert.deepEqual(socket.sent, ['{"type":"pong"}']);
   assert.equal(peer.pending, false);
 });
@@ -48,7 +60,7 @@ Deno.test("several messages go out as one frame: a JSON array, ordered ones firs
   peer.enqueuePresence("cursor:p2", '{"type":"cursor","peer":"p2","at":[1,1]}');
   peer.enqueue('{"type":"edit","seq":2}');
   const result = peer.flush(MAX);
-  assert.deepEqual(result, { frames: 1, messages: 3, dropped: 0, tooSlow: false });
+  assert.deepEqual(result, { frames: 1, messages: 3, dropped: 0, tooSlow: false, held: false });
   assert.equal(socket.sent.length, 1);
   assert.deepEqual(JSON.parse(socket.sent[0]), [
     { type: "edit", seq: 1 },
@@ -97,12 +109,24 @@ Deno.test("above half of maxBuffered, presence is dropped but ordered messages s
   peer.enqueue('"edit"');
   peer.enqueuePresence("cursor:p2", '"c2"');
   peer.enqueuePresence("view:p2", '"v2"');
-  assert.deepEqual(peer.flush(MAX), { frames: 1, messages: 1, dropped: 2, tooSlow: false });
+  assert.deepEqual(peer.flush(MAX), {
+    frames: 1,
+    messages: 1,
+    dropped: 2,
+    tooSlow: false,
+    held: false,
+  });
   assert.deepEqual(socket.sent, ['"edit"']);
   // At exactly half nothing is dropped.
   socket.buffered = MAX / 2;
   peer.enqueuePresence("cursor:p2", '"c2"');
-  assert.deepEqual(peer.flush(MAX), { frames: 1, messages: 1, dropped: 0, tooSlow: false });
+  assert.deepEqual(peer.flush(MAX), {
+    frames: 1,
+    messages: 1,
+    dropped: 0,
+    tooSlow: false,
+    held: false,
+  });
 });
 
 Deno.test("above maxBuffered the peer is too slow: nothing is sent, everything discarded", () => {
@@ -110,7 +134,13 @@ Deno.test("above maxBuffered the peer is too slow: nothing is sent, everything d
   socket.buffered = MAX + 1;
   peer.enqueue('"edit"');
   peer.enqueuePresence("cursor:p2", '"c2"');
-  assert.deepEqual(peer.flush(MAX), { frames: 0, messages: 0, dropped: 1, tooSlow: true });
+  assert.deepEqual(peer.flush(MAX), {
+    frames: 0,
+    messages: 0,
+    dropped: 1,
+    tooSlow: true,
+    held: false,
+  });
   assert.deepEqual(socket.sent, []);
   assert.equal(peer.pending, false);
   // At exactly the limit it is not too slow yet.
@@ -150,4 +180,22 @@ Deno.test("info gives the peer as others see it, with view and cursor only when 
     view: { bbox: [0, 0, 1, 1], zoom: 2 },
     cursor: null,
   });
+});
+
+Deno.test("messages wait for their commit ticket; presence waits behind them", () => {
+  const { peer, socket } = setup();
+  peer.enqueue(JSON.stringify({ type: "joined", peer: "x" }));
+  peer.enqueue(JSON.stringify({ type: "edit", seq: 1 }), 1);
+  peer.enqueue(JSON.stringify({ type: "left", peer: "x" }));
+  peer.enqueuePresence("cursor:y", JSON.stringify({ type: "cursor", peer: "y", at: null }));
+  const first = peer.flush(MAX, 0);
+  assert.equal(first.held, true);
+  assert.deepEqual(socket.sent.map((t) => JSON.parse(t)), [{ type: "joined", peer: "x" }]);
+  const second = peer.flush(MAX, 1);
+  assert.equal(second.held, false);
+  assert.deepEqual(JSON.parse(socket.sent[1]), [
+    { type: "edit", seq: 1 },
+    { type: "left", peer: "x" },
+    { type: "cursor", peer: "y", at: null },
+  ]);
 });

@@ -112,7 +112,8 @@ const encoder = new TextEncoder();
 
 function utf8Length(text: string): number {
   // Most property text is ASCII: only count bytes when a character could take more than one.
-  return /[^\u0001-\u007f]/.test(text) ? encoder.encode(text).length : text.length;
+  // JSON.stringify escapes control characters, so its ASCII output is all printable.
+  return /[^\x20-\x7e]/.test(text) ? encoder.encode(text).length : text.length;
 }
 
 function reject(code: RejectCode, message: string): Rejection {
@@ -146,6 +147,8 @@ export class Room {
   #snapshotSeq = 0;
   /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
   #recentIds = new Map<string, number>();
+  /** The commit ticket of the latest edit: what must be durable before the state may be shown. */
+  ticket = 0;
   /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
   emptySince: number | null = null;
 
@@ -232,10 +235,12 @@ export class Room {
       JSON.stringify(peers)
     },"seq":${this.#seq},"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
     const missed = since === undefined ? null : this.#editsAfter(since);
+    // The welcome shows the state up to the latest edit: it waits for that edit's commit.
     peer.enqueue(
       missed === null
         ? `${head},"features":${this.featureCollectionJson()}}`
         : `${head},"ops":[${missed.join(",")}]}`,
+      this.ticket,
     );
     const joined = JSON.stringify({ type: "joined", ...you });
     for (const other of this.#peers.values()) other.enqueue(joined);
@@ -277,10 +282,12 @@ export class Room {
       const cursor = dirty.cursor && peer.cursor !== undefined
         ? JSON.stringify({ type: "cursor", peer: peer.id, at: peer.cursor })
         : null;
+      const viewKey = `view:${peer.id}`;
+      const cursorKey = `cursor:${peer.id}`;
       for (const other of this.#peers.values()) {
         if (other === peer) continue;
-        if (view) other.enqueuePresence(`view:${peer.id}`, view);
-        if (cursor) other.enqueuePresence(`cursor:${peer.id}`, cursor);
+        if (view) other.enqueuePresence(viewKey, view);
+        if (cursor) other.enqueuePresence(cursorKey, cursor);
       }
     }
     this.#presenceDirty.clear();
@@ -295,7 +302,13 @@ export class Room {
    * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
    * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
    */
-  edit(by: string, id: EditId, ops: readonly EditOp[], client?: string): Accepted | Rejection {
+  edit(
+    by: string,
+    id: EditId,
+    ops: readonly EditOp[],
+    client?: string,
+    ticket = 0,
+  ): Accepted | Rejection {
     const dedupeKey = client === undefined ? null : `${client}\u0000${id}`;
     const earlier = dedupeKey === null ? undefined : this.#recentIds.get(dedupeKey);
     if (earlier !== undefined) {
@@ -319,7 +332,8 @@ export class Room {
         this.#recentIds.delete(this.#recentIds.keys().next().value!);
       }
     }
-    for (const peer of this.#peers.values()) peer.enqueue(frame);
+    this.ticket = Math.max(this.ticket, ticket);
+    for (const peer of this.#peers.values()) peer.enqueue(frame, ticket);
     return { ok: true, seq, frame };
   }
 

@@ -68,6 +68,9 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     "compile",
     ...BINARY_PERMISSIONS,
     ...(options.target ? ["--target", options.target] : []),
+    // The journal's worker is loaded by URL at run time, so the module graph does not show it.
+    "--include",
+    `${ROOT}relay/journal_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

@@ -1,0 +1,173 @@
+/**
+ * Durable writes: accepted edits, snapshots and new maps. With a database file they run on a
+ * worker thread, so an `fsync` never stalls the event loop that relays presence and edits.
+ */
+import type { JournalEntry } from "./room.ts";
+import { Store } from "./store.ts";
+import type { MapRecord } from "./store.ts";
+
+/** The edits of one map accepted in one turn. */
+export interface JournalBatch {
+  mapId: string;
+  entries: JournalEntry[];
+}
+
+/** Ordered, durable writes: each call resolves once its write is durable, in call order. */
+export interface Journal {
+  /** Appends batches in one transaction. */
+  append(batches: JournalBatch[]): Promise<void>;
+  /** Writes a snapshot and prunes the journal (see {@link Store.saveSnapshot}). */
+  snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void>;
+  /** Stores a new map. */
+  createMap(record: MapRecord): Promise<void>;
+  /** Waits for every write, then stops; the journal is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** A {@link Journal} that writes on the calling thread (tests, `--memory`). */
+export class InlineJournal implements Journal {
+  #store: Store;
+  constructor(store: Store) {
+    this.#store = store;
+  }
+  append(batches: JournalBatch[]): Promise<void> {
+    return attempt(() =>
+      this.#store.transaction(() => {
+        for (const b of batches) this.#store.appendEdits(b.mapId, b.entries);
+      })
+    );
+  }
+  snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
+    return attempt(() => this.#store.saveSnapshot(mapId, seq, featuresJson, keep));
+  }
+  createMap(record: MapRecord): Promise<void> {
+    return attempt(() => this.#store.createMap(record));
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function attempt(write: () => void): Promise<void> {
+  try {
+    write();
+    return Promise.resolve();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** A request to the journal worker. */
+export type JournalRequest =
+  | { id: number; op: "open"; path: string }
+  | { id: number; op: "append"; batches: JournalBatch[] }
+  | { id: number; op: "snapshot"; mapId: string; seq: number; featuresJson: string; keep: number }
+  | { id: number; op: "createMap"; record: MapRecord }
+  | { id: number; op: "close" };
+
+/** The worker's answer to one request. */
+export interface JournalReply {
+  id: number;
+  error?: string;
+}
+
+/** Makes the worker's request handler, on its own connection to the database file. */
+export function createJournalHandler(
+  reply: (m: JournalReply) => void,
+): (r: JournalRequest) => void {
+  let store: Store | null = null;
+  return (request) => {
+    try {
+      if (request.op === "open") {
+        store = new Store({ path: request.path });
+      } else if (!store) {
+        throw new Error("journal worker used before open");
+      } else if (request.op === "append") {
+        const s = store;
+        s.transaction(() => {
+          for (const b of request.batches) s.appendEdits(b.mapId, b.entries);
+        });
+      } else if (request.op === "snapshot") {
+        store.saveSnapshot(request.mapId, request.seq, request.featuresJson, request.keep);
+      } else if (request.op === "createMap") {
+        store.createMap(request.record);
+      } else {
+        store.close();
+        store = null;
+      }
+      reply({ id: request.id });
+    } catch (err) {
+      reply({ id: request.id, error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+}
+
+type Pending = { resolve: () => void; reject: (err: Error) => void };
+
+/** A {@link Journal} on a worker thread with its own connection to the database file. */
+export class WorkerJournal implements Journal {
+  #worker: Worker;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed: Promise<void> | null = null;
+
+  constructor(options: { path: string }) {
+    if (typeof options?.path !== "string" || options.path === "" || options.path === ":memory:") {
+      throw new TypeError(
+        `Cannot create WorkerJournal as 'path' must name a database file: received ${
+          JSON.stringify(options?.path)
+        }`,
+      );
+    }
+    this.#worker = new Worker(new URL("./journal_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = ({ data }: MessageEvent<JournalReply>) => {
+      const pending = this.#pending.get(data.id);
+      if (!pending) return;
+      this.#pending.delete(data.id);
+      if (data.error === undefined) pending.resolve();
+      else pending.reject(new Error(data.error));
+    };
+    this.#worker.onerror = (event) => {
+      // A worker that died cannot make anything durable: fail everything waiting on it.
+      event.preventDefault();
+      const err = new Error(`journal worker failed: ${event.message}`);
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    };
+    void this.#request({ op: "open", path: options.path });
+  }
+
+  append(batches: JournalBatch[]): Promise<void> {
+    return this.#request({ op: "append", batches });
+  }
+
+  snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
+    return this.#request({ op: "snapshot", mapId, seq, featuresJson, keep });
+  }
+
+  createMap(record: MapRecord): Promise<void> {
+    return this.#request({ op: "createMap", record });
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#post({ op: "close" }).finally(() => this.#worker.terminate());
+    return this.#closed;
+  }
+
+  #request(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("journal is closed"));
+    return this.#post(message);
+  }
+
+  #post(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
+    const id = this.#nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...message, id });
+    });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
