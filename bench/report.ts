@@ -268,13 +268,15 @@ export function targetsMarkdown(results: ScenarioResult[]): string {
   const a = find(results, "s4", "relay", "all reading")?.load;
   const b = find(results, "s4", "relay", "10% stalled")?.load;
   add(
-    "s4: healthy p99 moves < 20%",
+    // The target is that stalled peers do not hurt healthy ones: a lower p99 (less work once the
+    // stalled peers stop being served) is not a miss.
+    "s4: healthy p99 rises < 20%",
     a && b
       ? `${ms(a.latency.p99)} -> ${ms(b.latency.p99)} ms (${
         (((b.latency.p99 / a.latency.p99) - 1) * 100).toFixed(0)
       }%)`
       : "–",
-    a && b ? Math.abs(b.latency.p99 / a.latency.p99 - 1) < 0.2 : undefined,
+    a && b ? b.latency.p99 / a.latency.p99 - 1 < 0.2 : undefined,
   );
   add(
     "s4: server memory bounded",
