@@ -282,7 +282,12 @@ export class Hub {
     this.metrics.framesIn++;
     if (typeof data !== "string") {
       this.#violation(conn, "binary_frame");
-      this.#fatal(conn, "bad_message", "binary frames are not supported; send JSON text", 1003);
+      this.#fatal(
+        conn,
+        "bad_message",
+        "binary frames are not supported; send JSON text",
+        CloseCode.Unsupported,
+      );
       return;
     }
     if (byteLengthExceeds(data, this.limits.maxFrameBytes)) {
@@ -312,7 +317,7 @@ export class Hub {
           conn,
           "bad_message",
           `the first message must be a valid hello: ${item.error}`,
-          1008,
+          CloseCode.Policy,
         );
       } else if (item.edit) {
         this.#reject(conn, item.edit.id, item.edit.code, item.error);

@@ -34,6 +34,9 @@ export type TransportFactory = (
   handlers: TransportHandlers,
 ) => Transport;
 
+/** How long a WebSocket handshake may take before the attempt counts as failed. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** The subprotocol of wire protocol v1. */
 export const SUBPROTOCOL = "duplexmap.v1";
 
@@ -59,11 +62,24 @@ export const websocketTransport: TransportFactory = (target, handlers) => {
     closed = true;
     handlers.onClose({ code, reason });
   };
-  socket.onopen = () => handlers.onOpen();
+  // A gateway that holds the handshake open instead of refusing it would otherwise leave the page
+  // "connecting" for ever; giving up lets the fallback policy probe and switch to HTTP.
+  const connectTimer = setTimeout(() => {
+    if (socket.readyState !== WebSocket.CONNECTING) return;
+    socket.close();
+    finish(1006, "WebSocket handshake timed out");
+  }, CONNECT_TIMEOUT_MS);
+  socket.onopen = () => {
+    clearTimeout(connectTimer);
+    handlers.onOpen();
+  };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") handlers.onMessage(event.data);
   };
-  socket.onclose = (event) => finish(event.code, event.reason);
+  socket.onclose = (event) => {
+    clearTimeout(connectTimer);
+    finish(event.code, event.reason);
+  };
   // An error is always followed by close in browsers; nothing else to do here.
   socket.onerror = () => {};
   return {
@@ -72,6 +88,7 @@ export const websocketTransport: TransportFactory = (target, handlers) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(text);
     },
     close(code = 1000, reason = "") {
+      clearTimeout(connectTimer);
       if (
         socket.readyState === WebSocket.CONNECTING ||
         socket.readyState === WebSocket.OPEN
