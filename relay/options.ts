@@ -29,6 +29,8 @@ export interface Limits {
   evictAfterMs: number;
   /** Edits kept in memory per map for `since` catch-up. @default 1000 */
   recentEdits: number;
+  /** Characters of those edits kept per map at most, so big edits cannot pin much memory. @default 8388608 */
+  recentBytes: number;
   /** A snapshot is written after this many edits, so a restart replays only the tail. @default 500 */
   snapshotEvery: number;
 }
@@ -64,6 +66,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   idleTimeout: 30,
   evictAfterMs: 60_000,
   recentEdits: 1000,
+  recentBytes: 8 << 20,
   snapshotEvery: 500,
 });
 
@@ -93,6 +96,7 @@ const LIMIT_SPECS: LimitSpec[] = [
   { key: "idleTimeout", flag: "idle-timeout", min: 1, help: "seconds without pong = dead" },
   { key: "evictAfterMs", flag: "evict-after-ms", min: 0, help: "idle map stays in memory" },
   { key: "recentEdits", flag: "recent-edits", min: 1, help: "edits kept for catch-up" },
+  { key: "recentBytes", flag: "recent-bytes", min: 1024, help: "size of those edits at most" },
   { key: "snapshotEvery", flag: "snapshot-every", min: 1, help: "edits between snapshots" },
 ];
 

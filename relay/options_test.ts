@@ -34,6 +34,7 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   idleTimeout: "idle-timeout",
   evictAfterMs: "evict-after-ms",
   recentEdits: "recent-edits",
+  recentBytes: "recent-bytes",
   snapshotEvery: "snapshot-every",
 };
 

@@ -11,7 +11,12 @@ export interface RoomLimits {
   maxPropsBytes: number;
   /** Edits kept in memory for `since` catch-up. */
   recentEdits: number;
+  /** Characters of edit frames kept for catch-up, whatever their number. @default 8 MiB */
+  recentBytes?: number;
 }
+
+/** The default of {@link RoomLimits.recentBytes}. */
+export const DEFAULT_RECENT_BYTES = 8 << 20;
 
 /** An edit the room refused, as a value (it is an expected outcome, not an exception). */
 export interface Rejection {
@@ -139,6 +144,7 @@ export class Room {
   #features = new Map<string, StoredFeature>();
   #seq = 0;
   #recent: JournalEntry[] = [];
+  #recentBytes = 0;
   #unsaved: JournalEntry[] = [];
   #peers = new Map<string, Peer>();
   /** Peers whose view and/or cursor changed since the last flush. */
@@ -363,9 +369,21 @@ export class Room {
 
   #remember(entry: JournalEntry): void {
     this.#recent.push(entry);
-    if (this.#recent.length > this.#limits.recentEdits * 2) {
-      this.#recent = this.#recent.slice(-this.#limits.recentEdits);
+    this.#recentBytes += entry.frame.length;
+    const maxBytes = this.#limits.recentBytes ?? DEFAULT_RECENT_BYTES;
+    if (this.#recent.length <= this.#limits.recentEdits * 2 && this.#recentBytes <= maxBytes) {
+      return;
     }
+    // Trim to the count and to three quarters of the size, so that trimming stays rare.
+    let start = Math.max(0, this.#recent.length - this.#limits.recentEdits);
+    let bytes = 0;
+    for (let i = start; i < this.#recent.length; i++) bytes += this.#recent[i].frame.length;
+    while (start < this.#recent.length - 1 && bytes > maxBytes * 0.75) {
+      bytes -= this.#recent[start].frame.length;
+      start++;
+    }
+    this.#recent = this.#recent.slice(start);
+    this.#recentBytes = bytes;
   }
 
   /** The frames after `since`, or `null` when they are no longer all in memory. */

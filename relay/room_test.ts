@@ -437,3 +437,30 @@ Deno.test("a cursor move does not resend the unchanged view", () => {
   room.flushPresence();
   assert.deepEqual(drain(b), [{ type: "cursor", peer: "a", at: [0.5, 0.5] }]);
 });
+
+Deno.test("the catch-up log is bounded in size too: a `since` behind big edits gets a snapshot", () => {
+  const room = new Room({
+    record: RECORD,
+    limits: { ...LIMITS, recentEdits: 100, recentBytes: 4096 },
+  });
+  const big = "x".repeat(1000);
+  for (let i = 1; i <= 10; i++) {
+    const result = room.edit("p", i, [{
+      op: "put",
+      feature: {
+        type: "Feature",
+        id: `f${i}`,
+        geometry: { type: "Point", coordinates: [0, 0] },
+        properties: { big },
+      },
+    }]);
+    assert.ok(result.ok);
+  }
+  const early = peer("early");
+  room.join(early, 1);
+  assert.ok("features" in drain(early)[0], "edits 2..10 no longer all fit: snapshot");
+  const late = peer("late");
+  room.join(late, 9);
+  const welcome = drain(late)[0];
+  assert.deepEqual((welcome.ops as Msg[]).map((m) => m.seq), [10]);
+});
