@@ -1,25 +1,22 @@
 /** The map client in real Chromium against a real relay: drawing, presence, follow, viewers, offline. */
 import assert from "assert";
 import { Buffer } from "node:buffer";
-import type { Page } from "playwright-core";
-import { launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
+import {
+  drawPolygon,
+  expectCursorAndViewport,
+  features,
+  launchChromium,
+  mapBox,
+  newPerson,
+  offlineEditsArriveOnce,
+  screenshot,
+  waitLive,
+} from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
 
 const ALICE = { name: "Alice", color: "#e11d48" };
 const BOB = { name: "Bob", color: "#2563eb" };
-
-/** The pixel box of the map element. */
-async function mapBox(page: Page) {
-  const box = await page.locator("#map").boundingBox();
-  assert.ok(box, "the map element is on the page");
-  return box;
-}
-
-/** The features a page shows, read through `globalThis.duplex` (the map page's test handle). */
-function features(page: Page) {
-  return page.evaluate(() => globalThis.duplex?.features() ?? []);
-}
 
 Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, import/export", async (t) => {
   await using relay = await startRelay({ args: ["--memory"] });
@@ -46,26 +43,8 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
     );
 
     await t.step("A draws a polygon with the mouse and B sees it", async () => {
-      const box = await mapBox(a.page);
-      const cx = box.x + box.width / 2;
-      const cy = box.y + box.height / 2;
-      await a.page.locator(".leaflet-pm-icon-polygon").click();
-      const corners = [[-90, -60], [90, -70], [100, 60], [-80, 70]];
-      for (const [dx, dy] of corners) {
-        await a.page.mouse.click(cx + dx, cy + dy);
-        await a.page.waitForTimeout(60);
-      }
-      await a.page.mouse.click(cx + corners[0][0], cy + corners[0][1]);
-      await b.page.waitForFunction(() =>
-        globalThis.duplex?.features().some((f) => f.geometry.type === "Polygon")
-      );
-      const [polygon] = await features(b.page);
+      const polygon = await drawPolygon(a, b, "01-b-sees-a-polygon");
       assert.equal(polygon.geometry.type, "Polygon");
-      const ring = polygon.geometry.type === "Polygon" ? polygon.geometry.coordinates[0] : [];
-      assert.equal(ring.length, 5, "four corners plus the closing one");
-      assert.deepEqual(await features(a.page), [polygon]);
-      await a.page.waitForTimeout(300);
-      await screenshot(b.page, "01-b-sees-a-polygon");
     });
 
     await t.step(
@@ -108,32 +87,9 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
       },
     );
 
-    await t.step(
-      "A's viewport rectangle and cursor appear on B's map",
-      async () => {
-        const box = await mapBox(a.page);
-        await a.page.keyboard.press("Escape");
-        await a.page.mouse.move(box.x + 120, box.y + 120);
-        await a.page.mouse.move(box.x + 160, box.y + 140, { steps: 5 });
-        const cursor = b.page.locator(".peer-cursor span", {
-          hasText: "Alice",
-        });
-        await cursor.waitFor({ state: "visible" });
-        const rect = b.page.locator(`path.peer-view[stroke="${ALICE.color}"]`);
-        await rect.waitFor({ state: "attached" });
-        const aView = await a.page.evaluate(() => globalThis.duplex?.view());
-        const seen = await b.page.evaluate(() =>
-          globalThis.duplex?.peers().find((p) => p.name === "Alice")
-        );
-        assert.deepEqual(seen?.view?.bbox, aView?.bbox);
-        assert.ok(seen?.cursor, "B knows where A's pointer is");
-        // Zoom B out so A's whole viewport rectangle is visible in the screenshot.
-        await b.page.locator(".leaflet-control-zoom-out").click();
-        await b.page.waitForTimeout(400);
-        await screenshot(b.page, "03-b-sees-a-cursor-and-viewport");
-        await b.page.locator(".leaflet-control-zoom-in").click();
-      },
-    );
+    await t.step("A's viewport rectangle and cursor appear on B's map", async () => {
+      await expectCursorAndViewport(a, ALICE, b, "03-b-sees-a-cursor-and-viewport");
+    });
 
     await t.step(
       "B follows A; A pans; B's map follows until B presses Esc",
@@ -229,60 +185,16 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
       },
     );
 
-    await t.step(
-      "A goes offline, edits, comes back; B gets every edit exactly once",
-      async () => {
-        const fid = (await features(a.page))[0].id;
-        await a.context.setOffline(true);
-        await a.page.waitForFunction(() => globalThis.duplex?.status().state !== "live");
-        const ids = await a.page.evaluate((fid) => {
-          const d = globalThis.duplex;
-          if (!d) return [];
-          d.sendEdit([{ op: "props", fid, set: { visited: true } }]);
-          d.sendEdit([{
-            op: "put",
-            feature: {
-              type: "Feature",
-              id: "offline-point",
-              geometry: { type: "Point", coordinates: [10, 10] },
-              properties: { note: "added offline" },
-            },
-          }]);
-          d.sendEdit([{
-            op: "props",
-            fid: "offline-point",
-            set: { note: "changed offline" },
-          }]);
-          return [d.pendingCount()];
-        }, fid);
-        assert.deepEqual(ids, [3]);
-        await a.page.locator("#status", { hasText: "Offline · 3 unsent edits" })
-          .waitFor();
-        await screenshot(a.page, "06-a-offline-with-unsent-edits");
-        const bSeqBefore = await b.page.evaluate(() => globalThis.duplex?.seq() ?? 0);
-        await a.context.setOffline(false);
-        await waitLive(a.page, 20_000);
-        await a.page.waitForFunction(() => globalThis.duplex?.pendingCount() === 0);
-        await b.page.waitForFunction(() =>
-          globalThis.duplex?.feature("offline-point")?.properties.note ===
-            "changed offline"
-        );
-        const log = await b.page.evaluate(() => globalThis.duplex?.editLog() ?? []);
-        const fromA = log.filter((e) => e.seq > bSeqBefore);
-        assert.equal(fromA.length, 3, `B saw ${JSON.stringify(fromA)}`);
-        assert.equal(
-          new Set(fromA.map((e) => e.id)).size,
-          3,
-          "no edit arrived twice",
-        );
-        assert.equal(
-          (await b.page.evaluate(() => globalThis.duplex?.features()))?.length,
-          2,
-        );
-        assert.deepEqual(await features(a.page), await features(b.page));
-        await screenshot(a.page, "06-a-back-online");
-      },
-    );
+    await t.step("A goes offline, edits, comes back; B gets every edit exactly once", async () => {
+      await offlineEditsArriveOnce(a, b, {
+        offline: "06-a-offline-with-unsent-edits",
+        online: "06-a-back-online",
+      });
+      assert.equal(
+        (await b.page.evaluate(() => globalThis.duplex?.features()))?.length,
+        2,
+      );
+    });
 
     await t.step(
       "undo and redo of A's own edits (Ctrl+Z, Ctrl+Shift+Z) reach B",
