@@ -1,7 +1,7 @@
 /** End-to-end: behind a gateway that strips WebSocket upgrades, two Chromiums edit over the HTTP fallback. */
 import assert from "assert";
-import { chromium, type Page } from "playwright-core";
-import { CHROMIUM, CHROMIUM_ARGS, newPerson, screenshot, waitLive } from "./_browser.ts";
+import type { Page } from "playwright-core";
+import { launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
 import { chromiumCaHome, startHaproxy } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
@@ -41,11 +41,7 @@ Deno.test("through a gateway that strips Upgrade, two browsers edit together ove
     await using trust = await chromiumCaHome(hp.caFile);
     const map = await createMap(relay.url, "Behind the gateway");
     const url = `${hp.stripUpgradeUrl}/m/${map.id}#key=${map.editKey}`;
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      env: trust.env,
-    });
+    const browser = await launchChromium({ env: trust.env });
     try {
       const a = await newPerson(browser, { name: "Alice", color: "#e11d48" });
       const b = await newPerson(browser, { name: "Bob", color: "#2563eb" });

@@ -1,26 +1,10 @@
 /** End-to-end: Chromium behind a real forward proxy (tinyproxy) edits a map over wss:// through HAProxy. */
 import assert from "assert";
-import { chromium } from "playwright-core";
+import { launchChromium, screenshot } from "./_browser.ts";
 import { chromiumCaHome, startHaproxy, startTinyproxy } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import { join } from "./_ws.ts";
-
-/** The part of the map page's `window.duplex` debug handle (public/src/map_page.ts) used here. */
-interface PageHandle {
-  status(): { state: string; transport: string };
-  sendEdit(ops: unknown[]): Promise<{ ok: boolean }>;
-}
-type PageGlobal = { duplex?: PageHandle };
-
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import type {} from "../public/src/debug.ts";
 
 Deno.test("Chromium through a forward proxy (CONNECT tunnel) edits a map over wss://", async () => {
   await using relay = await startRelay({ args: ["--memory", "--trust-proxy", "127.0.0.1"] });
@@ -33,11 +17,9 @@ Deno.test("Chromium through a forward proxy (CONNECT tunnel) edits a map over ws
   const { peer: watcher } = await join(relay.wsUrl, map.id, map.viewKey, { name: "watcher" });
   await using _watcher = watcher;
 
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+  const browser = await launchChromium({
     env: trust.env,
     args: [
-      ...CHROMIUM_ARGS,
       `--proxy-server=${proxy.url}`,
       // Chromium never proxies loopback unless told to; the test's "internet" is loopback.
       "--proxy-bypass-list=<-loopback>",
@@ -62,11 +44,11 @@ Deno.test("Chromium through a forward proxy (CONNECT tunnel) edits a map over ws
       true,
     );
     await page.waitForFunction(
-      () => (globalThis as PageGlobal).duplex?.status().state === "live",
+      () => globalThis.duplex?.status().state === "live",
       undefined,
       { timeout: 15_000 },
     ).catch(async (e) => {
-      const status = await page.evaluate(() => (globalThis as PageGlobal).duplex?.status())
+      const status = await page.evaluate(() => globalThis.duplex?.status())
         .catch(() => undefined);
       throw new Error(
         `the map page never went live: ${e}\nstatus: ${JSON.stringify(status)}\n` +
@@ -76,12 +58,12 @@ Deno.test("Chromium through a forward proxy (CONNECT tunnel) edits a map over ws
       );
     });
     assert.equal(
-      await page.evaluate(() => (globalThis as PageGlobal).duplex?.status().transport),
+      await page.evaluate(() => globalThis.duplex?.status().transport),
       "websocket",
     );
 
     const outcome = await page.evaluate(() =>
-      (globalThis as PageGlobal).duplex!.sendEdit([{
+      globalThis.duplex!.sendEdit([{
         op: "put",
         feature: {
           type: "Feature",
@@ -94,10 +76,7 @@ Deno.test("Chromium through a forward proxy (CONNECT tunnel) edits a map over ws
     assert.equal(outcome.ok, true, JSON.stringify(outcome));
     const seen = await watcher.nextOf("edit", (m) => m.ops.some((op) => op.op === "put"));
     assert.deepEqual(seen.ops.map((op) => op.op === "put" && op.feature.id), ["through-proxy"]);
-    await Deno.mkdir(new URL("../test-output/", import.meta.url), { recursive: true });
-    await page.screenshot({
-      path: new URL("../test-output/proxy_wss.png", import.meta.url).pathname,
-    });
+    await screenshot(page, "proxy_wss");
   } finally {
     await browser.close();
   }
