@@ -1,23 +1,7 @@
 /** Unit tests of a peer's outbox: one frame per flush, newest-wins presence, slow-peer policy. */
 import assert from "assert";
+import { FakeSocket } from "./_fake_socket.ts";
 import { Peer } from "./peer.ts";
-import type { PeerSocket } from "./peer.ts";
-
-/** A socket that records what is sent; `buffered` fakes the unsent bytes. */
-class FakeSocket implements PeerSocket {
-  sent: string[] = [];
-  buffered = 0;
-  isOpen = true;
-  send(text: string): void {
-    this.sent.push(text);
-  }
-  close(): void {
-    this.isOpen = false;
-  }
-  get bufferedAmount(): number {
-    return this.buffered;
-  }
-}
 
 const MAX = 1000;
 

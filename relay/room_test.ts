@@ -1,8 +1,8 @@
 /** Unit tests of the room: atomic ops, limits, catch-up on join, presence, rebuild from the store. */
 import assert from "assert";
 import { hashKey } from "./keys.ts";
+import { FakeSocket } from "./_fake_socket.ts";
 import { Peer } from "./peer.ts";
-import type { PeerSocket } from "./peer.ts";
 import type { EditOp, Geometry, StoredFeature } from "./protocol.ts";
 import { applyOps, Room } from "./room.ts";
 import type { RoomLimits } from "./room.ts";
@@ -28,22 +28,6 @@ const put = (id: string, properties: Record<string, unknown> = {}, geometry = po
   op: "put",
   feature: { type: "Feature", id, geometry, properties },
 });
-
-/** A socket that records what is sent; `buffered` fakes the unsent bytes. */
-class FakeSocket implements PeerSocket {
-  sent: string[] = [];
-  buffered = 0;
-  isOpen = true;
-  send(text: string): void {
-    this.sent.push(text);
-  }
-  close(): void {
-    this.isOpen = false;
-  }
-  get bufferedAmount(): number {
-    return this.buffered;
-  }
-}
 
 function peer(id: string, role: "editor" | "viewer" = "editor"): Peer & { socket: FakeSocket } {
   const p = new Peer(id, new FakeSocket(), "127.0.0.1");
