@@ -1,4 +1,5 @@
 /** The open-loop load run: peers in rooms send stamped cursors, views and edits at fixed rates; every delivery is accounted for. */
+import { prng } from "../tests/_fixtures.ts";
 import { Histogram } from "./histogram.ts";
 import { type BenchPeer, connectPeer, StalledPeer } from "./peers.ts";
 import { ProcSampler, type ProcSummary } from "./proc.ts";
@@ -111,17 +112,6 @@ interface Schedule {
   room: number;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KIND_INDEX: Record<StampKind, number> = { cursor: 0, view: 1, edit: 2 };
 
 /** Summarises a histogram of microseconds as milliseconds. */
@@ -139,7 +129,7 @@ export function latencyOf(h: Histogram): Latency {
 export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
   const { spec, server } = o;
   const baseUrl = o.baseUrl ?? server.url;
-  const random = mulberry32(o.seed ?? 1);
+  const random = prng(o.seed ?? 1);
   const relay = server.kind === "relay";
   const peerCount = spec.rooms * spec.peersPerRoom;
   const stalledPerRoom = Math.round(spec.peersPerRoom * spec.stalledFraction);
