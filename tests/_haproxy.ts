@@ -1,6 +1,7 @@
 /** Starts real HAProxy (haproxy/haproxy.cfg) with test certificates in front of a relay, for end-to-end tests. */
 
 import NodeWebSocket from "ws";
+import { signalQuietly, spawnLines, terminate } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const HAPROXY_CFG = new URL("haproxy/haproxy.cfg", ROOT).pathname;
@@ -205,25 +206,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     const [c, e] = [child, exited];
     child = undefined;
     exited = undefined;
-    try {
-      c.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const killed = await Promise.race([
-      e.then(() => false),
-      new Promise<boolean>((r) => timer = setTimeout(() => r(true), 5_000)),
-    ]);
-    clearTimeout(timer);
-    if (killed) {
-      try {
-        c.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      await e;
-    }
+    await terminate({ child: c, status: e }, 5_000);
   };
 
   const waitHealthy = async () => {
@@ -315,7 +298,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
 
 /** A HOME directory whose NSS database trusts a CA, for Chromium on Linux. */
 export interface ChromiumCaHome {
-  /** The directory; pass `env` to `chromium.launch({ env })`. */
+  /** The directory; pass `env` to `launchChromium({ env })` (tests/_browser.ts). */
   home: string;
   /** `{ HOME: home }` */
   env: Record<string, string>;
@@ -330,7 +313,7 @@ export interface ChromiumCaHome {
  * @example
  * ```ts
  * await using trust = await chromiumCaHome(proxy.caFile);
- * const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", env: trust.env });
+ * const browser = await launchChromium({ env: trust.env });
  * ```
  */
 export async function chromiumCaHome(caFile: string): Promise<ChromiumCaHome> {
@@ -378,7 +361,7 @@ export interface TinyproxyProcess {
  * @example
  * ```ts
  * await using proxy = await startTinyproxy({ connectPorts: [hp.httpsPort] });
- * // chromium.launch({ args: [`--proxy-server=${proxy.url}`, "--proxy-bypass-list=<-loopback>"] })
+ * // launchChromium({ args: [`--proxy-server=${proxy.url}`, "--proxy-bypass-list=<-loopback>"] })
  * ```
  */
 export async function startTinyproxy(
@@ -401,23 +384,17 @@ export async function startTinyproxy(
       ...(options.extraConfig ?? []),
     ];
     await Deno.writeTextFile(`${dir}/tinyproxy.conf`, config.join("\n") + "\n");
-    const child = new Deno.Command("tinyproxy", {
-      args: ["-d", "-c", `${dir}/tinyproxy.conf`],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const exited = pipeLines(child, logs);
+    const { child, status: exited } = spawnLines(
+      "tinyproxy",
+      { args: ["-d", "-c", `${dir}/tinyproxy.conf`] },
+      (line) => logs.push(line),
+    );
     if (await waitListening(port, exited)) {
       let stopped = false;
       const stop = async () => {
         if (stopped) return;
         stopped = true;
-        try {
-          child.kill("SIGTERM");
-        } catch {
-          // Already exited.
-        }
+        signalQuietly(child, "SIGTERM");
         await exited;
         await Deno.remove(dir, { recursive: true }).catch(() => {});
       };
@@ -492,36 +469,13 @@ function spawn(
   logs: string[],
   configs: string[],
 ): { child: Deno.ChildProcess; exited: Promise<Deno.CommandStatus> } {
-  const child = new Deno.Command("haproxy", {
+  const { child, status } = spawnLines(
+    "haproxy",
     // -db: foreground, no daemon, so the test owns the process and sees its log on stdout.
-    args: ["-db", ...configs.flatMap((f) => ["-f", f])],
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  return { child, exited: pipeLines(child, logs) };
-}
-
-/** Collects a child's stdout and stderr lines; resolves with its status once both are drained. */
-function pipeLines(child: Deno.ChildProcess, logs: string[]): Promise<Deno.CommandStatus> {
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        logs.push(buffer.slice(0, nl));
-        buffer = buffer.slice(nl + 1);
-      }
-    }
-    if (buffer) logs.push(buffer);
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  return child.status.then(async (s) => {
-    await pumps.catch(() => {});
-    return s;
-  });
+    { args: ["-db", ...configs.flatMap((f) => ["-f", f])], env },
+    (line) => logs.push(line),
+  );
+  return { child, exited: status };
 }
 
 /** True once the port accepts connections; false if HAProxy exits first or never listens. */

@@ -1,4 +1,5 @@
 /** Starts a real relay process on a free loopback port for end-to-end tests, and stops it. */
+import { signalQuietly, spawnLines, type StreamName } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -57,45 +58,32 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
     ...(options.args?.includes("--memory") ? [] : ["--data", dataDir]),
     ...(options.args ?? []),
   ];
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { NO_COLOR: "1", ...options.env },
-  }).spawn();
   const logs: LogLine[] = [];
   const waiters = new Set<{ match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>();
   const stderrText: string[] = [];
-  const pump = async (stream: ReadableStream<Uint8Array>, sink?: string[]) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const text = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (sink) sink.push(text);
-        if (!text.startsWith("{")) continue;
-        try {
-          const line = JSON.parse(text) as LogLine;
-          logs.push(line);
-          for (const w of waiters) {
-            if (w.match(line)) {
-              waiters.delete(w);
-              w.resolve(line);
-            }
-          }
-        } catch {
-          // Not a log line.
+  const onLine = (text: string, stream: StreamName) => {
+    if (stream === "stderr") stderrText.push(text);
+    if (!text.startsWith("{")) return;
+    try {
+      const line = JSON.parse(text) as LogLine;
+      logs.push(line);
+      for (const w of waiters) {
+        if (w.match(line)) {
+          waiters.delete(w);
+          w.resolve(line);
         }
       }
+    } catch {
+      // Not a log line.
     }
   };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr, stderrText)]);
+  const { child, status: exit } = spawnLines(
+    Deno.execPath(),
+    { args, env: { NO_COLOR: "1", ...options.env } },
+    onLine,
+  );
   let exited: number | undefined;
-  const status = child.status.then(async (s) => {
-    await pumps.catch(() => {});
+  const status = exit.then((s) => {
     exited = s.signal ? 128 + signalNumber(s.signal) : s.code;
     return exited;
   });
@@ -131,13 +119,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
   ]);
   const port = Number(listening.port);
   const signal = async (sig: Deno.Signal) => {
-    if (exited === undefined) {
-      try {
-        child.kill(sig);
-      } catch {
-        // Already gone.
-      }
-    }
+    if (exited === undefined) signalQuietly(child, sig);
     return await status;
   };
   const relay: RelayProcess = {

@@ -2,6 +2,7 @@
 import assert from "assert";
 import { compile } from "../scripts/compile.ts";
 import { startHaproxy } from "./_haproxy.ts";
+import { listeningPort, signalQuietly, spawnLines } from "./_process.ts";
 import { TestPeer } from "./_ws.ts";
 import { feature, point } from "./_fixtures.ts";
 
@@ -45,38 +46,13 @@ if (!runtime.ok) {
 
 /** A started binary; logs parsed like tests/_relay.ts does. */
 async function startBinary(path: string, args: string[]) {
-  const child = new Deno.Command(path, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
   const lines: string[] = [];
   let listening: ((port: number) => void) | undefined;
   const port = new Promise<number>((resolve) => listening = resolve);
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        lines.push(line);
-        try {
-          const parsed = JSON.parse(line);
-          if (parsed.event === "listening") listening?.(Number(parsed.port));
-        } catch {
-          // Not a log line.
-        }
-      }
-    }
-  };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const status = child.status.then(async (s) => {
-    await pumps;
-    return s;
+  const { child, status } = spawnLines(path, { args, env: { NO_COLOR: "1" } }, (line) => {
+    lines.push(line);
+    const seen = listeningPort(line);
+    if (seen !== undefined) listening?.(seen);
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const ready = await Promise.race([
@@ -86,11 +62,7 @@ async function startBinary(path: string, args: string[]) {
   ]);
   clearTimeout(timer);
   const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // Already exited.
-    }
+    signalQuietly(child, "SIGTERM");
     return await status;
   };
   if (ready === null) {
