@@ -1,4 +1,11 @@
 /** Starts the servers under test (the relay and the baselines) as child processes on free loopback ports. */
+import {
+  type LineProcess,
+  listeningPort,
+  signalQuietly,
+  spawnLines,
+  terminate,
+} from "../tests/_process.ts";
 
 /** Which wire a server speaks: the v1 protocol, raw room broadcast, or Socket.IO. */
 export type ServerKind = "relay" | "raw" | "socketio";
@@ -84,51 +91,23 @@ export async function startServer(
       kind = "socketio";
       break;
   }
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(cmd, {
-      args,
-      cwd: ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-  } catch (e) {
-    throw new Error(`cannot start ${name} (${cmd}): ${e instanceof Error ? e.message : e}`);
-  }
   const tail: string[] = [];
   let resolvePort: (port: number) => void = () => {};
   const portSeen = new Promise<number>((r) => resolvePort = r);
-  // Both streams are read to the end, always: a relay that logs every connection would stall
-  // on a full pipe otherwise.
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    let buffer = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buffer += chunk;
-      let nl;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        options.onLine?.(line);
-        tail.push(line);
-        if (tail.length > 30) tail.shift();
-        if (line.includes('"listening"')) {
-          try {
-            const port = Number(JSON.parse(line).port);
-            if (port > 0) resolvePort(port);
-          } catch {
-            // Not JSON after all.
-          }
-        }
-      }
-    }
+  const onLine = (line: string) => {
+    options.onLine?.(line);
+    tail.push(line);
+    if (tail.length > 30) tail.shift();
+    const port = listeningPort(line);
+    if (port !== undefined) resolvePort(port);
   };
-  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]).catch(() => {});
-  const status = child.status.then(async (s) => {
-    await pumps;
-    return s;
-  });
+  let proc: LineProcess;
+  try {
+    proc = spawnLines(cmd, { args, cwd: ROOT, env: { NO_COLOR: "1" } }, onLine);
+  } catch (e) {
+    throw new Error(`cannot start ${name} (${cmd}): ${e instanceof Error ? e.message : e}`);
+  }
+  const { child, status } = proc;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const port = await Promise.race([
     portSeen,
@@ -142,31 +121,14 @@ export async function startServer(
       );
     }),
   ]).finally(() => clearTimeout(timer)).catch(async (e) => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Gone.
-    }
+    signalQuietly(child, "SIGKILL");
     await status;
     throw e;
   });
   let stopped: Promise<void> | undefined;
   const stop = () =>
     stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Already gone.
-      }
-      const grace = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Gone.
-        }
-      }, 3000);
-      await status;
-      clearTimeout(grace);
+      await terminate(proc, 3000);
       if (dataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     })();
   return {
