@@ -49,6 +49,11 @@ export interface TestIdentity {
   color: string;
 }
 
+/** The first editor in the browser scenarios. */
+export const ALICE: TestIdentity = { name: "Alice", color: "#e11d48" };
+/** The second editor in the browser scenarios. */
+export const BOB: TestIdentity = { name: "Bob", color: "#2563eb" };
+
 /** One person's browser context and page, with the page's errors collected as they happen. */
 export interface Person {
   context: BrowserContext;

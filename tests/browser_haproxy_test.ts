@@ -1,6 +1,8 @@
 /** The map client's core browser scenarios in Chromium through HAProxy over https, trusting the local CA. */
 import assert from "assert";
 import {
+  ALICE,
+  BOB,
   drawPolygon,
   expectCursorAndViewport,
   launchChromium,
@@ -11,9 +13,6 @@ import {
 import { chromiumCaHome, startHaproxy } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
-
-const ALICE = { name: "Alice", color: "#e11d48" };
-const BOB = { name: "Bob", color: "#2563eb" };
 
 Deno.test("map client through HAProxy over https (local CA): draw, presence, offline edits", async (t) => {
   await using relay = await startRelay({ args: ["--memory", "--trust-proxy", "127.0.0.1"] });

@@ -2,6 +2,8 @@
 import assert from "assert";
 import { Buffer } from "node:buffer";
 import {
+  ALICE,
+  BOB,
   drawPolygon,
   expectCursorAndViewport,
   features,
@@ -14,9 +16,6 @@ import {
 } from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
-
-const ALICE = { name: "Alice", color: "#e11d48" };
-const BOB = { name: "Bob", color: "#2563eb" };
 
 Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, import/export", async (t) => {
   await using relay = await startRelay({ args: ["--memory"] });

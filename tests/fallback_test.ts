@@ -1,7 +1,7 @@
 /** End-to-end: behind a gateway that strips WebSocket upgrades, two Chromiums edit over the HTTP fallback. */
 import assert from "assert";
 import type { Page } from "playwright-core";
-import { launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
+import { ALICE, BOB, launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
 import { chromiumCaHome, startHaproxy } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
@@ -43,8 +43,8 @@ Deno.test("through a gateway that strips Upgrade, two browsers edit together ove
     const url = `${hp.stripUpgradeUrl}/m/${map.id}#key=${map.editKey}`;
     const browser = await launchChromium({ env: trust.env });
     try {
-      const a = await newPerson(browser, { name: "Alice", color: "#e11d48" });
-      const b = await newPerson(browser, { name: "Bob", color: "#2563eb" });
+      const a = await newPerson(browser, ALICE);
+      const b = await newPerson(browser, BOB);
 
       await t.step("both pages find the WebSocket blocked and go live over HTTP", async () => {
         for (const p of [a, b]) {
