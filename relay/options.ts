@@ -131,6 +131,8 @@ export function parseOptions(
   const limitOptions = Object.fromEntries(
     LIMIT_SPECS.map((s) => [s.flag, { type: "string" as const }]),
   );
+  // `deno task start -- --port 9000` passes the `--` along; it separates nothing here.
+  if (args[0] === "--") args = args.slice(1);
   let values;
   try {
     ({ values } = parseArgs({

@@ -232,3 +232,9 @@ Deno.test("every default in --help is accepted back by parseOptions", () => {
   ]);
   assert.deepEqual(run(args).limits, { ...DEFAULT_LIMITS });
 });
+
+Deno.test("parseOptions: a leading -- (as deno task passes it along) is ignored", () => {
+  const cmd = parseOptions(["--", "--port", "9000"], {});
+  assert.equal(cmd.kind, "run");
+  assert.equal(cmd.kind === "run" && cmd.options.port, 9000);
+});
