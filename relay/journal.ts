@@ -110,6 +110,7 @@ export class WorkerJournal implements Journal {
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #closed: Promise<void> | null = null;
+  #failed: Error | null = null;
 
   constructor(options: { path: string }) {
     if (typeof options?.path !== "string" || options.path === "" || options.path === ":memory:") {
@@ -133,6 +134,7 @@ export class WorkerJournal implements Journal {
       // A worker that died cannot make anything durable: fail everything waiting on it.
       event.preventDefault();
       const err = new Error(`journal worker failed: ${event.message}`);
+      this.#failed = err;
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     };
@@ -158,6 +160,8 @@ export class WorkerJournal implements Journal {
 
   #request(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("journal is closed"));
+    // Nothing posted to a dead worker would ever be answered.
+    if (this.#failed) return Promise.reject(this.#failed);
     return this.#post(message);
   }
 
