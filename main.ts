@@ -70,10 +70,9 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.log("stopping", { signal });
-  await hub.close();
-  const stopped = server.shutdown();
+  // Whatever happens (a stuck client, a dead journal worker), exit within the grace period.
   const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-  await Promise.race([stopped, grace]);
+  await Promise.race([hub.close().then(() => server.shutdown()), grace]);
   store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);

@@ -154,7 +154,8 @@ export class WorkerJournal implements Journal {
   }
 
   close(): Promise<void> {
-    this.#closed ??= this.#post({ op: "close" }).finally(() => this.#worker.terminate());
+    this.#closed ??= (this.#failed ? Promise.resolve() : this.#post({ op: "close" }))
+      .finally(() => this.#worker.terminate());
     return this.#closed;
   }
 
