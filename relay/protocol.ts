@@ -78,8 +78,8 @@ const Properties = v.pipe(
 );
 const PropertyKey = v.pipe(v.string(), v.maxLength(1024));
 
-/** Builds the schema for everything a client may send, for the given limits. */
-export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
+/** Builds the schema of one edit op (and of a feature in it), for the given limits. */
+function createOpSchema(limits: SchemaLimits) {
   const FeatureId = v.pipe(
     v.string("feature id must be a string"),
     v.minLength(1, "feature id must not be empty"),
@@ -106,6 +106,12 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
     }),
     v.object({ op: v.literal("del"), fid: FeatureId }),
   ], "op must be one of put, geom, props, del");
+  return Op;
+}
+
+/** Builds the schema for everything a client may send, for the given limits. */
+export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
+  const Op = createOpSchema(limits);
   return v.variant("type", [
     v.object({
       type: v.literal("hello"),
@@ -146,13 +152,8 @@ export type EditOp = EditMessage["ops"][number];
 export type Feature = Extract<EditOp, { op: "put" }>["feature"];
 export type EditId = EditMessage["id"];
 
-/** A feature as the relay stores it: `properties` always an object. */
-export interface StoredFeature {
-  type: "Feature";
-  id: string;
-  geometry: Geometry;
-  properties: Record<string, unknown>;
-}
+/** A feature as the relay stores and sends it (see {@link StoredFeatureSchema}). */
+export type StoredFeature = v.InferOutput<typeof StoredFeatureSchema>;
 
 /** The result of reading one inbound frame: messages in order, or why the frame is unusable. */
 export type FrameResult =
@@ -207,66 +208,102 @@ function describeIssue(issue: v.BaseIssue<unknown>): string {
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
-/** Everything the relay tells peers about one another. */
-export interface PeerInfo {
-  peer: string;
-  name: string;
-  color: string;
-  role: Role;
-  view?: { bbox: [number, number, number, number]; zoom: number };
-  cursor?: [number, number] | null;
-}
-
-export type Role = "editor" | "viewer";
-
-/** An accepted edit as it travels to clients and sits in the journal. */
-export interface EditFrame {
-  type: "edit";
-  seq: number;
-  by: string;
-  id: EditId;
-  ops: EditOp[];
-}
-
-/** Everything the server sends. */
-export type ServerMessage =
-  | {
-    type: "welcome";
-    you: { peer: string; name: string; color: string; role: Role };
-    peers: PeerInfo[];
-    seq: number;
-    features?: { type: "FeatureCollection"; features: StoredFeature[] };
-    ops?: EditFrame[];
-    map?: { id: string; title: string };
-  }
-  | { type: "joined"; peer: string; name: string; color: string; role: Role }
-  | { type: "left"; peer: string }
-  | { type: "view"; peer: string; bbox: [number, number, number, number]; zoom: number }
-  | { type: "cursor"; peer: string; at: [number, number] | null }
-  | EditFrame
-  | { type: "rejected"; id: EditId; code: RejectCode; message: string }
-  | { type: "error"; code: ErrorCode; message: string }
-  | { type: "pong"; t?: number | string };
+const RoleSchema = v.picklist(["editor", "viewer"]);
+/** A peer's role: what its key allows. */
+export type Role = v.InferOutput<typeof RoleSchema>;
 
 /** Why an edit was not applied. */
-export type RejectCode =
-  | "forbidden"
-  | "unknown_feature"
-  | "invalid_geometry"
-  | "invalid_edit"
-  | "too_large"
-  | "too_many_features"
-  | "rate_limited"
-  | "duplicate";
+export const RejectCodeSchema = v.picklist([
+  "forbidden",
+  "unknown_feature",
+  "invalid_geometry",
+  "invalid_edit",
+  "too_large",
+  "too_many_features",
+  "rate_limited",
+  "duplicate",
+]);
+export type RejectCode = v.InferOutput<typeof RejectCodeSchema>;
 
 /** Why a frame was refused. */
-export type ErrorCode =
-  | "bad_json"
-  | "bad_message"
-  | "hello_required"
-  | "already_joined"
-  | "rate_limited"
-  | "internal";
+export const ErrorCodeSchema = v.picklist([
+  "bad_json",
+  "bad_message",
+  "hello_required",
+  "already_joined",
+  "rate_limited",
+  "internal",
+]);
+export type ErrorCode = v.InferOutput<typeof ErrorCodeSchema>;
+
+const ViewState = v.object({ bbox: BBoxSchema, zoom: v.number() });
+
+/** Everything the relay tells peers about one another. */
+export const PeerInfoSchema = v.object({
+  peer: v.string(),
+  name: v.string(),
+  color: v.string(),
+  role: RoleSchema,
+  view: v.optional(ViewState),
+  cursor: v.optional(v.nullable(LngLatSchema)),
+});
+export type PeerInfo = v.InferOutput<typeof PeerInfoSchema>;
+
+/** A feature as the relay stores and sends it: `properties` always an object. */
+export const StoredFeatureSchema = v.object({
+  type: v.literal("Feature"),
+  id: v.string(),
+  geometry: GeometrySchema,
+  properties: v.record(v.string(), v.unknown()),
+});
+
+/** An accepted edit as it travels to clients and sits in the journal. */
+export const EditFrameSchema = v.object({
+  type: v.literal("edit"),
+  seq: v.number(),
+  by: v.string(),
+  id: EditIdSchema,
+  ops: v.array(createOpSchema(DEFAULT_SCHEMA_LIMITS)),
+});
+export type EditFrame = v.InferOutput<typeof EditFrameSchema>;
+
+/**
+ * Everything the server sends. Objects are not strict, so a client validating with this schema
+ * keeps working when a later relay adds fields.
+ */
+export const ServerMessageSchema = v.variant("type", [
+  v.object({
+    type: v.literal("welcome"),
+    you: v.object({ peer: v.string(), name: v.string(), color: v.string(), role: RoleSchema }),
+    peers: v.array(PeerInfoSchema),
+    seq: v.number(),
+    map: v.optional(v.object({ id: v.string(), title: v.string() })),
+    features: v.optional(
+      v.object({ type: v.literal("FeatureCollection"), features: v.array(StoredFeatureSchema) }),
+    ),
+    ops: v.optional(v.array(EditFrameSchema)),
+  }),
+  v.object({
+    type: v.literal("joined"),
+    peer: v.string(),
+    name: v.string(),
+    color: v.string(),
+    role: RoleSchema,
+  }),
+  v.object({ type: v.literal("left"), peer: v.string() }),
+  v.object({ type: v.literal("view"), peer: v.string(), bbox: BBoxSchema, zoom: v.number() }),
+  v.object({ type: v.literal("cursor"), peer: v.string(), at: v.nullable(LngLatSchema) }),
+  EditFrameSchema,
+  v.object({
+    type: v.literal("rejected"),
+    id: EditIdSchema,
+    code: RejectCodeSchema,
+    message: v.string(),
+  }),
+  v.object({ type: v.literal("error"), code: ErrorCodeSchema, message: v.string() }),
+  v.object({ type: v.literal("pong"), t: v.optional(v.union([v.number(), v.string()])) }),
+]);
+export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 
 /** A GeoJSON FeatureCollection as accepted by `PUT /api/maps/<id>/features`; ids are optional. */
 export const ImportSchema = v.object({

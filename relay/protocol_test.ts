@@ -1,10 +1,12 @@
 /** Unit tests of inbound frame parsing and import validation. */
 import assert from "assert";
+import * as v from "valibot";
 import {
   ClientMessageSchema,
   createClientMessageSchema,
   parseFrame,
   parseImport,
+  ServerMessageSchema,
 } from "./protocol.ts";
 import type { FrameItem, FrameResult } from "./protocol.ts";
 
@@ -248,4 +250,24 @@ Deno.test("parseFrame: properties must be an object; missing or null become {}",
   assert.ok(array.ok && !array.items[0].ok);
   assert.match(array.items[0].error, /properties must be a JSON object/);
   assert.deepEqual(array.items[0].edit, { id: 1, code: "invalid_edit" });
+});
+
+Deno.test("ServerMessageSchema accepts the relay's messages and refuses malformed ones", () => {
+  const edit = {
+    type: "edit",
+    seq: 3,
+    by: "p1",
+    id: "c-1",
+    ops: [{
+      op: "put",
+      feature: { type: "Feature", id: "a", geometry: { type: "Point", coordinates: [1, 2] } },
+    }],
+  };
+  assert.ok(v.is(ServerMessageSchema, edit));
+  assert.ok(v.is(ServerMessageSchema, { type: "cursor", peer: "p2", at: null }));
+  assert.ok(v.is(ServerMessageSchema, { type: "pong", t: 5, later: "extra fields are fine" }));
+  assert.ok(!v.is(ServerMessageSchema, { ...edit, ops: [{ op: "move", fid: "a" }] }));
+  assert.ok(!v.is(ServerMessageSchema, { type: "cursor", peer: "p2", at: [200, 0] }));
+  assert.ok(!v.is(ServerMessageSchema, { type: "rejected", id: 1, code: "nope", message: "" }));
+  assert.ok(!v.is(ServerMessageSchema, { type: "gossip" }));
 });

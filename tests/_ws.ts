@@ -1,5 +1,8 @@
 /** WebSocket test peers for the relay end-to-end tests: a real client, and a hand-made one over TCP. */
 
+import * as v from "valibot";
+import { ServerMessageSchema } from "../relay/protocol.ts";
+
 /** One message the server sent (a JSON array frame is flattened into several). */
 export type Msg = { type: string; [field: string]: unknown };
 
@@ -131,7 +134,18 @@ export class TestPeer {
       for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
         const isMsg = typeof item === "object" && item !== null && "type" in item &&
           typeof item.type === "string";
-        this.#push(isMsg ? item as Msg : { type: "__not_a_message__", value: item });
+        if (!isMsg) {
+          this.#push({ type: "__not_a_message__", value: item });
+          continue;
+        }
+        // Every message must match the published server schema: a test waiting for a message
+        // that does not sees "__invalid__" in its failure instead.
+        const checked = v.safeParse(ServerMessageSchema, item);
+        this.#push(
+          checked.success
+            ? item as Msg
+            : { type: "__invalid__", issue: checked.issues[0].message, value: item },
+        );
       }
     });
   }

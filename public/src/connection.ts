@@ -1,4 +1,6 @@
 /** Keeps one map session connected: hello, liveness pings, reconnect with backoff, fatal closes. */
+import * as v from "valibot";
+import { ServerMessageSchema } from "../../relay/protocol.ts";
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -38,21 +40,19 @@ export interface ConnectionOptions {
   pongTimeoutMs?: number;
 }
 
-const KNOWN_TYPES = new Set([
-  "welcome",
-  "joined",
-  "left",
-  "view",
-  "cursor",
-  "edit",
-  "rejected",
-  "error",
-  "pong",
-]);
-
-function isServerMessage(value: unknown): value is ServerMessage {
-  return typeof value === "object" && value !== null && "type" in value &&
-    typeof value.type === "string" && KNOWN_TYPES.has(value.type);
+/**
+ * Checks one message against the relay's published schema. A message that does not match (a
+ * newer relay's unknown message type, or a bug) is skipped with a warning instead of corrupting
+ * the map.
+ */
+function parseServerMessage(value: unknown): ServerMessage | null {
+  const result = v.safeParse(ServerMessageSchema, value);
+  if (result.success) return result.output;
+  console.warn("duplex: ignored a server message that does not match the protocol", {
+    type: typeof value === "object" && value !== null && "type" in value ? value.type : undefined,
+    issue: result.issues[0].message,
+  });
+  return null;
 }
 
 /**
@@ -138,8 +138,9 @@ export class Connection {
         } catch {
           return;
         }
-        for (const item of Array.isArray(json) ? json : [json]) {
-          if (!isServerMessage(item)) continue;
+        for (const raw of Array.isArray(json) ? json : [json]) {
+          const item = parseServerMessage(raw);
+          if (item === null) continue;
           if (item.type === "welcome") {
             welcomed = true;
             this.#attempt = 0;

@@ -67,6 +67,16 @@ function setup() {
   };
 }
 
+/** The smallest valid messages of their kind. */
+const WELCOME = {
+  type: "welcome",
+  you: { peer: "p1", name: "Ada", color: "#112233", role: "editor" },
+  peers: [],
+  seq: 0,
+  features: { type: "FeatureCollection", features: [] },
+};
+const JOINED = { type: "joined", peer: "p2", name: "Bo", color: "#445566", role: "viewer" };
+
 Deno.test("hello on open, live on welcome, reconnect with growing delays after closes", () => {
   const s = setup();
   s.connection.start();
@@ -77,8 +87,9 @@ Deno.test("hello on open, live on welcome, reconnect with growing delays after c
     since: 0,
   });
   s.opened[0].handlers.onMessage(
-    JSON.stringify([{ type: "welcome" }, { type: "joined" }]),
+    JSON.stringify([WELCOME, JOINED, { type: "joined", peer: 7 }]),
   );
+  // The malformed `joined` (a number as peer id) is skipped, not passed on.
   assert.deepEqual(s.messages, ["welcome", "joined"]);
   assert.equal(s.connection.state, "live");
   assert.equal(s.statuses.at(-1)?.transport, "fake");
@@ -121,7 +132,7 @@ Deno.test("a policy close before welcome is final; a silent link is dropped afte
 
   const t = setup();
   t.connection.start();
-  t.opened[0].handlers.onMessage(JSON.stringify({ type: "welcome" }));
+  t.opened[0].handlers.onMessage(JSON.stringify(WELCOME));
   t.fire((ms) => ms === 20_000);
   assert.equal(JSON.parse(t.opened[0].sent.at(-1) ?? "").type, "ping");
   t.fire((ms) => ms === 10_000);
