@@ -1,34 +1,9 @@
 /** Unit tests of the HTTP surface, in-process with `app.request` and a hub on an in-memory store. */
 import assert from "assert";
-import { createApp } from "./app.ts";
-import type { AppOptions } from "./app.ts";
-import { Hub } from "./hub.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
+import { appFixture } from "./_app_fixture.ts";
 import type { PeerSocket } from "./peer.ts";
-import { Store } from "./store.ts";
 
-/** An app on a fresh hub and in-memory store; disposing closes both. */
-function setup(options: Partial<AppOptions> = {}) {
-  const store = new Store({ path: ":memory:" });
-  const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-  const app = createApp({
-    hub,
-    origins: [],
-    trustProxy: [],
-    tiles: null,
-    tilesAttribution: null,
-    version: "9.9.9-test",
-    ...options,
-  });
-  return {
-    app,
-    hub,
-    async [Symbol.asyncDispose]() {
-      await hub.close();
-      store.close();
-    },
-  };
-}
+const setup = appFixture;
 
 type App = ReturnType<typeof setup>["app"];
 

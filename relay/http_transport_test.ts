@@ -1,34 +1,11 @@
 /** Unit tests of the HTTP fallback transport through the app, in-process: stream down, POST up. */
 import assert from "assert";
-import { createApp } from "./app.ts";
-import { Hub } from "./hub.ts";
+import { appFixture } from "./_app_fixture.ts";
 import { SESSION_HEADER } from "./http_transport.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
-import { Store } from "./store.ts";
 
 type Msg = Record<string, unknown>;
 
-function setup() {
-  const store = new Store({ path: ":memory:" });
-  const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-  const app = createApp({
-    hub,
-    origins: [],
-    trustProxy: [],
-    tiles: null,
-    tilesAttribution: null,
-    version: "test",
-    fallbackHeartbeatMs: 50,
-  });
-  return {
-    app,
-    hub,
-    async [Symbol.asyncDispose]() {
-      await hub.close();
-      store.close();
-    },
-  };
-}
+const setup = () => appFixture({ fallbackHeartbeatMs: 50 });
 
 /** Reads server-sent events from a response body, one at a time. */
 class EventReader {
