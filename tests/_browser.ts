@@ -84,6 +84,17 @@ export async function newPerson(
   return { context, page, errors };
 }
 
+/**
+ * Moves the errors logged since `from` that only say the browser had no network
+ * (`net::ERR_INTERNET_DISCONNECTED`) out of `person.errors`; any other error stays.
+ */
+export function excuseOfflineErrors(person: Person, from: number): string[] {
+  const later = person.errors.splice(from);
+  const offline = later.filter((e) => e.includes("net::ERR_INTERNET_DISCONNECTED"));
+  person.errors.push(...later.filter((e) => !e.includes("net::ERR_INTERNET_DISCONNECTED")));
+  return offline;
+}
+
 /** Waits until the page's connection indicator says it is live. */
 export async function waitLive(page: Page, timeout = 30_000): Promise<void> {
   await page.waitForFunction(
@@ -187,6 +198,7 @@ export async function offlineEditsArriveOnce(
   shots: { offline: string; online: string },
 ): Promise<void> {
   const fid = (await features(a.page))[0].id;
+  const offlineFrom = a.errors.length;
   await a.context.setOffline(true);
   await a.page.waitForFunction(() => globalThis.duplex?.status().state !== "live");
   const pending = await a.page.evaluate((fid) => {
@@ -208,9 +220,19 @@ export async function offlineEditsArriveOnce(
   assert.equal(pending, 3);
   await a.page.locator("#status", { hasText: "Offline · 3 unsent edits" }).waitFor();
   await screenshot(a.page, shots.offline);
+  // Stay offline until the page has tried to reconnect and failed at least once, so coming back
+  // follows failed attempts, as it does for a real person on a flaky network.
+  const retried = Date.now();
+  while (!a.errors.slice(offlineFrom).some((e) => e.includes("net::ERR_INTERNET_DISCONNECTED"))) {
+    assert.ok(Date.now() - retried < 20_000, "the page never tried to reconnect while offline");
+    await a.page.waitForTimeout(100);
+  }
   const bSeqBefore = await b.page.evaluate(() => globalThis.duplex?.seq() ?? 0);
   await a.context.setOffline(false);
   await waitLive(a.page, 20_000);
+  // Reconnect attempts made while the context was offline fail, and Chromium logs each failed
+  // request as a console error; those are the offline period itself, not faults of the page.
+  excuseOfflineErrors(a, offlineFrom);
   await a.page.waitForFunction(() => globalThis.duplex?.pendingCount() === 0);
   await b.page.waitForFunction(() =>
     globalThis.duplex?.feature("offline-point")?.properties.note === "changed offline"
