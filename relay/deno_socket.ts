@@ -12,7 +12,7 @@ export interface UpgradeOptions {
 }
 
 /** How long the client must have been silent before a server-side close is sent. */
-const CLOSE_QUIET_MS = 20;
+const CLOSE_QUIET_MS = 50;
 /** The longest a server-side close waits for that silence. */
 const CLOSE_MAX_WAIT_MS = 1000;
 
@@ -70,13 +70,22 @@ export class DenoPeerSocket implements PeerSocket {
     const quietAt = this.#lastInbound + CLOSE_QUIET_MS;
     const wait = Math.max(0, Math.min(quietAt, closing.deadline) - now);
     this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      try {
-        this.raw.close(closing.code, closing.reason);
-      } catch {
-        // Already closed by the other side.
-      }
+      if (performance.now() >= closing.deadline) return this.#closeNow();
+      // Timers run before I/O in an event-loop turn: after a stall (a busy machine), frames that
+      // arrived meanwhile are still unread here. One more turn lets them in; any that come
+      // restart the wait through inbound().
+      this.#timer = setTimeout(() => this.#closeNow(), 0);
     }, wait);
+  }
+
+  #closeNow(): void {
+    const closing = this.#closing!;
+    this.#timer = undefined;
+    try {
+      this.raw.close(closing.code, closing.reason);
+    } catch {
+      // Already closed by the other side.
+    }
   }
 }
 
