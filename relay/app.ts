@@ -197,7 +197,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     }
     const origin = c.req.header("origin");
     if (origin !== undefined && !originAllowed(origin, c.req.header("host"), options.origins)) {
-      return c.text(`origin ${origin} is not allowed to connect`, 403);
+      return problem(c, 403, `origin ${origin} is not allowed to connect`);
     }
     const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim())
       .filter(Boolean);

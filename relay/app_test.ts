@@ -236,7 +236,8 @@ Deno.test("GET /ws/<id> from a foreign Origin answers 403 before upgrading", asy
   for (const origin of ["https://evil.example", "null", "http://maps.example.com.evil.example"]) {
     const res = await t.app.request(`/ws/${map.id}`, { headers: headers(origin) });
     assert.equal(res.status, 403, origin);
-    assert.match(await res.text(), /not allowed/);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    assert.match((await res.json()).detail, /not allowed to connect/);
   }
   // The page's own host passes the origin check (and is stopped here by the subprotocol instead).
   const own = await t.app.request(`/ws/${map.id}`, {
