@@ -547,3 +547,75 @@ Deno.test("hub: a map reloads after close from its snapshot", async () => {
     store.close();
   }
 });
+
+const featureIds = (welcome: Msg) =>
+  (welcome.features as { features: { id: string }[] }).features.map((f) => f.id);
+
+Deno.test("hub: an empty map leaves memory evictAfterMs after its last peer left, and reloads whole", async () => {
+  // The sweep runs every 50 ms of real time; eviction is decided by the injected clock.
+  await using t = await setup({ evictAfterMs: 100 });
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  a.send(putEdit(1));
+  a.send(putEdit(2));
+  await t.hub.settled();
+  a.conn.closed(1000, "bye");
+  t.advance(99);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(t.hub.stats().maps, 1, "kept until evictAfterMs has passed");
+  t.advance(1);
+  for (let i = 0; t.hub.stats().maps !== 0; i++) {
+    assert.ok(i < 500, "the empty map never left memory");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const b = t.client("b");
+  b.hello(t.map.viewKey);
+  await t.hub.settled();
+  const [welcome] = b.take();
+  assert.equal(welcome.seq, 2);
+  assert.deepEqual(featureIds(welcome), ["f-1", "f-2"]);
+  assert.equal(t.hub.stats().maps, 1);
+});
+
+Deno.test("hub: a map with peers stays in memory however long it lives", async () => {
+  await using t = await setup({ evictAfterMs: 100 });
+  const a = t.client("a");
+  a.hello(t.map.viewKey);
+  t.advance(3_600_000);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(t.hub.stats().maps, 1);
+  a.send({ type: "ping", t: 1 });
+  await t.hub.settled();
+  assert.deepEqual(a.take().map((m) => m.type), ["welcome", "pong"]);
+});
+
+Deno.test("hub: at maxMaps an empty map makes room; when every map has peers a join gets 1013", async () => {
+  await using t = await setup({ maxMaps: 1 });
+  const second = await t.hub.createMap("Second");
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  a.send(putEdit(1));
+  await t.hub.settled();
+
+  const b = t.client("b", second.id);
+  b.hello(second.editKey);
+  assert.deepEqual(b.closes(), [1013]);
+  assert.match(b.closed?.reason ?? "", /capacity/);
+  assert.equal(a.closed, undefined, "the busy map and its peer are untouched");
+
+  a.conn.closed(1000, "bye");
+  const c = t.client("c", second.id);
+  c.hello(second.editKey);
+  await t.hub.settled();
+  assert.equal(c.take()[0]?.type, "welcome");
+  assert.equal(t.hub.stats().maps, 1);
+
+  // The map that made room comes back with its edit once there is room again.
+  c.conn.closed(1000, "bye");
+  const d = t.client("d");
+  d.hello(t.map.viewKey);
+  await t.hub.settled();
+  const [welcome] = d.take();
+  assert.equal(welcome.seq, 1);
+  assert.deepEqual(featureIds(welcome), ["f-1"]);
+});

@@ -132,3 +132,42 @@ Deno.test("SIGTERM closes every peer with 1001 and exits 0", async () => {
   }
   assert.equal(code, 0, "exit code 0");
 });
+
+Deno.test("a map leaves memory after its last peer leaves and comes back from the store on the next join", async () => {
+  await using relay = await startRelay({ args: ["--evict-after-ms", "300"] });
+  const mapsInMemory = async () => {
+    const res = await fetch(`${relay.url}/healthz`);
+    return (await res.json()).maps as number;
+  };
+  const map = await createMap(relay.url, "Comes and goes");
+  const { peer: a } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
+  for (let i = 0; i < 6; i++) {
+    a.send({ type: "edit", id: i, ops: [put(feature(`f${i % 4}`, point(i, i), { i }))] });
+  }
+  const last = await a.nextOf("edit", (m) => m.id === 5);
+  const before = await getFeatures(relay.url, map.id, map.editKey);
+  assert.equal(await mapsInMemory(), 1);
+  await a.close();
+
+  const deadline = Date.now() + 15_000;
+  while (await mapsInMemory() !== 0) {
+    assert.ok(Date.now() < deadline, "the empty map never left memory");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Back from the store: the whole map for a newcomer, only the missed edits for a returning peer.
+  const { peer: b, welcome } = await join(relay.wsUrl, map.id, map.viewKey, { name: "B" });
+  await using _b = b;
+  assert.equal(await mapsInMemory(), 1);
+  assert.equal(welcome.seq, last.seq);
+  assert.equal(
+    canonicalFeatures(welcome.features?.features ?? []),
+    canonicalFeatures(before.features),
+  );
+  const { peer: c, welcome: caughtUp } = await join(relay.wsUrl, map.id, map.viewKey, {
+    name: "C",
+    since: last.seq - 2,
+  });
+  await using _c = c;
+  assert.equal(caughtUp.features, undefined);
+  assert.deepEqual(caughtUp.ops?.map((e) => e.seq), [last.seq - 1, last.seq]);
+});

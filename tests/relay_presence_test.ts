@@ -1,7 +1,7 @@
 /** End-to-end: presence, view/cursor fan-out, ping/pong and batched frames against a real relay. */
 import assert from "assert";
 import { createMap, startRelay } from "./_relay.ts";
-import { connect, join } from "./_ws.ts";
+import { connect, join, RawWsClient } from "./_ws.ts";
 
 Deno.test("presence: joined/left and view/cursor fan-out between 2 and 3 peers", async () => {
   await using relay = await startRelay({ args: ["--memory"] });
@@ -173,4 +173,31 @@ Deno.test("a client frame holding a JSON array is handled in order", async () =>
   assert.deepEqual([cursor.peer, cursor.at], [welcome.you.peer, [0.5, 0.5]]);
   assert.equal((await b.nextOf("edit", (m) => m.id === "e2")).seq, e2.seq);
   assert.notEqual(welcome.you.peer, wb.you.peer);
+});
+
+Deno.test("a peer that stops answering WebSocket pings is dropped and the others see it leave", async () => {
+  await using relay = await startRelay({ args: ["--memory", "--idle-timeout", "1"] });
+  const map = await createMap(relay.url);
+  const { peer: b } = await join(relay.wsUrl, map.id, map.editKey, { name: "B" });
+  await using _b = b;
+  // A hand-made client: it joins, then reads but never answers a ping, like a peer whose
+  // network vanished without a FIN.
+  using x = await RawWsClient.open(relay.url, `/ws/${map.id}`, {
+    "Sec-WebSocket-Protocol": "duplexmap.v1",
+  });
+  assert.equal(x.answer.status, 101);
+  await x.sendText(
+    JSON.stringify({ type: "hello", key: map.editKey, name: "X", color: "#112233" }),
+  );
+  const joined = await b.nextOf("joined", (m) => m.name === "X");
+  const left = await b.nextOf("left", (m) => m.peer === joined.peer, 15_000);
+  assert.equal(left.peer, joined.peer);
+  const ended = await x.readUntilClose(15_000);
+  assert.ok(ended.frames > 0, "the relay pinged the silent peer");
+  assert.equal(ended.close?.code, 1001, "closed as going away, with the reason in the frame");
+  const closes = relay.logs.filter((l) => l.event === "close");
+  assert.equal(closes.length, 1, "one close logged, for X");
+  // B, who answers pings, is still here and served.
+  b.send({ type: "ping", t: 7 });
+  assert.equal((await b.nextOf("pong")).t, 7);
 });
