@@ -138,6 +138,7 @@ if (import.meta.main) {
       json: { type: "string" },
       "relay-arg": { type: "string", multiple: true },
       "cpu-prof": { type: "boolean" },
+      "relay-v8-flags": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -145,6 +146,7 @@ if (import.meta.main) {
     console.log(
       `deno task bench [--full | --smoke] [--only s1,s2,...] [--servers relay,deno,node-ws,socketio]
   [--no-write] [--out FILE.md] [--json FILE] [--relay-arg FLAG]... [--cpu-prof]
+  [--relay-v8-flags FLAGS]
 Short mode (default) takes under 2 minutes; --full runs longer steps and more rates.
 Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (generated section only).`,
     );
@@ -171,7 +173,10 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     servers,
     log: (line) => console.error(line),
     relayArgs: [...RELAY_BENCH_ARGS, ...(values["relay-arg"] ?? [])],
-    relayDenoFlags: values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : [],
+    relayDenoFlags: [
+      ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
+      ...(values["relay-v8-flags"] ? [`--v8-flags=${values["relay-v8-flags"]}`] : []),
+    ],
   };
   const env = await environment(mode);
   console.error(`bench: mode ${mode}, scenarios ${only.join(",")}, servers ${servers.join(",")}`);
