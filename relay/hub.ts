@@ -382,6 +382,16 @@ export class Hub {
         this.#touch(room);
         return;
       }
+      case "profile":
+        if (!conn.bucket.take()) {
+          this.#error(conn, "rate_limited", "too many messages; slow down");
+          return;
+        }
+        peer.name = msg.name;
+        peer.color = msg.color.toLowerCase();
+        room.profile(peer);
+        this.#touch(room);
+        return;
       case "ping":
         if (!conn.bucket.take()) {
           this.#error(conn, "rate_limited", "too many messages; slow down");

@@ -619,3 +619,40 @@ Deno.test("hub: at maxMaps an empty map makes room; when every map has peers a j
   assert.equal(welcome.seq, 1);
   assert.deepEqual(featureIds(welcome), ["f-1"]);
 });
+
+Deno.test("hub: profile (extension) renames a peer in place: the others get joined again, newcomers see the new name", async () => {
+  await using t = await setup();
+  const a = t.client("a");
+  const b = t.client("b");
+  a.hello(t.map.editKey);
+  b.hello(t.map.viewKey);
+  a.send({ type: "view", bbox: [0, 0, 1, 1], zoom: 5 });
+  await t.hub.settled();
+  a.take();
+  b.take();
+  a.send({ type: "profile", name: "  Ada  ", color: "#FF8800" });
+  await t.hub.settled();
+  assert.deepEqual(b.take(), [
+    { type: "joined", peer: "p1", name: "Ada", color: "#ff8800", role: "editor" },
+  ]);
+  assert.deepEqual(a.take(), [], "the author already knows");
+  const c = t.client("c");
+  c.hello(t.map.viewKey);
+  await t.hub.settled();
+  const [welcome] = c.take();
+  const peers = welcome.peers as { peer: string; name: string; color: string; view?: unknown }[];
+  const ada = peers.find((p) => p.peer === "p1");
+  assert.equal(ada?.name, "Ada");
+  assert.equal(ada?.color, "#ff8800");
+  assert.deepEqual(ada?.view, { bbox: [0, 0, 1, 1], zoom: 5 }, "presence is kept");
+  // A bad one is answered and changes nothing; the connection stays.
+  a.take();
+  b.take();
+  a.send({ type: "profile", name: "", color: "red" });
+  await t.hub.settled();
+  const [error] = a.take();
+  assert.equal(error.type, "error");
+  assert.equal(error.code, "bad_message");
+  assert.equal(a.closed, undefined);
+  assert.deepEqual(b.take(), []);
+});

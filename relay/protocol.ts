@@ -64,6 +64,7 @@ const Color = v.pipe(
   v.hexColor("color must be #rrggbb"),
   v.length(7, "color must be #rrggbb"),
 );
+const PeerName = v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64));
 const EditIdSchema = v.union([
   v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   v.pipe(v.number(), v.safeInteger()),
@@ -116,7 +117,7 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
     v.object({
       type: v.literal("hello"),
       key: v.pipe(v.string(), v.maxLength(256)),
-      name: v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(64)),
+      name: PeerName,
       color: Color,
       since: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
       client: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
@@ -137,7 +138,9 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
       ),
     }),
     v.object({ type: v.literal("ping"), t: v.optional(v.union([v.number(), v.string()])) }),
-  ], "type must be one of hello, view, cursor, edit, ping");
+    // Extension: a new name or colour for this peer, without reconnecting.
+    v.object({ type: v.literal("profile"), name: PeerName, color: Color }),
+  ], "type must be one of hello, view, cursor, edit, ping, profile");
 }
 
 /** The schema for a client message with the default limits. */
@@ -148,6 +151,7 @@ export type HelloMessage = Extract<ClientMessage, { type: "hello" }>;
 export type ViewMessage = Extract<ClientMessage, { type: "view" }>;
 export type CursorMessage = Extract<ClientMessage, { type: "cursor" }>;
 export type EditMessage = Extract<ClientMessage, { type: "edit" }>;
+export type ProfileMessage = Extract<ClientMessage, { type: "profile" }>;
 export type EditOp = EditMessage["ops"][number];
 export type Feature = Extract<EditOp, { op: "put" }>["feature"];
 export type EditId = EditMessage["id"];

@@ -254,6 +254,21 @@ export class Room {
     this.emptySince = null;
   }
 
+  /** Tells the others a peer's new name and colour, as a `joined` for a peer they already know. */
+  profile(peer: Peer): void {
+    if (!this.#peers.has(peer.id)) return;
+    const joined = JSON.stringify({
+      type: "joined",
+      peer: peer.id,
+      name: peer.name,
+      color: peer.color,
+      role: peer.role,
+    });
+    for (const other of this.#peers.values()) {
+      if (other !== peer) other.enqueue(joined);
+    }
+  }
+
   /** Removes a peer and tells the others it `left`. */
   leave(peer: Peer, now: number): void {
     if (!this.#peers.delete(peer.id)) return;

@@ -334,6 +334,53 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
       },
     );
 
+    await t.step(
+      "B changes name and colour: A sees them at once, and B never reconnects",
+      async () => {
+        const bPeer = await b.page.evaluate(() => globalThis.duplex?.you()?.peer);
+        const connectsBefore = relay.logs.filter((l) => l.event === "connect").length;
+        await a.page.locator(`path.peer-view[stroke="${BOB.color}"]`).waitFor({
+          state: "attached",
+        });
+        await b.page.locator("#me").click();
+        await b.page.locator("#identity-name").fill("Roberta");
+        await b.page.locator("#identity-color").fill("#059669");
+        await b.page.locator("#identity-save").click();
+        await a.page.locator(".peer", { hasText: "Roberta" }).waitFor();
+        // B's viewport rectangle is redrawn in the new colour; the cursor carries the new name.
+        await a.page.locator('path.peer-view[stroke="#059669"]').waitFor({ state: "attached" });
+        assert.equal(await a.page.locator(`path.peer-view[stroke="${BOB.color}"]`).count(), 0);
+        const box = await mapBox(b.page);
+        await b.page.mouse.move(box.x + 200, box.y + 200);
+        await b.page.mouse.move(box.x + 240, box.y + 220, { steps: 4 });
+        await a.page.locator(".peer-cursor span", { hasText: "Roberta" }).waitFor();
+        assert.equal(await a.page.locator(".peer", { hasText: "Bob" }).count(), 0);
+        const seen = await a.page.evaluate(
+          (peer) => globalThis.duplex?.peers().find((p) => p.peer === peer),
+          bPeer,
+        );
+        assert.equal(seen?.name, "Roberta");
+        assert.equal(seen?.color, "#059669");
+        assert.ok(seen?.view, "B's viewport is still known");
+        await b.page.locator(".peer.me", { hasText: "Roberta" }).waitFor();
+        assert.equal(await b.page.evaluate(() => globalThis.duplex?.you()?.name), "Roberta");
+        assert.equal(await b.page.evaluate(() => globalThis.duplex?.you()?.peer), bPeer);
+        assert.equal(
+          relay.logs.filter((l) => l.event === "connect").length,
+          connectsBefore,
+          "no new connection",
+        );
+        await screenshot(a.page, "10-a-sees-b-renamed");
+        // Remembered for the next visit.
+        assert.deepEqual(
+          await b.page.evaluate(() =>
+            JSON.parse(localStorage.getItem("duplexmap.identity") ?? "null")
+          ),
+          { name: "Roberta", color: "#059669" },
+        );
+      },
+    );
+
     await a.context.close();
     await b.context.close();
   } finally {

@@ -189,6 +189,8 @@ async function main(): Promise<void> {
       presence.update(peer);
       if (what === "view" && following === peer.peer) applyFollow(peer);
       if (what === "view") renderPeers();
+      // The follow banner names the peer: a new name or colour redraws it.
+      if (what === "profile" && following === peer.peer) follow(peer.peer);
     },
     onStatus: renderStatus,
     onNotice: (m, level) => toast(m, level),

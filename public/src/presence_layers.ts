@@ -5,6 +5,8 @@ import L from "./leaflet.ts";
 interface Shapes {
   cursor: L.Marker | null;
   view: L.Rectangle | null;
+  /** Colour and name the shapes were drawn with; a change redraws them. */
+  style: string;
 }
 
 /** Bounds of a `[west, south, east, north]` box; a box across the antimeridian is drawn east of it. */
@@ -31,7 +33,9 @@ export class PresenceLayers {
 
   /** Redraws one peer's cursor or viewport. */
   update(peer: PeerInfo): void {
-    const shapes = this.#shapes.get(peer.peer) ?? { cursor: null, view: null };
+    const style = `${peer.color} ${peer.name}`;
+    if (this.#shapes.get(peer.peer)?.style !== style) this.remove(peer.peer);
+    const shapes = this.#shapes.get(peer.peer) ?? { cursor: null, view: null, style };
     this.#shapes.set(peer.peer, shapes);
     if (peer.view) {
       const bounds = bboxBounds(peer.view.bbox);

@@ -51,7 +51,7 @@ export interface SessionOptions {
   /** The peer list changed (someone joined, left, or this session was welcomed). */
   onPeers?: () => void;
   /** A peer's viewport or cursor moved. */
-  onPresence?: (peer: PeerInfo, what: "view" | "cursor") => void;
+  onPresence?: (peer: PeerInfo, what: "view" | "cursor" | "profile") => void;
   onStatus?: (status: SessionStatus) => void;
   /** Something the user should read: a rejected edit, a protocol error. */
   onNotice?: (message: string, level: "info" | "error") => void;
@@ -165,7 +165,10 @@ export class Session {
   /** Changes my name and colour; the relay learns them by a quick reconnect. */
   setIdentity(name: string, color: string): void {
     this.#identity = { name, color };
-    this.#connection.drop();
+    if (this.#you) this.#you = { ...this.#you, name, color };
+    // Live: the others see it at once (no reconnect); otherwise the next hello carries it.
+    this.#connection.send({ type: "profile", name, color });
+    this.#options.onPeers?.();
   }
 
   /** The browser went offline: drop the link now instead of waiting for a ping to time out. */
@@ -294,15 +297,15 @@ export class Session {
         this.#emitStatus();
         break;
       }
-      case "joined":
-        this.peers.set(m.peer, {
-          peer: m.peer,
-          name: m.name,
-          color: m.color,
-          role: m.role,
-        });
+      case "joined": {
+        // A `joined` for a peer already here is a new name or colour (the `profile` extension).
+        const known = this.peers.get(m.peer);
+        const peer = { ...known, peer: m.peer, name: m.name, color: m.color, role: m.role };
+        this.peers.set(m.peer, peer);
+        if (known) this.#options.onPresence?.(peer, "profile");
         this.#options.onPeers?.();
         break;
+      }
       case "left":
         this.peers.delete(m.peer);
         this.#options.onPeers?.();
