@@ -21,6 +21,34 @@ export const BINARY_PERMISSIONS = [
   "--allow-sys",
 ];
 
+/**
+ * The import-map entries the relay needs at run time. The binary is compiled against a config
+ * holding only these (versions taken from `deno.json`), without a `node_modules` folder: `deno
+ * compile` embeds every npm package that its config can resolve, and the project's config also
+ * names the client's, the tests' and the benchmark's packages (about 40 MB that the server never
+ * loads). scripts/compile_test.ts checks that this list covers main.ts's module graph.
+ */
+export const SERVER_IMPORTS = ["hono", "hono/", "valibot"] as const;
+
+/** The config `deno compile` uses: the server's imports from `deno.json`, nothing else. */
+export async function binaryConfig(): Promise<{
+  imports: Record<string, string>;
+  nodeModulesDir: "none";
+  lock: false;
+}> {
+  const project = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const imports: Record<string, string> = {};
+  for (const name of SERVER_IMPORTS) {
+    const target = project.imports?.[name];
+    if (typeof target !== "string") {
+      throw new Error(`deno.json has no import '${name}', which the relay needs`);
+    }
+    imports[name] = target;
+  }
+  // The versions are pinned in deno.json (and were checked against deno.lock when installed).
+  return { imports, nodeModulesDir: "none", lock: false };
+}
+
 /** Options of {@link compile}. */
 export interface CompileOptions {
   /** Where to write the executable. @default "dist/duplexmap" (relative to the project root) */
@@ -64,8 +92,13 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
       return { ok: false, reason: "`deno task build` failed", runtimeUnavailable: false };
     }
   }
+  const configDir = await Deno.makeTempDir({ prefix: "duplexmap-compile-" });
+  const config = `${configDir}/deno.json`;
+  await Deno.writeTextFile(config, JSON.stringify(await binaryConfig(), null, 2));
   const args = [
     "compile",
+    "--config",
+    config,
     ...BINARY_PERMISSIONS,
     ...(options.target ? ["--target", options.target] : []),
     // The journal's worker is loaded by URL at run time, so the module graph does not show it.
@@ -88,6 +121,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     await Deno.stderr.write(new TextEncoder().encode(chunk));
   }
   const status = await child.status;
+  await Deno.remove(configDir, { recursive: true }).catch(() => {});
   if (status.success) return { ok: true, output };
   const download = /denort|dl\.deno\.land|Setting up base binary/i.test(stderr);
   return {
