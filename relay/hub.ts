@@ -6,7 +6,7 @@ import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./options.ts";
-import { Peer } from "./peer.ts";
+import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import {
   CloseCode,
@@ -565,12 +565,13 @@ export class Hub {
     const rooms = [...this.#dirtyRooms];
     this.#dirtyRooms.clear();
     this.#commit(rooms);
+    const frames = new FrameCache();
     for (const room of rooms) {
       if (this.#rooms.get(room.id) !== room) continue;
       room.flushPresence();
-      for (const peer of room.peers()) if (peer.pending) this.#flushPeer(peer, true);
+      for (const peer of room.peers()) if (peer.pending) this.#flushPeer(peer, true, frames);
     }
-    for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true);
+    for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true, frames);
     this.#dirtyPeers.clear();
   }
 
@@ -629,8 +630,8 @@ export class Hub {
     return new Promise((resolve) => this.#waiters.push({ ticket, resolve }));
   }
 
-  #flushPeer(peer: Peer, closeIfSlow: boolean): void {
-    const result = peer.flush(this.limits.maxBufferedBytes, this.#durable);
+  #flushPeer(peer: Peer, closeIfSlow: boolean, frames?: FrameCache): void {
+    const result = peer.flush(this.limits.maxBufferedBytes, this.#durable, frames);
     if (result.held) this.#held.add(peer);
     this.metrics.framesOut += result.frames;
     this.metrics.messagesOut += result.messages;

@@ -35,6 +35,29 @@ export interface FlushResult {
  * older one. {@link Peer.flush} writes everything as one frame: a single message as itself, more
  * as a JSON array, which the protocol allows.
  */
+/**
+ * The frame built for the last peer in one hub flush. Peers of one map usually get the same
+ * messages in a turn (the same echo strings, in the same order): the next peer whose messages
+ * are those very strings reuses the frame instead of joining them again. One per flush, so it
+ * never holds a frame longer than that.
+ */
+export class FrameCache {
+  #parts: readonly string[] = [];
+  #frame = "";
+
+  /** The frame for `parts`: one message as it is, several as a JSON array. */
+  frame(parts: readonly string[]): string {
+    if (parts.length === 1) return parts[0];
+    const last = this.#parts;
+    if (last.length === parts.length && parts.every((part, i) => part === last[i])) {
+      return this.#frame;
+    }
+    this.#parts = parts;
+    this.#frame = `[${parts.join(",")}]`;
+    return this.#frame;
+  }
+}
+
 export class Peer {
   readonly id: string;
   readonly socket: PeerSocket;
@@ -95,7 +118,7 @@ export class Peer {
    * unsent bytes presence is dropped (it is stale by the time it would arrive); above
    * `maxBuffered` the peer is too slow.
    */
-  flush(maxBuffered: number, durable = Infinity): FlushResult {
+  flush(maxBuffered: number, durable = Infinity, frames = new FrameCache()): FlushResult {
     const buffered = this.socket.bufferedAmount;
     if (buffered > maxBuffered) {
       const dropped = this.#presence.size;
@@ -125,7 +148,7 @@ export class Peer {
     if (parts.length === 0 || !this.socket.isOpen) {
       return { frames: 0, messages: 0, dropped, tooSlow: false, held };
     }
-    this.socket.send(parts.length === 1 ? parts[0] : `[${parts.join(",")}]`);
+    this.socket.send(frames.frame(parts));
     return { frames: 1, messages: parts.length, dropped, tooSlow: false, held };
   }
 

@@ -1,7 +1,7 @@
 /** Unit tests of a peer's outbox: one frame per flush, newest-wins presence, slow-peer policy. */
 import assert from "assert";
 import { FakeSocket } from "./_fake_socket.ts";
-import { Peer } from "./peer.ts";
+import { FrameCache, Peer } from "./peer.ts";
 
 const MAX = 1000;
 
@@ -182,4 +182,36 @@ Deno.test("messages wait for their commit ticket; presence waits behind them", (
     { type: "left", peer: "x" },
     { type: "cursor", peer: "y", at: null },
   ]);
+});
+
+Deno.test("peers flushed with one FrameCache each get their own messages, shared or not", () => {
+  const frames = new FrameCache();
+  const peers = ["a", "b", "c", "d"].map((id) => {
+    const socket = new FakeSocket();
+    return { peer: new Peer(id, socket, "127.0.0.1"), socket };
+  });
+  const echo1 = '{"type":"edit","seq":1}';
+  const echo2 = '{"type":"edit","seq":2}';
+  // a and b get the same two echoes; c gets them plus a cursor; d gets them in another order.
+  for (const { peer } of peers) {
+    if (peer.id === "d") {
+      peer.enqueue(echo2);
+      peer.enqueue(echo1);
+    } else {
+      peer.enqueue(echo1);
+      peer.enqueue(echo2);
+    }
+  }
+  peers[2].peer.enqueuePresence("cursor:a", '{"type":"cursor","peer":"a","at":null}');
+  for (const { peer } of peers) peer.flush(MAX, Infinity, frames);
+  const sent = peers.map(({ socket }) => socket.sent);
+  assert.deepEqual(sent[0], [`[${echo1},${echo2}]`]);
+  assert.deepEqual(sent[1], [`[${echo1},${echo2}]`]);
+  assert.deepEqual(sent[2], [`[${echo1},${echo2},{"type":"cursor","peer":"a","at":null}]`]);
+  assert.deepEqual(sent[3], [`[${echo2},${echo1}]`]);
+  // The next turn's messages are not mistaken for the last turn's.
+  peers[0].peer.enqueue(echo1);
+  peers[0].peer.enqueue('{"type":"edit","seq":3}');
+  peers[0].peer.flush(MAX, Infinity, frames);
+  assert.equal(peers[0].socket.sent[1], `[${echo1},{"type":"edit","seq":3}]`);
 });
