@@ -16,6 +16,7 @@ import {
 } from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import type {} from "../public/src/debug.ts";
+import type { StoredFeature } from "../relay/protocol.ts";
 
 Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, import/export", async (t) => {
   await using relay = await startRelay({ args: ["--memory"] });
@@ -381,12 +382,105 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
       },
     );
 
+    await t.step(
+      "A draws a rectangle; B gets a rectangle, reshapes it by a corner, and it stays one",
+      async () => {
+        const before = new Set((await features(a.page)).map((f) => f.id));
+        const box = await mapBox(a.page);
+        const [cx, cy] = [box.x + box.width / 2, box.y + box.height / 2];
+        await a.page.locator(".leaflet-pm-icon-rectangle").click();
+        await a.page.mouse.click(cx - 120, cy - 80);
+        await a.page.mouse.click(cx + 40, cy + 60);
+        await b.page.waitForFunction(
+          (n) => (globalThis.duplex?.features().length ?? 0) > n,
+          before.size,
+        );
+        const drawn = (await features(b.page)).find((f) => !before.has(f.id));
+        assert.ok(drawn, "B has the new feature");
+        assert.equal(
+          await b.page.evaluate((fid) => globalThis.duplex?.layerKind(fid), drawn.id),
+          "rectangle",
+        );
+        const original = cornersOf(drawn);
+
+        // B zooms to it, turns on editing and drags the north-east corner further out.
+        await b.page.evaluate((fid) => globalThis.duplex?.select(fid), drawn.id);
+        assert.equal(await b.page.locator("#props-body .geom-type").innerText(), "Rectangle");
+        await b.page.getByRole("button", { name: "Zoom to" }).click();
+        await b.page.waitForTimeout(500);
+        await b.page.locator(".leaflet-pm-icon-edit").click();
+        // Geoman's corner markers: the one on the rectangle's north-east corner.
+        const corner = await b.page.evaluate(
+          (at) => globalThis.duplex!.pagePoint(at),
+          [original.east, original.north] as [number, number],
+        );
+        const markers = b.page.locator(
+          ".leaflet-marker-pane .marker-icon:not(.marker-icon-middle)",
+        );
+        await markers.first().waitFor();
+        const centres = await Promise.all((await markers.all()).map(async (m) => {
+          const r = (await m.boundingBox())!;
+          return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+        }));
+        const ne = centres.reduce((best, m) =>
+          Math.hypot(m.x - corner.x, m.y - corner.y) <
+              Math.hypot(best.x - corner.x, best.y - corner.y)
+            ? m
+            : best
+        );
+        assert.ok(Math.hypot(ne.x - corner.x, ne.y - corner.y) < 3, "a marker sits on the corner");
+        await b.page.mouse.move(ne.x, ne.y);
+        await b.page.mouse.down();
+        await b.page.mouse.move(ne.x + 60, ne.y - 40, { steps: 6 });
+        await b.page.mouse.up();
+        await b.page.locator(".leaflet-pm-icon-edit").click();
+        await a.page.waitForFunction(
+          ([fid, east]) => {
+            const f = globalThis.duplex?.feature(fid as string);
+            const ring = f?.geometry.type === "Polygon" ? f.geometry.coordinates[0] : [];
+            return ring.some((p) => p[0] > (east as number));
+          },
+          [drawn.id, original.east] as const,
+        );
+        const reshaped = await a.page.evaluate((fid) => globalThis.duplex?.feature(fid), drawn.id);
+        assert.ok(reshaped);
+        const after = cornersOf(reshaped);
+        assert.ok(after.east > original.east && after.north > original.north, "it grew north-east");
+        assert.equal(after.west, original.west, "the opposite corner stayed");
+        assert.equal(after.south, original.south, "the opposite corner stayed");
+        assert.equal(
+          await a.page.evaluate((fid) => globalThis.duplex?.layerKind(fid), drawn.id),
+          "rectangle",
+        );
+        assert.deepEqual(await features(a.page), await features(b.page));
+        await b.page.waitForTimeout(300);
+        await screenshot(b.page, "11-b-reshaped-a-rectangle");
+      },
+    );
+
     await a.context.close();
     await b.context.close();
   } finally {
     await browser.close();
   }
 });
+
+/** The bounds of a rectangle feature, checking that it is one: two longitudes, two latitudes. */
+function cornersOf(f: StoredFeature): { west: number; south: number; east: number; north: number } {
+  assert.equal(f.geometry.type, "Polygon");
+  const ring = f.geometry.type === "Polygon" ? f.geometry.coordinates[0] : [];
+  assert.equal(ring.length, 5, "four corners and the closing one");
+  const lngs = [...new Set(ring.map((p) => p[0]))];
+  const lats = [...new Set(ring.map((p) => p[1]))];
+  assert.equal(lngs.length, 2, `a rectangle has two longitudes: ${JSON.stringify(ring)}`);
+  assert.equal(lats.length, 2, `a rectangle has two latitudes: ${JSON.stringify(ring)}`);
+  return {
+    west: Math.min(...lngs),
+    south: Math.min(...lats),
+    east: Math.max(...lngs),
+    north: Math.max(...lats),
+  };
+}
 
 Deno.test("start page creates a map and opens it as editor with the share dialog", async () => {
   await using relay = await startRelay({ args: ["--memory"] });

@@ -1,5 +1,6 @@
 /** The shape of `window.duplex`, the map page's handle for tests and the browser console. */
 import type { EditOp, PeerInfo, StoredFeature } from "../../relay/protocol.ts";
+import type { LayerKind } from "./feature_layers.ts";
 import type { EditOutcome, SessionStatus } from "./session.ts";
 
 /** What tests and curious people can reach from the console as `window.duplex`. */
@@ -22,6 +23,10 @@ export interface DebugHandle {
   };
   sendEdit(ops: EditOp[]): Promise<EditOutcome>;
   select(fid: string | null): void;
+  /** How a feature is drawn: the kind of Leaflet layer that shows it, or null if none does. */
+  layerKind(fid: string): LayerKind | null;
+  /** Where `[lng, lat]` is on the page now, in CSS pixels from the viewport's top left. */
+  pagePoint(at: [number, number]): { x: number; y: number };
 }
 
 declare global {

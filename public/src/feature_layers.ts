@@ -1,6 +1,7 @@
 /** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
 import L from "./leaflet.ts";
+import { rectangleBounds } from "./rectangle.ts";
 
 /** Options for {@link FeatureLayers}. */
 export interface FeatureLayersOptions {
@@ -30,6 +31,9 @@ const SELECTED: L.PathOptions = {
   fillOpacity: 0.28,
 };
 
+/** The kinds of layer a feature can be drawn as. */
+export type LayerKind = "point" | "line" | "polygon" | "rectangle" | "collection";
+
 interface Entry {
   layer: L.Layer;
   /** JSON of the geometry the layer shows, to skip redraws when only the object changed. */
@@ -55,6 +59,17 @@ export class FeatureLayers {
   /** The layer that shows a feature. */
   layer(fid: string): L.Layer | undefined {
     return this.#entries.get(fid)?.layer;
+  }
+
+  /** The kind of layer that shows a feature (a rectangle is drawn as one, not as a polygon). */
+  kind(fid: string): LayerKind | null {
+    const layer = this.#entries.get(fid)?.layer;
+    if (!layer) return null;
+    if (layer instanceof L.Rectangle) return "rectangle";
+    if (layer instanceof L.Polygon) return "polygon";
+    if (layer instanceof L.Polyline) return "line";
+    if (layer instanceof L.CircleMarker) return "point";
+    return "collection";
   }
 
   /** How many features are drawn. */
@@ -123,6 +138,17 @@ export class FeatureLayers {
 
   // Change a layer's shape in place, which keeps any Geoman editing on it; false if it cannot be.
   #reshape(layer: L.Layer, geometry: Geometry): boolean {
+    // A rectangle stays a rectangle layer (so the drawing tools keep its corners square) and a
+    // polygon stays a polygon layer; a change from one to the other makes a new layer.
+    const rectangle = rectangleBounds(geometry);
+    if ((layer instanceof L.Rectangle) !== (rectangle !== null)) return false;
+    if (layer instanceof L.Rectangle && rectangle) {
+      const editing = layer.pm?.enabled() ?? false;
+      if (editing) layer.pm.disable();
+      layer.setBounds(boundsOf(rectangle));
+      if (editing) layer.pm.enable();
+      return true;
+    }
     if (geometry.type === "Point" && layer instanceof L.CircleMarker) {
       layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
       return true;
@@ -152,7 +178,8 @@ export class FeatureLayers {
       ...(fid === this.#selected ? SELECTED : {}),
       pmIgnore: !this.#options.editable,
     };
-    const layer = L.GeoJSON.geometryToLayer(
+    const rectangle = rectangleBounds(feature.geometry);
+    const layer = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
       { type: "Feature", geometry: feature.geometry, properties: {} },
       {
         ...base,
@@ -189,4 +216,8 @@ export class FeatureLayers {
     });
     return layer;
   }
+}
+
+function boundsOf([west, south, east, north]: [number, number, number, number]): L.LatLngBounds {
+  return L.latLngBounds([south, west], [north, east]);
 }

@@ -650,6 +650,12 @@ async function main(): Promise<void> {
     },
     sendEdit: (ops) => session.edit(ops),
     select: (fid) => select(fid),
+    layerKind: (fid) => features?.kind(fid) ?? null,
+    pagePoint: ([lng, lat]) => {
+      const p = map.latLngToContainerPoint([lat, lng]);
+      const rect = map.getContainer().getBoundingClientRect();
+      return { x: rect.left + p.x, y: rect.top + p.y };
+    },
   };
 
   session.start();

@@ -1,6 +1,7 @@
 /** The properties panel of the selected feature: add, rename and remove keys, edit values. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
+import { rectangleBounds } from "./rectangle.ts";
 
 /** Options for {@link PropsPanel}. */
 export interface PropsPanelOptions {
@@ -106,7 +107,11 @@ export class PropsPanel {
     const head = h(
       "div",
       { class: "props-head" },
-      h("span", { class: "geom-type" }, feature.geometry.type),
+      h(
+        "span",
+        { class: "geom-type" },
+        rectangleBounds(feature.geometry) ? "Rectangle" : feature.geometry.type,
+      ),
       h("button", {
         type: "button",
         class: "link",
