@@ -82,6 +82,8 @@ export function createApp(options: AppOptions): Hono<Env> {
       tiles: options.tiles,
       tilesAttribution: options.tilesAttribution,
       version: options.version,
+      // The client keeps each frame (and so each edit) under this, instead of being closed 1009.
+      maxFrameBytes: hub.limits.maxFrameBytes,
     }));
 
   app.post("/api/maps", bodyLimit({ maxSize: 4096, onError: tooLarge }), async (c) => {

@@ -297,7 +297,7 @@ Deno.test("/healthz and /metrics report the hub", async () => {
   assert.equal((await stopping.json()).status, "stopping");
 });
 
-Deno.test("/api/config gives the tile settings and version", async () => {
+Deno.test("/api/config gives the tile settings, version and frame limit", async () => {
   await using t = setup({
     tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
     tilesAttribution: "© Tiles",
@@ -307,6 +307,7 @@ Deno.test("/api/config gives the tile settings and version", async () => {
     tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
     tilesAttribution: "© Tiles",
     version: "9.9.9-test",
+    maxFrameBytes: t.hub.limits.maxFrameBytes,
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";

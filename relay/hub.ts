@@ -13,6 +13,7 @@ import {
   createClientMessageSchema,
   DEFAULT_SCHEMA_LIMITS,
   parseFrame,
+  utf8Exceeds,
 } from "./protocol.ts";
 import type {
   ClientMessage,
@@ -290,7 +291,7 @@ export class Hub {
       );
       return;
     }
-    if (byteLengthExceeds(data, this.limits.maxFrameBytes)) {
+    if (utf8Exceeds(data, this.limits.maxFrameBytes)) {
       this.#violation(conn, "frame_too_large", { chars: data.length });
       this.#close(conn, CloseCode.TooLarge, `frame larger than ${this.limits.maxFrameBytes} bytes`);
       return;
@@ -718,11 +719,4 @@ export class Hub {
     this.#flushTimer = undefined;
     await this.#journal.close();
   }
-}
-
-/** Would `text` take more than `max` bytes as UTF-8? Exact only when it matters. */
-function byteLengthExceeds(text: string, max: number): boolean {
-  if (text.length > max) return true;
-  if (text.length * 3 <= max) return false;
-  return new TextEncoder().encode(text).length > max;
 }

@@ -1,5 +1,6 @@
 /** Command-line and environment options of the relay, parsed with `node:util` and checked. */
 import { parseArgs } from "node:util";
+import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
 
 /** Limits the relay enforces; each has a flag and an environment variable. */
 export interface Limits {
@@ -53,7 +54,7 @@ export interface RelayOptions {
 
 /** The default {@link Limits}. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxFrameBytes: 1 << 20,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   helloTimeoutMs: 10_000,
   rate: 100,
   rateBurst: 200,

@@ -169,6 +169,16 @@ export type FrameItem =
   | { ok: true; message: ClientMessage }
   | { ok: false; error: string; edit?: { id: EditId; code: RejectCode } };
 
+/** The default frame limit (`--max-frame-bytes`); clients learn the actual one from `/api/config`. */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+
+/** Would `text` take more than `max` bytes as UTF-8? Encodes only when the length cannot tell. */
+export function utf8Exceeds(text: string, max: number): boolean {
+  if (text.length > max) return true;
+  if (text.length * 3 <= max) return false;
+  return new TextEncoder().encode(text).length > max;
+}
+
 /** Parses one text frame: a message object or an array of them, each validated on its own. */
 export function parseFrame(
   text: string,

@@ -1,6 +1,6 @@
 /** Keeps one map session connected: hello, liveness pings, reconnect with backoff, fatal closes. */
 import * as v from "valibot";
-import { ServerMessageSchema } from "../../relay/protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../relay/protocol.ts";
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -38,6 +38,8 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** Close and reconnect when nothing arrives for this long after a ping, in ms. @default 10000 */
   pongTimeoutMs?: number;
+  /** The relay's frame limit (`/api/config`); batches are split to stay under it. @default 1 MiB */
+  maxFrameBytes?: number;
 }
 
 /**
@@ -111,12 +113,31 @@ export class Connection {
     this.#transport.close(4000, "offline");
   }
 
-  /** Sends messages as one frame when live; returns whether they went out. */
+  /**
+   * Sends messages when live, as one frame, or as several when together they would exceed the
+   * relay's frame limit (order kept); returns whether they went out.
+   */
   send(messages: Record<string, unknown> | Record<string, unknown>[]): boolean {
     if (this.#state !== "live" || !this.#transport) return false;
     const list = Array.isArray(messages) ? messages : [messages];
-    if (list.length === 0) return true;
-    this.#transport.send(JSON.stringify(list.length === 1 ? list[0] : list));
+    if (list.length === 1) this.#transport.send(JSON.stringify(list[0]));
+    if (list.length <= 1) return true;
+    const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    let batch: string[] = [];
+    let bytes = 2;
+    const flush = () => {
+      if (batch.length > 0) this.#transport?.send(`[${batch.join(",")}]`);
+      batch = [];
+      bytes = 2;
+    };
+    for (const message of list) {
+      const text = JSON.stringify(message);
+      const size = new TextEncoder().encode(text).length + 1;
+      if (bytes + size > max) flush();
+      batch.push(text);
+      bytes += size;
+    }
+    flush();
     return true;
   }
 

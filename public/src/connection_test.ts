@@ -26,7 +26,7 @@ function fakeClock() {
   return { clock, timers, fire };
 }
 
-function setup() {
+function setup(options: { maxFrameBytes?: number } = {}) {
   const { clock, timers, fire } = fakeClock();
   const opened: {
     handlers: TransportHandlers;
@@ -55,6 +55,7 @@ function setup() {
     onStatus: (s) => void statuses.push(s),
     clock,
     random: () => 0,
+    ...options,
   });
   return {
     connection,
@@ -140,4 +141,22 @@ Deno.test("a policy close before welcome is final; a silent link is dropped afte
   assert.equal(t.connection.state, "offline");
   t.connection.stop();
   assert.equal(t.timers.size, 0);
+});
+
+Deno.test("a batch that would pass the frame limit goes out as several frames, in order", () => {
+  const s = setup({ maxFrameBytes: 200 });
+  s.connection.start();
+  s.opened[0].handlers.onOpen();
+  s.opened[0].handlers.onMessage(JSON.stringify(WELCOME));
+  s.opened[0].sent.length = 0;
+  const edits = Array.from(
+    { length: 6 },
+    (_, i) => ({ type: "edit", id: i, note: "é".repeat(30) }),
+  );
+  assert.ok(s.connection.send(edits));
+  const sent = s.opened[0].sent;
+  assert.ok(sent.length > 1, "split into several frames");
+  for (const frame of sent) assert.ok(new TextEncoder().encode(frame).length <= 200, frame);
+  assert.deepEqual(sent.flatMap((f) => JSON.parse(f)), edits);
+  s.connection.stop();
 });

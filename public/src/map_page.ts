@@ -23,6 +23,7 @@ import { Session, type SessionStatus } from "./session.ts";
 interface Config {
   tiles: string | null;
   tilesAttribution: string | null;
+  maxFrameBytes?: number;
 }
 
 function readFragment(): { key: string; view: string | null; share: boolean } {
@@ -171,6 +172,7 @@ async function main(): Promise<void> {
     name: identity.name,
     color: identity.color,
     clientId,
+    maxFrameBytes: config.maxFrameBytes,
     nextEditId: () => `${clientId}-${loadNonce}-${++editCounter}`,
     // WebSocket first; behind a proxy that strips upgrades, HTTP for the rest of this page.
     transport: createFallbackTransport({

@@ -7,6 +7,7 @@ import type {
   Role,
   ServerMessage,
 } from "../../relay/protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../../relay/protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Connection, type ConnectionStatus } from "./connection.ts";
 import { MapDoc } from "./doc.ts";
@@ -44,6 +45,8 @@ export interface SessionOptions {
   transport: TransportFactory;
   clock?: Clock;
   random?: () => number;
+  /** The relay's frame limit (`/api/config`): a larger edit is refused here. @default 1 MiB */
+  maxFrameBytes?: number;
   /** Smallest gap between two `cursor` messages, in ms. @default 50 */
   cursorIntervalMs?: number;
   /** Features changed (ids); the map redraws exactly these. */
@@ -109,6 +112,7 @@ export class Session {
       transport: options.transport,
       clock: this.#clock,
       random: options.random,
+      maxFrameBytes: options.maxFrameBytes,
       hello: () => ({
         type: "hello",
         key: options.key,
@@ -254,6 +258,19 @@ export class Session {
     | { ok: true; id: EditId; inverse: EditOp[]; outcome: Promise<EditOutcome> }
     | { ok: false; id: null; code: string; message: string } {
     const id = this.#options.nextEditId();
+    // The relay closes a connection whose frame is over its limit: such an edit would be sent
+    // again on every reconnect and hold up everything queued behind it.
+    const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    const size = new TextEncoder().encode(JSON.stringify({ type: "edit", id, ops })).length;
+    if (size > max) {
+      const amount = (n: number) =>
+        n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
+      const message =
+        `This change is ${amount(size)}; the relay takes at most ${amount(max)} in one change. ` +
+        "Nothing was changed.";
+      this.#options.onNotice?.(message, "error");
+      return { ok: false, id: null, code: "too_large", message };
+    }
     const inverse = this.doc.local(id, ops);
     if (inverse === null) {
       return {
@@ -326,6 +343,13 @@ export class Session {
       case "rejected": {
         const edit = this.doc.reject(m.id);
         if (!edit) break;
+        if (m.code === "duplicate") {
+          // Re-sent after a reconnect whose welcome was a full snapshot: the relay had applied it
+          // before, so the snapshot (now the confirmed state) already holds it. Done, not refused.
+          this.#settle(m.id, { ok: true, id: m.id, seq: this.doc.seq });
+          this.#emitStatus();
+          break;
+        }
         for (const stack of [this.#undo, this.#redo]) {
           const i = stack.findIndex((e) => e.id === m.id);
           if (i >= 0) stack.splice(i, 1);
