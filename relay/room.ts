@@ -167,7 +167,7 @@ export class Room {
       for (const f of JSON.parse(stored.snapshot) as StoredFeature[]) this.#features.set(f.id, f);
     }
     this.#seq = this.#snapshotSeq = stored.snapshotSeq;
-    this.#recent = [...stored.history];
+    for (const entry of stored.history) this.#remember(entry);
     for (const entry of stored.tail) {
       const frame = JSON.parse(entry.frame) as EditFrame;
       const result = applyOps(this.#features, frame.ops, {

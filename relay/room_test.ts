@@ -447,4 +447,24 @@ Deno.test("the catch-up log is bounded in size too: a `since` behind big edits g
   room.join(late, 9);
   const welcome = drain(late)[0];
   assert.deepEqual((welcome.ops as Msg[]).map((m) => m.seq), [10]);
+
+  // The same bound holds for a map loaded back from the store with that history.
+  const journal = room.takeUnsaved();
+  const reloaded = new Room({
+    record: RECORD,
+    limits: { ...LIMITS, recentEdits: 100, recentBytes: 4096 },
+    stored: {
+      record: RECORD,
+      snapshotSeq: 10,
+      snapshot: room.featuresJson(),
+      tail: [],
+      history: journal,
+    },
+  });
+  const again = peer("again");
+  reloaded.join(again, 1);
+  assert.ok("features" in drain(again)[0], "the reloaded log was trimmed to its size too");
+  const recent = peer("recent");
+  reloaded.join(recent, 9);
+  assert.deepEqual((drain(recent)[0].ops as Msg[]).map((m) => m.seq), [10]);
 });
