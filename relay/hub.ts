@@ -212,7 +212,7 @@ export class Hub {
     if (!auth.ok) return auth;
     const { room } = auth.value;
     const json = room.featureCollectionJson();
-    await this.#durableAt(room.ticket);
+    if (!await this.#madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: json };
   }
 
@@ -252,10 +252,7 @@ export class Hub {
     if (!result.ok) return { ok: false, status: 422, message: result.message };
     this.metrics.edits++;
     this.#touch(room);
-    await this.#durableAt(room.ticket);
-    if (this.#rooms.get(room.id) !== room) {
-      return { ok: false, status: 503, message: "the map could not be saved; try again" };
-    }
+    if (!await this.#madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: { seq: result.seq, features: puts.length } };
   }
 
@@ -584,7 +581,8 @@ export class Hub {
   }
 
   #commit(rooms: Room[]): void {
-    const pending = rooms.filter((r) => r.hasUnsaved);
+    // A room dropped after a failed commit is not written again: it reloads from the store.
+    const pending = rooms.filter((r) => r.hasUnsaved && this.#rooms.get(r.id) === r);
     if (pending.length === 0) return;
     const ticket = ++this.#issued;
     const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
@@ -624,6 +622,15 @@ export class Hub {
     for (const w of ready) w.resolve();
   }
 
+  /**
+   * Waits until everything `room` shows is durable; false when a commit of it failed meanwhile
+   * (the room was then dropped from memory, and what it showed must not be reported).
+   */
+  async #madeDurable(room: Room): Promise<boolean> {
+    await this.#durableAt(room.ticket);
+    return this.#rooms.get(room.id) === room;
+  }
+
   /** Resolves once commit `ticket` is durable (issuing this turn's commit now if needed). */
   #durableAt(ticket: number): Promise<void> {
     if (ticket > this.#issued) this.flush();
@@ -647,6 +654,8 @@ export class Hub {
 
   #snapshot(room: Room): void {
     if (room.editsSinceSnapshot === 0 || this.#snapshotting.has(room)) return;
+    // Only a state that is wholly durable is snapshotted; the next commit tries again.
+    if (room.hasUnsaved || room.ticket > this.#durable) return;
     this.#snapshotting.add(room);
     const seq = room.seq;
     this.#journal.snapshot(room.id, seq, room.featuresJson(), this.limits.recentEdits).then(
@@ -720,3 +729,9 @@ export class Hub {
     await this.#journal.close();
   }
 }
+
+const NOT_SAVED = {
+  ok: false,
+  status: 503,
+  message: "the map could not be saved; try again",
+} as const;

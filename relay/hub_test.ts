@@ -256,6 +256,25 @@ Deno.test("hub: when the store fails, the author gets 1011 and no echo; the edit
   assert.deepEqual(c.take().map((m) => [m.id, m.seq]), [["next", 2]]);
 });
 
+Deno.test("hub: a GET of the features never reports an edit whose commit failed", async () => {
+  await using t = await setup();
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  await t.hub.settled();
+  t.store.failAppends = true;
+  a.send(putEdit("lost"));
+  // Asked while the edit is applied in memory but not yet committed.
+  const read = t.hub.readFeatures(t.map.id, t.map.viewKey);
+  await t.hub.settled();
+  const result = await read;
+  assert.equal(result.ok, false);
+  assert.equal(!result.ok && result.status, 503);
+  t.store.failAppends = false;
+  const again = await t.hub.readFeatures(t.map.id, t.map.viewKey);
+  assert.ok(again.ok);
+  assert.deepEqual(JSON.parse(again.value).features, [], "the map without the lost edit");
+});
+
 Deno.test("hub: a store failure while closing a connection closes each socket once", async () => {
   await using t = await setup();
   const a = t.client("a");

@@ -2,15 +2,10 @@
  * Durable writes: accepted edits, snapshots and new maps. With a database file they run on a
  * worker thread, so an `fsync` never stalls the event loop that relays presence and edits.
  */
-import type { JournalEntry } from "./room.ts";
 import { Store } from "./store.ts";
-import type { MapRecord } from "./store.ts";
+import type { JournalBatch, MapRecord } from "./store.ts";
 
-/** The edits of one map accepted in one turn. */
-export interface JournalBatch {
-  mapId: string;
-  entries: JournalEntry[];
-}
+export type { JournalBatch };
 
 /** Ordered, durable writes: each call resolves once its write is durable, in call order. */
 export interface Journal {
@@ -31,11 +26,7 @@ export class InlineJournal implements Journal {
     this.#store = store;
   }
   append(batches: JournalBatch[]): Promise<void> {
-    return attempt(() =>
-      this.#store.transaction(() => {
-        for (const b of batches) this.#store.appendEdits(b.mapId, b.entries);
-      })
-    );
+    return attempt(() => this.#store.appendBatches(batches));
   }
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
     return attempt(() => this.#store.saveSnapshot(mapId, seq, featuresJson, keep));
@@ -83,10 +74,7 @@ export function createJournalHandler(
       } else if (!store) {
         throw new Error("journal worker used before open");
       } else if (request.op === "append") {
-        const s = store;
-        s.transaction(() => {
-          for (const b of request.batches) s.appendEdits(b.mapId, b.entries);
-        });
+        store.appendBatches(request.batches);
       } else if (request.op === "snapshot") {
         store.saveSnapshot(request.mapId, request.seq, request.featuresJson, request.keep);
       } else if (request.op === "createMap") {

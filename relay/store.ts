@@ -25,6 +25,12 @@ export interface StoredMap {
 }
 
 /** Options for {@link Store}. */
+/** The edits of one map accepted in one turn: `seq` and the edit frame as sent. */
+export interface JournalBatch {
+  mapId: string;
+  entries: { seq: number; frame: string }[];
+}
+
 export interface StoreOptions {
   /** SQLite file path, or `":memory:"` for a store that lives only as long as the process. */
   path: string;
@@ -51,6 +57,7 @@ export class Store {
   #tail: StatementSync;
   #history: StatementSync;
   #countMaps: StatementSync;
+  #lastSeq: StatementSync;
   #depth = 0;
 
   constructor(options: StoreOptions) {
@@ -100,6 +107,10 @@ export class Store {
       "SELECT seq, frame FROM edits WHERE map_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?",
     );
     this.#countMaps = this.#db.prepare("SELECT count(*) AS n FROM maps");
+    this.#lastSeq = this.#db.prepare(
+      "SELECT max(snapshot_seq, coalesce((SELECT max(seq) FROM edits WHERE map_id = ?1), 0)) " +
+        "AS seq FROM maps WHERE id = ?1",
+    );
   }
 
   /** Runs `fn` in one transaction (nested calls join the outer one); durable when it returns. */
@@ -154,9 +165,27 @@ export class Store {
     };
   }
 
-  /** Appends accepted edits to a map's journal. Call inside {@link Store.transaction}. */
+  /**
+   * Appends accepted edits to a map's journal. Call inside {@link Store.transaction}. Refuses a
+   * batch that does not continue the journal at the next `seq`: after a failed commit, later
+   * edits of that map must not be stored over the gap (the map would no longer replay).
+   */
   appendEdits(mapId: string, edits: readonly { seq: number; frame: string }[]): void {
+    if (edits.length === 0) return;
+    const last = Number(this.#lastSeq.get(mapId)?.seq ?? 0);
+    if (edits[0].seq !== last + 1) {
+      throw new Error(
+        `journal of map ${mapId} is at seq ${last}; refusing edits from seq ${edits[0].seq}`,
+      );
+    }
     for (const edit of edits) this.#insertEdit.run(mapId, edit.seq, edit.frame);
+  }
+
+  /** Appends several maps' edits in one transaction (all or nothing). */
+  appendBatches(batches: readonly JournalBatch[]): void {
+    this.transaction(() => {
+      for (const b of batches) this.appendEdits(b.mapId, b.entries);
+    });
   }
 
   /**

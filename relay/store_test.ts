@@ -213,3 +213,31 @@ Deno.test("Store: a bad path option says what it received; close is idempotent",
   store.close();
   store.close();
 });
+
+Deno.test("Store: edits that do not continue a map's journal are refused, so no gap is ever stored", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    store.createMap(record("map-bbbbbbbb"));
+    store.appendBatches([{ mapId: "map-aaaaaaaa", entries: [frame(1), frame(2)] }]);
+    // Edit 3 was lost with a failed commit; 4 must not be stored on its own. The whole batch
+    // (the other map's edit too) is refused, like any failed commit.
+    assert.throws(
+      () =>
+        store.appendBatches([
+          { mapId: "map-bbbbbbbb", entries: [frame(1)] },
+          { mapId: "map-aaaaaaaa", entries: [frame(4)] },
+        ]),
+      /journal of map map-aaaaaaaa is at seq 2; refusing edits from seq 4/,
+    );
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(1), frame(2)]);
+    assert.deepEqual(store.loadMap("map-bbbbbbbb", 100)?.tail, []);
+    // After a snapshot that pruned every row, the journal continues after the snapshot.
+    store.saveSnapshot("map-aaaaaaaa", 2, "[]", 0);
+    assert.throws(() => store.appendBatches([{ mapId: "map-aaaaaaaa", entries: [frame(2)] }]));
+    store.appendBatches([{ mapId: "map-aaaaaaaa", entries: [frame(3)] }]);
+    assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(3)]);
+  } finally {
+    store.close();
+  }
+});
