@@ -10,7 +10,7 @@ import type { Hub } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
 import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
 import { parseImport, SUBPROTOCOLS } from "./protocol.ts";
-import { clientAddress } from "./proxy.ts";
+import { clientAddress, isTrustedProxy } from "./proxy.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {
@@ -197,10 +197,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         "this endpoint needs a WebSocket upgrade; a proxy may have removed the Upgrade header",
       );
     }
-    const origin = c.req.header("origin");
-    if (origin !== undefined && !originAllowed(origin, c.req.header("host"), options.origins)) {
-      return problem(c, 403, `origin ${origin} is not allowed to connect`);
-    }
+    checkOrigin(c);
     const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim())
       .filter(Boolean);
     const protocol = SUBPROTOCOLS.find((p) => offered.includes(p));
@@ -218,11 +215,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       idleTimeout: hub.limits.idleTimeout,
       info: {
         mapId: c.req.param("id"),
-        addr: clientAddress(
-          c.env?.remoteAddr?.hostname,
-          c.req.header("x-forwarded-for"),
-          options.trustProxy,
-        ),
+        addr: addrOf(c),
         transport: "websocket",
       },
     });
@@ -287,11 +280,10 @@ function originAllowed(
 function publicOrigin(c: Context<Env>, trustProxy: readonly string[]): string {
   const url = new URL(c.req.url);
   const host = c.req.header("host") ?? url.host;
-  const direct = c.env?.remoteAddr?.hostname;
   const forwarded = c.req.header("x-forwarded-proto");
-  const proto =
-    direct && trustProxy.includes(direct) && (forwarded === "https" || forwarded === "http")
-      ? `${forwarded}:`
-      : url.protocol;
+  const proto = isTrustedProxy(c.env?.remoteAddr?.hostname, trustProxy) &&
+      (forwarded === "https" || forwarded === "http")
+    ? `${forwarded}:`
+    : url.protocol;
   return `${proto}//${host}`;
 }

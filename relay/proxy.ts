@@ -8,6 +8,13 @@ export function normaliseAddress(addr: string): string {
     : trimmed;
 }
 
+/** Is the direct peer `direct` one of the `trusted` proxies (whose forwarding headers count)? */
+export function isTrustedProxy(direct: string | undefined, trusted: readonly string[]): boolean {
+  if (!direct) return false;
+  const peer = normaliseAddress(direct);
+  return trusted.some((t) => normaliseAddress(t) === peer);
+}
+
 /**
  * The client's address. When the direct peer is a trusted proxy, walk `X-Forwarded-For` from the
  * right (each proxy appends) and take the first address that is not itself a trusted proxy.
@@ -24,8 +31,8 @@ export function clientAddress(
   trusted: readonly string[],
 ): string {
   const peer = direct ? normaliseAddress(direct) : "unknown";
+  if (!forwardedFor || !isTrustedProxy(direct, trusted)) return peer;
   const trust = new Set(trusted.map(normaliseAddress));
-  if (!forwardedFor || !trust.has(peer)) return peer;
   const hops = forwardedFor.split(",").map(normaliseAddress).filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) {
     if (!trust.has(hops[i])) return hops[i];
