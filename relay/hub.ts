@@ -8,13 +8,7 @@ import { Metrics } from "./metrics.ts";
 import type { Limits } from "./options.ts";
 import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
-import {
-  CloseCode,
-  createClientMessageSchema,
-  DEFAULT_SCHEMA_LIMITS,
-  parseFrame,
-  utf8Exceeds,
-} from "./protocol.ts";
+import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
 import type {
   ClientMessage,
   EditId,
@@ -151,7 +145,6 @@ export class Hub {
   #ids: () => string;
   #random: RandomBytes;
   #logger: Logger;
-  #schema: ReturnType<typeof createClientMessageSchema>;
   #rooms = new Map<string, Room>();
   #conns = new Map<Peer, Conn>();
   #dirtyRooms = new Set<Room>();
@@ -171,7 +164,6 @@ export class Hub {
     this.#random = options.random ?? cryptoRandomBytes;
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
-    this.#schema = createClientMessageSchema(DEFAULT_SCHEMA_LIMITS);
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
     this.#sweepTimer = setInterval(() => this.#sweep(), sweepEvery);
     // A slow peer is caught when the next batch for it is flushed; this catches one whose buffer
@@ -293,7 +285,7 @@ export class Hub {
       this.#close(conn, CloseCode.TooLarge, `frame larger than ${this.limits.maxFrameBytes} bytes`);
       return;
     }
-    const frame = parseFrame(data, this.#schema);
+    const frame = parseFrame(data, ClientMessageSchema);
     if (!frame.ok) {
       this.#violation(conn, "bad_json");
       this.#fatal(conn, "bad_json", frame.error, CloseCode.Unsupported);
@@ -381,20 +373,14 @@ export class Hub {
         return;
       }
       case "profile":
-        if (!conn.bucket.take()) {
-          this.#error(conn, "rate_limited", "too many messages; slow down");
-          return;
-        }
+        if (!this.#allowed(conn)) return;
         peer.name = msg.name;
         peer.color = msg.color.toLowerCase();
         room.profile(peer);
         this.#touch(room);
         return;
       case "ping":
-        if (!conn.bucket.take()) {
-          this.#error(conn, "rate_limited", "too many messages; slow down");
-          return;
-        }
+        if (!this.#allowed(conn)) return;
         this.#send(
           conn,
           JSON.stringify(msg.t === undefined ? { type: "pong" } : { type: "pong", t: msg.t }),
@@ -478,6 +464,13 @@ export class Hub {
     conn.peer.enqueue(text);
     this.#dirtyPeers.add(conn.peer);
     this.#schedule();
+  }
+
+  /** Takes a token for a counted message; answers `rate_limited` when there is none. */
+  #allowed(conn: Conn): boolean {
+    if (conn.bucket.take()) return true;
+    this.#error(conn, "rate_limited", "too many messages; slow down");
+    return false;
   }
 
   #error(conn: Conn, code: ErrorCode, message: string): void {
@@ -679,10 +672,9 @@ export class Hub {
 
   #closeSlowPeers(): void {
     for (const conn of [...this.#conns.values()]) {
+      // The flush finds the overflow, drops what waits and closes the peer, as in a turn.
       if (conn.open && conn.peer.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-        this.#violation(conn, "too_slow", { buffered: conn.peer.socket.bufferedAmount });
-        conn.peer.discard();
-        this.#close(conn, CloseCode.TryAgainLater, "too slow: send buffer overflowed");
+        this.#flushPeer(conn.peer, true);
       }
     }
   }

@@ -248,7 +248,7 @@ export class Room {
         : `${head},"ops":[${missed.join(",")}]}`,
       this.ticket,
     );
-    const joined = JSON.stringify({ type: "joined", ...you });
+    const joined = joinedFrame(peer);
     for (const other of this.#peers.values()) other.enqueue(joined);
     this.#peers.set(peer.id, peer);
     this.emptySince = null;
@@ -257,13 +257,7 @@ export class Room {
   /** Tells the others a peer's new name and colour, as a `joined` for a peer they already know. */
   profile(peer: Peer): void {
     if (!this.#peers.has(peer.id)) return;
-    const joined = JSON.stringify({
-      type: "joined",
-      peer: peer.id,
-      name: peer.name,
-      color: peer.color,
-      role: peer.role,
-    });
+    const joined = joinedFrame(peer);
     for (const other of this.#peers.values()) {
       if (other !== peer) other.enqueue(joined);
     }
@@ -410,4 +404,15 @@ export class Room {
     const start = this.#recent.findIndex((e) => e.seq > since);
     return this.#recent.slice(start).map((e) => e.frame);
   }
+}
+
+/** `joined` for a peer: who it is now (sent on join, and again on a `profile` change). */
+function joinedFrame(peer: Peer): string {
+  return JSON.stringify({
+    type: "joined",
+    peer: peer.id,
+    name: peer.name,
+    color: peer.color,
+    role: peer.role,
+  });
 }
