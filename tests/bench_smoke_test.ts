@@ -1,34 +1,8 @@
 /** Runs the benchmark in its smoke form (seconds per scenario) and checks it completes with sane numbers; never asserts speed. */
 import assert from "assert";
+import type { ScenarioResult } from "../bench/scenarios.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-interface LoadLike {
-  sent: number;
-  expected: number;
-  delivered: number;
-  lost: number;
-  coalesced: number;
-  duplicates: number;
-  deliveredPerS: number;
-  latency: { p50: number; p99: number; p999: number };
-  cpuUsPerDelivery: number;
-  peakRssBytes: number;
-}
-
-interface RowLike {
-  server: string;
-  step: string;
-  load?: LoadLike;
-  values?: Record<string, number>;
-  error?: string;
-}
-
-interface ResultLike {
-  id: string;
-  rows: RowLike[];
-  pending?: string;
-}
 
 Deno.test("bench --smoke runs every scenario against every server with sane numbers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-smoke-" });
@@ -43,7 +17,7 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
-    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ResultLike[] };
+    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
     assert.deepEqual(results.map((r) => r.id), ["s1", "s2", "s3", "s4", "s5", "s6"]);
     for (const scenario of results) {
       assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
@@ -56,13 +30,13 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
           assert.ok(l.sent > 0 && l.expected > 0, `${what}: nothing was sent`);
           assert.ok(l.delivered > 0, `${what}: nothing was delivered`);
           assert.ok(l.deliveredPerS > 0, `${what}: no deliveries in the window`);
-          // Every owed delivery is accounted for exactly once: delivered, superseded or lost.
-          assert.ok(l.lost >= 0 && l.coalesced >= 0 && l.duplicates >= 0, `${what}: bad counts`);
-          assert.ok(l.delivered + l.coalesced + l.lost >= l.expected, `${what}: accounting gap`);
+          // No server invents or repeats a delivery: what arrived, plus what a newer message
+          // superseded, never exceeds what was owed, and nothing arrives twice.
+          assert.ok(l.delivered + l.coalesced <= l.expected, `${what}: more than was sent`);
+          assert.equal(l.duplicates, 0, `${what}: delivered twice`);
           for (const [k, v] of Object.entries({ ...l.latency, cpu: l.cpuUsPerDelivery })) {
             assert.ok(Number.isFinite(v) && v >= 0, `${what}: ${k} is ${v}`);
           }
-          assert.ok(l.latency.p50 <= l.latency.p99 && l.latency.p99 <= l.latency.p999, what);
           assert.ok(l.peakRssBytes > 0, `${what}: no server memory reading`);
         } else {
           assert.ok(row.values, `${what}: no numbers`);
