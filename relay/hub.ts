@@ -451,9 +451,13 @@ export class Hub {
     const live = this.#rooms.get(mapId);
     if (live) return live;
     if (!isMapId(mapId)) return null;
+    // At capacity with nothing to make room, answer before reading the map from the store.
+    const full = this.#rooms.size >= this.limits.maxMaps;
+    const makeRoom = full ? this.#oldestEvictable() : null;
+    if (full && !makeRoom) return "capacity";
     const stored = this.#store.loadMap(mapId, this.limits.recentEdits);
     if (!stored) return null;
-    if (this.#rooms.size >= this.limits.maxMaps && !this.#evictOne()) return "capacity";
+    if (makeRoom) this.#evict(makeRoom);
     const room = new Room({ record: stored.record, limits: this.limits, stored });
     room.emptySince = this.#now();
     this.#rooms.set(mapId, room);
@@ -679,15 +683,14 @@ export class Hub {
     }
   }
 
-  #evictOne(): boolean {
+  /** The map that has been empty longest and may leave memory, if any. */
+  #oldestEvictable(): Room | null {
     let oldest: Room | null = null;
     for (const room of this.#rooms.values()) {
       if (room.emptySince === null || !this.#evictable(room)) continue;
       if (!oldest || room.emptySince < oldest.emptySince!) oldest = room;
     }
-    if (!oldest) return false;
-    this.#evict(oldest);
-    return true;
+    return oldest;
   }
 
   /** A room whose edits are not durable yet must not leave memory: it would reload without them. */
