@@ -36,8 +36,8 @@ export type LayerKind = "point" | "line" | "polygon" | "rectangle" | "collection
 
 interface Entry {
   layer: L.Layer;
-  /** JSON of the geometry the layer shows, to skip redraws when only the object changed. */
-  shown: string;
+  /** The geometry the layer shows, to skip redraws when only properties changed. */
+  shown: Geometry;
 }
 
 /**
@@ -86,7 +86,7 @@ export class FeatureLayers {
   /** Records that a layer already shows this geometry (Geoman changed it in place). */
   adopt(fid: string, geometry: Geometry): void {
     const entry = this.#entries.get(fid);
-    if (entry) entry.shown = JSON.stringify(geometry);
+    if (entry) entry.shown = geometry;
   }
 
   /** Forgets a layer Geoman has already taken off the map. */
@@ -109,8 +109,12 @@ export class FeatureLayers {
         }
         continue;
       }
-      const shown = JSON.stringify(feature.geometry);
-      if (entry && entry.shown === shown) continue;
+      const shown = feature.geometry;
+      // A props edit keeps the geometry object; an echo of our own reshape brings an equal copy.
+      if (entry && (entry.shown === shown || sameGeometry(entry.shown, shown))) {
+        entry.shown = shown;
+        continue;
+      }
       if (entry && this.#reshape(entry.layer, feature.geometry)) {
         entry.shown = shown;
         continue;
@@ -220,4 +224,8 @@ export class FeatureLayers {
 
 function boundsOf([west, south, east, north]: [number, number, number, number]): L.LatLngBounds {
   return L.latLngBounds([south, west], [north, east]);
+}
+
+function sameGeometry(a: Geometry, b: Geometry): boolean {
+  return a.type === b.type && JSON.stringify(a) === JSON.stringify(b);
 }

@@ -102,31 +102,37 @@ export class SendQueue {
     );
   }
 
-  /** Takes the longest run of waiting frames that fits one batch, merged into one frame. */
+  /**
+   * Takes the longest run of waiting frames that fits one batch, merged into one frame by joining
+   * their text (no parsing: the frames are JSON the connection has just written).
+   */
   #takeBatch(): string {
     if (this.#frames.length === 1) return this.#frames.shift()!;
-    const messages: unknown[] = [];
+    const items: string[] = [];
     let size = 2;
-    let taken = 0;
     for (const frame of this.#frames) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(frame);
-      } catch {
-        // Not JSON: it goes alone, so the relay's answer (bad_json) concerns only it.
-        if (taken === 0) {
+      const inner = jsonItems(frame);
+      if (inner === null) {
+        // Not a JSON object or array: it goes alone, so the relay's answer concerns only it.
+        if (items.length === 0) {
           this.#frames.shift();
           return frame;
         }
         break;
       }
-      if (taken > 0 && size + frame.length + 1 > this.#maxBatchChars) break;
-      if (Array.isArray(parsed)) messages.push(...parsed);
-      else messages.push(parsed);
+      if (items.length > 0 && size + frame.length + 1 > this.#maxBatchChars) break;
+      items.push(inner);
       size += frame.length + 1;
-      taken++;
     }
-    const batch = this.#frames.splice(0, taken);
-    return taken === 1 ? batch[0] : JSON.stringify(messages);
+    const batch = this.#frames.splice(0, items.length);
+    return items.length === 1 ? batch[0] : `[${items.filter((t) => t !== "").join(",")}]`;
   }
+}
+
+/** A frame's messages as comma-joined JSON text: an object as it is, an array's inside. */
+function jsonItems(frame: string): string | null {
+  const text = frame.trim();
+  if (text.startsWith("{") && text.endsWith("}")) return text;
+  if (text.startsWith("[") && text.endsWith("]")) return text.slice(1, -1).trim();
+  return null;
 }

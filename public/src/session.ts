@@ -337,8 +337,8 @@ export class Session {
         break;
       }
       case "edit":
-        this.#applyEdit(m);
-        this.#emitStatus();
+        // Only the ack of one of my edits changes the status (the unsent count).
+        if (this.#applyEdit(m)) this.#emitStatus();
         break;
       case "rejected": {
         const edit = this.doc.reject(m.id);
@@ -379,13 +379,15 @@ export class Session {
     }
   }
 
-  #applyEdit(frame: EditFrame): void {
+  /** Applies an accepted edit; true when it acknowledged one of mine. */
+  #applyEdit(frame: EditFrame): boolean {
     const result = this.doc.applyRemote(frame);
-    if (result.duplicate) return;
+    if (result.duplicate) return false;
     this.editLog.push({ seq: frame.seq, id: frame.id, by: frame.by });
     if (result.own) {
       this.#settle(frame.id, { ok: true, id: frame.id, seq: frame.seq });
     }
+    return result.own;
   }
 
   #settle(id: EditId, outcome: EditOutcome): void {
