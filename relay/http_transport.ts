@@ -8,8 +8,7 @@ import type { RandomBytes } from "./keys.ts";
 import type { Connection, ConnectionInfo, Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer.ts";
 
-/** The header that names a fallback session on upstream POSTs (kept out of URLs and logs). */
-export const SESSION_HEADER = "x-duplex-session";
+export { SESSION_HEADER } from "./protocol.ts";
 
 /** Options for {@link HttpSessions}. */
 export interface HttpSessionsOptions {

@@ -11,6 +11,9 @@ export const PROTOCOL_VERSION = 1;
 /** The subprotocol names accepted on `GET /ws/<id>`; `connect` is what older clients ask for. */
 export const SUBPROTOCOLS = ["duplexmap.v1", "connect"] as const;
 
+/** The header that names a fallback-transport session (docs/PROTOCOL.md section 7). */
+export const SESSION_HEADER = "X-Duplex-Session";
+
 /** WebSocket close codes used by the relay (see docs/PROTOCOL.md). */
 export const CloseCode = {
   /** The server is shutting down. */

@@ -1,6 +1,6 @@
 /** Keeps one map session connected: hello, liveness pings, reconnect with backoff, fatal closes. */
 import * as v from "valibot";
-import { DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../relay/protocol.ts";
+import { CloseCode, DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../relay/protocol.ts";
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -179,7 +179,7 @@ export class Connection {
         this.#transport = null;
         this.#clearTimers();
         if (this.#stopped) return;
-        if (!welcomed && code === 1008) {
+        if (!welcomed && code === CloseCode.Policy) {
           this.#stopped = true;
           this.#setStatus({
             state: "failed",

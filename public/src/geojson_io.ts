@@ -1,5 +1,6 @@
 /** Import and export of GeoJSON files: turn a file into one edit, and the map into a file. */
 import { geometryProblem } from "../../relay/geometry.ts";
+import { DEFAULT_SCHEMA_LIMITS } from "../../relay/protocol.ts";
 import type { EditOp, Geometry, StoredFeature } from "../../relay/protocol.ts";
 
 /** The result of reading a file: put ops for every feature, or why the file cannot be used. */
@@ -14,7 +15,7 @@ export interface ImportOptions {
   existing: ReadonlySet<string> | ReadonlyMap<string, unknown>;
   /** Makes a fresh feature id. */
   newId: () => string;
-  /** Most features in one file. @default 10000 */
+  /** Most features in one file. @default the relay's most ops in one edit (10 000) */
   maxFeatures?: number;
 }
 
@@ -56,7 +57,8 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   } else {
     items = [{ type: "Feature", geometry: json, properties: {} }];
   }
-  const max = options.maxFeatures ?? 10_000;
+  // One edit: at most as many ops as the relay takes in one.
+  const max = options.maxFeatures ?? DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit;
   if (items.length === 0) {
     return { ok: false, message: "The file holds no features." };
   }
@@ -87,7 +89,8 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
         message: `${where} has 'properties' that are not an object.`,
       };
     }
-    let id = typeof item.id === "string" && item.id.length > 0 && item.id.length <= 256
+    let id = typeof item.id === "string" && item.id.length > 0 &&
+        item.id.length <= DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength
       ? item.id
       : "";
     if (!id || used.has(id) || options.existing.has(id)) id = options.newId();

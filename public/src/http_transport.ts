@@ -1,10 +1,8 @@
 /** The HTTP fallback transport: an event stream down (read with fetch), POSTs up (docs/PROTOCOL.md section 7). */
+import { CloseCode, SESSION_HEADER } from "../../relay/protocol.ts";
 import { SendQueue } from "./send_queue.ts";
 import { type SseEvent, SseParser } from "./sse.ts";
 import type { Transport, TransportFactory } from "./transport.ts";
-
-/** The header naming the session on upstream requests (never in a URL, so never in access logs). */
-export const SESSION_HEADER = "X-Duplex-Session";
 
 /** What the connection indicator shows for this transport. */
 export const HTTP_TRANSPORT_NAME = "http fallback";
@@ -19,9 +17,9 @@ export interface HttpTransportOptions {
 
 /** Close codes for an opening POST the relay (or a proxy) refused before any stream began. */
 function closeCodeFor(status: number): number {
-  if (status === 403) return 1008; // Origin refused: trying again cannot help.
-  if (status === 413) return 1009;
-  if (status === 503) return 1013; // Shutting down or overloaded: try again later.
+  if (status === 403) return CloseCode.Policy; // Origin refused: trying again cannot help.
+  if (status === 413) return CloseCode.TooLarge;
+  if (status === 503) return CloseCode.TryAgainLater; // Shutting down or overloaded.
   return 1006;
 }
 

@@ -1,4 +1,5 @@
 /** The small interface the client talks through, and its WebSocket implementation. */
+import { SUBPROTOCOLS } from "../../relay/protocol.ts";
 
 /** What a transport reports to its owner. */
 export interface TransportHandlers {
@@ -37,9 +38,6 @@ export type TransportFactory = (
 /** How long a WebSocket handshake may take before the attempt counts as failed. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
-/** The subprotocol of wire protocol v1. */
-export const SUBPROTOCOL = "duplexmap.v1";
-
 /**
  * Opens a WebSocket to `/ws/<id>` on the page's own host (ws:// or wss:// to match the page).
  *
@@ -55,7 +53,7 @@ export const SUBPROTOCOL = "duplexmap.v1";
 export const websocketTransport: TransportFactory = (target, handlers) => {
   const url = new URL(`/ws/${encodeURIComponent(target.mapId)}`, target.origin);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const socket = new WebSocket(url, SUBPROTOCOL);
+  const socket = new WebSocket(url, SUBPROTOCOLS[0]);
   let closed = false;
   const finish = (code: number, reason: string) => {
     if (closed) return;
