@@ -1,5 +1,4 @@
 /** Turns scenario results into markdown tables, target checks and the BENCHMARKS.md results section. */
-import type { LoadResult } from "./load.ts";
 import { fmtRate } from "./load.ts";
 import type { Row, ScenarioResult } from "./scenarios.ts";
 import type { ServerName } from "./servers.ts";
@@ -321,9 +320,4 @@ export function resultsMarkdown(env: Environment, results: ScenarioResult[]): st
     "",
     ...results.map(scenarioMarkdown),
   ].join("\n");
-}
-
-/** Plain numbers of one load result for the JSON dump. */
-export function loadSummary(l: LoadResult): Record<string, unknown> {
-  return { ...l };
 }

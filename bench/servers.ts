@@ -39,14 +39,6 @@ export interface StartServerOptions {
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** Human-readable descriptions, for the report. */
-export const SERVER_LABELS: Record<ServerName, string> = {
-  relay: "Duplex Map relay",
-  deno: "bare Deno.upgradeWebSocket broadcast",
-  "node-ws": "Node ws broadcast",
-  socketio: "Socket.IO rooms (Node)",
-};
-
 /** Starts one server and waits for its `{"event":"listening","port":N}` line. */
 export async function startServer(
   name: ServerName,

@@ -111,11 +111,6 @@ export class HttpSessions {
     this.#random = options.random ?? cryptoRandomBytes;
   }
 
-  /** How many fallback sessions are open. */
-  get size(): number {
-    return this.#sessions.size;
-  }
-
   /** Opens a session: the response streams every server frame as a `data:` event. */
   open(info: ConnectionInfo, firstFrame: string): Response {
     const id = base64url(this.#random(16));

@@ -5,9 +5,6 @@ import type { Geometry } from "./geometry.ts";
 
 export type { Geometry } from "./geometry.ts";
 
-/** The protocol version this relay speaks. */
-export const PROTOCOL_VERSION = 1;
-
 /** The subprotocol names accepted on `GET /ws/<id>`; `connect` is what older clients ask for. */
 export const SUBPROTOCOLS = ["duplexmap.v1", "connect"] as const;
 
@@ -154,7 +151,6 @@ export type HelloMessage = Extract<ClientMessage, { type: "hello" }>;
 export type ViewMessage = Extract<ClientMessage, { type: "view" }>;
 export type CursorMessage = Extract<ClientMessage, { type: "cursor" }>;
 export type EditMessage = Extract<ClientMessage, { type: "edit" }>;
-export type ProfileMessage = Extract<ClientMessage, { type: "profile" }>;
 export type EditOp = EditMessage["ops"][number];
 export type Feature = Extract<EditOp, { op: "put" }>["feature"];
 export type EditId = EditMessage["id"];

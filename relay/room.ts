@@ -194,10 +194,6 @@ export class Room {
     return this.#seq;
   }
 
-  get featureCount(): number {
-    return this.#features.size;
-  }
-
   get peerCount(): number {
     return this.#peers.size;
   }

@@ -89,11 +89,6 @@ export class FeatureLayers {
     if (entry) entry.shown = geometry;
   }
 
-  /** Forgets a layer Geoman has already taken off the map. */
-  forget(fid: string): void {
-    this.#entries.delete(fid);
-  }
-
   /** Brings the given features in line with `features` (added, changed or removed). */
   update(
     fids: Iterable<string>,

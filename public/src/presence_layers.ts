@@ -86,11 +86,6 @@ export class PresenceLayers {
       if (!peers.has(id)) this.remove(id);
     }
   }
-
-  /** The map this draws on. */
-  get map(): L.Map {
-    return this.#map;
-  }
 }
 
 function cursorIcon(peer: PeerInfo): L.DivIcon {

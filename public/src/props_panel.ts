@@ -63,11 +63,6 @@ export class PropsPanel {
     this.show(null, false);
   }
 
-  /** The feature shown, if any. */
-  get fid(): string | null {
-    return this.#fid;
-  }
-
   /** Shows a feature (or the hint when `null`); the same feature again updates in place. */
   show(feature: StoredFeature | null, editable: boolean): void {
     const root = this.#options.root;
