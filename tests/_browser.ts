@@ -3,6 +3,7 @@ import assert from "assert";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import type {} from "../public/src/debug.ts";
 import type { StoredFeature } from "../relay/protocol.ts";
+import { until } from "./_process.ts";
 
 /** Where the tests expect Chromium (Debian's package). */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -84,14 +85,17 @@ export async function newPerson(
   return { context, page, errors };
 }
 
+/** How Chromium reports a request made while the browser context is offline. */
+const OFFLINE_ERROR = "net::ERR_INTERNET_DISCONNECTED";
+
 /**
  * Moves the errors logged since `from` that only say the browser had no network
  * (`net::ERR_INTERNET_DISCONNECTED`) out of `person.errors`; any other error stays.
  */
 export function excuseOfflineErrors(person: Person, from: number): string[] {
   const later = person.errors.splice(from);
-  const offline = later.filter((e) => e.includes("net::ERR_INTERNET_DISCONNECTED"));
-  person.errors.push(...later.filter((e) => !e.includes("net::ERR_INTERNET_DISCONNECTED")));
+  const offline = later.filter((e) => e.includes(OFFLINE_ERROR));
+  person.errors.push(...later.filter((e) => !e.includes(OFFLINE_ERROR)));
   return offline;
 }
 
@@ -222,11 +226,11 @@ export async function offlineEditsArriveOnce(
   await screenshot(a.page, shots.offline);
   // Stay offline until the page has tried to reconnect and failed at least once, so coming back
   // follows failed attempts, as it does for a real person on a flaky network.
-  const retried = Date.now();
-  while (!a.errors.slice(offlineFrom).some((e) => e.includes("net::ERR_INTERNET_DISCONNECTED"))) {
-    assert.ok(Date.now() - retried < 20_000, "the page never tried to reconnect while offline");
-    await a.page.waitForTimeout(100);
-  }
+  await until(
+    () => a.errors.slice(offlineFrom).some((e) => e.includes(OFFLINE_ERROR)),
+    "the page to try to reconnect while offline",
+    20_000,
+  );
   const bSeqBefore = await b.page.evaluate(() => globalThis.duplex?.seq() ?? 0);
   await a.context.setOffline(false);
   await waitLive(a.page, 20_000);

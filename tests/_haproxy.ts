@@ -1,7 +1,7 @@
 /** Starts real HAProxy (haproxy/haproxy.cfg) with test certificates in front of a relay, for end-to-end tests. */
 
 import NodeWebSocket from "ws";
-import { signalQuietly, spawnLines, terminate } from "./_process.ts";
+import { signalQuietly, sleep, spawnLines, terminate } from "./_process.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const HAPROXY_CFG = new URL("haproxy/haproxy.cfg", ROOT).pathname;
@@ -492,8 +492,4 @@ async function waitListening(port: number, exited: Promise<Deno.CommandStatus>):
     }
   }
   return false;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -81,3 +81,25 @@ export function listeningPort(line: string): number | undefined {
     return undefined; // Not JSON after all.
   }
 }
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Polls `check` every `everyMs` until it holds; throws an error naming `what` once `timeoutMs`
+ * has passed (a bound on waiting, never a measurement).
+ */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting: ${what}`);
+    await sleep(everyMs);
+  }
+}

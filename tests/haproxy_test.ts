@@ -9,6 +9,7 @@ import {
 import { createMap, startRelay } from "./_relay.ts";
 import { type EditMsg, type Msg, type ServerMsgs, TestPeer, type WireOp } from "./_ws.ts";
 import { feature, point } from "./_fixtures.ts";
+import { sleep } from "./_process.ts";
 
 /** Relay flags for running behind HAProxy on loopback. */
 const BEHIND_PROXY = ["--memory", "--trust-proxy", "127.0.0.1"];
@@ -41,10 +42,6 @@ async function tryOpen(hp: HaproxyProcess, mapId: string, localAddress: string):
   } catch {
     return false;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 Deno.test("wss:// with the duplexmap.v1 subprotocol through HAProxy, with HSTS", async () => {

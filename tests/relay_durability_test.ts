@@ -3,6 +3,7 @@ import assert from "assert";
 import { createMap, startRelay } from "./_relay.ts";
 import { type EditMsg, join, withTimeout } from "./_ws.ts";
 import { canonicalFeatures, feature, getFeatures, point, put, square } from "./_fixtures.ts";
+import { until } from "./_process.ts";
 
 Deno.test("kill -9 in the middle of a stream of edits: every acknowledged edit is there after restart", async () => {
   const dataDir = await Deno.makeTempDir({ prefix: "duplexmap-kill9-" });
@@ -149,11 +150,7 @@ Deno.test("a map leaves memory after its last peer leaves and comes back from th
   assert.equal(await mapsInMemory(), 1);
   await a.close();
 
-  const deadline = Date.now() + 15_000;
-  while (await mapsInMemory() !== 0) {
-    assert.ok(Date.now() < deadline, "the empty map never left memory");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await until(async () => await mapsInMemory() === 0, "the empty map to leave memory", 15_000);
   // Back from the store: the whole map for a newcomer, only the missed edits for a returning peer.
   const { peer: b, welcome } = await join(relay.wsUrl, map.id, map.viewKey, { name: "B" });
   await using _b = b;
