@@ -305,28 +305,35 @@ export async function connect(
     protocols: options.protocols ?? ["duplexmap.v1"],
     headers: options.headers,
   });
-  const peer = new TestPeer(ws, options.label ?? "peer");
-  const timeoutMs = options.timeoutMs ?? 5000;
+  return await openedPeer(ws, options.label ?? "peer", options.timeoutMs);
+}
+
+/**
+ * Wraps a WebSocket (direct, or through HAProxy) as a {@link TestPeer} once it is open; throws
+ * when it closes first or is not open within `timeoutMs`.
+ */
+export async function openedPeer(
+  ws: WebSocket,
+  label: string,
+  timeoutMs = 5000,
+): Promise<TestPeer> {
+  const peer = new TestPeer(ws, label);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([
-      new Promise<void>((resolve, reject) => {
-        ws.addEventListener("open", () => resolve(), { once: true });
-        ws.addEventListener("error", () => reject(new Error("WebSocket handshake failed")), {
-          once: true,
-        });
-      }),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`not open within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } catch (e) {
-    clearTimeout(timer);
+  const opened = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      ws.addEventListener("open", () => resolve(true), { once: true });
+      ws.addEventListener("close", () => resolve(false), { once: true });
+    }),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
+  ]);
+  clearTimeout(timer);
+  if (!opened) {
     if (ws.readyState !== WebSocket.CLOSED) ws.close();
     await peer.closed;
-    throw e;
+    throw new Error(
+      `${label}: the WebSocket did not open (refused, or not within ${timeoutMs} ms)`,
+    );
   }
-  clearTimeout(timer);
   return peer;
 }
 

@@ -3,7 +3,7 @@ import assert from "assert";
 import { compile } from "../scripts/compile.ts";
 import { startHaproxy } from "./_haproxy.ts";
 import { listeningPort, signalQuietly, spawnLines } from "./_process.ts";
-import { TestPeer } from "./_ws.ts";
+import { openedPeer } from "./_ws.ts";
 import { feature, point } from "./_fixtures.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -126,13 +126,7 @@ Deno.test({
         await page.body?.cancel();
 
         const ws = hp.webSocket(`/ws/${map.id}`, { protocols: ["duplexmap.v1"] });
-        await using peer = new TestPeer(ws, "binary-peer");
-        await new Promise<void>((resolve, reject) => {
-          ws.addEventListener("open", () => resolve(), { once: true });
-          ws.addEventListener("close", () => reject(new Error("WebSocket refused")), {
-            once: true,
-          });
-        });
+        await using peer = await openedPeer(ws, "binary-peer");
         assert.equal(ws.protocol, "duplexmap.v1");
         await peer.hello(map.editKey);
         peer.send({

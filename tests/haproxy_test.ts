@@ -7,7 +7,14 @@ import {
   startHaproxy,
 } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
-import { type EditMsg, type Msg, type ServerMsgs, TestPeer, type WireOp } from "./_ws.ts";
+import {
+  type EditMsg,
+  type Msg,
+  openedPeer,
+  type ServerMsgs,
+  type TestPeer,
+  type WireOp,
+} from "./_ws.ts";
 import { feature, point } from "./_fixtures.ts";
 import { sleep } from "./_process.ts";
 
@@ -21,16 +28,7 @@ async function openPeer(
   options: { label?: string } & ProxiedWebSocketOptions = {},
 ): Promise<TestPeer> {
   const ws = hp.webSocket(`/ws/${mapId}`, { protocols: ["duplexmap.v1"], ...options });
-  const peer = new TestPeer(ws, options.label ?? "peer");
-  const opened = await new Promise<boolean>((resolve) => {
-    ws.addEventListener("open", () => resolve(true), { once: true });
-    ws.addEventListener("close", () => resolve(false), { once: true });
-  });
-  if (!opened) {
-    await peer.closed;
-    throw new Error(`${options.label ?? "peer"}: WebSocket through HAProxy did not open`);
-  }
-  return peer;
+  return await openedPeer(ws, options.label ?? "peer");
 }
 
 /** Whether a WebSocket through HAProxy opens (true) or is refused (false). */
