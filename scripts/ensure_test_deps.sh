@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # Makes sure the programs the end-to-end tests drive are installed: HAProxy, Chromium, tinyproxy,
-# openssl, curl, certutil (to make Chromium trust the test CA). Installs them with apt when it can (root + apt-get); otherwise stops at once naming them.
+# openssl, certutil (to make Chromium trust the test CA). Installs them with apt when it can (root +
+# apt-get); otherwise stops at once naming them. Node.js (for the benchmark's Node baselines) is
+# not installed here: the README's commands already need it.
 set -euo pipefail
 declare -A package_of=(
   [haproxy]=haproxy
   [chromium]=chromium
   [tinyproxy]=tinyproxy
   [openssl]=openssl
-  [curl]=curl
   [certutil]=libnss3-tools
 )
 missing=()
-for cmd in haproxy chromium tinyproxy openssl curl certutil; do
+if ! command -v node >/dev/null 2>&1; then
+  echo "The tests need Node.js (node), for the benchmark's Node ws and Socket.IO baselines; install it and run the tests again." >&2
+  exit 1
+fi
+for cmd in haproxy chromium tinyproxy openssl certutil; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/usr/bin/$cmd" ]; then
     missing+=("${package_of[$cmd]}")
   fi
