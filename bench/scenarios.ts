@@ -4,6 +4,7 @@ import { latencyOf, type LoadResult, type LoadSpec, type RoomRef, runLoad } from
 import { connectPeer } from "./peers.ts";
 import { readProc } from "./proc.ts";
 import { type ServerName, type ServerProcess, startServer } from "./servers.ts";
+import { startHaproxy } from "../tests/_haproxy.ts";
 
 /** How long and how hard to run. */
 export type Mode = "smoke" | "short" | "full";
@@ -45,8 +46,6 @@ export interface ScenarioResult {
   /** When this scenario was measured (it may come from an earlier run merged in). */
   ranAt?: string;
 }
-
-const ROOT = new URL("../", import.meta.url).pathname;
 
 type Fetcher = (url: string, init?: RequestInit) => Promise<Response>;
 
@@ -239,24 +238,9 @@ export async function scenario2(ctx: ScenarioContext): Promise<ScenarioResult> {
 /** (3) Scenario 2's load on the relay through HAProxy terminating TLS. */
 export async function scenario3(ctx: ScenarioContext): Promise<ScenarioResult> {
   const title = "scenario 2 through HAProxy (TLS termination)";
-  const helper = `${ROOT}tests/_haproxy.ts`;
-  const missing = [helper, `${ROOT}haproxy/haproxy.cfg`, `${ROOT}certs/make-certs.sh`].filter(
-    (p) => {
-      try {
-        Deno.statSync(p);
-        return false;
-      } catch {
-        return true;
-      }
-    },
-  );
-  if (missing.length > 0) {
-    return { id: "s3", title, rows: [], pending: `pending: missing ${missing.join(", ")}` };
-  }
   if (!ctx.servers.includes("relay")) {
     return { id: "s3", title, rows: [], pending: "relay not run" };
   }
-  const { startHaproxy } = await import(helper) as typeof import("../tests/_haproxy.ts");
   const spec = mapSpec(ctx.mode);
   const rows: Row[] = [];
   try {
