@@ -1,6 +1,6 @@
 /** The hub: maps in memory by id, connections and their limits, and the per-turn flush. */
 import { clearImmediate, setImmediate } from "node:timers";
-import { cryptoRandomBytes, hashKey, isMapId, keyMatches, newKey, newMapId } from "./keys.ts";
+import { cryptoRandomBytes, hashKey, hashMatches, isMapId, newKey, newMapId } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
@@ -438,9 +438,10 @@ export class Hub {
     if (room === "capacity") {
       return { ok: false, status: 503, message: "server at capacity; try again later" };
     }
-    // Hash the key even for an unknown map, so both answers take as long.
-    const editOk = keyMatches(key, room?.record.editHash ?? hashKey(""));
-    const viewOk = keyMatches(key, room?.record.viewHash ?? hashKey(""));
+    // Hash the key (once) and compare even for an unknown map, so both answers take as long.
+    const presented = hashKey(key);
+    const editOk = hashMatches(presented, room?.record.editHash ?? NO_KEY_HASH);
+    const viewOk = hashMatches(presented, room?.record.viewHash ?? NO_KEY_HASH);
     if (!room || key === "" || (!editOk && !viewOk)) {
       return { ok: false, status: 404, message: UNKNOWN_MAP_OR_KEY };
     }
@@ -730,3 +731,6 @@ const NOT_SAVED = {
   status: 503,
   message: "the map could not be saved; try again",
 } as const;
+
+/** Compared against for an unknown map, so it costs what a known one does. */
+const NO_KEY_HASH = hashKey("");

@@ -30,9 +30,8 @@ export function hashKey(key: string): Uint8Array {
   return new Uint8Array(createHash("sha256").update(key, "utf8").digest());
 }
 
-/** Compares a presented key with a stored hash in constant time. */
-export function keyMatches(key: string, hash: Uint8Array): boolean {
-  const presented = hashKey(key);
+/** Compares the hash of a presented key with a stored hash in constant time. */
+export function hashMatches(presented: Uint8Array, hash: Uint8Array): boolean {
   return presented.length === hash.length && timingSafeEqual(presented, hash);
 }
 
