@@ -273,6 +273,15 @@ export class Store {
     return Number(this.#countMaps.get()?.n ?? 0);
   }
 
+  /**
+   * Throws SQLite's error when the database cannot be written (a read-only file or directory, a
+   * full disk): commits the unchanged `user_version`, a real write that changes nothing.
+   */
+  assertWritable(): void {
+    const version = Number(this.#db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    this.transaction(() => this.#db.exec(`PRAGMA user_version = ${version}`));
+  }
+
   /** `PRAGMA quick_check`: `[]` when the file is sound, else SQLite's findings (at most 10). */
   quickCheck(): string[] {
     const rows = this.#db.prepare("PRAGMA quick_check(10)").all();
