@@ -285,7 +285,9 @@ export class Store {
   /** `PRAGMA quick_check`: `[]` when the file is sound, else SQLite's findings (at most 10). */
   quickCheck(): string[] {
     const rows = this.#db.prepare("PRAGMA quick_check(10)").all();
-    const found = rows.map((r) => String(Object.values(r)[0]));
+    // One row may hold several findings, one a line, under a "*** in database main ***" heading.
+    const found = rows.flatMap((r) => String(Object.values(r)[0]).split("\n"))
+      .filter((line) => line.trim() !== "" && !line.startsWith("*** in database"));
     return found.length === 1 && found[0] === "ok" ? [] : found;
   }
 
