@@ -32,7 +32,7 @@ if (command.kind === "version") {
 }
 if (command.kind === "backup") {
   try {
-    const r = backupDatabase(command.options);
+    const r = await backupDatabase(command.options);
     console.log(
       `duplexmap: backed up ${r.maps} maps (${r.edits} journal rows) from ${r.from} to ${r.to} ` +
         `(${r.bytes} bytes, checked)`,

@@ -1,5 +1,5 @@
 /** `duplexmap backup`: an online, consistent copy of the live database into a new file. */
-import { DatabaseSync } from "node:sqlite";
+import { backup, DatabaseSync } from "node:sqlite";
 import type { BackupOptions } from "./options.ts";
 import { databasePath } from "./startup.ts";
 import { Store } from "./store.ts";
@@ -19,31 +19,39 @@ export interface BackupResult {
 }
 
 /**
- * Copies the database in `dataDir` to `to` with `VACUUM INTO`, on its own read-only connection:
- * in WAL mode it reads one consistent snapshot (every commit made before it began, none after)
- * while the relay goes on writing. The copy is then opened and checked (`quick_check`, journal
- * continuity) before it is reported good; a bad copy is removed.
+ * Copies the database in `dataDir` to `to` with SQLite's online backup API, on its own read-only
+ * connection and in one step: one read transaction, so one consistent snapshot (every commit made
+ * before it began, none after) while the relay goes on writing, and no restart however busy the
+ * relay is. (`VACUUM INTO` would need `ATTACH`, which Deno allows only with every permission.) The
+ * copy is then opened and checked (`quick_check`, journal continuity) before it is reported good;
+ * a bad copy is removed.
  *
  * @example
  * ```ts ignore
  * import { backupDatabase } from "./backup.ts";
- * const result = backupDatabase({ dataDir: "./data", to: "/backups/duplexmap-2026-12-02.sqlite" });
+ * const result = await backupDatabase({ dataDir: "./data", to: "/backups/dm-2026-12-02.sqlite" });
  * ```
  */
-export function backupDatabase(options: BackupOptions): BackupResult {
+export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {
   const from = databasePath(options.dataDir);
   const { to } = options;
-  if (exists(to)) {
-    throw new BackupError(`cannot back up to ${to}: the file exists; choose a new file name`);
-  }
   if (!exists(from)) {
     throw new BackupError(`cannot back up ${from}: there is no database; check --data`);
+  }
+  try {
+    // Claims the name atomically: an existing file (an older backup) is never overwritten.
+    Deno.openSync(to, { write: true, createNew: true }).close();
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new BackupError(`cannot back up to ${to}: the file exists; choose a new file name`);
+    }
+    throw new BackupError(`cannot back up to ${to}: ${message(err)}`);
   }
   let source: DatabaseSync | null = null;
   try {
     source = new DatabaseSync(from, { readOnly: true });
     source.exec("PRAGMA busy_timeout = 5000");
-    source.prepare("VACUUM INTO ?").run(to);
+    await backup(source, to, { rate: -1 });
   } catch (err) {
     removeQuietly(to);
     throw new BackupError(`cannot back up ${from} to ${to}: ${message(err)}`);

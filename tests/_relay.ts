@@ -191,7 +191,17 @@ export async function runRelayToExit(args: string[], timeoutMs = 20_000): Promis
   const { child, status } = spawnLines(
     Deno.execPath(),
     {
-      args: ["run", "--allow-all", new URL("main.ts", ROOT).pathname, ...args],
+      // The permissions of startRelay and of the compiled binary: no more than the relay has.
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        new URL("main.ts", ROOT).pathname,
+        ...args,
+      ],
       env: { NO_COLOR: "1" },
     },
     (text, stream) => {
