@@ -49,6 +49,10 @@ export function openStore(options: OpenStoreOptions): { store: Store; path: stri
   } catch (err) {
     throw cannotOpen(err);
   }
+  if (wal.state === "whole") {
+    // The last run did not stop cleanly; SQLite replays the whole log, nothing is lost.
+    logger.log("store_unclean_stop", { file: path, frames: wal.frames });
+  }
   if (wal.state === "lost") {
     const { state: _state, ...fields } = wal;
     logger.log("store_wal_lost", {

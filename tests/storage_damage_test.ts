@@ -45,6 +45,15 @@ function assertOneReadableLine(run: RefusedStart, pattern: RegExp): string {
   return lines[0];
 }
 
+Deno.test("after kill -9 with the WAL intact the relay starts, says the last stop was unclean, and has every edit", async () => {
+  await using dir = await dataDir("wal-whole");
+  const { map } = await ackedThenKilled(dir.path, 50);
+  await using relay = await startRelay({ dataDir: dir.path });
+  const unclean = await relay.waitForLog((l) => l.event === "store_unclean_stop");
+  assert.ok(Number(unclean.frames) > 0);
+  assert.equal((await getFeatures(relay.url, map.id, map.viewKey)).features.length, 50);
+});
+
 Deno.test("a WAL cut short after kill -9: the relay refuses to start, and with --accept-data-loss starts and logs the loss", async () => {
   await using dir = await dataDir("wal-cut");
   const { map, lastSeq } = await ackedThenKilled(dir.path, 300);
