@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import type { Logger } from "./log.ts";
 import { Store } from "./store.ts";
+import type { JournalCheck } from "./store.ts";
 import { checkWal } from "./wal_check.ts";
 
 /** The relay must not start; the message is the one line to print (no stack trace). */
@@ -77,7 +78,16 @@ export function openStore(options: OpenStoreOptions): { store: Store; path: stri
     throw cannotOpen(err);
   }
   const started = now();
-  const findings = store.quickCheck();
+  let findings: string[];
+  let journals: JournalCheck;
+  try {
+    findings = store.quickCheck();
+    journals = findings.length > 0 ? { maps: 0, edits: 0, damaged: [] } : store.checkJournals();
+  } catch (err) {
+    // Damage bad enough that the checks themselves fail to read the file.
+    findings = [err instanceof Error ? err.message : String(err)];
+    journals = { maps: 0, edits: 0, damaged: [] };
+  }
   if (findings.length > 0) {
     logger.log("store_damaged", { file: path, check: "quick_check", findings });
     store.close();
@@ -86,7 +96,6 @@ export function openStore(options: OpenStoreOptions): { store: Store; path: stri
         "it from a backup (see docs/DEPLOY.md)",
     );
   }
-  const journals = store.checkJournals();
   for (const { mapId, missing } of journals.damaged) {
     logger.log("store_damaged", { file: path, check: "journal", map: mapId, missing });
   }

@@ -9,6 +9,7 @@ import { feature, getFeatures, point, put } from "./_fixtures.ts";
 const DB = "duplexmap.sqlite";
 /** Enough rate for a test that streams hundreds of edits from one peer. */
 const FAST = ["--rate", "10000", "--rate-burst", "10000"];
+const hash = new Uint8Array(32);
 
 /** A temporary data directory, removed afterwards. */
 async function dataDir(prefix: string): Promise<AsyncDisposable & { path: string }> {
@@ -111,6 +112,20 @@ Deno.test("an unreadable database: one line naming the file and what to do, exit
       ),
     );
   });
+  await t.step("a database file cut short", async () => {
+    await using dir = await dataDir("cut-file");
+    const path = joinPath(dir.path, DB);
+    const store = new Store({ path });
+    for (let m = 0; m < 50; m++) {
+      const id = `map-${String(m).padStart(8, "0")}`;
+      store.createMap({ id, title: "t", editHash: hash, viewHash: hash, createdAt: 0 });
+      store.appendBatches([{ mapId: id, entries: [{ seq: 1, frame: "x".repeat(2000) }] }]);
+    }
+    store.close();
+    await Deno.truncate(path, Math.floor((await Deno.stat(path)).size / 8192) * 4096);
+    const run = await runRelayToExit(["--port", "0", "--data", dir.path]);
+    assertOneReadableLine(run, /cannot open the database at .*: database disk image is malformed;/);
+  });
   await t.step("a data directory below a file", async () => {
     await using dir = await dataDir("under-file");
     await Deno.writeTextFile(joinPath(dir.path, "file"), "");
@@ -141,13 +156,7 @@ Deno.test("a damaged database file (quick_check fails): the relay refuses to sta
   const store = new Store({ path });
   for (let i = 0; i < 40; i++) {
     const id = `map-${String(i).padStart(8, "0")}`;
-    store.createMap({
-      id,
-      title: "t",
-      editHash: new Uint8Array(32),
-      viewHash: new Uint8Array(32),
-      createdAt: 0,
-    });
+    store.createMap({ id, title: "t", editHash: hash, viewHash: hash, createdAt: 0 });
   }
   store.close();
   // A page past the schema overwritten, as a bad disk or a partial copy would leave it.
