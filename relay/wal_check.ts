@@ -43,6 +43,16 @@ const BACKFILL_OFFSET = 96;
  */
 export function checkWal(dbPath: string): WalCheck {
   const shm = readPrefix(`${dbPath}-shm`, BACKFILL_OFFSET + 4);
+  // Without its main file, SQLite would start an empty database beside the old log.
+  if (!exists(dbPath) && (shm !== null || exists(`${dbPath}-wal`))) {
+    return {
+      state: "lost",
+      frames: 0,
+      backfilled: 0,
+      present: null,
+      reason: `the database file ${dbPath} is missing, but its write-ahead log files are there`,
+    };
+  }
   if (shm === null || shm.length < BACKFILL_OFFSET + 4) return { state: "clean" };
   const first = shm.subarray(0, INDEX_HEADER);
   const second = shm.subarray(INDEX_HEADER, 2 * INDEX_HEADER);
@@ -90,6 +100,16 @@ export function checkWal(dbPath: string): WalCheck {
       : `the write-ahead log ${walPath} is not the one its index ${dbPath}-shm describes ` +
         `(${frames} committed frames)`,
   };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
 
 function readPrefix(path: string, bytes: number): Uint8Array | null {

@@ -99,6 +99,14 @@ Deno.test("a deleted WAL after kill -9: the relay refuses to start instead of lo
   assertOneReadableLine(refused, /were lost: the write-ahead log .* is missing/);
 });
 
+Deno.test("a deleted database file after kill -9: the relay refuses to start instead of starting empty", async () => {
+  await using dir = await dataDir("db-deleted");
+  await ackedThenKilled(dir.path, 20);
+  await Deno.remove(joinPath(dir.path, DB));
+  const refused = await runRelayToExit(["--port", "0", "--data", dir.path]);
+  assertOneReadableLine(refused, /were lost: the database file .* is missing/);
+});
+
 Deno.test("an unreadable database: one line naming the file and what to do, exit 1, no stack trace", async (t) => {
   await t.step("a file that is not a database", async () => {
     await using dir = await dataDir("bad-header");
