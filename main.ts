@@ -1,13 +1,13 @@
 /** Entry point: read options, open the store, make the hub and the app, serve, shut down cleanly. */
-import { join } from "node:path";
 import denoJson from "./deno.json" with { type: "json" };
 import { createApp } from "./relay/app.ts";
+import { backupDatabase, BackupError } from "./relay/backup.ts";
 import { Hub } from "./relay/hub.ts";
 import { InlineJournal, WorkerJournal } from "./relay/journal.ts";
 import { jsonLogger } from "./relay/log.ts";
 import { parseOptions, UsageError } from "./relay/options.ts";
 import type { ParsedCommand } from "./relay/options.ts";
-import { Store } from "./relay/store.ts";
+import { openStore, StartupError } from "./relay/startup.ts";
 
 const SHUTDOWN_GRACE_MS = 4000;
 
@@ -30,14 +30,35 @@ if (command.kind === "version") {
   console.log(`duplexmap ${denoJson.version}`);
   Deno.exit(0);
 }
+if (command.kind === "backup") {
+  try {
+    const r = await backupDatabase(command.options);
+    console.log(
+      `duplexmap: backed up ${r.maps} maps (${r.edits} journal rows) from ${r.from} to ${r.to} ` +
+        `(${r.bytes} bytes, checked)`,
+    );
+    Deno.exit(0);
+  } catch (err) {
+    if (!(err instanceof BackupError)) throw err;
+    console.error(`duplexmap: ${err.message}`);
+    Deno.exit(1);
+  }
+}
 const options = command.options;
 const encoder = new TextEncoder();
 const logger = jsonLogger((line) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
 
-if (options.dataDir !== null) Deno.mkdirSync(options.dataDir, { recursive: true });
-const dbPath = options.dataDir === null ? ":memory:" : join(options.dataDir, "duplexmap.sqlite");
-// Opening the store first creates the schema that the journal's own connection then uses.
-const store = new Store({ path: dbPath });
+function openOrExit(): ReturnType<typeof openStore> {
+  try {
+    return openStore({ dataDir: options.dataDir, acceptDataLoss: options.acceptDataLoss, logger });
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    console.error(`duplexmap: ${err.message}`);
+    Deno.exit(1);
+  }
+}
+// Opening the store first checks it and creates the schema the journal's connection then uses.
+const { store, path: dbPath } = openOrExit();
 // With a file, commits (and their fsync) run on a worker thread so they never stall relaying.
 const journal = options.dataDir === null
   ? new InlineJournal(store)

@@ -418,6 +418,11 @@ export class Hub {
     peer.client = msg.client;
     conn.state = "joined";
     conn.room = room;
+    // A client ahead of the store saw acknowledged edits the store no longer has (a restore, a
+    // lost log): it gets the whole map, and the operator must hear of it.
+    if ((msg.since ?? 0) > room.seq) {
+      this.#logger.log("store_behind_client", { map: room.id, since: msg.since, seq: room.seq });
+    }
     room.join(peer, msg.since);
     this.#touch(room);
     this.#logger.log("connect", {

@@ -49,7 +49,16 @@ export interface RelayOptions {
   /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
   tiles: string | null;
   tilesAttribution: string | null;
+  /** Start even when the write-ahead log lost acknowledged commits (logged). @default false */
+  acceptDataLoss: boolean;
   limits: Limits;
+}
+
+/** What `duplexmap backup` needs: the live database's directory and where the copy goes. */
+export interface BackupOptions {
+  dataDir: string;
+  /** The backup file; it must not exist yet. */
+  to: string;
 }
 
 /** The default {@link Limits}. */
@@ -106,9 +115,10 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
-/** What `parseOptions` decided: run, or print help/version. */
+/** What `parseOptions` decided: run, back up, or print help/version. */
 export type ParsedCommand =
   | { kind: "run"; options: RelayOptions }
+  | { kind: "backup"; options: BackupOptions }
   | { kind: "help"; text: string }
   | { kind: "version" };
 
@@ -134,6 +144,7 @@ export function parseOptions(
   );
   // `deno task start -- --port 9000` passes the `--` along; it separates nothing here.
   if (args[0] === "--") args = args.slice(1);
+  if (args[0] === "backup") return parseBackup(args.slice(1), env);
   let values;
   try {
     ({ values } = parseArgs({
@@ -145,6 +156,7 @@ export function parseOptions(
         port: { type: "string" },
         data: { type: "string" },
         memory: { type: "boolean" },
+        "accept-data-loss": { type: "boolean" },
         origin: { type: "string", multiple: true },
         "trust-proxy": { type: "string", multiple: true },
         tiles: { type: "string" },
@@ -217,8 +229,36 @@ export function parseOptions(
       trustProxy: list("trust-proxy"),
       tiles,
       tilesAttribution: str("tiles-attribution") ?? null,
+      acceptDataLoss: values["accept-data-loss"] ??
+        ["1", "true"].includes(env.DUPLEXMAP_ACCEPT_DATA_LOSS ?? ""),
       limits,
     },
+  };
+}
+
+function parseBackup(args: string[], env: Record<string, string | undefined>): ParsedCommand {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        data: { type: "string" },
+        to: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`backup: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (values.help) return { kind: "help", text: helpText() };
+  if (!values.to) {
+    throw new UsageError("backup: --to FILE is required (a file that does not exist)");
+  }
+  return {
+    kind: "backup",
+    options: { dataDir: values.data ?? env.DUPLEXMAP_DATA ?? "./data", to: values.to },
   };
 }
 
@@ -233,6 +273,7 @@ export function helpText(): string {
     ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
     ["--tiles URL", "raster tile URL template ({z}/{x}/{y})", "built-in vector basemap"],
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
+    ["--accept-data-loss", "start although the write-ahead log lost commits", "off"],
     ...LIMIT_SPECS.map((s): [string, string, string] => [
       `--${s.flag} N`,
       s.help,
@@ -252,6 +293,7 @@ export function helpText(): string {
     "Duplex Map relay: live collaborative map editing over WebSocket.",
     "",
     "Usage: duplexmap [options]",
+    "       duplexmap backup [--data DIR] --to FILE   (online copy of the database to a new file)",
     "",
     "Options (each also read from the environment variable in brackets; flags win):",
     ...lines,

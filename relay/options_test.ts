@@ -47,6 +47,7 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     trustProxy: [],
     tiles: null,
     tilesAttribution: null,
+    acceptDataLoss: false,
     limits: { ...DEFAULT_LIMITS },
   });
   assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
@@ -237,4 +238,25 @@ Deno.test("parseOptions: a leading -- (as deno task passes it along) is ignored"
   const cmd = parseOptions(["--", "--port", "9000"], {});
   assert.equal(cmd.kind, "run");
   assert.equal(cmd.kind === "run" && cmd.options.port, 9000);
+});
+
+Deno.test("parseOptions: --accept-data-loss and DUPLEXMAP_ACCEPT_DATA_LOSS", () => {
+  assert.equal(run(["--accept-data-loss"]).acceptDataLoss, true);
+  assert.equal(run([], { DUPLEXMAP_ACCEPT_DATA_LOSS: "1" }).acceptDataLoss, true);
+  assert.equal(run([], { DUPLEXMAP_ACCEPT_DATA_LOSS: "0" }).acceptDataLoss, false);
+  assert.match(helpText(), /--accept-data-loss .*\[DUPLEXMAP_ACCEPT_DATA_LOSS\]/);
+});
+
+Deno.test("parseOptions: the backup subcommand takes --data (or DUPLEXMAP_DATA) and a required --to", () => {
+  assert.deepEqual(parseOptions(["backup", "--data", "/var/lib/dm", "--to", "/b/x.sqlite"], {}), {
+    kind: "backup",
+    options: { dataDir: "/var/lib/dm", to: "/b/x.sqlite" },
+  });
+  assert.deepEqual(parseOptions(["--", "backup", "--to", "x.sqlite"], { DUPLEXMAP_DATA: "/d" }), {
+    kind: "backup",
+    options: { dataDir: "/d", to: "x.sqlite" },
+  });
+  assert.throws(() => parseOptions(["backup"], {}), /--to FILE is required/);
+  assert.throws(() => parseOptions(["backup", "--to", "x", "--port", "1"], {}), UsageError);
+  assert.match(helpText(), /duplexmap backup/);
 });

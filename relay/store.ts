@@ -24,16 +24,68 @@ export interface StoredMap {
   history: { seq: number; frame: string }[];
 }
 
-/** Options for {@link Store}. */
 /** The edits of one map accepted in one turn: `seq` and the edit frame as sent. */
 export interface JournalBatch {
   mapId: string;
   entries: { seq: number; frame: string }[];
 }
 
+/** Options for {@link Store}. */
 export interface StoreOptions {
   /** SQLite file path, or `":memory:"` for a store that lives only as long as the process. */
   path: string;
+  /**
+   * Largest size of the database in pages (`PRAGMA max_page_count`), past which writes fail as on
+   * a full disk. Tests use it to reach "database or disk is full" on a real file.
+   * @default SQLite's own limit
+   */
+  maxPages?: number;
+}
+
+/**
+ * A map's journal does not run on without gaps: edits it once acknowledged are missing, so
+ * replaying it would give a wrong map and a wrong catch-up. The map must not be served.
+ */
+export class StoreDamagedError extends Error {
+  override name = "StoreDamagedError";
+  /** The damaged map. */
+  readonly mapId: string;
+  /** Inclusive seq ranges that should be in the journal and are not. */
+  readonly missing: readonly [number, number][];
+  constructor(mapId: string, missing: readonly [number, number][]) {
+    super(
+      `journal of map ${mapId} is damaged: edits ${
+        missing.map(([a, b]) => a === b ? `${a}` : `${a}-${b}`).join(", ")
+      } are missing; restore the database from a backup`,
+    );
+    this.mapId = mapId;
+    this.missing = missing;
+  }
+}
+
+/** What {@link Store.checkJournals} found. */
+export interface JournalCheck {
+  maps: number;
+  edits: number;
+  /** Maps whose journal has gaps, with the missing seq ranges. */
+  damaged: { mapId: string; missing: [number, number][] }[];
+}
+
+/**
+ * The seq ranges missing from a map's journal rows `seqs` (ascending) given its snapshot at
+ * `snapshotSeq`: the rows must run without a gap, those after the snapshot from `snapshotSeq + 1`,
+ * and rows kept for catch-up must reach the snapshot.
+ */
+export function missingRanges(snapshotSeq: number, seqs: readonly number[]): [number, number][] {
+  const missing: [number, number][] = [];
+  if (seqs.length === 0) return missing;
+  if (seqs[0] > snapshotSeq + 1) missing.push([snapshotSeq + 1, seqs[0] - 1]);
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] > seqs[i - 1] + 1) missing.push([seqs[i - 1] + 1, seqs[i] - 1]);
+  }
+  const last = seqs[seqs.length - 1];
+  if (last < snapshotSeq) missing.push([last + 1, snapshotSeq]);
+  return missing;
 }
 
 /**
@@ -69,6 +121,9 @@ export class Store {
       );
     }
     this.#db = new DatabaseSync(options.path);
+    if (options.maxPages !== undefined) {
+      this.#db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxPages))}`);
+    }
     this.#db.exec(`
       PRAGMA journal_mode = WAL;
       PRAGMA synchronous = FULL;
@@ -123,7 +178,15 @@ export class Store {
       this.#db.exec("COMMIT");
       return result;
     } catch (err) {
-      this.#db.exec("ROLLBACK");
+      // On SQLITE_FULL (and I/O errors) SQLite has already rolled back; a ROLLBACK then would
+      // throw "no transaction is active" and hide the real cause, which is what must be told.
+      if (this.#db.isTransaction) {
+        try {
+          this.#db.exec("ROLLBACK");
+        } catch {
+          // The original error says more than a failed rollback; it is the one rethrown.
+        }
+      }
       throw err;
     } finally {
       this.#depth--;
@@ -146,7 +209,16 @@ export class Store {
     const row = this.#getMap.get(id);
     if (!row) return null;
     const snapshotSeq = Number(row.snapshot_seq);
-    const history = this.#history.all(id, snapshotSeq, historyLimit).reverse();
+    const history = this.#history.all(id, snapshotSeq, historyLimit).reverse().map((r) => ({
+      seq: Number(r.seq),
+      frame: String(r.frame),
+    }));
+    const tail = this.#tail.all(id, snapshotSeq).map((r) => ({
+      seq: Number(r.seq),
+      frame: String(r.frame),
+    }));
+    const missing = missingRanges(snapshotSeq, [...history, ...tail].map((e) => e.seq));
+    if (missing.length > 0) throw new StoreDamagedError(id, missing);
     return {
       record: {
         id: String(row.id),
@@ -157,11 +229,8 @@ export class Store {
       },
       snapshotSeq,
       snapshot: row.snapshot === null ? null : String(row.snapshot),
-      tail: this.#tail.all(id, snapshotSeq).map((r) => ({
-        seq: Number(r.seq),
-        frame: String(r.frame),
-      })),
-      history: history.map((r) => ({ seq: Number(r.seq), frame: String(r.frame) })),
+      tail,
+      history,
     };
   }
 
@@ -202,6 +271,50 @@ export class Store {
   /** How many maps exist. */
   countMaps(): number {
     return Number(this.#countMaps.get()?.n ?? 0);
+  }
+
+  /**
+   * Throws SQLite's error when the database cannot be written (a read-only file or directory, a
+   * full disk): commits the unchanged `user_version`, a real write that changes nothing.
+   */
+  assertWritable(): void {
+    const version = Number(this.#db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+    this.transaction(() => this.#db.exec(`PRAGMA user_version = ${version}`));
+  }
+
+  /** `PRAGMA quick_check`: `[]` when the file is sound, else SQLite's findings (at most 10). */
+  quickCheck(): string[] {
+    const rows = this.#db.prepare("PRAGMA quick_check(10)").all();
+    // One row may hold several findings, one a line, under a "*** in database main ***" heading.
+    const found = rows.flatMap((r) => String(Object.values(r)[0]).split("\n"))
+      .filter((line) => line.trim() !== "" && !line.startsWith("*** in database"));
+    return found.length === 1 && found[0] === "ok" ? [] : found;
+  }
+
+  /**
+   * Checks every map's journal for gaps without loading the maps: one pass over the journal's
+   * primary key counts each map's rows and their first and last seq; only a map whose count does
+   * not match its range (or whose rows do not meet its snapshot) has its seqs read to name the gap.
+   */
+  checkJournals(): JournalCheck {
+    const rows = this.#db.prepare(`
+      SELECT m.id AS id, m.snapshot_seq AS s, e.n AS n, e.lo AS lo, e.hi AS hi
+      FROM maps m JOIN (
+        SELECT map_id, count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM edits GROUP BY map_id
+      ) e ON e.map_id = m.id
+    `).all();
+    const seqs = this.#db.prepare("SELECT seq FROM edits WHERE map_id = ? ORDER BY seq");
+    let edits = 0;
+    const damaged: JournalCheck["damaged"] = [];
+    for (const r of rows) {
+      const [s, n, lo, hi] = [Number(r.s), Number(r.n), Number(r.lo), Number(r.hi)];
+      edits += n;
+      if (hi - lo + 1 === n && lo <= s + 1 && hi >= s) continue;
+      const mapId = String(r.id);
+      const all = seqs.all(mapId).map((x) => Number(x.seq));
+      damaged.push({ mapId, missing: missingRanges(s, all) });
+    }
+    return { maps: this.countMaps(), edits, damaged };
   }
 
   /** Closes the database; the store is unusable afterwards. */

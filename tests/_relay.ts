@@ -164,3 +164,70 @@ export async function createMap(
   }
   return await res.json();
 }
+
+/** How a relay run that was expected to exit (a refused start, a subcommand) ended. */
+export interface RefusedStart {
+  /** Exit code (or signal number + 128). */
+  code: number;
+  /** Lines written to stderr. */
+  stderr: string[];
+  /** Lines written to stdout that are not log lines. */
+  stdout: string[];
+  /** Log lines written to stdout. */
+  logs: LogLine[];
+  /** True when it started listening after all (it was then stopped). */
+  listened: boolean;
+}
+
+/**
+ * Runs `main.ts` with `args` (nothing added) until it exits; a relay that starts listening instead
+ * is stopped, and reported with `listened`. Waits `timeoutMs` at most for either.
+ */
+export async function runRelayToExit(args: string[], timeoutMs = 20_000): Promise<RefusedStart> {
+  const stderr: string[] = [];
+  const stdout: string[] = [];
+  const logs: LogLine[] = [];
+  let listened = false;
+  const { child, status } = spawnLines(
+    Deno.execPath(),
+    {
+      // The permissions of startRelay and of the compiled binary: no more than the relay has.
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-write",
+        "--allow-env",
+        "--allow-sys",
+        new URL("main.ts", ROOT).pathname,
+        ...args,
+      ],
+      env: { NO_COLOR: "1" },
+    },
+    (text, stream) => {
+      if (stream === "stderr") stderr.push(text);
+      else if (!text.startsWith("{")) stdout.push(text);
+      else {
+        const line = JSON.parse(text) as LogLine;
+        logs.push(line);
+        if (line.event === "listening") {
+          listened = true;
+          signalQuietly(child, "SIGTERM");
+        }
+      }
+    },
+  );
+  const timer = setTimeout(() => signalQuietly(child, "SIGKILL"), timeoutMs);
+  try {
+    const s = await status;
+    return {
+      code: s.signal ? 128 + signalNumber(s.signal) : s.code,
+      stderr,
+      stdout,
+      logs,
+      listened,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
