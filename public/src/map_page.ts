@@ -314,7 +314,10 @@ async function main(): Promise<void> {
     if (layer instanceof L.CircleMarker) {
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 12));
     } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
-      map.fitBounds(layer.getBounds(), { maxZoom: 16, padding: [24, 24] });
+      // Empty geometries draw as empty layers, whose bounds Leaflet refuses to fit.
+      const bounds = layer.getBounds();
+      if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 16, padding: [24, 24] });
+      else toast("This feature has no location to zoom to.");
     }
   }
 
@@ -551,9 +554,14 @@ async function main(): Promise<void> {
   }
 
   byId("export", HTMLButtonElement).addEventListener("click", () => {
-    const blob = new Blob([exportText(session.doc.features.values())], {
-      type: "application/geo+json",
-    });
+    let text: string;
+    try {
+      text = exportText(session.doc.features.values());
+    } catch (e) {
+      toast(`The map could not be exported: ${e instanceof Error ? e.message : e}`, "error");
+      return;
+    }
+    const blob = new Blob([text], { type: "application/geo+json" });
     const url = URL.createObjectURL(blob);
     const slug = (session.title || "map").toLowerCase().replace(
       /[^a-z0-9]+/g,
