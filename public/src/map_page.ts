@@ -15,6 +15,7 @@ import {
   tabClientId,
 } from "./identity.ts";
 import L from "./leaflet.ts";
+import { showInvalidLink, welcomeTimeoutFrom } from "./link_state.ts";
 import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
 import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
     color: identity.color,
     clientId,
     maxFrameBytes: config.maxFrameBytes,
+    welcomeTimeoutMs: welcomeTimeoutFrom(location.search),
     nextEditId: () => `${clientId}-${loadNonce}-${++editCounter}`,
     // WebSocket first; behind a proxy that strips upgrades, HTTP for the rest of this page.
     transport: createFallbackTransport({
@@ -201,6 +203,8 @@ async function main(): Promise<void> {
       byId("map-title", HTMLElement).textContent = title || "Untitled map";
       document.title = `${title || "Untitled map"} · Duplex Map`;
       if (first) {
+        byId("import", HTMLButtonElement).disabled = you.role !== "editor";
+        byId("share", HTMLButtonElement).disabled = false;
         setupTools(you.role === "editor");
         if (fragment.share && you.role === "editor") openShare();
       }
@@ -426,7 +430,8 @@ async function main(): Promise<void> {
         text = `Offline · ${unsent} · retrying in ${Math.ceil((s.retryInMs ?? 0) / 1000)} s`;
         break;
       case "failed":
-        text = `Cannot open this map: ${s.reason ?? "refused"}`;
+        text = "Link not valid";
+        showInvalidLink(document, s.reason ?? "This link is not valid.");
         break;
     }
     statusEl.textContent = text;
@@ -436,6 +441,8 @@ async function main(): Promise<void> {
   }
 
   function openShare(): void {
+    // Before welcome the key is unproven: never hand it out as a link.
+    if (!session.you) return;
     const dialog = byId("share-dialog", HTMLDialogElement);
     const base = `${location.origin}/m/${encodeURIComponent(mapId)}`;
     const editLink = byId("share-edit", HTMLInputElement);
@@ -521,6 +528,11 @@ async function main(): Promise<void> {
     void importFile(file);
   });
   async function importFile(file: File): Promise<void> {
+    // Before welcome (or on a refused link) an import would only reach this page's copy.
+    if (!session.canEdit) {
+      toast("Nothing was imported: the map is not open for editing.", "error");
+      return;
+    }
     const result = importOps(await file.text(), {
       existing: session.doc.features,
       newId: () => `f-${randomId(16)}`,

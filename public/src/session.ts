@@ -47,6 +47,8 @@ export interface SessionOptions {
   random?: () => number;
   /** The relay's frame limit (`/api/config`): a larger edit is refused here. @default 1 MiB */
   maxFrameBytes?: number;
+  /** How long `welcome` may take once the link is open, in ms. @default 10000 */
+  welcomeTimeoutMs?: number;
   /** Smallest gap between two `cursor` messages, in ms. @default 50 */
   cursorIntervalMs?: number;
   /** Features changed (ids); the map redraws exactly these. */
@@ -113,6 +115,7 @@ export class Session {
       clock: this.#clock,
       random: options.random,
       maxFrameBytes: options.maxFrameBytes,
+      welcomeTimeoutMs: options.welcomeTimeoutMs,
       hello: () => ({
         type: "hello",
         key: options.key,
