@@ -4,6 +4,7 @@ import { CloseCode, DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../r
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 import {
   type Transport,
   type TransportFactory,
@@ -140,7 +141,7 @@ export class Connection {
   send(messages: Record<string, unknown> | Record<string, unknown>[]): boolean {
     if (this.#state !== "live" || !this.#transport) return false;
     const list = Array.isArray(messages) ? messages : [messages];
-    if (list.length === 1) this.#transport.send(JSON.stringify(list[0]));
+    if (list.length === 1) this.#transport.send(stringifyAnyDepth(list[0]));
     if (list.length <= 1) return true;
     const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     let batch: string[] = [];
@@ -151,7 +152,7 @@ export class Connection {
       bytes = 2;
     };
     for (const message of list) {
-      const text = JSON.stringify(message);
+      const text = stringifyAnyDepth(message);
       const size = new TextEncoder().encode(text).length + 1;
       if (bytes + size > max) flush();
       batch.push(text);

@@ -1,9 +1,11 @@
 /** The transport policy of the map page: WebSocket first, the HTTP fallback when upgrades are stripped. */
 import { HTTP_TRANSPORT_NAME, httpTransport } from "./http_transport.ts";
+import { CloseCode } from "../../relay/protocol.ts";
 import {
   type Transport,
   type TransportFactory,
   type TransportTarget,
+  UNKNOWN_MAP_OR_KEY,
   websocketTransport,
 } from "./transport.ts";
 
@@ -113,7 +115,10 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
         },
         onClose: (info) => {
           if (phase !== "primary") return;
-          if (received || (ownerClosed && !opened)) {
+          // The relay's own refusal of the key came over this WebSocket: it works here.
+          const relayAnswered = info.code === CloseCode.Policy &&
+            info.reason === UNKNOWN_MAP_OR_KEY;
+          if (received || relayAnswered || (ownerClosed && !opened)) {
             report(info);
             return;
           }

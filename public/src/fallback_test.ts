@@ -152,3 +152,14 @@ Deno.test("fallback: a gateway that accepts the upgrade and closes it at once se
   await turn();
   assert.equal(u.make(target, u.handlers).name, "websocket");
 });
+
+Deno.test("fallback: the relay's own refusal of the key over the WebSocket is passed on, with no probe", async () => {
+  const s = setup(true);
+  s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onOpen();
+  s.ws.attempts[0].handlers.onClose({ code: 1008, reason: "unknown map or key" });
+  await turn();
+  assert.deepEqual(s.log, ["open", "close 1008"]);
+  assert.deepEqual(s.probes, []);
+  assert.equal(s.make(target, s.handlers).name, "websocket");
+});

@@ -2,6 +2,7 @@
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
 import { hasLocation } from "./location.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 
 /** Options for {@link PropsPanel}. */
@@ -18,7 +19,7 @@ export interface PropsPanelOptions {
 
 /** How a value is shown in a text field. */
 export function formatValue(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
+  return typeof value === "string" ? value : stringifyAnyDepth(value);
 }
 
 /**
