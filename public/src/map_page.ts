@@ -7,6 +7,7 @@ import { createFallbackTransport } from "./fallback.ts";
 import { FeatureLayers } from "./feature_layers.ts";
 import { exportText, importOps } from "./geojson_io.ts";
 import {
+  adoptTabClientId,
   type Identity,
   loadIdentity,
   PALETTE,
@@ -20,6 +21,8 @@ import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
 import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import { Session, type SessionStatus } from "./session.ts";
+import { claimUnsent, restoredNotice, warnBeforeUnload } from "./unsent.ts";
+import { openUnsentStore } from "./unsent_store.ts";
 
 interface Config {
   tiles: string | null;
@@ -145,7 +148,16 @@ async function main(): Promise<void> {
     identity = await askIdentity(identityDialog, null);
     saveIdentity(localStorage, identity);
   }
-  const clientId = tabClientId(sessionStorage);
+  // Edits a closed tab left unsent are sent from here, under that tab's client id.
+  const unsentStore = openUnsentStore();
+  const claimed = await claimUnsent({
+    store: unsentStore,
+    map: mapId,
+    tabClient: tabClientId(sessionStorage),
+    locks: navigator.locks,
+  });
+  const clientId = claimed.client;
+  adoptTabClientId(sessionStorage, clientId);
   const loadNonce = randomId(4);
   let editCounter = 0;
 
@@ -173,6 +185,7 @@ async function main(): Promise<void> {
     name: identity.name,
     color: identity.color,
     clientId,
+    journal: unsentStore.journal(mapId, clientId),
     maxFrameBytes: config.maxFrameBytes,
     welcomeTimeoutMs: welcomeTimeoutFrom(location.search),
     nextEditId: () => `${clientId}-${loadNonce}-${++editCounter}`,
@@ -202,6 +215,12 @@ async function main(): Promise<void> {
       document.body.dataset.role = you.role;
       byId("map-title", HTMLElement).textContent = title || "Untitled map";
       document.title = `${title || "Untitled map"} · Duplex Map`;
+      if (first && claimed.edits.length > 0) {
+        void Promise.all(session.restore(claimed.edits)).then((outcomes) => {
+          const sent = outcomes.filter((o) => o.ok).length;
+          if (sent > 0) toast(restoredNotice(sent));
+        });
+      }
       if (first) {
         byId("import", HTMLButtonElement).disabled = you.role !== "editor";
         byId("share", HTMLButtonElement).disabled = false;
@@ -647,6 +666,7 @@ async function main(): Promise<void> {
     }
   });
 
+  warnBeforeUnload(globalThis, () => session.doc.pending.length);
   addEventListener("offline", () => session.wentOffline());
   addEventListener("online", () => session.cameOnline());
 
@@ -657,6 +677,7 @@ async function main(): Promise<void> {
     feature: (fid) => session.doc.features.get(fid) ?? null,
     featureCount: () => session.doc.features.size,
     pendingCount: () => session.doc.pending.length,
+    storedUnsent: () => unsentStore.count(mapId),
     seq: () => session.doc.seq,
     editLog: () => [...session.editLog],
     peers: () => [...session.peers.values()],
