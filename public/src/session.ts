@@ -232,7 +232,8 @@ export class Session {
       }
       return new Promise<EditOutcome>((resolve) => this.#waiters.set(edit.id, resolve));
     });
-    const sent = this.doc.pending.filter((p) => edits.some((e) => e.id === p.id));
+    const ids = new Set(edits.map((e) => e.id));
+    const sent = this.doc.pending.filter((p) => ids.has(p.id));
     this.#connection.send(sent.map((p) => ({ type: "edit", id: p.id, ops: p.ops })));
     this.#emitStatus();
     return outcomes;
