@@ -4,9 +4,22 @@ import { CloseCode, DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../r
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import type { Transport, TransportFactory, TransportTarget } from "./transport.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
+import {
+  type Transport,
+  type TransportFactory,
+  type TransportTarget,
+  UNKNOWN_MAP_OR_KEY,
+} from "./transport.ts";
 
 export type { Clock } from "./clock.ts";
+
+/** What the page says when the relay refused the link's key or map. */
+export const INVALID_LINK =
+  "This link is not valid: the map does not exist or the key is wrong. Ask for a new link.";
+
+/** The close code a connection uses when no `welcome` came in time. */
+export const NO_WELCOME_CLOSE = 4002;
 
 /** Where the connection stands. */
 export type ConnectionState = "connecting" | "live" | "offline" | "failed";
@@ -40,6 +53,12 @@ export interface ConnectionOptions {
   pongTimeoutMs?: number;
   /** The relay's frame limit (`/api/config`); batches are split to stay under it. @default 1 MiB */
   maxFrameBytes?: number;
+  /**
+   * How long after the link opened (and `hello` went out) `welcome` may take before the attempt
+   * counts as failed, in ms. A gateway that passes the upgrade and then holds the frames would
+   * otherwise leave the page connecting for ever. @default 10000
+   */
+  welcomeTimeoutMs?: number;
 }
 
 /**
@@ -60,8 +79,9 @@ function parseServerMessage(value: unknown): ServerMessage | null {
 /**
  * One logical connection to a map that survives network trouble: it opens a transport, sends
  * `hello`, counts as live once `welcome` arrives, pings to notice dead links, and after a close
- * waits (exponential backoff with jitter) and tries again. A close with 1008 before `welcome`
- * (bad key, unknown map) is final.
+ * waits (exponential backoff with jitter) and tries again. An attempt with no `welcome` within
+ * `welcomeTimeoutMs` of opening is closed and retried. Only the relay's close 1008
+ * "unknown map or key" before `welcome` is final (state "failed"): the link is not valid.
  */
 export class Connection {
   #options: ConnectionOptions;
@@ -73,6 +93,7 @@ export class Connection {
   #retryTimer: number | null = null;
   #pingTimer: number | null = null;
   #deadTimer: number | null = null;
+  #welcomeTimer: number | null = null;
   #stopped = true;
   #transportName = "websocket";
 
@@ -120,7 +141,7 @@ export class Connection {
   send(messages: Record<string, unknown> | Record<string, unknown>[]): boolean {
     if (this.#state !== "live" || !this.#transport) return false;
     const list = Array.isArray(messages) ? messages : [messages];
-    if (list.length === 1) this.#transport.send(JSON.stringify(list[0]));
+    if (list.length === 1) this.#transport.send(stringifyAnyDepth(list[0]));
     if (list.length <= 1) return true;
     const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     let batch: string[] = [];
@@ -131,7 +152,7 @@ export class Connection {
       bytes = 2;
     };
     for (const message of list) {
-      const text = JSON.stringify(message);
+      const text = stringifyAnyDepth(message);
       const size = new TextEncoder().encode(text).length + 1;
       if (bytes + size > max) flush();
       batch.push(text);
@@ -145,10 +166,17 @@ export class Connection {
     this.#clearTimers();
     this.#setStatus({ state: "connecting", transport: this.#transportName });
     let welcomed = false;
+    let opened = false;
     const transport = this.#options.transport(this.#options.target, {
       onOpen: () => {
         if (this.#transport !== transport) return;
+        opened = true;
         transport.send(JSON.stringify(this.#options.hello()));
+        this.#clearWelcomeTimer();
+        this.#welcomeTimer = this.#clock.setTimeout(() => {
+          this.#welcomeTimer = null;
+          this.#transport?.close(NO_WELCOME_CLOSE, "no welcome in time");
+        }, this.#options.welcomeTimeoutMs ?? 10_000);
       },
       onMessage: (text) => {
         if (this.#transport !== transport) return;
@@ -164,6 +192,7 @@ export class Connection {
           if (item === null) continue;
           if (item.type === "welcome") {
             welcomed = true;
+            this.#clearWelcomeTimer();
             this.#attempt = 0;
             this.#state = "live";
             this.#options.onMessage(item);
@@ -179,14 +208,9 @@ export class Connection {
         this.#transport = null;
         this.#clearTimers();
         if (this.#stopped) return;
-        if (!welcomed && code === CloseCode.Policy) {
+        if (!welcomed && opened && code === CloseCode.Policy && reason === UNKNOWN_MAP_OR_KEY) {
           this.#stopped = true;
-          this.#setStatus({
-            state: "failed",
-            transport: transport.name,
-            reason: reason ||
-              "The relay refused this link (wrong key or unknown map).",
-          });
+          this.#setStatus({ state: "failed", transport: transport.name, reason: INVALID_LINK });
           return;
         }
         const delay = backoffDelay(
@@ -237,10 +261,19 @@ export class Connection {
     }, this.#options.pingIntervalMs ?? 20_000);
   }
 
+  #clearWelcomeTimer(): void {
+    if (this.#welcomeTimer !== null) this.#clock.clearTimeout(this.#welcomeTimer);
+    this.#welcomeTimer = null;
+  }
+
   #clearTimers(): void {
-    for (const id of [this.#retryTimer, this.#pingTimer, this.#deadTimer]) {
+    for (const id of [this.#retryTimer, this.#pingTimer, this.#deadTimer, this.#welcomeTimer]) {
       if (id !== null) this.#clock.clearTimeout(id);
     }
-    this.#retryTimer = this.#pingTimer = this.#deadTimer = null;
+    this.#retryTimer =
+      this.#pingTimer =
+      this.#deadTimer =
+      this.#welcomeTimer =
+        null;
   }
 }

@@ -1,6 +1,6 @@
 /** Tests for the reconnecting connection, driven by a fake transport and a fake clock. */
 import assert from "assert";
-import { type Clock, Connection, type ConnectionStatus } from "./connection.ts";
+import { type Clock, Connection, type ConnectionStatus, INVALID_LINK } from "./connection.ts";
 import type { TransportHandlers } from "./transport.ts";
 
 function fakeClock() {
@@ -26,7 +26,7 @@ function fakeClock() {
   return { clock, timers, fire };
 }
 
-function setup(options: { maxFrameBytes?: number } = {}) {
+function setup(options: { maxFrameBytes?: number; welcomeTimeoutMs?: number } = {}) {
   const { clock, timers, fire } = fakeClock();
   const opened: {
     handlers: TransportHandlers;
@@ -120,14 +120,12 @@ Deno.test("hello on open, live on welcome, reconnect with growing delays after c
 Deno.test("a policy close before welcome is final; a silent link is dropped after a ping", () => {
   const s = setup();
   s.connection.start();
-  s.opened[0].handlers.onClose({
-    code: 1008,
-    reason: "unknown map or wrong key",
-  });
+  s.opened[0].handlers.onOpen();
+  s.opened[0].handlers.onClose({ code: 1008, reason: "unknown map or key" });
   assert.deepEqual(s.statuses.at(-1), {
     state: "failed",
     transport: "fake",
-    reason: "unknown map or wrong key",
+    reason: INVALID_LINK,
   });
   assert.equal(s.timers.size, 0);
 
@@ -141,6 +139,36 @@ Deno.test("a policy close before welcome is final; a silent link is dropped afte
   assert.equal(t.connection.state, "offline");
   t.connection.stop();
   assert.equal(t.timers.size, 0);
+});
+
+Deno.test("a policy close with any other reason (a corporate gateway) is retried, not taken as a wrong key", () => {
+  const s = setup();
+  s.connection.start();
+  s.opened[0].handlers.onOpen();
+  s.opened[0].handlers.onClose({ code: 1008, reason: "blocked by policy" });
+  assert.equal(s.connection.state, "offline");
+  assert.equal(s.fire((ms) => ms === 250), 250, "a retry is scheduled");
+  assert.equal(s.opened.length, 2);
+  // A close with the relay's words but before the link ever opened did not come from the relay.
+  s.opened[1].handlers.onClose({ code: 1008, reason: "unknown map or key" });
+  assert.equal(s.connection.state, "offline");
+});
+
+Deno.test("no welcome within the welcome timeout (a gateway that buffers frames): the attempt fails and is retried", () => {
+  const s = setup({ welcomeTimeoutMs: 3_000 });
+  s.connection.start();
+  s.opened[0].handlers.onOpen();
+  assert.equal(s.statuses.at(-1)?.state, "connecting");
+  assert.equal(s.fire((ms) => ms === 3_000), 3_000);
+  assert.equal(s.opened[0].closed, true);
+  assert.equal(s.connection.state, "offline");
+  s.fire((ms) => ms === 250);
+  assert.equal(s.opened.length, 2);
+  // A welcome in time stops the timer: nothing but the ping is left.
+  s.opened[1].handlers.onOpen();
+  s.opened[1].handlers.onMessage(JSON.stringify(WELCOME));
+  assert.deepEqual([...s.timers.values()].map((t) => t.ms), [20_000]);
+  s.connection.stop();
 });
 
 Deno.test("a batch that would pass the frame limit goes out as several frames, in order", () => {

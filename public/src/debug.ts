@@ -11,6 +11,8 @@ export interface DebugHandle {
   feature(fid: string): StoredFeature | null;
   featureCount(): number;
   pendingCount(): number;
+  /** How many unsent edits of this map are kept in IndexedDB for the next visit. */
+  storedUnsent(): Promise<number>;
   seq(): number;
   editLog(): { seq: number; id: string | number; by: string }[];
   peers(): PeerInfo[];

@@ -1,9 +1,11 @@
 /** The transport policy of the map page: WebSocket first, the HTTP fallback when upgrades are stripped. */
-import { httpTransport } from "./http_transport.ts";
+import { HTTP_TRANSPORT_NAME, httpTransport } from "./http_transport.ts";
+import { CloseCode } from "../../relay/protocol.ts";
 import {
   type Transport,
   type TransportFactory,
   type TransportTarget,
+  UNKNOWN_MAP_OR_KEY,
   websocketTransport,
 } from "./transport.ts";
 
@@ -50,10 +52,14 @@ export async function probeRelay(target: TransportTarget, timeoutMs = 5_000): Pr
  * before it ever opened and the {@link FallbackTransportOptions.probe} finds the relay reachable
  * over plain HTTP, the same attempt continues over the fallback (HTTP), and so does every later
  * attempt from this factory: a page behind an Upgrade-stripping proxy stays on HTTP, and pays the
- * failed WebSocket only once. A primary that fails while the relay is unreachable (it is
- * restarting, the network is down) is reported as an ordinary close, so the owner backs off and
- * tries the WebSocket again. The transport's `name` follows the switch, so the connection
- * indicator says which one is in use.
+ * failed WebSocket only once. A primary that opened but ended before it delivered a single message
+ * (a gateway that passes the upgrade and then holds the frames, so the owner gave up waiting for
+ * `welcome`, or one that closes it at once with a policy close) is reported to the owner as it is,
+ * and the probe decides whether the next attempt goes over HTTP; an attempt made while that probe
+ * is out waits for its answer. A primary that fails while the relay is unreachable (it is
+ * restarting, the network is down) is an ordinary close, so the owner backs off and tries the
+ * WebSocket again. The transport's `name` follows the switch, so the connection indicator says
+ * which one is in use.
  *
  * @example
  * ```ts ignore
@@ -66,60 +72,101 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
   const fallback = options.fallback ?? httpTransport;
   const probe = options.probe ?? ((target: TransportTarget) => probeRelay(target));
   let useFallback = false;
+  // The probe after a primary that opened but stayed silent; the next attempt waits for it.
+  let pendingProbe: Promise<void> | null = null;
+  const switchIfReachable = (reachable: boolean) => {
+    if (!reachable || useFallback) return;
+    useFallback = true;
+    options.onFallback?.();
+  };
   return (target, handlers) => {
     if (useFallback) return fallback(target, handlers);
-    // "primary": the WebSocket attempt; "probing": it failed and the probe is out; "fallback":
-    // this attempt continues over HTTP; "closed": the owner has had its onClose.
-    let phase: "primary" | "probing" | "fallback" | "closed" = "primary";
+    // "waiting": for a probe of an earlier attempt; "primary": the WebSocket attempt; "probing":
+    // it failed and the probe is out; "fallback": this attempt continues over HTTP; "closed": the
+    // owner has had its onClose.
+    let phase: "waiting" | "primary" | "probing" | "fallback" | "closed" = "primary";
     let opened = false;
+    let received = false;
     let ownerClosed = false;
-    let current: Transport;
+    let current: Transport | null = null;
     const report = (info: { code: number; reason: string }) => {
       if (phase === "closed") return;
       phase = "closed";
       handlers.onClose(info);
     };
-    current = primary(target, {
-      onOpen: () => {
-        opened = true;
-        handlers.onOpen();
-      },
-      onMessage: (text) => handlers.onMessage(text),
-      onClose: (info) => {
-        if (phase !== "primary") return;
-        if (opened || ownerClosed) {
-          report(info);
-          return;
-        }
-        phase = "probing";
-        probe(target).then((reachable) => {
-          if (phase !== "probing") return;
-          if (!reachable) {
+    const startFallback = () => {
+      phase = "fallback";
+      current = fallback(target, {
+        onOpen: () => handlers.onOpen(),
+        onMessage: (text) => handlers.onMessage(text),
+        onClose: report,
+      });
+    };
+    const startPrimary = () => {
+      phase = "primary";
+      current = primary(target, {
+        onOpen: () => {
+          opened = true;
+          handlers.onOpen();
+        },
+        onMessage: (text) => {
+          received = true;
+          handlers.onMessage(text);
+        },
+        onClose: (info) => {
+          if (phase !== "primary") return;
+          // The relay's own refusal of the key came over this WebSocket: it works here.
+          const relayAnswered = info.code === CloseCode.Policy &&
+            info.reason === UNKNOWN_MAP_OR_KEY;
+          if (received || relayAnswered || (ownerClosed && !opened)) {
             report(info);
             return;
           }
-          useFallback = true;
-          options.onFallback?.();
-          phase = "fallback";
-          current = fallback(target, {
-            onOpen: () => handlers.onOpen(),
-            onMessage: (text) => handlers.onMessage(text),
-            onClose: report,
-          });
-        }, () => report(info));
-      },
-    });
+          if (opened) {
+            // It opened, so the owner has sent hello on it: report the close as it is, and let
+            // the probe decide where the next attempt goes.
+            report(info);
+            const asked: Promise<void> = probe(target).then(switchIfReachable, () => {})
+              .finally(() => {
+                if (pendingProbe === asked) pendingProbe = null;
+              });
+            pendingProbe = asked;
+            return;
+          }
+          phase = "probing";
+          probe(target).then((reachable) => {
+            if (phase !== "probing") return;
+            if (!reachable) {
+              report(info);
+              return;
+            }
+            switchIfReachable(true);
+            startFallback();
+          }, () => report(info));
+        },
+      });
+    };
+    if (pendingProbe) {
+      phase = "waiting";
+      pendingProbe.then(() => {
+        if (phase !== "waiting") return;
+        if (useFallback) startFallback();
+        else startPrimary();
+      });
+    } else {
+      startPrimary();
+    }
     return {
       get name() {
-        return current.name;
+        return current?.name ?? (useFallback ? HTTP_TRANSPORT_NAME : "websocket");
       },
       send(text) {
-        current.send(text);
+        current?.send(text);
       },
       close(code = 1000, reason = "") {
         ownerClosed = true;
-        if (phase === "probing") report({ code, reason });
-        else current.close(code, reason);
+        if (phase === "probing" || phase === "waiting") report({ code, reason });
+        else current?.close(code, reason);
       },
     };
   };

@@ -113,3 +113,53 @@ Deno.test("fallback: closed by its owner while connecting or probing: one close,
   assert.deepEqual(s2.log, ["close 4000"]);
   assert.equal(s2.http.attempts.length, 0);
 });
+
+Deno.test("fallback: a WebSocket that opens but never delivers (a buffering gateway) sends later attempts to HTTP", async () => {
+  const s = setup(true);
+  const t = s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onOpen();
+  t.send("hello");
+  // The connection gives up waiting for welcome and closes; the owner hears at once.
+  t.close(4002, "no welcome in time");
+  assert.deepEqual(s.log, ["open", "close 4002"]);
+  // The next attempt starts while the probe is still out: it waits for the answer, then uses HTTP.
+  const next = s.make(target, s.handlers);
+  await turn();
+  assert.deepEqual(s.probes, ["m"]);
+  assert.equal(s.fallbacks(), 1);
+  assert.equal(next.name, "http fallback");
+  assert.equal(s.ws.attempts.length, 1);
+  assert.equal(s.http.attempts.length, 1);
+  s.http.attempts[0].handlers.onOpen();
+  next.send("hello");
+  assert.deepEqual(s.http.attempts[0].sent, ["hello"]);
+});
+
+Deno.test("fallback: a gateway that accepts the upgrade and closes it at once sends later attempts to HTTP", async () => {
+  const s = setup(true);
+  s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onOpen();
+  s.ws.attempts[0].handlers.onClose({ code: 1008, reason: "blocked by policy" });
+  assert.deepEqual(s.log, ["open", "close 1008"]);
+  await turn();
+  assert.equal(s.make(target, s.handlers).name, "http fallback");
+
+  // Where the relay cannot be reached either, the WebSocket is tried again.
+  const u = setup(false);
+  u.make(target, u.handlers);
+  u.ws.attempts[0].handlers.onOpen();
+  u.ws.attempts[0].handlers.onClose({ code: 1008, reason: "blocked by policy" });
+  await turn();
+  assert.equal(u.make(target, u.handlers).name, "websocket");
+});
+
+Deno.test("fallback: the relay's own refusal of the key over the WebSocket is passed on, with no probe", async () => {
+  const s = setup(true);
+  s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onOpen();
+  s.ws.attempts[0].handlers.onClose({ code: 1008, reason: "unknown map or key" });
+  await turn();
+  assert.deepEqual(s.log, ["open", "close 1008"]);
+  assert.deepEqual(s.probes, []);
+  assert.equal(s.make(target, s.handlers).name, "websocket");
+});

@@ -1,6 +1,7 @@
 /** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
 import L from "./leaflet.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 
 /** Options for {@link FeatureLayers}. */
@@ -222,5 +223,5 @@ function boundsOf([west, south, east, north]: [number, number, number, number]):
 }
 
 function sameGeometry(a: Geometry, b: Geometry): boolean {
-  return a.type === b.type && JSON.stringify(a) === JSON.stringify(b);
+  return a.type === b.type && stringifyAnyDepth(a) === stringifyAnyDepth(b);
 }

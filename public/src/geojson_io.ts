@@ -2,6 +2,7 @@
 import { geometryProblem } from "../../relay/geometry.ts";
 import { DEFAULT_SCHEMA_LIMITS } from "../../relay/protocol.ts";
 import type { EditOp, Geometry, StoredFeature } from "../../relay/protocol.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 
 /** The result of reading a file: put ops for every feature, or why the file cannot be used. */
 export type ImportResult = { ok: true; ops: EditOp[] } | {
@@ -105,13 +106,12 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   return { ok: true, ops };
 }
 
-/** The map as a GeoJSON FeatureCollection text, for download. */
+/**
+ * The map as a GeoJSON FeatureCollection text, for download. A property nested too deeply for the
+ * indented form (old maps and imported files can hold one) makes the whole file compact instead.
+ */
 export function exportText(features: Iterable<StoredFeature>): string {
-  return JSON.stringify(
-    { type: "FeatureCollection", features: [...features] },
-    null,
-    1,
-  );
+  return stringifyAnyDepth({ type: "FeatureCollection", features: [...features] }, 1);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

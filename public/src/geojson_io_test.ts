@@ -72,3 +72,23 @@ Deno.test("bad files are refused with a message that says what is wrong", () => 
     false,
   );
 });
+
+Deno.test("export writes a map holding a property nested 20 000 levels deep", () => {
+  let deep: unknown = "bottom";
+  for (let i = 0; i < 20_000; i++) deep = { down: deep };
+  const features = [{
+    type: "Feature" as const,
+    id: "deep",
+    geometry: { type: "Point" as const, coordinates: [1, 2] },
+    properties: { deep },
+  }];
+  const parsed = JSON.parse(exportText(features));
+  assert.equal(parsed.type, "FeatureCollection");
+  let v = parsed.features[0].properties.deep;
+  let levels = 0;
+  while (typeof v === "object") {
+    v = v.down;
+    levels++;
+  }
+  assert.deepEqual([levels, v], [20_000, "bottom"]);
+});

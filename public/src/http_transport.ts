@@ -2,7 +2,7 @@
 import { CloseCode, SESSION_HEADER } from "../../relay/protocol.ts";
 import { SendQueue } from "./send_queue.ts";
 import { type SseEvent, SseParser } from "./sse.ts";
-import type { Transport, TransportFactory } from "./transport.ts";
+import { type Transport, type TransportFactory, UNKNOWN_MAP_OR_KEY } from "./transport.ts";
 
 /** What the connection indicator shows for this transport. */
 export const HTTP_TRANSPORT_NAME = "http fallback";
@@ -135,7 +135,10 @@ export function createHttpTransport(options: HttpTransportOptions = {}): Transpo
         return;
       }
       if (!res.ok || !res.body) {
-        finish(closeCodeFor(res.status), await refusalReason(res));
+        const reason = await refusalReason(res);
+        // The relay's own 404 for a wrong key is the WebSocket's close 1008 with the same words.
+        const wrongKey = res.status === 404 && reason === UNKNOWN_MAP_OR_KEY;
+        finish(wrongKey ? CloseCode.Policy : closeCodeFor(res.status), reason);
         return;
       }
       if (!(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {

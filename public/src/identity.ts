@@ -46,6 +46,11 @@ export function randomId(length = 12): string {
   return Array.from(bytes, (b) => (b % 36).toString(36)).join("");
 }
 
+/** Makes this tab speak for another client id from now on (it took over that client's unsent edits). */
+export function adoptTabClientId(storage: Storage, id: string): void {
+  storage.setItem(CLIENT_KEY, id);
+}
+
 /** This tab's client id: kept in sessionStorage, so a reload keeps it and another tab gets its own. */
 export function tabClientId(storage: Storage): string {
   const existing = storage.getItem(CLIENT_KEY);

@@ -7,6 +7,7 @@ import { createFallbackTransport } from "./fallback.ts";
 import { FeatureLayers } from "./feature_layers.ts";
 import { exportText, importOps } from "./geojson_io.ts";
 import {
+  adoptTabClientId,
   type Identity,
   loadIdentity,
   PALETTE,
@@ -15,10 +16,13 @@ import {
   tabClientId,
 } from "./identity.ts";
 import L from "./leaflet.ts";
+import { showInvalidLink, welcomeTimeoutFrom } from "./link_state.ts";
 import { bboxBounds, PresenceLayers } from "./presence_layers.ts";
 import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import { Session, type SessionStatus } from "./session.ts";
+import { claimUnsent, restoredNotice, warnBeforeUnload } from "./unsent.ts";
+import { openUnsentStore } from "./unsent_store.ts";
 
 interface Config {
   tiles: string | null;
@@ -144,7 +148,16 @@ async function main(): Promise<void> {
     identity = await askIdentity(identityDialog, null);
     saveIdentity(localStorage, identity);
   }
-  const clientId = tabClientId(sessionStorage);
+  // Edits a closed tab left unsent are sent from here, under that tab's client id.
+  const unsentStore = openUnsentStore();
+  const claimed = await claimUnsent({
+    store: unsentStore,
+    map: mapId,
+    tabClient: tabClientId(sessionStorage),
+    locks: navigator.locks,
+  });
+  const clientId = claimed.client;
+  adoptTabClientId(sessionStorage, clientId);
   const loadNonce = randomId(4);
   let editCounter = 0;
 
@@ -172,7 +185,9 @@ async function main(): Promise<void> {
     name: identity.name,
     color: identity.color,
     clientId,
+    journal: unsentStore.journal(mapId, clientId),
     maxFrameBytes: config.maxFrameBytes,
+    welcomeTimeoutMs: welcomeTimeoutFrom(location.search),
     nextEditId: () => `${clientId}-${loadNonce}-${++editCounter}`,
     // WebSocket first; behind a proxy that strips upgrades, HTTP for the rest of this page.
     transport: createFallbackTransport({
@@ -200,7 +215,15 @@ async function main(): Promise<void> {
       document.body.dataset.role = you.role;
       byId("map-title", HTMLElement).textContent = title || "Untitled map";
       document.title = `${title || "Untitled map"} · Duplex Map`;
+      if (first && claimed.edits.length > 0) {
+        void Promise.all(session.restore(claimed.edits)).then((outcomes) => {
+          const sent = outcomes.filter((o) => o.ok).length;
+          if (sent > 0) toast(restoredNotice(sent));
+        });
+      }
       if (first) {
+        byId("import", HTMLButtonElement).disabled = you.role !== "editor";
+        byId("share", HTMLButtonElement).disabled = false;
         setupTools(you.role === "editor");
         if (fragment.share && you.role === "editor") openShare();
       }
@@ -314,7 +337,10 @@ async function main(): Promise<void> {
     if (layer instanceof L.CircleMarker) {
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 12));
     } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
-      map.fitBounds(layer.getBounds(), { maxZoom: 16, padding: [24, 24] });
+      // Empty geometries draw as empty layers, whose bounds Leaflet refuses to fit.
+      const bounds = layer.getBounds();
+      if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 16, padding: [24, 24] });
+      else toast("This feature has no location to zoom to.");
     }
   }
 
@@ -423,7 +449,8 @@ async function main(): Promise<void> {
         text = `Offline · ${unsent} · retrying in ${Math.ceil((s.retryInMs ?? 0) / 1000)} s`;
         break;
       case "failed":
-        text = `Cannot open this map: ${s.reason ?? "refused"}`;
+        text = "Link not valid";
+        showInvalidLink(document, s.reason ?? "This link is not valid.");
         break;
     }
     statusEl.textContent = text;
@@ -433,6 +460,8 @@ async function main(): Promise<void> {
   }
 
   function openShare(): void {
+    // Before welcome the key is unproven: never hand it out as a link.
+    if (!session.you) return;
     const dialog = byId("share-dialog", HTMLDialogElement);
     const base = `${location.origin}/m/${encodeURIComponent(mapId)}`;
     const editLink = byId("share-edit", HTMLInputElement);
@@ -518,6 +547,11 @@ async function main(): Promise<void> {
     void importFile(file);
   });
   async function importFile(file: File): Promise<void> {
+    // Before welcome (or on a refused link) an import would only reach this page's copy.
+    if (!session.canEdit) {
+      toast("Nothing was imported: the map is not open for editing.", "error");
+      return;
+    }
     const result = importOps(await file.text(), {
       existing: session.doc.features,
       newId: () => `f-${randomId(16)}`,
@@ -551,9 +585,14 @@ async function main(): Promise<void> {
   }
 
   byId("export", HTMLButtonElement).addEventListener("click", () => {
-    const blob = new Blob([exportText(session.doc.features.values())], {
-      type: "application/geo+json",
-    });
+    let text: string;
+    try {
+      text = exportText(session.doc.features.values());
+    } catch (e) {
+      toast(`The map could not be exported: ${e instanceof Error ? e.message : e}`, "error");
+      return;
+    }
+    const blob = new Blob([text], { type: "application/geo+json" });
     const url = URL.createObjectURL(blob);
     const slug = (session.title || "map").toLowerCase().replace(
       /[^a-z0-9]+/g,
@@ -627,6 +666,7 @@ async function main(): Promise<void> {
     }
   });
 
+  warnBeforeUnload(globalThis, () => session.doc.pending.length);
   addEventListener("offline", () => session.wentOffline());
   addEventListener("online", () => session.cameOnline());
 
@@ -637,6 +677,7 @@ async function main(): Promise<void> {
     feature: (fid) => session.doc.features.get(fid) ?? null,
     featureCount: () => session.doc.features.size,
     pendingCount: () => session.doc.pending.length,
+    storedUnsent: () => unsentStore.count(mapId),
     seq: () => session.doc.seq,
     editLog: () => [...session.editLog],
     peers: () => [...session.peers.values()],

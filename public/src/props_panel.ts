@@ -1,6 +1,8 @@
 /** The properties panel of the selected feature: add, rename and remove keys, edit values. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
+import { hasLocation } from "./location.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 
 /** Options for {@link PropsPanel}. */
@@ -17,7 +19,7 @@ export interface PropsPanelOptions {
 
 /** How a value is shown in a text field. */
 export function formatValue(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
+  return typeof value === "string" ? value : stringifyAnyDepth(value);
 }
 
 /**
@@ -107,9 +109,12 @@ export class PropsPanel {
         { class: "geom-type" },
         rectangleBounds(feature.geometry) ? "Rectangle" : feature.geometry.type,
       ),
+      // An empty MultiPoint or GeometryCollection is valid but has nowhere to zoom to.
       h("button", {
         type: "button",
-        class: "link",
+        class: "link zoom-to",
+        disabled: !hasLocation(feature.geometry),
+        title: hasLocation(feature.geometry) ? "" : "This feature has no location",
         onclick: () => this.#options.zoomTo(feature.id),
       }, "Zoom to"),
       editable &&

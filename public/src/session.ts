@@ -10,7 +10,8 @@ import type {
 import { DEFAULT_MAX_FRAME_BYTES } from "../../relay/protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Connection, type ConnectionStatus } from "./connection.ts";
-import { MapDoc } from "./doc.ts";
+import { MapDoc, type PendingEdit } from "./doc.ts";
+import { stringifyAnyDepth } from "./json_text.ts";
 import type { TransportFactory } from "./transport.ts";
 
 /** Who I am on this map, as the relay confirmed it. */
@@ -31,6 +32,16 @@ export type EditOutcome =
   | { ok: true; id: EditId; seq: number }
   | { ok: false; id: EditId | null; code: string; message: string };
 
+/**
+ * Where a session keeps its unsent edits so they outlive the page (IndexedDB on the map page):
+ * an edit is added as it is queued and removed once the relay acknowledged, refused or already
+ * had it. Writes are fire-and-forget; a store that fails only loses the copy, never the edit.
+ */
+export interface EditJournal {
+  add(edit: PendingEdit): void;
+  remove(id: EditId): void;
+}
+
 /** Options for {@link Session}. */
 export interface SessionOptions {
   origin: string;
@@ -47,6 +58,8 @@ export interface SessionOptions {
   random?: () => number;
   /** The relay's frame limit (`/api/config`): a larger edit is refused here. @default 1 MiB */
   maxFrameBytes?: number;
+  /** How long `welcome` may take once the link is open, in ms. @default 10000 */
+  welcomeTimeoutMs?: number;
   /** Smallest gap between two `cursor` messages, in ms. @default 50 */
   cursorIntervalMs?: number;
   /** Features changed (ids); the map redraws exactly these. */
@@ -58,6 +71,8 @@ export interface SessionOptions {
   onStatus?: (status: SessionStatus) => void;
   /** Something the user should read: a rejected edit, a protocol error. */
   onNotice?: (message: string, level: "info" | "error") => void;
+  /** Keeps unsent edits beyond this page's life. */
+  journal?: EditJournal;
   /** Welcomed (again); `first` on the first welcome of the page. */
   onWelcome?: (you: You, title: string, first: boolean) => void;
 }
@@ -113,6 +128,7 @@ export class Session {
       clock: this.#clock,
       random: options.random,
       maxFrameBytes: options.maxFrameBytes,
+      welcomeTimeoutMs: options.welcomeTimeoutMs,
       hello: () => ({
         type: "hello",
         key: options.key,
@@ -197,6 +213,32 @@ export class Session {
     return result.outcome;
   }
 
+  /**
+   * Applies and sends edits left unsent by an earlier visit, with their own ids (so the relay,
+   * which remembers `client` + edit id, can tell a re-send of an edit it already applied). Call
+   * after the first welcome, under the `client` id that made them. An edit that no longer applies
+   * (its feature is gone) settles as refused without being sent.
+   */
+  restore(edits: readonly PendingEdit[]): Promise<EditOutcome>[] {
+    const outcomes = edits.map((edit) => {
+      if (this.doc.local(edit.id, edit.ops) === null) {
+        this.#options.journal?.remove(edit.id);
+        return Promise.resolve<EditOutcome>({
+          ok: false,
+          id: edit.id,
+          code: "unknown_feature",
+          message: "The change names a feature that is no longer on the map.",
+        });
+      }
+      return new Promise<EditOutcome>((resolve) => this.#waiters.set(edit.id, resolve));
+    });
+    const ids = new Set(edits.map((e) => e.id));
+    const sent = this.doc.pending.filter((p) => ids.has(p.id));
+    this.#connection.send(sent.map((p) => ({ type: "edit", id: p.id, ops: p.ops })));
+    this.#emitStatus();
+    return outcomes;
+  }
+
   /** Undoes my last edit (as a new ordinary edit). */
   undo(): void {
     this.#step(this.#undo, this.#redo, "undo");
@@ -261,7 +303,8 @@ export class Session {
     // The relay closes a connection whose frame is over its limit: such an edit would be sent
     // again on every reconnect and hold up everything queued behind it.
     const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    const size = new TextEncoder().encode(JSON.stringify({ type: "edit", id, ops })).length;
+    // Any depth: the compact native writer gives up near a few thousand levels in Chromium.
+    const size = new TextEncoder().encode(stringifyAnyDepth({ type: "edit", id, ops })).length;
     if (size > max) {
       const amount = (n: number) =>
         n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
@@ -281,6 +324,7 @@ export class Session {
       };
     }
     const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
+    this.#options.journal?.add({ id, ops });
     this.#connection.send({ type: "edit", id, ops });
     this.#emitStatus();
     return { ok: true, id, inverse, outcome };
@@ -391,6 +435,7 @@ export class Session {
   }
 
   #settle(id: EditId, outcome: EditOutcome): void {
+    this.#options.journal?.remove(id);
     const resolve = this.#waiters.get(id);
     if (!resolve) return;
     this.#waiters.delete(id);

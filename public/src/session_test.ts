@@ -2,9 +2,9 @@
 import assert from "assert";
 import type { Clock } from "./clock.ts";
 import type { TransportHandlers } from "./transport.ts";
-import { Session } from "./session.ts";
+import { type EditJournal, Session } from "./session.ts";
 
-function setup(options: { maxFrameBytes?: number } = {}) {
+function setup(options: { maxFrameBytes?: number; journal?: EditJournal } = {}) {
   const timers = new Map<number, () => void>();
   let next = 1;
   const clock: Clock = {
@@ -117,4 +117,64 @@ Deno.test("an edit over the relay's frame limit is refused at once, with a notic
   // A small one still goes.
   t.session.edit([{ op: "put", feature: pointA }]);
   assert.equal(link.sent.filter((m) => (m as { type: string }).type === "edit").length, 1);
+});
+
+/** A journal that records what the session asks it to keep and to forget. */
+function fakeJournal() {
+  const kept = new Map<string, unknown>();
+  const journal: EditJournal = {
+    add: (edit) => void kept.set(String(edit.id), edit.ops),
+    remove: (id) => void kept.delete(String(id)),
+  };
+  return { journal, kept };
+}
+
+const editIds = (sent: unknown[]) =>
+  sent.filter((m) => (m as { type: string }).type === "edit").map((m) => (m as { id: string }).id);
+
+Deno.test("the journal keeps each unsent edit until the relay acknowledges, refuses or already has it", () => {
+  const j = fakeJournal();
+  const t = setup({ journal: j.journal });
+  t.session.start();
+  const link = t.welcome(0);
+  t.session.edit([{ op: "put", feature: pointA }]);
+  t.session.edit([{ op: "props", fid: "a", set: { n: 1 } }]);
+  t.session.edit([{ op: "props", fid: "a", set: { n: 2 } }]);
+  assert.deepEqual([...j.kept.keys()], ["c-1", "c-2", "c-3"]);
+  link.handlers.onMessage(JSON.stringify({ type: "edit", seq: 1, by: "p1", id: "c-1", ops: [] }));
+  link.handlers.onMessage(JSON.stringify({
+    type: "rejected",
+    id: "c-2",
+    code: "invalid_edit",
+    message: "no",
+  }));
+  link.handlers.onMessage(JSON.stringify({
+    type: "rejected",
+    id: "c-3",
+    code: "duplicate",
+    message: "already applied",
+  }));
+  assert.deepEqual([...j.kept.keys()], []);
+});
+
+Deno.test("edits restored from the last visit are applied and sent once after welcome, with their own ids", async () => {
+  const j = fakeJournal();
+  const t = setup({ journal: j.journal });
+  t.session.start();
+  const link = t.welcome(7, [pointA]);
+  const outcomes = t.session.restore([
+    { id: "old-1", ops: [{ op: "props", fid: "a", set: { note: "from last time" } }] },
+    { id: "old-2", ops: [{ op: "props", fid: "gone", set: { x: 1 } }] },
+  ]);
+  assert.deepEqual(editIds(link.sent), ["old-1"], "only the edit that still applies goes out");
+  assert.equal(t.session.doc.features.get("a")?.properties.note, "from last time");
+  assert.equal(t.session.canUndo, false, "restored edits are not this visit's to undo");
+  link.handlers.onMessage(JSON.stringify({ type: "edit", seq: 8, by: "p1", id: "old-1", ops: [] }));
+  const [first, second] = await Promise.all(outcomes);
+  assert.deepEqual(first, { ok: true, id: "old-1", seq: 8 });
+  assert.equal(second.ok, false);
+  assert.equal(t.session.doc.pending.length, 0);
+  // A later reconnect sends nothing again.
+  t.reconnect();
+  assert.deepEqual(editIds(t.welcome(8, [pointA]).sent), []);
 });
