@@ -42,7 +42,7 @@ export interface Limits {
   createBurst: number;
   /** Maps in memory in which one client address has a peer at once (then 1013). @default 16 */
   maxMapsPerAddr: number;
-  /** Time allowed to send a request body, in ms (then 408). @default 10000 */
+  /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
   bodyTimeoutMs: number;
 }
 
@@ -85,7 +85,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   createRate: 10,
   createBurst: 20,
   maxMapsPerAddr: 16,
-  bodyTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
 });
 
 interface LimitSpec {
