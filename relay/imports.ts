@@ -1,4 +1,5 @@
 /** Imports (`PUT .../features`): parsed and validated on a worker thread, a bounded few at once. */
+import { setImmediate } from "node:timers";
 import { parseImport } from "./protocol.ts";
 import type { ImportFeature } from "./protocol.ts";
 
@@ -7,7 +8,15 @@ export type ParsedImport =
   | { ok: true; features: ImportFeature[] }
   | { ok: false; status: 400 | 422; message: string };
 
-/** Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. Runs on the worker. */
+/** What the worker answers: the validated features as JSON text in slices, or why not. */
+export type WorkerAnswer =
+  | { ok: true; slices: string[] }
+  | { ok: false; status: 400 | 422; message: string };
+
+/** Features per slice the worker sends back: each is parsed in one turn of a few ms. */
+const SLICE = 1000;
+
+/** Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. */
 export function parseImportBytes(bytes: Uint8Array): ParsedImport {
   let json: unknown;
   try {
@@ -87,8 +96,23 @@ export class Imports {
   }
 }
 
-/** Parses on a worker thread of its own, which ends with the import. */
-function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
+/** The worker's side: parse and validate, then slice the features as JSON text. */
+export function answerImport(bytes: Uint8Array): WorkerAnswer {
+  const parsed = parseImportBytes(bytes);
+  if (!parsed.ok) return parsed;
+  const slices: string[] = [];
+  for (let at = 0; at < parsed.features.length; at += SLICE) {
+    slices.push(JSON.stringify(parsed.features.slice(at, at + SLICE)));
+  }
+  return { ok: true, slices };
+}
+
+/**
+ * Parses on a worker thread of its own, which ends with the import. The features come back as
+ * JSON text in slices, parsed one slice per turn: handing back the objects themselves would cost
+ * the relay's thread seconds of structured-clone reading for a big import.
+ */
+async function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
   const worker = new Worker(new URL("./import_worker.ts", import.meta.url).href, {
     type: "module",
   });
@@ -96,12 +120,20 @@ function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
   const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes
     : bytes.slice();
-  return new Promise<ParsedImport>((resolve) => {
-    worker.onmessage = (event: MessageEvent<ParsedImport>) => resolve(event.data);
+  const answer = await new Promise<WorkerAnswer>((resolve) => {
+    worker.onmessage = (event: MessageEvent<WorkerAnswer>) => resolve(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
       resolve({ ok: false, status: 400, message: "the import could not be parsed" });
     };
     worker.postMessage(owned, [owned.buffer as ArrayBuffer]);
   }).finally(() => worker.terminate());
+  if (!answer.ok) return answer;
+  const features: ImportFeature[] = [];
+  for (const slice of answer.slices) {
+    // Text the worker made from validated features: parsing it again cannot fail.
+    for (const feature of JSON.parse(slice) as ImportFeature[]) features.push(feature);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { ok: true, features };
 }
