@@ -13,6 +13,7 @@ import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
 import { Imports } from "./imports.ts";
 import { SUBPROTOCOLS } from "./protocol.ts";
 import { clientAddress, isTrustedProxy } from "./proxy.ts";
+import { shareOrigin } from "./share_links.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {
@@ -156,7 +157,18 @@ export function createApp(options: AppOptions): Hono<Env> {
       }
     }
     const { id, editKey, viewKey } = await hub.createMap(title);
-    const base = shareOrigin(c, options);
+    const forwarded = c.req.header("x-forwarded-proto");
+    const base = shareOrigin({
+      publicUrl: options.publicUrl ?? null,
+      origins: options.origins,
+      host: c.req.header("host"),
+      // Behind a trusted proxy, its X-Forwarded-Proto says whether users came over https.
+      protocol: isTrustedProxy(c.env?.remoteAddr?.hostname, options.trustProxy) &&
+          (forwarded === "https" || forwarded === "http")
+        ? `${forwarded}:`
+        : new URL(c.req.url).protocol,
+      listen: options.listen?.(),
+    });
     return c.json({
       id,
       title,
@@ -340,37 +352,4 @@ function originAllowed(
   if (allowed.length > 0) return allowed.includes(origin);
   if (!URL.canParse(origin) || host === undefined) return false;
   return new URL(origin).host === host;
-}
-
-const LOOPBACK_NAMES = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/**
- * The origin share links are built from: `--public-url`, else the first allowed origin, else this
- * server as the request named it, but only when `Host` names this server itself (a loopback name
- * or the listen address, with the listen port), else the listen address. Never an arbitrary
- * `Host`, which anyone can send. Behind a trusted proxy, its `X-Forwarded-Proto` counts.
- */
-function shareOrigin(c: Context<Env>, options: AppOptions): string {
-  if (options.publicUrl) return options.publicUrl;
-  if (options.origins.length > 0) return options.origins[0];
-  const forwarded = c.req.header("x-forwarded-proto");
-  const proto = isTrustedProxy(c.env?.remoteAddr?.hostname, options.trustProxy) &&
-      (forwarded === "https" || forwarded === "http")
-    ? `${forwarded}:`
-    : new URL(c.req.url).protocol;
-  const listen = options.listen?.();
-  const named = URL.canParse(`http://${c.req.header("host") ?? ""}`)
-    ? new URL(`http://${c.req.header("host")}`)
-    : null;
-  const listenName = listen?.hostname.includes(":") ? `[${listen.hostname}]` : listen?.hostname;
-  if (
-    named && named.username === "" && named.pathname === "/" &&
-    (LOOPBACK_NAMES.has(named.hostname) || named.hostname === listenName) &&
-    (listen === undefined || Number(named.port || 80) === listen.port)
-  ) {
-    return `${proto}//${named.host}`;
-  }
-  if (!listen) return `${proto}//localhost`;
-  const wildcard = listenName === "0.0.0.0" || listenName === "[::]";
-  return `${proto}//${wildcard ? "localhost" : listenName}:${listen.port}`;
 }
