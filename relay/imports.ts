@@ -116,17 +116,17 @@ async function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
   const worker = new Worker(new URL("./import_worker.ts", import.meta.url).href, {
     type: "module",
   });
-  // The bytes move to the worker instead of being copied.
-  const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-    ? bytes
-    : bytes.slice();
   const answer = await new Promise<WorkerAnswer>((resolve) => {
     worker.onmessage = (event: MessageEvent<WorkerAnswer>) => resolve(event.data);
     worker.onerror = (event) => {
       event.preventDefault();
-      resolve({ ok: false, status: 400, message: "the import could not be parsed" });
+      // The worker could not start (a binary compiled without it) or died: parse here rather
+      // than refuse a good import, and say so in the log.
+      console.error(JSON.stringify({ event: "import_worker_failed", error: event.message }));
+      resolve(answerImport(bytes));
     };
-    worker.postMessage(owned, [owned.buffer as ArrayBuffer]);
+    // Copied, not transferred (a memcpy), so the bytes are still here if the worker fails.
+    worker.postMessage(bytes);
   }).finally(() => worker.terminate());
   if (!answer.ok) return answer;
   const features: ImportFeature[] = [];
