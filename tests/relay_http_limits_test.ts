@@ -242,7 +242,7 @@ Deno.test("one address holds peers on at most --max-maps-per-addr maps; 1013 say
 
 Deno.test("at --max-maps, the maps idle peers hold longest make room for an active user", async () => {
   await using relay = await startRelay({
-    args: ["--memory", "--trust-proxy", "127.0.0.1", "--max-maps", "2", "--evict-after-ms", "1000"],
+    args: ["--memory", "--trust-proxy", "127.0.0.1", "--max-maps", "2", "--evict-after-ms", "2000"],
   });
   const attacker = { "x-forwarded-for": "203.0.113.7" };
   const maps = [await createMap(relay.url), await createMap(relay.url)];
@@ -251,7 +251,7 @@ Deno.test("at --max-maps, the maps idle peers hold longest make room for an acti
     idle.push((await join(relay.wsUrl, map.id, map.editKey, { headers: attacker })).peer);
   }
   // Joined, then idle for longer than --evict-after-ms.
-  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await new Promise((resolve) => setTimeout(resolve, 2300));
   const mine = await createMap(relay.url);
   const { peer, welcome } = await join(relay.wsUrl, mine.id, mine.editKey, {
     headers: { "x-forwarded-for": "198.51.100.20" },
