@@ -64,18 +64,23 @@ const journal = options.dataDir === null
   ? new InlineJournal(store)
   : new WorkerJournal({ path: dbPath });
 const hub = new Hub({ store, journal, limits: options.limits, logger });
+// Share links may name this server as the request did only when that is this server's address.
+let listening: { hostname: string; port: number } | undefined;
 const app = createApp({
   hub,
   origins: options.origins,
   trustProxy: options.trustProxy,
   tiles: options.tiles,
   tilesAttribution: options.tilesAttribution,
+  publicUrl: options.publicUrl,
+  listen: () => listening,
   version: denoJson.version,
 });
 const server = Deno.serve({
   hostname: options.host,
   port: options.port,
   onListen: ({ hostname, port }) => {
+    listening = { hostname, port };
     const host = hostname.includes(":") ? `[${hostname}]` : hostname;
     logger.log("listening", {
       url: `http://${host}:${port}`,

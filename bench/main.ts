@@ -21,7 +21,8 @@ const END = "<!-- bench:results:end -->";
 
 /**
  * Flags the relay gets so that the load is measured rather than refused: the per-connection
- * rate limit and the peer/map caps are abuse limits, far below what a benchmark offers.
+ * rate limit, the peer/map caps and the per-address caps (every benchmark peer comes from one
+ * loopback address) are abuse limits, far below what a benchmark offers.
  */
 export const RELAY_BENCH_ARGS = [
   "--rate",
@@ -32,6 +33,12 @@ export const RELAY_BENCH_ARGS = [
   "100000",
   "--max-maps",
   "100000",
+  "--max-maps-per-addr",
+  "100000",
+  "--create-rate",
+  "1000000",
+  "--create-burst",
+  "1000000",
 ];
 
 const ALL_SERVERS: ServerName[] = ["relay", "deno", "node-ws", "socketio"];

@@ -1,16 +1,19 @@
 /** The Hono app: the maps API, the WebSocket upgrade, health and metrics, and the embedded client. */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { assets, pages } from "../public/assets.ts";
+import { AddressBuckets } from "./address_limits.ts";
+import { BodyRefused, closingAnswer, readBody, readText, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
 import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
-import { parseImport, SUBPROTOCOLS } from "./protocol.ts";
+import { Imports } from "./imports.ts";
+import { SUBPROTOCOLS } from "./protocol.ts";
 import { clientAddress, isTrustedProxy } from "./proxy.ts";
+import { shareOrigin } from "./share_links.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {
@@ -22,8 +25,16 @@ export interface AppOptions {
   tiles: string | null;
   tilesAttribution: string | null;
   version: string;
-  /** Largest `PUT .../features` body, in bytes. @default 64 MiB */
+  /** Largest `PUT .../features` body, in bytes. @default the hub's `maxImportBytes` */
   maxImportBytes?: number;
+  /** Origin share links are built from (`--public-url`). @default the first of `origins` */
+  publicUrl?: string | null;
+  /** The address the server listens on, once known: a `Host` naming it may be used in links. */
+  listen?: () => { hostname: string; port: number } | undefined;
+  /** Admits and parses imports. @default one per map and address, 4 at once, on workers */
+  imports?: Imports;
+  /** Milliseconds clock for the per-address limits. @default Date.now */
+  now?: () => number;
   /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
   fallbackHeartbeatMs?: number;
 }
@@ -32,6 +43,8 @@ export interface AppOptions {
 export type Env = { Bindings: { remoteAddr?: { hostname: string } } };
 
 const MAX_TITLE = 200;
+/** `POST /api/maps` bodies hold a title and nothing else. */
+const MAX_CREATE_BYTES = 4096;
 
 /** Builds the relay's HTTP surface; `Deno.serve(app.fetch)` serves it. */
 export function createApp(options: AppOptions): Hono<Env> {
@@ -58,7 +71,12 @@ export function createApp(options: AppOptions): Hono<Env> {
   );
 
   app.onError((err, c) => {
-    if (err instanceof HTTPException) return problem(c, err.status, err.message);
+    if (err instanceof HTTPException) {
+      const res = problem(c, err.status, err.message);
+      // readBody stopped reading and the rest of the body may still be coming.
+      if (err instanceof BodyRefused && err.unread) return closingAnswer(res);
+      return refuseUnread(c.req.raw, res, hub.limits.bodyTimeoutMs);
+    }
     console.error(JSON.stringify({ event: "http_error", path: c.req.path, error: String(err) }));
     return problem(c, 500, "internal error");
   });
@@ -86,8 +104,41 @@ export function createApp(options: AppOptions): Hono<Env> {
       maxFrameBytes: hub.limits.maxFrameBytes,
     }));
 
-  app.post("/api/maps", bodyLimit({ maxSize: 4096, onError: tooLarge }), async (c) => {
-    const text = await c.req.text();
+  const limits = hub.limits;
+  const bodyTimeoutMs = limits.bodyTimeoutMs;
+  const creates = new AddressBuckets({
+    rate: limits.createRate / 60,
+    burst: limits.createBurst,
+    now: options.now ?? Date.now,
+  });
+  const imports = options.imports ?? new Imports({ maxConcurrent: 4 });
+  const addrOf = (c: Context<Env>) =>
+    clientAddress(c.env?.remoteAddr?.hostname, c.req.header("x-forwarded-for"), options.trustProxy);
+  // State-changing routes apply the WebSocket's Origin rule, so a foreign page cannot use a
+  // visitor's browser (a text/plain POST needs no preflight); non-browsers send no Origin.
+  const checkOrigin = (c: Context<Env>) => {
+    const origin = c.req.header("origin");
+    if (origin !== undefined && !originAllowed(origin, c.req.header("host"), options.origins)) {
+      throw new HTTPException(403, { message: `origin ${origin} is not allowed to connect` });
+    }
+  };
+
+  app.post("/api/maps", async (c) => {
+    checkOrigin(c);
+    if (!creates.take(addrOf(c))) {
+      const wait = creates.retryAfterSeconds;
+      return refuseUnread(
+        c.req.raw,
+        problem(c, 429, `too many maps created from your address; try again in ${wait} s`, {
+          "retry-after": String(wait),
+        }),
+        bodyTimeoutMs,
+      );
+    }
+    const text = await readText(c.req.raw, {
+      maxBytes: MAX_CREATE_BYTES,
+      timeoutMs: bodyTimeoutMs,
+    });
     let title = "Untitled map";
     if (text.trim() !== "") {
       const body = parseJson(text);
@@ -106,7 +157,18 @@ export function createApp(options: AppOptions): Hono<Env> {
       }
     }
     const { id, editKey, viewKey } = await hub.createMap(title);
-    const base = publicOrigin(c, options.trustProxy);
+    const forwarded = c.req.header("x-forwarded-proto");
+    const base = shareOrigin({
+      publicUrl: options.publicUrl ?? null,
+      origins: options.origins,
+      host: c.req.header("host"),
+      // Behind a trusted proxy, its X-Forwarded-Proto says whether users came over https.
+      protocol: isTrustedProxy(c.env?.remoteAddr?.hostname, options.trustProxy) &&
+          (forwarded === "https" || forwarded === "http")
+        ? `${forwarded}:`
+        : new URL(c.req.url).protocol,
+      listen: options.listen?.(),
+    });
     return c.json({
       id,
       title,
@@ -126,19 +188,41 @@ export function createApp(options: AppOptions): Hono<Env> {
     });
   });
 
-  app.put(
-    "/api/maps/:id/features",
-    bodyLimit({ maxSize: options.maxImportBytes ?? 64 << 20, onError: tooLarge }),
-    async (c) => {
-      const parsed = parseImport(parseJson(await c.req.text()));
-      if (!parsed.ok) {
-        throw new HTTPException(422, { message: `not a valid FeatureCollection: ${parsed.error}` });
-      }
-      const result = await hub.importFeatures(c.req.param("id"), requestKey(c), parsed.features);
+  app.put("/api/maps/:id/features", async (c) => {
+    checkOrigin(c);
+    const mapId = c.req.param("id");
+    const key = requestKey(c);
+    // Map and key first: nobody without the edit key gets the relay to read a big body.
+    const auth = hub.authoriseEdit(mapId, key);
+    if (!auth.ok) {
+      return refuseUnread(c.req.raw, problem(c, auth.status, auth.message), bodyTimeoutMs);
+    }
+    const slot = imports.begin(mapId, addrOf(c));
+    if (!slot.ok) {
+      const why = {
+        map: "an import into this map is already running",
+        addr: "an import from your address is already running",
+        relay: "the server is busy with other imports",
+      }[slot.reason];
+      const res = problem(c, slot.reason === "relay" ? 503 : 429, `${why}; try again shortly`, {
+        "retry-after": "2",
+      });
+      return refuseUnread(c.req.raw, res, bodyTimeoutMs);
+    }
+    try {
+      const bytes = await readBody(c.req.raw, {
+        maxBytes: options.maxImportBytes ?? limits.maxImportBytes,
+        timeoutMs: bodyTimeoutMs,
+      });
+      const parsed = await imports.parse(bytes);
+      if (!parsed.ok) return problem(c, parsed.status, parsed.message);
+      const result = await hub.importFeatures(mapId, key, parsed.features);
       if (!result.ok) return problem(c, result.status, result.message);
       return c.json(result.value);
-    },
-  );
+    } finally {
+      slot.release();
+    }
+  });
 
   app.get(
     "/healthz",
@@ -155,31 +239,22 @@ export function createApp(options: AppOptions): Hono<Env> {
     }));
 
   const sessions = new HttpSessions({ hub, heartbeatMs: options.fallbackHeartbeatMs });
-  const frameLimit = bodyLimit({ maxSize: hub.limits.maxFrameBytes * 4, onError: tooLarge });
-  const addrOf = (c: Context<Env>) =>
-    clientAddress(c.env?.remoteAddr?.hostname, c.req.header("x-forwarded-for"), options.trustProxy);
-  const checkOrigin = (c: Context<Env>) => {
-    const origin = c.req.header("origin");
-    if (origin !== undefined && !originAllowed(origin, c.req.header("host"), options.origins)) {
-      throw new HTTPException(403, { message: `origin ${origin} is not allowed to connect` });
-    }
-  };
+  const frame = (c: Context<Env>) =>
+    readText(c.req.raw, { maxBytes: hub.limits.maxFrameBytes * 4, timeoutMs: bodyTimeoutMs });
 
   // The HTTP fallback transport (docs/PROTOCOL.md, "Fallback transport").
-  app.post("/rt/:id", frameLimit, async (c) => {
+  app.post("/rt/:id", async (c) => {
     checkOrigin(c);
     if (hub.closing) return problem(c, 503, "server shutting down");
-    return sessions.open(
-      { mapId: c.req.param("id"), addr: addrOf(c), transport: "http" },
-      await c.req.text(),
-    );
+    const first = await frame(c);
+    return sessions.open({ mapId: c.req.param("id"), addr: addrOf(c), transport: "http" }, first);
   });
-  app.post("/rt/:id/send", frameLimit, async (c) => {
+  app.post("/rt/:id/send", async (c) => {
     checkOrigin(c);
     const delivered = sessions.deliver(
       c.req.param("id"),
       c.req.header(SESSION_HEADER) ?? "",
-      await c.req.text(),
+      await frame(c),
     );
     return delivered ? c.body(null, 204) : problem(c, 404, "no such session; open a new one");
   });
@@ -224,10 +299,6 @@ export function createApp(options: AppOptions): Hono<Env> {
   return app;
 }
 
-function tooLarge(c: Context): Response {
-  return problem(c, 413, "request body too large");
-}
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -244,11 +315,16 @@ function requestKey(c: Context): string {
 }
 
 /** An RFC 9457 problem response. */
-function problem(c: Context, status: number, detail: string): Response {
+function problem(
+  c: Context,
+  status: number,
+  detail: string,
+  headers: Record<string, string> = {},
+): Response {
   return c.body(
     JSON.stringify({ type: "about:blank", title: statusTitle(status), status, detail }),
     status as ContentfulStatusCode,
-    { "content-type": "application/problem+json" },
+    { "content-type": "application/problem+json", ...headers },
   );
 }
 
@@ -257,9 +333,11 @@ function statusTitle(status: number): string {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    408: "Request Timeout",
     413: "Content Too Large",
     422: "Unprocessable Content",
     426: "Upgrade Required",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
   };
@@ -274,16 +352,4 @@ function originAllowed(
   if (allowed.length > 0) return allowed.includes(origin);
   if (!URL.canParse(origin) || host === undefined) return false;
   return new URL(origin).host === host;
-}
-
-/** The origin users reach us at: behind a trusted proxy, its `X-Forwarded-Proto` counts. */
-function publicOrigin(c: Context<Env>, trustProxy: readonly string[]): string {
-  const url = new URL(c.req.url);
-  const host = c.req.header("host") ?? url.host;
-  const forwarded = c.req.header("x-forwarded-proto");
-  const proto = isTrustedProxy(c.env?.remoteAddr?.hostname, trustProxy) &&
-      (forwarded === "https" || forwarded === "http")
-    ? `${forwarded}:`
-    : url.protocol;
-  return `${proto}//${host}`;
 }

@@ -87,18 +87,50 @@ Deno.test("POST /api/maps behind a trusted proxy uses its X-Forwarded-Proto in t
   await using t = setup({ trustProxy: ["127.0.0.1"] });
   const res = await t.app.request(
     "/api/maps",
-    { method: "POST", headers: { "x-forwarded-proto": "https", host: "maps.example.com" } },
+    { method: "POST", headers: { "x-forwarded-proto": "https", host: "localhost" } },
     { remoteAddr: { hostname: "127.0.0.1" } },
   );
   const map: Created = await res.json();
-  assert.equal(map.editUrl, `https://maps.example.com/m/${map.id}#key=${map.editKey}`);
+  assert.equal(map.editUrl, `https://localhost/m/${map.id}#key=${map.editKey}`);
   // The same header from anyone else is ignored.
   const direct = await t.app.request(
     "/api/maps",
-    { method: "POST", headers: { "x-forwarded-proto": "https", host: "maps.example.com" } },
+    { method: "POST", headers: { "x-forwarded-proto": "https", host: "localhost" } },
     { remoteAddr: { hostname: "198.51.100.4" } },
   );
-  assert.match((await direct.json()).editUrl, /^http:\/\/maps\.example\.com\//);
+  assert.match((await direct.json()).editUrl, /^http:\/\/localhost\//);
+});
+
+Deno.test("share links never name an arbitrary Host: --public-url, else the first origin, else this server", async () => {
+  const post = async (app: ReturnType<typeof setup>["app"], host: string) => {
+    const res = await app.request("/api/maps", { method: "POST", headers: { host } });
+    assert.equal(res.status, 201);
+    return await res.json() as Created;
+  };
+  {
+    await using t = setup({ listen: () => ({ hostname: "127.0.0.1", port: 8080 }) });
+    const phished = await post(t.app, "phish.example");
+    assert.ok(!phished.editUrl.includes("phish"), phished.editUrl);
+    assert.ok(phished.editUrl.startsWith("http://127.0.0.1:8080/m/"), phished.editUrl);
+    // This server under a loopback name, with its port: as the request named it.
+    assert.ok((await post(t.app, "localhost:8080")).editUrl.startsWith("http://localhost:8080/"));
+    assert.ok((await post(t.app, "[::1]:8080")).viewUrl.startsWith("http://[::1]:8080/"));
+    // The right name with another port is not this server.
+    assert.ok((await post(t.app, "localhost:9999")).editUrl.startsWith("http://127.0.0.1:8080/"));
+  }
+  {
+    await using t = setup({ origins: ["https://a.example.org", "https://b.example.org"] });
+    assert.ok((await post(t.app, "phish.example")).editUrl.startsWith("https://a.example.org/m/"));
+  }
+  {
+    await using t = setup({
+      origins: ["https://a.example.org"],
+      publicUrl: "https://maps.example",
+    });
+    const map = await post(t.app, "phish.example");
+    assert.equal(map.editUrl, `https://maps.example/m/${map.id}#key=${map.editKey}`);
+    assert.equal(map.viewUrl, `https://maps.example/m/${map.id}#key=${map.viewKey}`);
+  }
 });
 
 Deno.test("GET features answers GeoJSON for either key, by query or bearer token", async () => {

@@ -15,33 +15,74 @@ export interface HttpSessionsOptions {
   hub: Hub;
   /** A comment line is sent this often so proxies do not time out an idle stream. @default 15000 */
   heartbeatMs?: number;
+  /**
+   * A session whose client has left bytes unread this long is dead, like a WebSocket that misses
+   * pings. @default the hub's `idleTimeout`
+   */
+  idleTimeoutMs?: number;
+  /** Milliseconds clock. @default Date.now */
+  now?: () => number;
   random?: RandomBytes;
 }
 
 const encoder = new TextEncoder();
 
-/** One fallback session: the downstream stream as a {@link PeerSocket}. */
+/**
+ * One fallback session: the downstream stream as a {@link PeerSocket}. Unsent bytes wait in its
+ * own queue and are handed to the response one chunk per read (a pull), so `bufferedAmount` is
+ * exact and each pull proves the client still reads.
+ */
 class StreamSocket implements PeerSocket {
   #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  /** Takes frames; after `close` only the close event still goes out. */
   #open = true;
+  /** The stream is closed or broken; nothing more goes out. */
+  #done = false;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  /** The response asked for a chunk and got none yet: the next write goes straight to it. */
+  #wanted = false;
+  #lastRead: number;
+  #now: () => number;
+  #maxQueued: number;
   #heartbeat: ReturnType<typeof setInterval>;
+  #liveness: ReturnType<typeof setInterval>;
   #onEnd: () => void;
   readonly stream: ReadableStream<Uint8Array>;
   connection: Connection | null = null;
 
-  constructor(heartbeatMs: number, onEnd: () => void) {
+  constructor(
+    options: { heartbeatMs: number; idleTimeoutMs: number; maxQueued: number; now: () => number },
+    onEnd: () => void,
+  ) {
     this.#onEnd = onEnd;
+    this.#now = options.now;
+    this.#maxQueued = options.maxQueued;
+    this.#lastRead = this.#now();
     this.stream = new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
       },
+      pull: () => {
+        this.#lastRead = this.#now();
+        this.#wanted = true;
+        this.#drain();
+      },
       cancel: () => {
         // The client went away (closed the page, or the network dropped).
+        this.#finish();
         this.#end();
         this.connection?.closed(1001, "stream closed by client");
       },
     }, new ByteLengthQueuingStrategy({ highWaterMark: 0 }));
-    this.#heartbeat = setInterval(() => this.#write(": keep-alive\n\n"), heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#write(": keep-alive\n\n"), options.heartbeatMs);
+    this.#liveness = setInterval(() => {
+      if (this.#queued > 0 && this.#now() - this.#lastRead > options.idleTimeoutMs) {
+        // What the relay holds for it is not being read: the client is gone or stuck.
+        this.#abort();
+        this.connection?.closed(1001, "event stream not read");
+      }
+    }, Math.max(10, Math.floor(options.idleTimeoutMs / 4)));
   }
 
   /** Queues the session id for the client (the first event). */
@@ -53,20 +94,18 @@ class StreamSocket implements PeerSocket {
     this.#write(`data: ${text}\n\n`);
   }
 
+  /** Ends the session: the close event goes out after what is queued, unless the client lags. */
   close(code: number, reason: string): void {
     if (!this.#open) return;
     this.#write(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
     this.#end();
-    try {
-      this.#controller?.close();
-    } catch {
-      // Already closed or errored.
-    }
+    // A client this far behind (a slow peer closed with 1013) is not waited for.
+    if (this.#queued > this.#maxQueued) this.#abort();
+    else this.#drain();
   }
 
   get bufferedAmount(): number {
-    const desired = this.#controller?.desiredSize ?? 0;
-    return desired < 0 ? -desired : 0;
+    return this.#queued;
   }
 
   get isOpen(): boolean {
@@ -74,12 +113,50 @@ class StreamSocket implements PeerSocket {
   }
 
   #write(text: string): void {
-    if (!this.#open || !this.#controller) return;
+    if (!this.#open || this.#done) return;
+    const bytes = encoder.encode(text);
+    this.#queue.push(bytes);
+    this.#queued += bytes.byteLength;
+    this.#drain();
+  }
+
+  /** Hands the next chunk to a waiting read; closes the stream once a closed session is sent. */
+  #drain(): void {
+    if (this.#done || !this.#controller) return;
     try {
-      this.#controller.enqueue(encoder.encode(text));
+      if (this.#wanted && this.#queue.length > 0) {
+        const chunk = this.#queue.shift()!;
+        this.#queued -= chunk.byteLength;
+        this.#wanted = false;
+        this.#controller.enqueue(chunk);
+      }
+      if (!this.#open && this.#queue.length === 0) {
+        this.#finish();
+        this.#controller.close();
+      }
     } catch {
-      this.#end();
+      // The stream was cancelled meanwhile.
+      this.#finish();
     }
+  }
+
+  /** Drops what waits and breaks the stream, so the response (and its connection) ends now. */
+  #abort(): void {
+    this.#end();
+    if (this.#done) return;
+    this.#finish();
+    try {
+      this.#controller?.error(new Error("event stream dropped"));
+    } catch {
+      // Already closed or errored.
+    }
+  }
+
+  #finish(): void {
+    this.#done = true;
+    this.#queue = [];
+    this.#queued = 0;
+    clearInterval(this.#liveness);
   }
 
   #end(): void {
@@ -97,6 +174,8 @@ class StreamSocket implements PeerSocket {
 export class HttpSessions {
   #hub: Hub;
   #heartbeatMs: number;
+  #idleTimeoutMs: number;
+  #now: () => number;
   #random: RandomBytes;
   #sessions = new Map<string, { socket: StreamSocket; mapId: string }>();
 
@@ -108,13 +187,20 @@ export class HttpSessions {
         `Cannot create HttpSessions as 'heartbeatMs' must be >= 10: received ${this.#heartbeatMs}`,
       );
     }
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? options.hub.limits.idleTimeout * 1000;
+    this.#now = options.now ?? Date.now;
     this.#random = options.random ?? cryptoRandomBytes;
   }
 
   /** Opens a session: the response streams every server frame as a `data:` event. */
   open(info: ConnectionInfo, firstFrame: string): Response {
     const id = base64url(this.#random(16));
-    const socket = new StreamSocket(this.#heartbeatMs, () => this.#sessions.delete(id));
+    const socket = new StreamSocket({
+      heartbeatMs: this.#heartbeatMs,
+      idleTimeoutMs: this.#idleTimeoutMs,
+      maxQueued: this.#hub.limits.maxBufferedBytes,
+      now: this.#now,
+    }, () => this.#sessions.delete(id));
     this.#sessions.set(id, { socket, mapId: info.mapId });
     socket.announce(id);
     const connection = this.#hub.accept(socket, info);

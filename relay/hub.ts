@@ -146,6 +146,10 @@ export class Hub {
   #random: RandomBytes;
   #logger: Logger;
   #rooms = new Map<string, Room>();
+  /** When a map's peers last edited or moved (or it was loaded): who goes when memory is full. */
+  #lastActive = new WeakMap<Room, number>();
+  /** Per client address, the maps it has peers on and how many, for `maxMapsPerAddr`. */
+  #addrRooms = new Map<string, Map<Room, number>>();
   #conns = new Map<Peer, Conn>();
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
@@ -209,6 +213,19 @@ export class Hub {
   }
 
   /**
+   * Checks that `key` may edit `mapId` before anything big is read for it: the same 404 for an
+   * unknown map or a wrong key as everywhere, 403 for a view key.
+   */
+  authoriseEdit(mapId: string, key: string): ApiResult<null> {
+    const auth = this.#authorise(mapId, key);
+    if (!auth.ok) return auth;
+    if (auth.value.role !== "editor") {
+      return { ok: false, status: 403, message: "this key may view the map but not change it" };
+    }
+    return { ok: true, value: null };
+  }
+
+  /**
    * Replaces a map's features with an edit key: one durable edit (deletes of what is not in the
    * import, puts of everything in it) that connected peers receive like any other.
    */
@@ -243,6 +260,7 @@ export class Hub {
     const result = room.edit("api", `import-${this.#ids()}`, ops, undefined, this.#issued + 1);
     if (!result.ok) return { ok: false, status: 422, message: result.message };
     this.metrics.edits++;
+    this.#lastActive.set(room, this.#now());
     this.#touch(room);
     if (!await this.#madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: { seq: result.seq, features: puts.length } };
@@ -335,6 +353,8 @@ export class Hub {
     }
     const room = conn.room!;
     const peer = conn.peer;
+    // A ping only keeps a link alive; what the peers do keeps their map in memory.
+    if (msg.type !== "ping") this.#lastActive.set(room, this.#now());
     switch (msg.type) {
       case "hello":
         this.#error(conn, "already_joined", "hello was already received on this connection");
@@ -411,6 +431,18 @@ export class Hub {
       this.#close(conn, CloseCode.TryAgainLater, "map is full; try again later");
       return;
     }
+    const held = this.#addrRooms.get(conn.info.addr) ?? new Map<Room, number>();
+    if (!held.has(room) && held.size >= this.limits.maxMapsPerAddr) {
+      this.#violation(conn, "maps_per_addr", { maps: held.size });
+      this.#close(
+        conn,
+        CloseCode.TryAgainLater,
+        `your address already has peers on ${held.size} maps, the most allowed; close one first`,
+      );
+      return;
+    }
+    held.set(room, (held.get(room) ?? 0) + 1);
+    this.#addrRooms.set(conn.info.addr, held);
     const peer = conn.peer;
     peer.name = msg.name;
     peer.color = msg.color.toLowerCase();
@@ -441,7 +473,11 @@ export class Hub {
   ): ApiResult<{ room: Room; role: "editor" | "viewer" }> {
     const room = this.#room(mapId);
     if (room === "capacity") {
-      return { ok: false, status: 503, message: "server at capacity; try again later" };
+      return {
+        ok: false,
+        status: 503,
+        message: "server at capacity: every map in memory is in active use; try again later",
+      };
     }
     // Hash the key (once) and compare even for an unknown map, so both answers take as long.
     const presented = hashKey(key);
@@ -459,13 +495,14 @@ export class Hub {
     if (!isMapId(mapId)) return null;
     // At capacity with nothing to make room, answer before reading the map from the store.
     const full = this.#rooms.size >= this.limits.maxMaps;
-    const makeRoom = full ? this.#oldestEvictable() : null;
+    const makeRoom = full ? (this.#oldestEvictable() ?? this.#leastActive()) : null;
     if (full && !makeRoom) return "capacity";
     const stored = this.#store.loadMap(mapId, this.limits.recentEdits);
     if (!stored) return null;
-    if (makeRoom) this.#evict(makeRoom);
+    if (makeRoom) this.#evictOccupied(makeRoom);
     const room = new Room({ record: stored.record, limits: this.limits, stored });
     room.emptySince = this.#now();
+    this.#lastActive.set(room, this.#now());
     this.#rooms.set(mapId, room);
     return room;
   }
@@ -531,6 +568,11 @@ export class Hub {
     this.#held.delete(conn.peer);
     conn.peer.discard();
     if (conn.room) {
+      const held = this.#addrRooms.get(conn.info.addr);
+      const count = held?.get(conn.room) ?? 0;
+      if (count > 1) held!.set(conn.room, count - 1);
+      else held?.delete(conn.room);
+      if (held?.size === 0) this.#addrRooms.delete(conn.info.addr);
       conn.room.leave(conn.peer, this.#now());
       this.#touch(conn.room);
     }
@@ -697,6 +739,38 @@ export class Hub {
       if (!oldest || room.emptySince < oldest.emptySince!) oldest = room;
     }
     return oldest;
+  }
+
+  /**
+   * When no map is empty: the map whose peers have done nothing for longest, if that is at least
+   * `evictAfterMs` (joining does not count, so idle peers cannot pin a map by reconnecting).
+   */
+  #leastActive(): Room | null {
+    const idleSince = this.#now() - this.limits.evictAfterMs;
+    let least: Room | null = null;
+    let leastAt = Infinity;
+    for (const room of this.#rooms.values()) {
+      const at = this.#lastActive.get(room) ?? 0;
+      if (at > idleSince || at >= leastAt || !this.#evictable(room)) continue;
+      least = room;
+      leastAt = at;
+    }
+    return least;
+  }
+
+  /** Evicts a map that may still have (idle) peers: they are told to come back later. */
+  #evictOccupied(room: Room): void {
+    for (const peer of [...room.peers()]) {
+      const conn = this.#conns.get(peer);
+      if (!conn) continue;
+      this.#logger.log("evict_idle", { map: room.id, peer: peer.id, addr: conn.info.addr });
+      this.#close(
+        conn,
+        CloseCode.TryAgainLater,
+        "map closed to make room on a full server after being idle; reconnect later",
+      );
+    }
+    this.#evict(room);
   }
 
   /** A room whose edits are not durable yet must not leave memory: it would reload without them. */

@@ -675,3 +675,51 @@ Deno.test("hub: profile (extension) renames a peer in place: the others get join
   assert.equal(a.closed, undefined);
   assert.deepEqual(b.take(), []);
 });
+
+Deno.test("hub: at maxMaps, the map whose peers were idle longest makes room; an active one does not", async () => {
+  await using t = await setup({ maxMaps: 2, evictAfterMs: 1000 });
+  const second = await t.hub.createMap("Second");
+  const third = await t.hub.createMap("Third");
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  const b = t.client("b", second.id);
+  b.hello(second.editKey);
+  await t.hub.settled();
+  t.advance(2000);
+  // A moves its cursor; B's peer only stays connected (joining is no activity).
+  a.send({ type: "cursor", at: [1, 1] });
+  const c = t.client("c", third.id);
+  c.hello(third.editKey);
+  await t.hub.settled();
+  assert.equal(c.take()[0]?.type, "welcome");
+  assert.deepEqual(b.closes(), [1013]);
+  assert.match(b.closed?.reason ?? "", /make room/);
+  assert.equal(a.closed, undefined);
+  assert.equal(t.hub.stats().maps, 2);
+  // Now both maps in memory were active within evictAfterMs: a newcomer is told the server is full.
+  const d = t.client("d", second.id);
+  d.hello(second.editKey);
+  assert.deepEqual(d.closes(), [1013]);
+  assert.match(d.closed?.reason ?? "", /capacity/);
+});
+
+Deno.test("hub: one address has peers on at most maxMapsPerAddr maps; leaving frees a place", async () => {
+  await using t = await setup({ maxMapsPerAddr: 1 });
+  const second = await t.hub.createMap("Second");
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  const a2 = t.client("a2");
+  a2.hello(t.map.viewKey);
+  const b = t.client("b", second.id);
+  b.hello(second.editKey);
+  await t.hub.settled();
+  assert.equal(a2.take()[0]?.type, "welcome", "a second peer on a map it holds is fine");
+  assert.deepEqual(b.closes(), [1013]);
+  assert.match(b.closed?.reason ?? "", /already has peers on 1 maps/);
+  a.conn.closed(1000, "bye");
+  a2.conn.closed(1000, "bye");
+  const b2 = t.client("b2", second.id);
+  b2.hello(second.editKey);
+  await t.hub.settled();
+  assert.equal(b2.take()[0]?.type, "welcome");
+});

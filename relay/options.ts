@@ -34,6 +34,16 @@ export interface Limits {
   recentBytes: number;
   /** A snapshot is written after this many edits, so a restart replays only the tail. @default 500 */
   snapshotEvery: number;
+  /** Largest `PUT /api/maps/<id>/features` body, in bytes (then 413). @default 16777216 */
+  maxImportBytes: number;
+  /** Maps one client address may create per minute (then 429). @default 10 */
+  createRate: number;
+  /** Maps one client address may create at once before `createRate` applies. @default 20 */
+  createBurst: number;
+  /** Maps in memory in which one client address has a peer at once (then 1013). @default 16 */
+  maxMapsPerAddr: number;
+  /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
+  bodyTimeoutMs: number;
 }
 
 /** Everything `main.ts` needs to start the relay. */
@@ -51,6 +61,8 @@ export interface RelayOptions {
   tilesAttribution: string | null;
   /** Start even when the write-ahead log lost acknowledged commits (logged). @default false */
   acceptDataLoss: boolean;
+  /** Origin that share links (`editUrl`, `viewUrl`) are built from; `null`: see `--public-url`. */
+  publicUrl: string | null;
   limits: Limits;
 }
 
@@ -78,6 +90,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   recentEdits: 1000,
   recentBytes: 8 << 20,
   snapshotEvery: 500,
+  maxImportBytes: 16 << 20,
+  createRate: 10,
+  createBurst: 20,
+  maxMapsPerAddr: 16,
+  bodyTimeoutMs: 30_000,
 });
 
 interface LimitSpec {
@@ -108,6 +125,16 @@ const LIMIT_SPECS: LimitSpec[] = [
   { key: "recentEdits", flag: "recent-edits", min: 1, help: "edits kept for catch-up" },
   { key: "recentBytes", flag: "recent-bytes", min: 1024, help: "size of those edits at most" },
   { key: "snapshotEvery", flag: "snapshot-every", min: 1, help: "edits between snapshots" },
+  { key: "maxImportBytes", flag: "max-import-bytes", min: 1024, help: "largest import body" },
+  { key: "createRate", flag: "create-rate", min: 1, help: "maps created per minute per address" },
+  { key: "createBurst", flag: "create-burst", min: 1, help: "maps created at once per address" },
+  {
+    key: "maxMapsPerAddr",
+    flag: "max-maps-per-addr",
+    min: 1,
+    help: "maps one address has peers on at once",
+  },
+  { key: "bodyTimeoutMs", flag: "body-timeout-ms", min: 1, help: "time to send a request body" },
 ];
 
 /** A user's mistake on the command line: print the message, exit 2. */
@@ -161,6 +188,7 @@ export function parseOptions(
         "trust-proxy": { type: "string", multiple: true },
         tiles: { type: "string" },
         "tiles-attribution": { type: "string" },
+        "public-url": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
         ...limitOptions,
@@ -219,6 +247,18 @@ export function parseOptions(
       `--tiles must be a URL template with {z}, {x} and {y}: received ${JSON.stringify(tiles)}`,
     );
   }
+  const publicUrl = str("public-url") ?? null;
+  if (
+    publicUrl !== null &&
+    (!URL.canParse(publicUrl) || !/^https?:$/.test(new URL(publicUrl).protocol) ||
+      new URL(publicUrl).origin !== publicUrl.replace(/\/$/, ""))
+  ) {
+    throw new UsageError(
+      `--public-url must be an origin like https://maps.example.com: received ${
+        JSON.stringify(publicUrl)
+      }`,
+    );
+  }
   return {
     kind: "run",
     options: {
@@ -231,6 +271,7 @@ export function parseOptions(
       tilesAttribution: str("tiles-attribution") ?? null,
       acceptDataLoss: values["accept-data-loss"] ??
         ["1", "true"].includes(env.DUPLEXMAP_ACCEPT_DATA_LOSS ?? ""),
+      publicUrl: publicUrl === null ? null : new URL(publicUrl).origin,
       limits,
     },
   };
@@ -274,6 +315,7 @@ export function helpText(): string {
     ["--tiles URL", "raster tile URL template ({z}/{x}/{y})", "built-in vector basemap"],
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
     ["--accept-data-loss", "start although the write-ahead log lost commits", "off"],
+    ["--public-url URL", "origin of share links", "first --origin, else this server"],
     ...LIMIT_SPECS.map((s): [string, string, string] => [
       `--${s.flag} N`,
       s.help,

@@ -36,6 +36,11 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   recentEdits: "recent-edits",
   recentBytes: "recent-bytes",
   snapshotEvery: "snapshot-every",
+  maxImportBytes: "max-import-bytes",
+  createRate: "create-rate",
+  createBurst: "create-burst",
+  maxMapsPerAddr: "max-maps-per-addr",
+  bodyTimeoutMs: "body-timeout-ms",
 };
 
 Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {
@@ -48,6 +53,7 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     tiles: null,
     tilesAttribution: null,
     acceptDataLoss: false,
+    publicUrl: null,
     limits: { ...DEFAULT_LIMITS },
   });
   assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
@@ -90,6 +96,20 @@ Deno.test("parseOptions reads every flag", () => {
   assert.equal(options.tilesAttribution, "© Example");
   for (const [i, key] of Object.keys(LIMIT_FLAGS).entries()) {
     assert.equal(options.limits[key as keyof typeof LIMIT_FLAGS], 2000 + i, key);
+  }
+});
+
+Deno.test("parseOptions: --public-url (or DUPLEXMAP_PUBLIC_URL) must be an http(s) origin", () => {
+  assert.equal(
+    run(["--public-url", "https://maps.example.com/"]).publicUrl,
+    "https://maps.example.com",
+  );
+  assert.equal(
+    run([], { DUPLEXMAP_PUBLIC_URL: "http://10.0.0.5:8080" }).publicUrl,
+    "http://10.0.0.5:8080",
+  );
+  for (const bad of ["maps.example.com", "https://maps.example.com/app", "ftp://x.example"]) {
+    assert.throws(() => run(["--public-url", bad]), UsageError, bad);
   }
 });
 

@@ -3,6 +3,7 @@ import assert from "assert";
 import { createMap, type RelayProcess, startRelay } from "./_relay.ts";
 import { connect, join, RawWsClient, type TestPeer, withTimeout } from "./_ws.ts";
 import { feature, point, put } from "./_fixtures.ts";
+import { head, RawHttp } from "./_http.ts";
 
 type MapInfo = Awaited<ReturnType<typeof createMap>>;
 
@@ -286,4 +287,90 @@ Deno.test("a peer that never reads is closed with 1013; the others do not wait f
   assert.ok(close, "the stream ends with a close frame");
   assert.equal(close.code, 1013);
   await others.check("a slow peer");
+});
+
+/**
+ * Opens a fallback session by hand (`POST /rt/<map>` holding hello), reads the answer's head and
+ * then never reads again, like a client that keeps TCP open but stopped reading.
+ */
+async function stuckFallbackPeer(relay: RelayProcess, map: MapInfo): Promise<RawHttp> {
+  const raw = await RawHttp.open(relay.url);
+  const hello = JSON.stringify({
+    type: "hello",
+    key: map.editKey,
+    name: "stuck",
+    color: "#999999",
+  });
+  await raw.write(
+    head("POST", `/rt/${map.id}`, { "content-length": String(hello.length) }) + hello,
+  );
+  assert.equal((await raw.answer()).status, 200);
+  return raw;
+}
+
+/** B edits 20 kB at a time, about 4 MB/s, until C sees `peer` leave; bounded at 1000 edits. */
+async function editUntilLeft(others: Awaited<ReturnType<typeof bystanders>>, peer: string) {
+  const blob = "z".repeat(20_000);
+  others.b.send({ type: "edit", id: "f", ops: [put(feature("f", point(0, 0)))] });
+  const gone = () => others.c.all("left").some((m) => m.peer === peer);
+  let sent = 0;
+  for (; sent < 1000 && !gone(); sent++) {
+    others.b.send({
+      type: "edit",
+      id: `big-${sent}`,
+      ops: [{ op: "props", fid: "f", set: { blob } }],
+    });
+    if (sent % 4 === 3) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return await others.c.nextOf("left", (m) => m.peer === peer, 10_000);
+}
+
+Deno.test("a fallback session whose client stops reading is closed with 1013 once its buffer is full", async () => {
+  await using relay = await startRelay({
+    args: [
+      "--memory",
+      "--max-buffered-bytes",
+      "1048576",
+      "--rate",
+      "100000",
+      "--rate-burst",
+      "100000",
+    ],
+  });
+  const map = await createMap(relay.url);
+  await using others = await bystanders(relay, map);
+  using stuck = await stuckFallbackPeer(relay, map);
+  const joined = await others.b.nextOf("joined", (m) => m.name === "stuck");
+  await editUntilLeft(others, String(joined.peer));
+  const close = await relay.waitForLog((l) => l.event === "close" && l.peer === joined.peer);
+  assert.equal(close.code, 1013);
+  // Its stream is ended rather than kept for a reader who is not there.
+  await stuck.closed(20_000);
+  await others.check("a stuck fallback peer");
+});
+
+Deno.test("a fallback session whose client stops reading expires after --idle-timeout, like a WebSocket missing pings", async () => {
+  await using relay = await startRelay({
+    args: [
+      "--memory",
+      "--idle-timeout",
+      "1",
+      "--max-buffered-bytes",
+      String(64 * 1024 * 1024),
+      "--rate",
+      "100000",
+      "--rate-burst",
+      "100000",
+    ],
+  });
+  const map = await createMap(relay.url);
+  await using others = await bystanders(relay, map);
+  using stuck = await stuckFallbackPeer(relay, map);
+  const joined = await others.b.nextOf("joined", (m) => m.name === "stuck");
+  await editUntilLeft(others, String(joined.peer));
+  const close = await relay.waitForLog((l) => l.event === "close" && l.peer === joined.peer);
+  assert.equal(close.code, 1001);
+  assert.match(String(close.reason), /not read/);
+  await stuck.closed(20_000);
+  await others.check("an expired fallback peer");
 });

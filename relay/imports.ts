@@ -1,0 +1,139 @@
+/** Imports (`PUT .../features`): parsed and validated on a worker thread, a bounded few at once. */
+import { setImmediate } from "node:timers";
+import { parseImport } from "./protocol.ts";
+import type { ImportFeature } from "./protocol.ts";
+
+/** A parsed import, or why it is refused. */
+export type ParsedImport =
+  | { ok: true; features: ImportFeature[] }
+  | { ok: false; status: 400 | 422; message: string };
+
+/** What the worker answers: the validated features as JSON text in slices, or why not. */
+export type WorkerAnswer =
+  | { ok: true; slices: string[] }
+  | { ok: false; status: 400 | 422; message: string };
+
+/** Features per slice the worker sends back: each is parsed in one turn of a few ms. */
+const SLICE = 1000;
+
+/** Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. */
+export function parseImportBytes(bytes: Uint8Array): ParsedImport {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return { ok: false, status: 400, message: "body is not valid JSON" };
+  }
+  const parsed = parseImport(json);
+  if (!parsed.ok) {
+    return { ok: false, status: 422, message: `not a valid FeatureCollection: ${parsed.error}` };
+  }
+  return { ok: true, features: parsed.features };
+}
+
+/** Options for {@link Imports}. */
+export interface ImportsOptions {
+  /** Imports running at once on the whole relay. @default 4 */
+  maxConcurrent?: number;
+  /** Parses one body; tests may parse inline. @default a fresh worker thread per import */
+  parse?: (bytes: Uint8Array) => Promise<ParsedImport>;
+}
+
+/** Why an import could not start now. */
+export type ImportSlot =
+  | { ok: true; release: () => void }
+  | { ok: false; reason: "map" | "addr" | "relay" };
+
+/**
+ * Admits imports, at most one per map, one per client address and `maxConcurrent` in all (so
+ * bodies held in memory are bounded), and parses them off the relay's event loop: a 16 MiB
+ * JSON.parse plus validation would stall every peer for a second.
+ *
+ * @example
+ * ```ts
+ * import { Imports } from "./imports.ts";
+ * const imports = new Imports({ maxConcurrent: 2 });
+ * const slot = imports.begin("map-id", "203.0.113.9");
+ * if (slot.ok) slot.release();
+ * ```
+ */
+export class Imports {
+  #max: number;
+  #maps = new Set<string>();
+  #addrs = new Set<string>();
+  readonly parse: (bytes: Uint8Array) => Promise<ParsedImport>;
+
+  constructor(options: ImportsOptions = {}) {
+    this.#max = options.maxConcurrent ?? 4;
+    if (!(Number.isSafeInteger(this.#max) && this.#max >= 1)) {
+      throw new RangeError(
+        `Cannot create Imports as 'maxConcurrent' must be a whole number >= 1: received ${this.#max}`,
+      );
+    }
+    this.parse = options.parse ?? parseOnWorker;
+  }
+
+  /**
+   * Takes a slot for an import into `mapId` from `addr`; call `release` when it is done, however
+   * it ends.
+   */
+  begin(mapId: string, addr: string): ImportSlot {
+    if (this.#maps.has(mapId)) return { ok: false, reason: "map" };
+    if (this.#addrs.has(addr)) return { ok: false, reason: "addr" };
+    if (this.#maps.size >= this.#max) return { ok: false, reason: "relay" };
+    this.#maps.add(mapId);
+    this.#addrs.add(addr);
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#maps.delete(mapId);
+        this.#addrs.delete(addr);
+      },
+    };
+  }
+}
+
+/** The worker's side: parse and validate, then slice the features as JSON text. */
+export function answerImport(bytes: Uint8Array): WorkerAnswer {
+  const parsed = parseImportBytes(bytes);
+  if (!parsed.ok) return parsed;
+  const slices: string[] = [];
+  for (let at = 0; at < parsed.features.length; at += SLICE) {
+    slices.push(JSON.stringify(parsed.features.slice(at, at + SLICE)));
+  }
+  return { ok: true, slices };
+}
+
+/**
+ * Parses on a worker thread of its own, which ends with the import. The features come back as
+ * JSON text in slices, parsed one slice per turn: handing back the objects themselves would cost
+ * the relay's thread seconds of structured-clone reading for a big import.
+ */
+async function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
+  const worker = new Worker(new URL("./import_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  const answer = await new Promise<WorkerAnswer>((resolve) => {
+    worker.onmessage = (event: MessageEvent<WorkerAnswer>) => resolve(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault();
+      // The worker could not start (a binary compiled without it) or died: parse here rather
+      // than refuse a good import, and say so in the log.
+      console.error(JSON.stringify({ event: "import_worker_failed", error: event.message }));
+      resolve(answerImport(bytes));
+    };
+    // Copied, not transferred (a memcpy), so the bytes are still here if the worker fails.
+    worker.postMessage(bytes);
+  }).finally(() => worker.terminate());
+  if (!answer.ok) return answer;
+  const features: ImportFeature[] = [];
+  for (const slice of answer.slices) {
+    // Text the worker made from validated features: parsing it again cannot fail.
+    for (const feature of JSON.parse(slice) as ImportFeature[]) features.push(feature);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return { ok: true, features };
+}
