@@ -36,11 +36,14 @@ export interface Limits {
   snapshotEvery: number;
   /** Largest `PUT /api/maps/<id>/features` body, in bytes (then 413). @default 16777216 */
   maxImportBytes: number;
-  /** Maps one client address may create per minute (then 429). @default 10 */
+  /** Maps one client address may create per minute (then 429). @default 30 */
   createRate: number;
-  /** Maps one client address may create at once before `createRate` applies. @default 20 */
+  /** Maps one client address may create at once before `createRate` applies. @default 60 */
   createBurst: number;
-  /** Maps in memory in which one client address has a peer at once (then 1013). @default 16 */
+  /**
+   * Maps in memory in which one client address has a peer at once (then 1013). Generous, because
+   * everyone behind one corporate proxy or NAT shares an address. @default 64
+   */
   maxMapsPerAddr: number;
   /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
   bodyTimeoutMs: number;
@@ -91,9 +94,9 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   recentBytes: 8 << 20,
   snapshotEvery: 500,
   maxImportBytes: 16 << 20,
-  createRate: 10,
-  createBurst: 20,
-  maxMapsPerAddr: 16,
+  createRate: 30,
+  createBurst: 60,
+  maxMapsPerAddr: 64,
   bodyTimeoutMs: 30_000,
 });
 
