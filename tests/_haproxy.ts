@@ -14,6 +14,8 @@ export interface TestCerts {
   dir: string;
   /** The local CA's certificate (PEM file): what clients trust. */
   caFile: string;
+  /** The CA's own directory (`ca.pem`, `ca-key.pem`), kept apart from the server's files. */
+  caDir: string;
   /** The CA certificate's PEM text, for `Deno.createHttpClient({ caCerts: [caPem] })`. */
   caPem: string;
   /** Server certificate + key in one PEM file: what HAProxy's `crt` reads. */
@@ -44,7 +46,15 @@ export interface MakeTestCertsOptions {
 export async function makeTestCerts(options: MakeTestCertsOptions = {}): Promise<TestCerts> {
   const owned = options.dir === undefined;
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "duplexmap-certs-" });
-  const out = await run("sh", [MAKE_CERTS, "--out", dir, ...(options.names ?? [])]);
+  const caDir = `${dir}/ca`;
+  const out = await run("sh", [
+    MAKE_CERTS,
+    "--out",
+    dir,
+    "--ca-dir",
+    caDir,
+    ...(options.names ?? []),
+  ]);
   if (!out.success) {
     throw new Error(`certs/make-certs.sh failed (is openssl installed?):\n${out.stderr}`);
   }
@@ -52,6 +62,7 @@ export async function makeTestCerts(options: MakeTestCertsOptions = {}): Promise
   return {
     dir,
     caFile,
+    caDir,
     caPem: await Deno.readTextFile(caFile),
     combinedFile: `${dir}/haproxy.pem`,
     certFile: `${dir}/server.pem`,
