@@ -1,6 +1,7 @@
 /** End-to-end: the relay behind real HAProxy (haproxy/haproxy.cfg): TLS, redirects, WebSockets, limits. */
 import assert from "assert";
 import {
+  freePort,
   type HaproxyProcess,
   type ProxiedWebSocketOptions,
   run,
@@ -439,4 +440,58 @@ Deno.test("a client address over the connection rate cap is refused while others
   for (let i = 0; i < 8; i++) results.push(await tryOpen(hp, map.id, "127.0.0.4"));
   assert.deepEqual(results, [true, true, true, true, true, false, false, false]);
   assert.equal(await tryOpen(hp, map.id, "127.0.0.5"), true, "127.0.0.5 must be served");
+});
+
+Deno.test("HAProxy's own error answers carry HSTS too (503 while the relay is down)", async () => {
+  // Nothing listens on the relay's port: every request gets HAProxy's own 503.
+  await using hp = await startHaproxy({ relayPort: await freePort(), waitHealthy: false });
+  const res = await hp.fetch("/");
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+  assert.equal(res.headers.get("strict-transport-security"), "max-age=63072000");
+});
+
+Deno.test("/metrics through HAProxy is served to the allow-list only, however the path is spelt", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+  const from = async (localAddress: string, path: string) => {
+    const client = Deno.createHttpClient({ caCerts: [hp.caPem], localAddress });
+    try {
+      const res = await fetch(`${hp.httpsUrl}${path}`, { client });
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    } finally {
+      client.close();
+    }
+  };
+  // 127.0.0.1 is on the default allow-list (loopback: the server itself).
+  const allowed = await from("127.0.0.1", "/metrics");
+  assert.equal(allowed.status, 200);
+  assert.match(allowed.body, /duplexmap_/);
+  // Any other address is refused, in every spelling the relay's router would accept.
+  for (const path of ["/metrics", "/%6detrics", "//metrics", "/metrics?x=1"]) {
+    const refused = await from("127.0.0.2", path);
+    assert.equal(refused.status, 403, path);
+    assert.equal(refused.type, "application/problem+json", path);
+    assert.doesNotMatch(refused.body, /duplexmap_/, path);
+  }
+  // The rest of the relay is served to that address as usual.
+  assert.equal((await from("127.0.0.2", "/healthz")).status, 200);
+});
+
+Deno.test("DM_METRICS_ALLOW extends the /metrics allow-list", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_METRICS_ALLOW: "127.0.0.1 127.0.0.8/29" },
+  });
+  for (const [addr, status] of [["127.0.0.9", 200], ["127.0.0.20", 403]] as const) {
+    const client = Deno.createHttpClient({ caCerts: [hp.caPem], localAddress: addr });
+    try {
+      const res = await fetch(`${hp.httpsUrl}/metrics`, { client });
+      await res.body?.cancel();
+      assert.equal(res.status, status, addr);
+    } finally {
+      client.close();
+    }
+  }
 });
