@@ -21,7 +21,8 @@ const END = "<!-- bench:results:end -->";
 
 /**
  * Flags the relay gets so that the load is measured rather than refused: the per-connection
- * rate limit and the peer/map caps are abuse limits, far below what a benchmark offers.
+ * rate limit, the peer/map caps and the caps on connections before hello are abuse limits, far
+ * below what a benchmark offers.
  */
 export const RELAY_BENCH_ARGS = [
   "--rate",
@@ -31,6 +32,11 @@ export const RELAY_BENCH_ARGS = [
   "--max-peers-per-map",
   "100000",
   "--max-maps",
+  "100000",
+  // Peers join in batches of up to 100 from one address.
+  "--max-pending",
+  "100000",
+  "--max-pending-per-addr",
   "100000",
 ];
 

@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { assets, pages } from "../public/assets.ts";
 import type { Hub } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
+import { Admission } from "./admission.ts";
 import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
 import { parseImport, SUBPROTOCOLS } from "./protocol.ts";
 import { clientAddress, isTrustedProxy } from "./proxy.ts";
@@ -155,6 +156,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     }));
 
   const sessions = new HttpSessions({ hub, heartbeatMs: options.fallbackHeartbeatMs });
+  const admission = new Admission(hub.limits);
   const frameLimit = bodyLimit({ maxSize: hub.limits.maxFrameBytes * 4, onError: tooLarge });
   const addrOf = (c: Context<Env>) =>
     clientAddress(c.env?.remoteAddr?.hostname, c.req.header("x-forwarded-for"), options.trustProxy);
@@ -210,7 +212,14 @@ export function createApp(options: AppOptions): Hono<Env> {
       );
     }
     if (hub.closing) return problem(c, 503, "server shutting down");
+    // Refused before upgrading: once upgraded, Deno buffers a whole frame before we can say no.
+    const admitted = admission.admit(addrOf(c));
+    if (!admitted.ok) {
+      c.header("retry-after", "1");
+      return problem(c, admitted.status, admitted.message);
+    }
     return upgradeDenoWebSocket(c.req.raw, hub, {
+      slot: admitted.slot,
       protocol,
       idleTimeout: hub.limits.idleTimeout,
       info: {
@@ -260,6 +269,7 @@ function statusTitle(status: number): string {
     413: "Content Too Large",
     422: "Unprocessable Content",
     426: "Upgrade Required",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
   };
