@@ -56,9 +56,10 @@ Deno.test("wss:// with the duplexmap.v1 subprotocol through HAProxy, with HSTS",
   assert.equal(created.headers.get("strict-transport-security"), "max-age=63072000");
   const map = await created.json() as { id: string; editKey: string };
 
-  // One WebSocket over HTTP/2 (RFC 8441), one classic HTTP/1.1 Upgrade: browsers use either.
+  // Two HTTP/1.1 WebSocket clients (Deno's, npm ws); Chromium's WebSocket over HTTP/2 (RFC 8441)
+  // through HAProxy is tested in tests/browser_haproxy_test.ts.
   await using a = await openPeer(hp, map.id, { label: "a" });
-  await using b = await openPeer(hp, map.id, { label: "b", http1: true });
+  await using b = await openPeer(hp, map.id, { label: "b", nodeWs: true });
   assert.equal(a.ws.protocol, "duplexmap.v1");
   assert.equal(b.ws.protocol, "duplexmap.v1");
   await a.hello(map.editKey);
@@ -144,12 +145,12 @@ Deno.test("the relay logs the client's address from X-Forwarded-For set by HAPro
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
 
-  // Clients at 127.0.0.2 (HTTP/1.1) and 127.0.0.3 (HTTP/2) that also try to claim another
+  // Clients at 127.0.0.2 (npm ws) and 127.0.0.3 (Deno) that also try to claim another
   // address in their own header: HAProxy drops it and sets the address it saw.
-  for (const [addr, http1] of [["127.0.0.2", true], ["127.0.0.3", false]] as const) {
+  for (const [addr, nodeWs] of [["127.0.0.2", true], ["127.0.0.3", false]] as const) {
     await using peer = await openPeer(hp, map.id, {
       localAddress: addr,
-      http1,
+      nodeWs,
       headers: { "X-Forwarded-For": "203.0.113.66" },
     });
     const welcome = await peer.hello(map.editKey, { name: `from-${addr}` });
@@ -172,9 +173,9 @@ Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open"
     },
   });
   const map = await createMap(relay.url);
-  await using peer = await openPeer(hp, map.id, { label: "h2" });
+  await using peer = await openPeer(hp, map.id, { label: "deno" });
   await peer.hello(map.editKey);
-  await using peer1 = await openPeer(hp, map.id, { label: "h1", http1: true });
+  await using peer1 = await openPeer(hp, map.id, { label: "ws", nodeWs: true });
   await peer1.hello(map.editKey);
 
   // Proof that the short timeout is in force: a TLS connection that sends nothing after the
@@ -359,7 +360,7 @@ Deno.test("HAProxy restarted under live clients: they reconnect, catch up, and l
   await using relay = await startRelay({ args: BEHIND_PROXY });
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
-  const open = (label: string, http1: boolean) => () => openPeer(hp, map.id, { label, http1 });
+  const open = (label: string, nodeWs: boolean) => () => openPeer(hp, map.id, { label, nodeWs });
   const a = new ReconnectingClient(open("a", false), map.editKey, "a");
   const b = new ReconnectingClient(open("b", true), map.editKey, "b");
   try {
