@@ -496,3 +496,37 @@ Deno.test("DM_METRICS_ALLOW extends the /metrics allow-list", async () => {
     }
   }
 });
+
+Deno.test("a client sending its request headers slowly is cut off by HAProxy with 408", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_TIMEOUT_HTTP_REQUEST: "1s" },
+  });
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: hp.httpsPort,
+    caCerts: [hp.caPem],
+  });
+  const encoder = new TextEncoder();
+  // Slowloris: a header line started, then one more byte now and then, never the blank line.
+  await conn.write(encoder.encode("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+  let answer = "";
+  const reading = (async () => {
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return;
+      answer += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  })();
+  for (let i = 0; i < 50 && answer === ""; i++) {
+    await conn.write(encoder.encode("a")).catch(() => 0);
+    await sleep(200);
+  }
+  await reading;
+  conn.close();
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  // (No HSTS on this one: HAProxy writes errors of the earliest request parsing before any
+  // http-after-response rule runs; docs/DEPLOY.md says so.)
+});
