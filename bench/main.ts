@@ -21,8 +21,9 @@ const END = "<!-- bench:results:end -->";
 
 /**
  * Flags the relay gets so that the load is measured rather than refused: the per-connection
- * rate limit, the peer/map caps and the per-address caps (every benchmark peer comes from one
- * loopback address) are abuse limits, far below what a benchmark offers.
+ * rate limit, the peer/map caps, the per-address caps (every benchmark peer comes from one
+ * loopback address) and the caps on connections before hello are abuse limits, far below what a
+ * benchmark offers.
  */
 export const RELAY_BENCH_ARGS = [
   "--rate",
@@ -39,6 +40,11 @@ export const RELAY_BENCH_ARGS = [
   "1000000",
   "--create-burst",
   "1000000",
+  // Peers join in batches of up to 100 from one address.
+  "--max-pending",
+  "100000",
+  "--max-pending-per-addr",
+  "100000",
 ];
 
 const ALL_SERVERS: ServerName[] = ["relay", "deno", "node-ws", "socketio"];

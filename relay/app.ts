@@ -9,6 +9,7 @@ import { AddressBuckets } from "./address_limits.ts";
 import { BodyRefused, closingAnswer, readBody, readText, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
+import { Admission } from "./admission.ts";
 import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
 import { Imports } from "./imports.ts";
 import { SUBPROTOCOLS } from "./protocol.ts";
@@ -241,6 +242,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   const sessions = new HttpSessions({ hub, heartbeatMs: options.fallbackHeartbeatMs });
   const frame = (c: Context<Env>) =>
     readText(c.req.raw, { maxBytes: hub.limits.maxFrameBytes * 4, timeoutMs: bodyTimeoutMs });
+  const admission = new Admission(hub.limits);
 
   // The HTTP fallback transport (docs/PROTOCOL.md, "Fallback transport").
   app.post("/rt/:id", async (c) => {
@@ -285,7 +287,14 @@ export function createApp(options: AppOptions): Hono<Env> {
       );
     }
     if (hub.closing) return problem(c, 503, "server shutting down");
+    // Refused before upgrading: once upgraded, Deno buffers a whole frame before we can say no.
+    const admitted = admission.admit(addrOf(c));
+    if (!admitted.ok) {
+      c.header("retry-after", "1");
+      return problem(c, admitted.status, admitted.message);
+    }
     return upgradeDenoWebSocket(c.req.raw, hub, {
+      slot: admitted.slot,
       protocol,
       idleTimeout: hub.limits.idleTimeout,
       info: {

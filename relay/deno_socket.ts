@@ -1,6 +1,7 @@
 /** The Deno WebSocket adapter: upgrades a request and wires the socket to a hub connection. */
 import type { Connection, ConnectionInfo, Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer.ts";
+import type { AdmissionSlot } from "./admission.ts";
 
 /** Options for {@link upgradeDenoWebSocket}. */
 export interface UpgradeOptions {
@@ -9,6 +10,8 @@ export interface UpgradeOptions {
   /** Seconds without a pong before Deno closes the socket (it pings on its own). */
   idleTimeout: number;
   info: ConnectionInfo;
+  /** The connection's place among those that have not said hello; released at hello or close. */
+  slot?: AdmissionSlot;
 }
 
 /** How long the client must have been silent before a server-side close is sent. */
@@ -100,15 +103,18 @@ export function upgradeDenoWebSocket(
     idleTimeout: options.idleTimeout,
   });
   const peerSocket = new DenoPeerSocket(socket);
+  const { slot } = options;
+  const info = slot ? { ...options.info, onJoin: () => slot.release() } : options.info;
   let conn: Connection | undefined;
   socket.onopen = () => {
-    conn = hub.accept(peerSocket, options.info);
+    conn = hub.accept(peerSocket, info);
   };
   socket.onmessage = (event) => {
     peerSocket.inbound();
     conn?.receive(event.data);
   };
   socket.onclose = (event) => {
+    slot?.release();
     peerSocket.dispose();
     conn?.closed(event.code, event.reason);
   };

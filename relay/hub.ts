@@ -48,6 +48,8 @@ export interface ConnectionInfo {
   addr: string;
   /** `websocket` or the name of the fallback transport. */
   transport: string;
+  /** Called once when the connection's `hello` is accepted (it has joined its map). */
+  onJoin?: () => void;
 }
 
 /** What the transport calls on the hub for one connection. */
@@ -457,6 +459,7 @@ export class Hub {
     }
     room.join(peer, msg.since);
     this.#touch(room);
+    conn.info.onJoin?.();
     this.#logger.log("connect", {
       map: room.id,
       peer: peer.id,

@@ -8,6 +8,10 @@ export interface Limits {
   maxFrameBytes: number;
   /** How long a new socket may take to send `hello`, in ms (then 1008). @default 10000 */
   helloTimeoutMs: number;
+  /** WebSockets that have not said hello yet, from all addresses (more: 503). @default 64 */
+  maxPending: number;
+  /** WebSockets that have not said hello yet, from one client address (more: 429). @default 8 */
+  maxPendingPerAddr: number;
   /** Messages per second per connection (edits, pings); cursor/view are coalesced instead. @default 100 */
   rate: number;
   /** Burst size of the per-connection token bucket. @default 200 */
@@ -80,6 +84,8 @@ export interface BackupOptions {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   helloTimeoutMs: 10_000,
+  maxPending: 64,
+  maxPendingPerAddr: 8,
   rate: 100,
   rateBurst: 200,
   maxPeersPerMap: 200,
@@ -110,6 +116,13 @@ interface LimitSpec {
 const LIMIT_SPECS: LimitSpec[] = [
   { key: "maxFrameBytes", flag: "max-frame-bytes", min: 256, help: "largest inbound frame" },
   { key: "helloTimeoutMs", flag: "hello-timeout-ms", min: 1, help: "time allowed for hello" },
+  { key: "maxPending", flag: "max-pending", min: 1, help: "sockets before hello, in all" },
+  {
+    key: "maxPendingPerAddr",
+    flag: "max-pending-per-addr",
+    min: 1,
+    help: "sockets before hello, per address",
+  },
   { key: "rate", flag: "rate", min: 1, help: "messages/s per connection" },
   { key: "rateBurst", flag: "rate-burst", min: 1, help: "token bucket burst" },
   { key: "maxPeersPerMap", flag: "max-peers-per-map", min: 1, help: "peers on one map" },

@@ -23,6 +23,8 @@ function usageError(args: string[], env: Record<string, string | undefined> = {}
 const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   maxFrameBytes: "max-frame-bytes",
   helloTimeoutMs: "hello-timeout-ms",
+  maxPending: "max-pending",
+  maxPendingPerAddr: "max-pending-per-addr",
   rate: "rate",
   rateBurst: "rate-burst",
   maxPeersPerMap: "max-peers-per-map",

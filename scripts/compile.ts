@@ -57,6 +57,8 @@ export interface CompileOptions {
   target?: string;
   /** Skip `deno task build` (the caller just ran it). @default false */
   skipBuild?: boolean;
+  /** A local runtime to compile with instead of downloading one. @default $DENORT_BIN */
+  denort?: string;
 }
 
 /** Result of {@link compile}: either the path written, or why it failed. */
@@ -67,7 +69,7 @@ export type CompileResult =
 /** Runs `deno task build`, then `deno compile` of main.ts into one executable. */
 export async function compile(options: CompileOptions = {}): Promise<CompileResult> {
   const output = options.output ?? `${ROOT}dist/duplexmap`;
-  const denort = Deno.env.get("DENORT_BIN");
+  const denort = options.denort ?? Deno.env.get("DENORT_BIN");
   if (denort) {
     try {
       const info = await Deno.stat(denort);
@@ -111,6 +113,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
+    ...(denort ? { env: { DENORT_BIN: denort } } : {}),
     stdout: "inherit",
     stderr: "piped",
   }).spawn();
@@ -122,7 +125,21 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
   }
   const status = await child.status;
   await Deno.remove(configDir, { recursive: true }).catch(() => {});
-  if (status.success) return { ok: true, output };
+  if (status.success) {
+    // A binary for another platform cannot be run here to be checked.
+    if (options.target && options.target !== Deno.build.target) return { ok: true, output };
+    const checked = await checkBinary(output, `duplexmap ${await projectVersion()}`);
+    if (checked.ok) return { ok: true, output };
+    // Nobody must deploy it by mistake.
+    await Deno.remove(output).catch(() => {});
+    return {
+      ok: false,
+      reason: `${checked.reason}${
+        denort ? `; DENORT_BIN ('${denort}') must be a denort runtime, not a deno executable` : ""
+      } (the output was removed)`,
+      runtimeUnavailable: false,
+    };
+  }
   const download = /denort|dl\.deno\.land|Setting up base binary/i.test(stderr);
   return {
     ok: false,
@@ -131,6 +148,40 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
         "machine without access to Deno's download server set DENORT_BIN to a local denort"
       : "deno compile failed (see its messages above)",
     runtimeUnavailable: download && !denort,
+  };
+}
+
+async function projectVersion(): Promise<string> {
+  return JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).version;
+}
+
+/**
+ * Runs `binary --version` and checks that it is the relay's answer. `deno compile` given a plain
+ * `deno` as DENORT_BIN writes a binary that is just Deno: it ignores the embedded relay and would
+ * start as a REPL or a script runner on the server.
+ */
+export async function checkBinary(
+  binary: string,
+  expected: string,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(binary, {
+      args: ["--version"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    return { ok: false, reason: `could not run '${binary} --version': ${(e as Error).message}` };
+  }
+  const printed = new TextDecoder().decode(out.stdout).trim();
+  if (out.success && printed === expected) return { ok: true };
+  const first = printed.split("\n")[0] || new TextDecoder().decode(out.stderr).trim().slice(0, 200);
+  return {
+    ok: false,
+    reason: `the compiled binary is not the relay: '${binary} --version' printed '${first}' ` +
+      `instead of '${expected}'`,
   };
 }
 

@@ -1,5 +1,5 @@
 import assert from "assert";
-import { binaryConfig, SERVER_IMPORTS } from "./compile.ts";
+import { binaryConfig, checkBinary, compile, SERVER_IMPORTS } from "./compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -45,6 +45,41 @@ Deno.test("the binary's config resolves every npm package the relay loads, the j
       (await npmPackagesOf("main.ts")).some((p) => p.startsWith("hono@")),
       "the relay's graph holds hono (so the comparison above means something)",
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a binary that does not answer --version as the relay is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-compile-test-" });
+  try {
+    const relay = `${dir}/relay`;
+    await Deno.writeTextFile(relay, "#!/bin/sh\necho 'duplexmap 0.1.0'\n");
+    await Deno.chmod(relay, 0o755);
+    assert.deepEqual(await checkBinary(relay, "duplexmap 0.1.0"), { ok: true });
+    const other = await checkBinary(Deno.execPath(), "duplexmap 0.1.0");
+    assert.equal(other.ok, false);
+    assert.match(other.ok ? "" : other.reason, /is not the relay: .* printed 'deno 2\.9/);
+    const missing = await checkBinary(`${dir}/nothing`, "duplexmap 0.1.0");
+    assert.equal(missing.ok, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task compile with a plain deno as DENORT_BIN fails and leaves no binary", async () => {
+  // The mistake of the deployment guide's offline path: DENORT_BIN pointing at `deno` itself,
+  // which `deno compile` accepts and which makes a binary that is plain Deno.
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-compile-test-" });
+  try {
+    const output = `${dir}/duplexmap`;
+    const result = await compile({ output, skipBuild: true, denort: Deno.execPath() });
+    assert.equal(result.ok, false);
+    assert.match(
+      result.ok ? "" : result.reason,
+      /not the relay: .*printed 'deno [\d.]+ .*instead of 'duplexmap [\d.]+'; DENORT_BIN .* must be a denort runtime/,
+    );
+    assert.equal(await Deno.stat(output).then(() => true, () => false), false, "no binary left");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -14,6 +14,8 @@ export interface TestCerts {
   dir: string;
   /** The local CA's certificate (PEM file): what clients trust. */
   caFile: string;
+  /** The CA's own directory (`ca.pem`, `ca-key.pem`), kept apart from the server's files. */
+  caDir: string;
   /** The CA certificate's PEM text, for `Deno.createHttpClient({ caCerts: [caPem] })`. */
   caPem: string;
   /** Server certificate + key in one PEM file: what HAProxy's `crt` reads. */
@@ -44,7 +46,15 @@ export interface MakeTestCertsOptions {
 export async function makeTestCerts(options: MakeTestCertsOptions = {}): Promise<TestCerts> {
   const owned = options.dir === undefined;
   const dir = options.dir ?? await Deno.makeTempDir({ prefix: "duplexmap-certs-" });
-  const out = await run("sh", [MAKE_CERTS, "--out", dir, ...(options.names ?? [])]);
+  const caDir = `${dir}/ca`;
+  const out = await run("sh", [
+    MAKE_CERTS,
+    "--out",
+    dir,
+    "--ca-dir",
+    caDir,
+    ...(options.names ?? []),
+  ]);
   if (!out.success) {
     throw new Error(`certs/make-certs.sh failed (is openssl installed?):\n${out.stderr}`);
   }
@@ -52,6 +62,7 @@ export async function makeTestCerts(options: MakeTestCertsOptions = {}): Promise
   return {
     dir,
     caFile,
+    caDir,
     caPem: await Deno.readTextFile(caFile),
     combinedFile: `${dir}/haproxy.pem`,
     certFile: `${dir}/server.pem`,
@@ -90,8 +101,8 @@ export interface ProxiedWebSocketOptions {
   /** Source address, e.g. "127.0.0.2": another client as far as HAProxy can tell. */
   localAddress?: string;
   headers?: Record<string, string>;
-  /** HTTP/1.1 Upgrade instead of WebSocket over HTTP/2. @default false */
-  http1?: boolean;
+  /** npm `ws` instead of Deno's WebSocket: another HTTP/1.1 client implementation. @default false */
+  nodeWs?: boolean;
 }
 
 /** A running HAProxy in front of a relay. */
@@ -126,10 +137,11 @@ export interface HaproxyProcess {
    * A WebSocket to `wssUrl + path` trusting the local CA, optionally from another loopback source
    * address (e.g. "127.0.0.2") to act as a different client.
    *
-   * By default it is Deno's WebSocket, which, given an HttpClient (the only way to trust a CA in
-   * process), speaks WebSocket over HTTP/2 (RFC 8441) and nothing else. `http1: true` makes it the
-   * classic HTTP/1.1 Upgrade instead (npm `ws`, whose event API is the WebSocket one); use both to
-   * cover what browsers and other clients do.
+   * By default it is Deno's WebSocket (given an HttpClient, the only way to trust a CA in process);
+   * `nodeWs: true` makes it npm `ws`, whose event API is the WebSocket one. Both make the classic
+   * HTTP/1.1 Upgrade (Deno's tries WebSocket over HTTP/2 only when HTTP/1.1 fails, which it does
+   * not here; HAProxy's log says `HTTP/1.1` for them). WebSocket over HTTP/2 (RFC 8441) is what
+   * Chromium does through HAProxy: tests/browser_haproxy_test.ts checks that.
    */
   webSocket(path: string, options?: ProxiedWebSocketOptions): WebSocket;
   /** SIGTERM (hard stop: every connection closes now), then start again on the same ports. */
@@ -251,7 +263,7 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
     fetch: (path, init) => fetch(`${httpsUrl}${path}`, { ...init, client }),
     webSocket: (path, wsOptions = {}) => {
       const url = `wss://127.0.0.1:${httpsPort}${path}`;
-      if (wsOptions.http1) {
+      if (wsOptions.nodeWs) {
         const ws = new NodeWebSocket(url, wsOptions.protocols ?? [], {
           ca: caPem,
           localAddress: wsOptions.localAddress,

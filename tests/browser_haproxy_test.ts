@@ -1,4 +1,4 @@
-/** The map client's core browser scenarios in Chromium through HAProxy over https, trusting the local CA. */
+/** The map client's core browser scenarios in Chromium through HAProxy over https (WebSockets over HTTP/2), trusting the local CA. */
 import assert from "assert";
 import {
   ALICE,
@@ -12,6 +12,7 @@ import {
 } from "./_browser.ts";
 import { chromiumCaHome, startHaproxy } from "./_haproxy.ts";
 import { createMap, startRelay } from "./_relay.ts";
+import { until } from "./_process.ts";
 import type {} from "../public/src/debug.ts";
 
 Deno.test("map client through HAProxy over https (local CA): draw, presence, offline edits", async (t) => {
@@ -75,4 +76,11 @@ Deno.test("map client through HAProxy over https (local CA): draw, presence, off
   } finally {
     await browser.close();
   }
+  // Chromium opened its WebSockets over HTTP/2 (RFC 8441, an extended CONNECT on the page's h2
+  // connection), which HAProxy logs as an HTTP/2.0 request with a 101; each tunnel is logged when
+  // it ends, so once the browser has closed.
+  await until(
+    () => hp.logs.some((l) => / relay_ws\/relay .* 101 .*\/ws\/\S+ HTTP\/2\.0"/.test(l)),
+    `HAProxy logged no WebSocket over HTTP/2:\n${hp.logs.slice(-20).join("\n")}`,
+  );
 });

@@ -1,6 +1,7 @@
 /** End-to-end: the relay behind real HAProxy (haproxy/haproxy.cfg): TLS, redirects, WebSockets, limits. */
 import assert from "assert";
 import {
+  freePort,
   type HaproxyProcess,
   type ProxiedWebSocketOptions,
   run,
@@ -55,9 +56,10 @@ Deno.test("wss:// with the duplexmap.v1 subprotocol through HAProxy, with HSTS",
   assert.equal(created.headers.get("strict-transport-security"), "max-age=63072000");
   const map = await created.json() as { id: string; editKey: string };
 
-  // One WebSocket over HTTP/2 (RFC 8441), one classic HTTP/1.1 Upgrade: browsers use either.
+  // Two HTTP/1.1 WebSocket clients (Deno's, npm ws); Chromium's WebSocket over HTTP/2 (RFC 8441)
+  // through HAProxy is tested in tests/browser_haproxy_test.ts.
   await using a = await openPeer(hp, map.id, { label: "a" });
-  await using b = await openPeer(hp, map.id, { label: "b", http1: true });
+  await using b = await openPeer(hp, map.id, { label: "b", nodeWs: true });
   assert.equal(a.ws.protocol, "duplexmap.v1");
   assert.equal(b.ws.protocol, "duplexmap.v1");
   await a.hello(map.editKey);
@@ -143,12 +145,12 @@ Deno.test("the relay logs the client's address from X-Forwarded-For set by HAPro
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
 
-  // Clients at 127.0.0.2 (HTTP/1.1) and 127.0.0.3 (HTTP/2) that also try to claim another
+  // Clients at 127.0.0.2 (npm ws) and 127.0.0.3 (Deno) that also try to claim another
   // address in their own header: HAProxy drops it and sets the address it saw.
-  for (const [addr, http1] of [["127.0.0.2", true], ["127.0.0.3", false]] as const) {
+  for (const [addr, nodeWs] of [["127.0.0.2", true], ["127.0.0.3", false]] as const) {
     await using peer = await openPeer(hp, map.id, {
       localAddress: addr,
-      http1,
+      nodeWs,
       headers: { "X-Forwarded-For": "203.0.113.66" },
     });
     const welcome = await peer.hello(map.editKey, { name: `from-${addr}` });
@@ -171,9 +173,9 @@ Deno.test("a WebSocket idle for longer than HAProxy's client timeout stays open"
     },
   });
   const map = await createMap(relay.url);
-  await using peer = await openPeer(hp, map.id, { label: "h2" });
+  await using peer = await openPeer(hp, map.id, { label: "deno" });
   await peer.hello(map.editKey);
-  await using peer1 = await openPeer(hp, map.id, { label: "h1", http1: true });
+  await using peer1 = await openPeer(hp, map.id, { label: "ws", nodeWs: true });
   await peer1.hello(map.editKey);
 
   // Proof that the short timeout is in force: a TLS connection that sends nothing after the
@@ -358,7 +360,7 @@ Deno.test("HAProxy restarted under live clients: they reconnect, catch up, and l
   await using relay = await startRelay({ args: BEHIND_PROXY });
   await using hp = await startHaproxy({ relayPort: relay.port });
   const map = await createMap(relay.url);
-  const open = (label: string, http1: boolean) => () => openPeer(hp, map.id, { label, http1 });
+  const open = (label: string, nodeWs: boolean) => () => openPeer(hp, map.id, { label, nodeWs });
   const a = new ReconnectingClient(open("a", false), map.editKey, "a");
   const b = new ReconnectingClient(open("b", true), map.editKey, "b");
   try {
@@ -439,4 +441,92 @@ Deno.test("a client address over the connection rate cap is refused while others
   for (let i = 0; i < 8; i++) results.push(await tryOpen(hp, map.id, "127.0.0.4"));
   assert.deepEqual(results, [true, true, true, true, true, false, false, false]);
   assert.equal(await tryOpen(hp, map.id, "127.0.0.5"), true, "127.0.0.5 must be served");
+});
+
+Deno.test("HAProxy's own error answers carry HSTS too (503 while the relay is down)", async () => {
+  // Nothing listens on the relay's port: every request gets HAProxy's own 503.
+  await using hp = await startHaproxy({ relayPort: await freePort(), waitHealthy: false });
+  const res = await hp.fetch("/");
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+  assert.equal(res.headers.get("strict-transport-security"), "max-age=63072000");
+});
+
+Deno.test("/metrics through HAProxy is served to the allow-list only, however the path is spelt", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+  const from = async (localAddress: string, path: string) => {
+    const client = Deno.createHttpClient({ caCerts: [hp.caPem], localAddress });
+    try {
+      const res = await fetch(`${hp.httpsUrl}${path}`, { client });
+      return { status: res.status, type: res.headers.get("content-type"), body: await res.text() };
+    } finally {
+      client.close();
+    }
+  };
+  // 127.0.0.1 is on the default allow-list (loopback: the server itself).
+  const allowed = await from("127.0.0.1", "/metrics");
+  assert.equal(allowed.status, 200);
+  assert.match(allowed.body, /duplexmap_/);
+  // Any other address is refused, in every spelling the relay's router would accept.
+  for (const path of ["/metrics", "/%6detrics", "//metrics", "/metrics?x=1"]) {
+    const refused = await from("127.0.0.2", path);
+    assert.equal(refused.status, 403, path);
+    assert.equal(refused.type, "application/problem+json", path);
+    assert.doesNotMatch(refused.body, /duplexmap_/, path);
+  }
+  // The rest of the relay is served to that address as usual.
+  assert.equal((await from("127.0.0.2", "/healthz")).status, 200);
+});
+
+Deno.test("DM_METRICS_ALLOW extends the /metrics allow-list", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_METRICS_ALLOW: "127.0.0.1 127.0.0.8/29" },
+  });
+  for (const [addr, status] of [["127.0.0.9", 200], ["127.0.0.20", 403]] as const) {
+    const client = Deno.createHttpClient({ caCerts: [hp.caPem], localAddress: addr });
+    try {
+      const res = await fetch(`${hp.httpsUrl}/metrics`, { client });
+      await res.body?.cancel();
+      assert.equal(res.status, status, addr);
+    } finally {
+      client.close();
+    }
+  }
+});
+
+Deno.test("a client sending its request headers slowly is cut off by HAProxy with 408", async () => {
+  await using relay = await startRelay({ args: BEHIND_PROXY });
+  await using hp = await startHaproxy({
+    relayPort: relay.port,
+    env: { DM_TIMEOUT_HTTP_REQUEST: "1s" },
+  });
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: hp.httpsPort,
+    caCerts: [hp.caPem],
+  });
+  const encoder = new TextEncoder();
+  // Slowloris: a header line started, then one more byte now and then, never the blank line.
+  await conn.write(encoder.encode("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "));
+  let answer = "";
+  const reading = (async () => {
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) return;
+      answer += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  })();
+  for (let i = 0; i < 50 && answer === ""; i++) {
+    await conn.write(encoder.encode("a")).catch(() => 0);
+    await sleep(200);
+  }
+  await reading;
+  conn.close();
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  // (No HSTS on this one: HAProxy writes errors of the earliest request parsing before any
+  // http-after-response rule runs; docs/DEPLOY.md says so.)
 });
