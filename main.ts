@@ -9,6 +9,8 @@ import { parseOptions, UsageError } from "./relay/options.ts";
 import type { ParsedCommand } from "./relay/options.ts";
 import { openStore, StartupError } from "./relay/startup.ts";
 
+/** Exit code when the database cannot be used (docs/DEPLOY.md section 7). */
+const STORAGE_REFUSED_EXIT = 3;
 const SHUTDOWN_GRACE_MS = 4000;
 
 function parseOrExit(): ParsedCommand {
@@ -54,7 +56,8 @@ function openOrExit(): ReturnType<typeof openStore> {
   } catch (err) {
     if (!(err instanceof StartupError)) throw err;
     console.error(`duplexmap: ${err.message}`);
-    Deno.exit(1);
+    // Its own code, so a supervisor can tell "storage needs a person" from a crash worth a restart.
+    Deno.exit(STORAGE_REFUSED_EXIT);
   }
 }
 // Opening the store first checks it and creates the schema the journal's connection then uses.

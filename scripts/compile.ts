@@ -103,9 +103,11 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     config,
     ...BINARY_PERMISSIONS,
     ...(options.target ? ["--target", options.target] : []),
-    // The journal's worker is loaded by URL at run time, so the module graph does not show it.
+    // The workers are loaded by URL at run time, so the module graph does not show them.
     "--include",
     `${ROOT}relay/journal_worker.ts`,
+    "--include",
+    `${ROOT}relay/import_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

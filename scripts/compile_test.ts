@@ -31,12 +31,12 @@ Deno.test("the binary's config takes the server's imports, at deno.json's versio
   assert.equal(config.nodeModulesDir, "none", "no node_modules folder to embed whole");
 });
 
-Deno.test("the binary's config resolves every npm package the relay loads, the journal worker's too", async () => {
+Deno.test("the binary's config resolves every npm package the relay loads, the workers' too", async () => {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-compile-test-" });
   try {
     const config = `${dir}/deno.json`;
     await Deno.writeTextFile(config, JSON.stringify(await binaryConfig()));
-    for (const entry of ["main.ts", "relay/journal_worker.ts"]) {
+    for (const entry of ["main.ts", "relay/journal_worker.ts", "relay/import_worker.ts"]) {
       const withProject = await npmPackagesOf(entry);
       const withBinary = await npmPackagesOf(entry, config);
       assert.deepEqual(withBinary, withProject, entry);

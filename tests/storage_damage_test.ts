@@ -38,7 +38,7 @@ async function ackedThenKilled(dir: string, count: number) {
 /** The refusal is one line on stderr, with no stack trace, and the relay never listened. */
 function assertOneReadableLine(run: RefusedStart, pattern: RegExp): string {
   assert.equal(run.listened, false, "the relay did not start serving");
-  assert.equal(run.code, 1, `exit code 1; stderr: ${run.stderr.join("\n")}`);
+  assert.equal(run.code, 3, `exit code 3; stderr: ${run.stderr.join("\n")}`);
   const lines = run.stderr.filter((l) => l.trim() !== "");
   assert.equal(lines.length, 1, `one line on stderr, got:\n${lines.join("\n")}`);
   assert.match(lines[0], /^duplexmap: /);
@@ -107,7 +107,7 @@ Deno.test("a deleted database file after kill -9: the relay refuses to start ins
   assertOneReadableLine(refused, /were lost: the database file .* is missing/);
 });
 
-Deno.test("an unreadable database: one line naming the file and what to do, exit 1, no stack trace", async (t) => {
+Deno.test("an unreadable database: one line naming the file and what to do, exit 3, no stack trace", async (t) => {
   await t.step("a file that is not a database", async () => {
     await using dir = await dataDir("bad-header");
     await Deno.writeTextFile(joinPath(dir.path, DB), "this is not a database\n".repeat(200));
