@@ -33,7 +33,7 @@ function flattenImageUrls(css: string): string {
 
 async function main(): Promise<void> {
   await Deno.mkdir(DIST, { recursive: true });
-  await bundle("public/src/map_page.ts", "map.js");
+  await bundle("public/src/map_entry.ts", "map.js");
   await bundle("public/src/start_page.ts", "start.js");
 
   const css = [
