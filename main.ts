@@ -76,6 +76,7 @@ const app = createApp({
   tiles: options.tiles,
   tilesAttribution: options.tilesAttribution,
   publicUrl: options.publicUrl,
+  testHooks: options.testHooks,
   listen: () => listening,
   version: denoJson.version,
 });

@@ -5,6 +5,7 @@ import mapPage from "./map.html" with { type: "text" };
 import startPage from "./start.html" with { type: "text" };
 import mapJs from "./dist/map.js" with { type: "text" };
 import startJs from "./dist/start.js" with { type: "text" };
+import mapTestHooksJs from "./dist/map_test_hooks.js" with { type: "text" };
 import appCss from "./dist/app.css" with { type: "text" };
 import countries from "./dist/countries-50m.json" with { type: "text" };
 
@@ -28,4 +29,12 @@ export const assets: Record<string, Asset> = {
   "start.js": { body: startJs, contentType: JS },
   "app.css": { body: appCss, contentType: "text/css; charset=utf-8" },
   "countries-50m.json": { body: countries, contentType: "application/json" },
+};
+
+/**
+ * What a relay run with `--test-hooks` serves instead: the map page's script with `window.duplex`,
+ * the handle the browser tests read the page through. Production pages never load it.
+ */
+export const testHookAssets: Record<string, Asset> = {
+  "map.js": { body: mapTestHooksJs, contentType: JS },
 };

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { assets, pages } from "../public/assets.ts";
+import { assets, pages, testHookAssets } from "../public/assets.ts";
 import { AddressBuckets } from "./address_limits.ts";
 import { BodyRefused, closingAnswer, readBody, readText, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
@@ -38,6 +38,8 @@ export interface AppOptions {
   now?: () => number;
   /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
   fallbackHeartbeatMs?: number;
+  /** Serve the map page with its test hook, `window.duplex` (`--test-hooks`). @default false */
+  testHooks?: boolean;
 }
 
 /** What Deno.serve passes as the second argument, which Hono exposes as `c.env`. */
@@ -86,8 +88,9 @@ export function createApp(options: AppOptions): Hono<Env> {
   const html = (body: string) => (c: Context) => c.html(body, 200, { "cache-control": "no-cache" });
   app.get("/", html(pages.start));
   app.get("/m/:id", html(pages.map));
+  const served = options.testHooks ? { ...assets, ...testHookAssets } : assets;
   app.get("/assets/:name", (c) => {
-    const asset = Object.hasOwn(assets, c.req.param("name")) ? assets[c.req.param("name")] : null;
+    const asset = Object.hasOwn(served, c.req.param("name")) ? served[c.req.param("name")] : null;
     if (!asset) return problem(c, 404, "no such asset");
     return c.body(
       typeof asset.body === "string" ? asset.body : new Uint8Array(asset.body),

@@ -363,3 +363,19 @@ Deno.test("pages and assets are served; unknown paths are 404 problems", async (
   await problem(await t.app.request("/assets/toString"), 404);
   await problem(await t.app.request("/no/such/page"), 404);
 });
+
+Deno.test("the map page's script has the test hook (window.duplex) only with testHooks", async () => {
+  const script = async (testHooks: boolean) => {
+    await using t = setup({ testHooks });
+    const res = await t.app.request("/assets/map.js");
+    assert.equal(res.status, 200, "run `deno task build` first if the client is not built");
+    return await res.text();
+  };
+  // Property names survive minification: these are the handle's, found nowhere else in the page.
+  const hookNames = ["storedUnsent", "pagePoint", "layerKind"];
+  const production = await script(false);
+  assert.ok(production.includes("Following "), "it is the map page's script");
+  assert.deepEqual(hookNames.filter((n) => production.includes(n)), [], "no hook in production");
+  const forTests = await script(true);
+  assert.deepEqual(hookNames.filter((n) => forTests.includes(n)), hookNames);
+});

@@ -70,6 +70,8 @@ export interface RelayOptions {
   acceptDataLoss: boolean;
   /** Origin that share links (`editUrl`, `viewUrl`) are built from; `null`: see `--public-url`. */
   publicUrl: string | null;
+  /** Serve the map page with its test hook, `window.duplex`, for the browser tests. @default false */
+  testHooks: boolean;
   limits: Limits;
 }
 
@@ -205,6 +207,7 @@ export function parseOptions(
         tiles: { type: "string" },
         "tiles-attribution": { type: "string" },
         "public-url": { type: "string" },
+        "test-hooks": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
         ...limitOptions,
@@ -288,6 +291,7 @@ export function parseOptions(
       acceptDataLoss: values["accept-data-loss"] ??
         ["1", "true"].includes(env.DUPLEXMAP_ACCEPT_DATA_LOSS ?? ""),
       publicUrl: publicUrl === null ? null : new URL(publicUrl).origin,
+      testHooks: values["test-hooks"] ?? ["1", "true"].includes(env.DUPLEXMAP_TEST_HOOKS ?? ""),
       limits,
     },
   };
@@ -332,6 +336,7 @@ export function helpText(): string {
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
     ["--accept-data-loss", "start although the write-ahead log lost commits", "off"],
     ["--public-url URL", "origin of share links", "first --origin, else this server"],
+    ["--test-hooks", "serve the map page with window.duplex, for the browser tests", "off"],
     ...LIMIT_SPECS.map((s): [string, string, string] => [
       `--${s.flag} N`,
       s.help,

@@ -56,6 +56,7 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     tilesAttribution: null,
     acceptDataLoss: false,
     publicUrl: null,
+    testHooks: false,
     limits: { ...DEFAULT_LIMITS },
   });
   assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
@@ -267,6 +268,13 @@ Deno.test("parseOptions: --accept-data-loss and DUPLEXMAP_ACCEPT_DATA_LOSS", () 
   assert.equal(run([], { DUPLEXMAP_ACCEPT_DATA_LOSS: "1" }).acceptDataLoss, true);
   assert.equal(run([], { DUPLEXMAP_ACCEPT_DATA_LOSS: "0" }).acceptDataLoss, false);
   assert.match(helpText(), /--accept-data-loss .*\[DUPLEXMAP_ACCEPT_DATA_LOSS\]/);
+});
+
+Deno.test("parseOptions: --test-hooks and DUPLEXMAP_TEST_HOOKS", () => {
+  assert.equal(run(["--test-hooks"]).testHooks, true);
+  assert.equal(run([], { DUPLEXMAP_TEST_HOOKS: "1" }).testHooks, true);
+  assert.equal(run([], { DUPLEXMAP_TEST_HOOKS: "0" }).testHooks, false);
+  assert.match(helpText(), /--test-hooks .*\[DUPLEXMAP_TEST_HOOKS\]/);
 });
 
 Deno.test("parseOptions: the backup subcommand takes --data (or DUPLEXMAP_DATA) and a required --to", () => {

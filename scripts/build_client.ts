@@ -33,7 +33,9 @@ function flattenImageUrls(css: string): string {
 
 async function main(): Promise<void> {
   await Deno.mkdir(DIST, { recursive: true });
-  await bundle("public/src/map_page.ts", "map.js");
+  await bundle("public/src/map_entry.ts", "map.js");
+  // The same page plus `window.duplex`, served as map.js only by a relay run with --test-hooks.
+  await bundle("public/src/map_entry_test_hooks.ts", "map_test_hooks.js");
   await bundle("public/src/start_page.ts", "start.js");
 
   const css = [

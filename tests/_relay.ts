@@ -79,7 +79,8 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
   };
   const { child, status: exit } = spawnLines(
     Deno.execPath(),
-    { args, env: { NO_COLOR: "1", ...options.env } },
+    // The browser tests read the page through its test hook, `window.duplex`.
+    { args, env: { NO_COLOR: "1", DUPLEXMAP_TEST_HOOKS: "1", ...options.env } },
     onLine,
   );
   let exited: number | undefined;

@@ -1,9 +1,9 @@
-/** The shape of `window.duplex`, the map page's handle for tests and the browser console. */
+/** The shape of `window.duplex`, the map page's test hook: only a relay run with `--test-hooks` serves it. */
 import type { EditOp, PeerInfo, StoredFeature } from "../../relay/protocol.ts";
 import type { LayerKind } from "./feature_layers.ts";
 import type { EditOutcome, SessionStatus } from "./session.ts";
 
-/** What tests and curious people can reach from the console as `window.duplex`. */
+/** What tests can reach as `window.duplex` on a page from a relay run with `--test-hooks`. */
 export interface DebugHandle {
   status(): SessionStatus;
   you(): { peer: string; name: string; color: string; role: string } | null;
@@ -32,7 +32,7 @@ export interface DebugHandle {
 }
 
 declare global {
-  /** The map page's handle for tests and the console (set once the page has started). */
+  /** The map page's handle for tests (set once the page has started, on a `--test-hooks` relay). */
   var duplex: DebugHandle | undefined;
 }
 

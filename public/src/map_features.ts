@@ -1,0 +1,141 @@
+/** The map's features on the page: their layers, the drawing tools, the selection and its panel. */
+import type { Geometry } from "../../relay/protocol.ts";
+import { toast } from "./dom.ts";
+import { addDrawingTools } from "./drawing_tools.ts";
+import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
+import { randomId } from "./identity.ts";
+import L from "./leaflet.ts";
+import { normalizeGeometry } from "./normalize.ts";
+import { PropsPanel } from "./props_panel.ts";
+import type { Session } from "./session.ts";
+
+/**
+ * Draws the session's features once it knows whether they may be edited ({@link setup}), keeps
+ * one feature selected with its properties in the side panel, and zooms to features.
+ */
+export class MapFeatures {
+  #map: L.Map;
+  #session: Session;
+  #layers: FeatureLayers | null = null;
+  #selected: string | null = null;
+  #fitted = false;
+  #panel: PropsPanel;
+  #click = () => {
+    if (!this.#map.pm.globalDrawModeEnabled()) this.select(null);
+  };
+
+  constructor(options: { map: L.Map; session: Session; panel: HTMLElement }) {
+    this.#map = options.map;
+    this.#session = options.session;
+    this.#panel = new PropsPanel({
+      root: options.panel,
+      edit: (ops) => void this.#session.edit(ops),
+      notice: (m) => toast(m, "error"),
+      zoomTo: (fid) => this.zoomTo(fid),
+    });
+  }
+
+  /** The selected feature's id. */
+  get selected(): string | null {
+    return this.#selected;
+  }
+
+  /** Draws the features, with Geoman's tools and editing when `editable` (on the first welcome). */
+  setup(editable: boolean): void {
+    const session = this.#session;
+    this.#layers = new FeatureLayers({
+      map: this.#map,
+      editable,
+      onSelect: (fid) => this.select(fid),
+      onGeometry: (fid, geometry: Geometry) =>
+        void session.edit([{ op: "geom", fid, geometry: normalizeGeometry(geometry) }]),
+      onRemove: (fid) => {
+        if (this.#selected === fid) this.select(null);
+        void session.edit([{ op: "del", fid }]);
+      },
+    });
+    this.#layers.update(session.doc.features.keys(), session.doc.features);
+    if (!editable) return;
+    addDrawingTools(this.#map, (geometry) => {
+      const fid = `f-${randomId(16)}`;
+      void session.edit([{
+        op: "put",
+        feature: { type: "Feature", id: fid, geometry, properties: {} },
+      }]);
+      this.select(fid);
+    });
+  }
+
+  /** Redraws these features; the panel follows a change to (or the removal of) the selected one. */
+  update(fids: ReadonlySet<string>): void {
+    const features = this.#session.doc.features;
+    this.#layers?.update(fids, features);
+    if (this.#selected !== null && fids.has(this.#selected)) {
+      const f = features.get(this.#selected);
+      if (!f) this.select(null);
+      else this.#panel.show(f, this.#session.canEdit);
+    }
+  }
+
+  /** Selects a feature (or none) and shows its properties. */
+  select(fid: string | null): void {
+    this.#selected = fid;
+    this.#layers?.select(fid);
+    this.#panel.show(
+      fid === null ? null : this.#session.doc.features.get(fid) ?? null,
+      this.#session.canEdit,
+    );
+    document.body.classList.toggle("has-selection", fid !== null);
+  }
+
+  /** How a feature is drawn, or null if it is not. */
+  kind(fid: string): LayerKind | null {
+    return this.#layers?.kind(fid) ?? null;
+  }
+
+  /** Zooms to one feature, or says it has nowhere to zoom to. */
+  zoomTo(fid: string): void {
+    const map = this.#map;
+    const layer = this.#layers?.layer(fid);
+    if (layer instanceof L.CircleMarker) {
+      map.setView(layer.getLatLng(), Math.max(map.getZoom(), 12));
+    } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
+      // Empty geometries draw as empty layers, whose bounds Leaflet refuses to fit.
+      const bounds = layer.getBounds();
+      if (bounds.isValid()) map.fitBounds(bounds, { maxZoom: 16, padding: [24, 24] });
+      else toast("This feature has no location to zoom to.");
+    }
+  }
+
+  /** Fits the map to these features, if any of them has a location. */
+  fit(fids: readonly string[]): void {
+    const bounds = L.latLngBounds([]);
+    for (const fid of fids) {
+      const layer = this.#layers?.layer(fid);
+      if (layer instanceof L.CircleMarker) bounds.extend(layer.getLatLng());
+      else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
+        bounds.extend(layer.getBounds());
+      }
+    }
+    if (bounds.isValid()) this.#map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
+  }
+
+  /** The first time only: fits the map to all features, so a link opens on the map's content. */
+  fitOnce(): void {
+    if (this.#fitted) return;
+    this.#fitted = true;
+    const b = this.#layers?.bounds();
+    if (b) this.#map.fitBounds(b, { maxZoom: 14, padding: [24, 24], animate: false });
+  }
+
+  /** A click on the map (not while drawing) clears the selection. */
+  onAdd(): this {
+    this.#map.on("click", this.#click);
+    return this;
+  }
+
+  /** Stops listening to the map. */
+  onRemove(): void {
+    this.#map.off("click", this.#click);
+  }
+}

@@ -1,0 +1,33 @@
+/** The page's Leaflet map, with the basemap and limits the relay's `/api/config` gives. */
+import { addBasemap } from "./basemap.ts";
+import { toast } from "./dom.ts";
+import L from "./leaflet.ts";
+
+/** What `/api/config` tells the page; missing or unreachable, the built-in basemap is used. */
+export interface PageConfig {
+  tiles: string | null;
+  tilesAttribution: string | null;
+  /** The relay's frame limit. */
+  maxFrameBytes?: number;
+}
+
+/** Makes the map in `element` on the whole world, then reads the config and adds the basemap. */
+export async function openPageMap(
+  element: HTMLElement,
+): Promise<{ map: L.Map; config: PageConfig }> {
+  const map = L.map(element, {
+    preferCanvas: true,
+    worldCopyJump: true,
+    minZoom: 1,
+    maxZoom: 19,
+    zoomControl: true,
+  }).setView([20, 0], 2);
+  map.attributionControl.setPrefix(false);
+  const noConfig: PageConfig = { tiles: null, tilesAttribution: null };
+  const config: PageConfig = await fetch("/api/config")
+    .then((r) => r.ok ? r.json() : noConfig)
+    .catch(() => noConfig);
+  addBasemap({ map, tiles: config.tiles, tilesAttribution: config.tilesAttribution })
+    .catch((e) => toast(`The basemap could not be loaded (${e}).`, "error"));
+  return { map, config };
+}
