@@ -95,14 +95,26 @@ export function upgradeDenoWebSocket(
   hub: Hub,
   options: UpgradeOptions,
 ): Response {
+  // Deno splits the offered list on ", " exactly, so `a,duplexmap.v1` (valid per RFC 6455) would
+  // make it throw; the app has parsed the list already, and the answer header is set here.
   const { socket, response } = Deno.upgradeWebSocket(request, {
-    protocol: options.protocol,
     idleTimeout: options.idleTimeout,
   });
+  if (options.protocol !== undefined) {
+    response.headers.set("sec-websocket-protocol", options.protocol);
+  }
   const peerSocket = new DenoPeerSocket(socket);
   let conn: Connection | undefined;
   socket.onopen = () => {
-    conn = hub.accept(peerSocket, options.info);
+    try {
+      conn = hub.accept(peerSocket, options.info);
+    } catch (err) {
+      // An exception in an event handler would end the process: this socket fails, nothing else.
+      console.error(
+        JSON.stringify({ event: "internal_error", where: "accept", error: String(err) }),
+      );
+      peerSocket.close(1011, "internal error; reconnect");
+    }
   };
   socket.onmessage = (event) => {
     peerSocket.inbound();
