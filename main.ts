@@ -34,6 +34,18 @@ const options = command.options;
 const encoder = new TextEncoder();
 const logger = jsonLogger((line) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
 
+// Last resort. Every entry point of the hub contains its own failures (one connection or one map
+// fails); should a bug still slip past them, an uncaught exception or rejection would end the
+// process and drop every peer of every map. Log it as one line instead and go on.
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  logger.log("uncaught_error", { error: String(event.error) });
+});
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  logger.log("uncaught_error", { error: String(event.reason), rejection: true });
+});
+
 if (options.dataDir !== null) Deno.mkdirSync(options.dataDir, { recursive: true });
 const dbPath = options.dataDir === null ? ":memory:" : join(options.dataDir, "duplexmap.sqlite");
 // Opening the store first creates the schema that the journal's own connection then uses.
