@@ -224,7 +224,11 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
         v.maxLength(limits.maxOpsPerEdit, `an edit may hold at most ${limits.maxOpsPerEdit} ops`),
       ),
     }),
-    v.object({ type: v.literal("ping"), t: v.optional(v.union([v.number(), v.string()])) }),
+    // `1e999` parses as Infinity, which the pong could only echo as `null`.
+    v.object({
+      type: v.literal("ping"),
+      t: v.optional(v.union([v.pipe(v.number(), v.finite()), v.string()])),
+    }),
     // Extension: a new name or colour for this peer, without reconnecting.
     v.object({ type: v.literal("profile"), name: PeerName, color: Color }),
   ], "type must be one of hello, view, cursor, edit, ping, profile");

@@ -339,3 +339,10 @@ Deno.test("properties keep __proto__, constructor and prototype as own data, in 
   assert.deepEqual(Object.entries(echoed.ops[0].feature.properties), expected);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
+
+Deno.test("parseFrame: a ping whose t is not finite is refused (its pong could only say null)", () => {
+  const [item] = items(parseFrame('{"type":"ping","t":1e999}', ClientMessageSchema));
+  assert.equal(item.ok, false);
+  const [ok] = items(parseFrame('{"type":"ping","t":-0}', ClientMessageSchema));
+  assert.equal(ok.ok, true);
+});
