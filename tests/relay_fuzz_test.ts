@@ -126,13 +126,19 @@ async function fuzz(seed: number) {
   let connections = 0;
   const closes: Record<number, number> = {};
   let done = false;
+  // The first failure anywhere stops every loop and is what the test reports.
+  let failure: unknown = null;
+  const fail = (err: unknown) => {
+    failure ??= err;
+    done = true;
+  };
 
   const served = (async () => {
     while (!done) {
       await Promise.all(bystanders.map((b) => b.round()));
       await sleep(50);
     }
-  })();
+  })().catch(fail);
 
   const fuzzer = async (k: number) => {
     const targets: [MapInfo, FrameFuzzer][] = [fuzzed, other].map((map, i) => [
@@ -144,7 +150,7 @@ async function fuzz(seed: number) {
       }),
     ]);
     const choose = targets[0][1];
-    while (sent < FRAMES) {
+    while (sent < FRAMES && !done) {
       const [map, fz] = choose.chance(0.85) ? targets[0] : targets[1];
       const mapId = choose.chance(0.95)
         ? map.id
@@ -171,12 +177,10 @@ async function fuzz(seed: number) {
     }
   };
 
-  try {
-    await Promise.all(Array.from({ length: CONNECTIONS }, (_, k) => fuzzer(k)));
-  } finally {
-    done = true;
-    await served;
-  }
+  await Promise.all(Array.from({ length: CONNECTIONS }, (_, k) => fuzzer(k).catch(fail)));
+  done = true;
+  await served;
+  if (failure) throw failure;
 
   // The relay is up, logged no bug, and everyone converged on the same maps.
   const health = await fetch(`${relay.url}/healthz`);
