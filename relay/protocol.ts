@@ -308,7 +308,11 @@ function editIdOf(item: unknown): EditId | undefined {
 }
 
 function describeIssue(issue: v.BaseIssue<unknown>): string {
-  const path = issue.path?.map((p) => String(p.key)).join(".");
+  // Path keys are property names and indexes; anything else is named by its type, never
+  // converted (an object with an own `toString` that is not a function would throw).
+  const path = issue.path?.map((p) =>
+    typeof p.key === "string" || typeof p.key === "number" ? String(p.key) : typeof p.key
+  ).join(".");
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
