@@ -110,6 +110,11 @@ async function fuzz(seed: number) {
       "3000",
       "--snapshot-every",
       "100",
+      // Small maps and catch-up windows keep each welcome small, so the frames stay the cost.
+      "--max-props-bytes",
+      "4096",
+      "--recent-edits",
+      "50",
     ],
   });
   const fuzzed = await createMap(relay.url, "Fuzzed");
