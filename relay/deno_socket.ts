@@ -84,7 +84,12 @@ export class DenoPeerSocket implements PeerSocket {
     try {
       this.raw.close(closing.code, closing.reason);
     } catch {
-      // Already closed by the other side.
+      // Already closed by the other side, or a reason the API refuses: never leave it open.
+      try {
+        this.raw.close(closing.code);
+      } catch {
+        // Already closed.
+      }
     }
   }
 }

@@ -626,7 +626,7 @@ export class Hub {
     // client finds it in its catch-up when it reconnects).
     this.#flushPeer(conn.peer, false);
     try {
-      conn.peer.socket.close(code, reason.slice(0, 120));
+      conn.peer.socket.close(code, closeReason(reason));
     } catch {
       // The transport is already gone; cleanup still runs.
     }
@@ -871,6 +871,24 @@ const NOT_SAVED = {
   status: 503,
   message: "the map could not be saved; try again",
 } as const;
+
+/**
+ * A close reason the WebSocket API accepts: at most 123 bytes of UTF-8, cut at a character.
+ * A longer one (a message quoting a client's wide characters) makes `close` throw, and the
+ * socket would stay open with the hub no longer knowing it.
+ */
+function closeReason(reason: string): string {
+  if (!utf8Exceeds(reason, 123)) return reason;
+  let out = "";
+  let bytes = 0;
+  for (const char of reason) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes > 123) break;
+    out += char;
+  }
+  return out;
+}
 
 /** Compared against for an unknown map, so it costs what a known one does. */
 const NO_KEY_HASH = hashKey("");

@@ -274,3 +274,29 @@ Deno.test("a damaged database page fails the maps on it, not the relay", async (
     await Deno.remove(dataDir, { recursive: true });
   }
 });
+
+Deno.test("a fatal error whose reason is long in UTF-8 still closes the socket (the reason is cut to 123 bytes)", async () => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const map = await createMap(relay.url);
+  const peer = await connect(relay.wsUrl, map.id);
+  // Not a hello, and invalid: the fatal reason quotes a member name of three-byte characters.
+  peer.send({
+    type: "edit",
+    id: "e",
+    ops: [{
+      op: "geom",
+      fid: "f",
+      geometry: {
+        type: "Point",
+        coordinates: [0, 0],
+        ["\u20ac".repeat(40)]: [[[[[[[[[[[[[[[[
+          [[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]],
+        ]]]]]]]]]]]]]]]],
+      },
+    }],
+  });
+  const closed = await withTimeout(peer.closed, 5000, "the close");
+  assert.equal(closed.code, 1008);
+  assert.ok(new TextEncoder().encode(closed.reason).length <= 123);
+  assert.match(closed.reason, /^the first message must be a valid hello/);
+});
