@@ -84,7 +84,10 @@ async function shutdown(signal: string): Promise<void> {
   logger.log("stopping", { signal });
   // Whatever happens (a stuck client, a dead journal worker), exit within the grace period.
   const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-  await Promise.race([hub.close().then(() => server.shutdown()), grace]);
+  const closed = hub.close().then(() => server.shutdown()).catch((err) =>
+    logger.log("internal_error", { where: "shutdown", error: String(err) })
+  );
+  await Promise.race([closed, grace]);
   store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);

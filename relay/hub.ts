@@ -625,6 +625,8 @@ export class Hub {
     // What is durable goes out first; an echo still waiting for its commit is not sent (the
     // client finds it in its catch-up when it reconnects).
     this.#flushPeer(conn.peer, false);
+    // A transport that failed in that flush has been closed already (1011).
+    if (!conn.open) return;
     try {
       conn.peer.socket.close(code, closeReason(reason));
     } catch {
@@ -859,7 +861,14 @@ export class Hub {
     for (const conn of [...this.#conns.values()]) {
       this.#close(conn, CloseCode.GoingAway, "server shutting down");
     }
-    for (const room of [...this.#rooms.values()]) this.#evict(room);
+    for (const room of [...this.#rooms.values()]) {
+      try {
+        this.#evict(room);
+      } catch (err) {
+        // Its edits are in the journal; shutting down must not stop at one map.
+        this.#internalError("evict", err, room.id);
+      }
+    }
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#journal.close();

@@ -771,3 +771,16 @@ Deno.test("hub: a map that cannot be loaded answers a clear error to a right key
   await t.hub.settled();
   assert.equal(ok.all()[0].type, "welcome");
 });
+
+Deno.test("hub: a transport that throws while the hub closes it is closed once", async () => {
+  await using t = await setup();
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  await t.hub.settled();
+  a.socket.send = () => {
+    throw new Error("socket broke");
+  };
+  a.conn.receive(new Uint8Array([1]));
+  assert.deepEqual(a.closes(), [1011]);
+  assert.deepEqual(t.hub.stats(), { connections: 0, peers: 0, maps: 1 });
+});
