@@ -2,7 +2,7 @@
 import { prng } from "./_fixtures.ts";
 
 /** A text frame, or the bytes of a binary one. */
-export type FuzzFrame = string | Uint8Array;
+export type FuzzFrame = string | Uint8Array<ArrayBuffer>;
 
 /** What the generator needs to know about the relay under test. */
 export interface FuzzTarget {
@@ -397,7 +397,7 @@ export class FrameFuzzer {
     ]);
   }
 
-  #binary(): Uint8Array {
+  #binary(): Uint8Array<ArrayBuffer> {
     if (this.chance(0.5)) return new TextEncoder().encode(JSON.stringify(this.message()));
     return Uint8Array.from({ length: this.int(300) }, () => this.int(256));
   }
