@@ -62,6 +62,20 @@ function openOrExit(): ReturnType<typeof openStore> {
 }
 // Opening the store first checks it and creates the schema the journal's connection then uses.
 const { store, path: dbPath } = openOrExit();
+
+// Last resort, once the store is open (a refused start still exits with its one line). Every
+// entry point of the hub contains its own failures (one connection or one map fails); should a
+// bug still slip past them, an uncaught exception or rejection would end the process and drop
+// every peer of every map. Log it as one line instead and go on.
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  logger.log("uncaught_error", { error: String(event.error) });
+});
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  logger.log("uncaught_error", { error: String(event.reason), rejection: true });
+});
+
 // With a file, commits (and their fsync) run on a worker thread so they never stall relaying.
 const journal = options.dataDir === null
   ? new InlineJournal(store)
@@ -102,7 +116,10 @@ async function shutdown(signal: string): Promise<void> {
   logger.log("stopping", { signal });
   // Whatever happens (a stuck client, a dead journal worker), exit within the grace period.
   const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-  await Promise.race([hub.close().then(() => server.shutdown()), grace]);
+  const closed = hub.close().then(() => server.shutdown()).catch((err) =>
+    logger.log("internal_error", { where: "shutdown", error: String(err) })
+  );
+  await Promise.race([closed, grace]);
   store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);

@@ -13,9 +13,12 @@ export class FakeSocket implements PeerSocket {
   send(text: string): void {
     this.sent.push(text);
   }
+  /** How the hub closed it, in order (once, unless the hub misbehaves). */
+  closes: { code: number; reason: string }[] = [];
   /** Marks the socket closed. */
-  close(): void {
+  close(code = 1005, reason = ""): void {
     this.isOpen = false;
+    this.closes.push({ code, reason });
   }
   /** The faked unsent bytes. */
   get bufferedAmount(): number {

@@ -278,8 +278,13 @@ export function createApp(options: AppOptions): Hono<Env> {
       );
     }
     checkOrigin(c);
-    const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim())
-      .filter(Boolean);
+    const offered = parseTokenList(c.req.header("sec-websocket-protocol") ?? "");
+    if (offered === null) {
+      return c.text(
+        "invalid Sec-WebSocket-Protocol header: it must be a comma-separated list of tokens",
+        400,
+      );
+    }
     const protocol = SUBPROTOCOLS.find((p) => offered.includes(p));
     if (offered.length > 0 && !protocol) {
       return c.text(
@@ -309,6 +314,25 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
 
   return app;
+}
+
+/** An RFC 7230 token: what a subprotocol name must be (RFC 6455 section 4.1). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Parses a `1#token` header list (RFC 7230 section 7): elements separated by commas with
+ * optional spaces or tabs around them, empty elements ignored. `null` when an element is not a
+ * token, so a malformed header is refused instead of half understood.
+ */
+function parseTokenList(header: string): string[] | null {
+  const tokens: string[] = [];
+  for (const element of header.split(",")) {
+    const token = element.replace(/^[ \t]+|[ \t]+$/g, "");
+    if (token === "") continue;
+    if (!TOKEN.test(token)) return null;
+    tokens.push(token);
+  }
+  return tokens;
 }
 
 function parseJson(text: string): unknown {

@@ -87,7 +87,12 @@ export class DenoPeerSocket implements PeerSocket {
     try {
       this.raw.close(closing.code, closing.reason);
     } catch {
-      // Already closed by the other side.
+      // Already closed by the other side, or a reason the API refuses: never leave it open.
+      try {
+        this.raw.close(closing.code);
+      } catch {
+        // Already closed.
+      }
     }
   }
 }
@@ -98,16 +103,28 @@ export function upgradeDenoWebSocket(
   hub: Hub,
   options: UpgradeOptions,
 ): Response {
+  // Deno splits the offered list on ", " exactly, so `a,duplexmap.v1` (valid per RFC 6455) would
+  // make it throw; the app has parsed the list already, and the answer header is set here.
   const { socket, response } = Deno.upgradeWebSocket(request, {
-    protocol: options.protocol,
     idleTimeout: options.idleTimeout,
   });
+  if (options.protocol !== undefined) {
+    response.headers.set("sec-websocket-protocol", options.protocol);
+  }
   const peerSocket = new DenoPeerSocket(socket);
   const { slot } = options;
   const info = slot ? { ...options.info, onJoin: () => slot.release() } : options.info;
   let conn: Connection | undefined;
   socket.onopen = () => {
-    conn = hub.accept(peerSocket, info);
+    try {
+      conn = hub.accept(peerSocket, info);
+    } catch (err) {
+      // An exception in an event handler would end the process: this socket fails, nothing else.
+      console.error(
+        JSON.stringify({ event: "internal_error", where: "accept", error: String(err) }),
+      );
+      peerSocket.close(1011, "internal error; reconnect");
+    }
   };
   socket.onmessage = (event) => {
     peerSocket.inbound();

@@ -53,7 +53,12 @@ export function geometryProblem(input: unknown, depth = 0): string | null {
       return null;
     }
     default:
-      return `unknown geometry type ${JSON.stringify(String(g.type)).slice(0, 40)}`;
+      // Not String(g.type): an object whose own `toString` is not a function makes that throw.
+      return typeof g.type === "string"
+        ? `unknown geometry type ${JSON.stringify(g.type.slice(0, 40))}`
+        : `unknown geometry type: it must be a string, not ${
+          g.type === null ? "null" : typeof g.type
+        }`;
   }
 }
 

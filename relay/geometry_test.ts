@@ -99,3 +99,11 @@ Deno.test("vertexCount counts every position", () => {
     6,
   );
 });
+
+Deno.test("geometryProblem: a type that cannot be turned into text is refused, never thrown", () => {
+  for (
+    const type of [{ toString: 1 }, Object.create(null), [{ valueOf: "x", toString: 2 }], null]
+  ) {
+    assert.match(geometryProblem({ type, coordinates: [0, 0] }) ?? "", /unknown geometry type/);
+  }
+});

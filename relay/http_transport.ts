@@ -203,7 +203,14 @@ export class HttpSessions {
     }, () => this.#sessions.delete(id));
     this.#sessions.set(id, { socket, mapId: info.mapId });
     socket.announce(id);
-    const connection = this.#hub.accept(socket, info);
+    let connection: Connection;
+    try {
+      connection = this.#hub.accept(socket, info);
+    } catch (err) {
+      // The app answers 500; the session and its heartbeat must not outlive this request.
+      socket.close(1011, "internal error; reconnect");
+      throw err;
+    }
     socket.connection = connection;
     connection.receive(firstFrame);
     return new Response(socket.stream, {

@@ -21,7 +21,7 @@ import type {
 import { Room } from "./room.ts";
 import { InlineJournal } from "./journal.ts";
 import type { Journal } from "./journal.ts";
-import type { Store } from "./store.ts";
+import type { MapRecord, Store } from "./store.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** Options for {@link Hub}. */
@@ -63,7 +63,7 @@ export interface Connection {
 /** The answer to an HTTP API call: a value, or an HTTP status with a message. */
 export type ApiResult<T> = { ok: true; value: T } | {
   ok: false;
-  status: 403 | 404 | 422 | 503;
+  status: 403 | 404 | 422 | 500 | 503;
   message: string;
 };
 
@@ -75,6 +75,16 @@ export interface CreatedMap {
 }
 
 const UNKNOWN_MAP_OR_KEY = "unknown map or key";
+
+/** What every caller with a valid key hears about a map that cannot be loaded. */
+const MAP_UNAVAILABLE = {
+  ok: false,
+  status: 500,
+  message: "this map cannot be loaded (its stored data is damaged); contact the relay's operator",
+} as const;
+
+/** How long a map that failed to load is answered from memory before loading is tried again. */
+const UNAVAILABLE_RETRY_MS = 60_000;
 
 type ConnState = "hello" | "joined" | "closed";
 
@@ -107,12 +117,14 @@ class Conn implements Connection {
     return this.state !== "closed";
   }
 
+  // The transports call these from their event handlers, where an exception would end the
+  // process: whatever goes wrong is contained to this connection.
   receive(data: string | ArrayBuffer | Uint8Array | Blob): void {
-    this.#hub.receive(this, data);
+    this.#hub.guard(this, "receive", () => this.#hub.receive(this, data));
   }
 
   closed(code: number, reason: string): void {
-    this.#hub.closed(this, code, reason);
+    this.#hub.guard(this, "closed", () => this.#hub.closed(this, code, reason));
   }
 }
 
@@ -152,6 +164,8 @@ export class Hub {
   #lastActive = new WeakMap<Room, number>();
   /** Per client address, the maps it has peers on and how many, for `maxMapsPerAddr`. */
   #addrRooms = new Map<string, Map<Room, number>>();
+  /** Maps that failed to load: when to try again, and their record when it could be read. */
+  #unavailable = new Map<string, { until: number; record: MapRecord | null }>();
   #conns = new Map<Peer, Conn>();
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
@@ -171,10 +185,13 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
-    this.#sweepTimer = setInterval(() => this.#sweep(), sweepEvery);
+    this.#sweepTimer = setInterval(() => this.#safely("sweep", () => this.#sweep()), sweepEvery);
     // A slow peer is caught when the next batch for it is flushed; this catches one whose buffer
     // overflowed with the last batch and that gets nothing more.
-    this.#slowTimer = setInterval(() => this.#closeSlowPeers(), 1000);
+    this.#slowTimer = setInterval(
+      () => this.#safely("slow_peers", () => this.#closeSlowPeers()),
+      1000,
+    );
   }
 
   /** Counts for `/healthz` and `/metrics`. */
@@ -278,12 +295,56 @@ export class Hub {
       this.#close(conn, CloseCode.GoingAway, "server shutting down");
       return conn;
     }
-    conn.helloTimer = setTimeout(() => {
-      conn.helloTimer = undefined;
-      this.#violation(conn, "hello_timeout");
-      this.#close(conn, CloseCode.Policy, `no hello within ${this.limits.helloTimeoutMs} ms`);
-    }, this.limits.helloTimeoutMs);
+    conn.helloTimer = setTimeout(() =>
+      this.guard(conn, "hello_timeout", () => {
+        conn.helloTimer = undefined;
+        this.#violation(conn, "hello_timeout");
+        this.#close(conn, CloseCode.Policy, `no hello within ${this.limits.helloTimeoutMs} ms`);
+      }), this.limits.helloTimeoutMs);
     return conn;
+  }
+
+  /**
+   * @internal Runs one entry point's work for a connection. An exception there is a bug: it is
+   * logged once and closes only this connection (an `error` `internal`, then 1011), never the
+   * process.
+   */
+  guard(conn: Conn, where: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.#internalError(where, err, conn.info.mapId, conn.peer.id);
+      if (conn.state === "closed") return;
+      try {
+        this.#fatal(
+          conn,
+          "internal",
+          "the relay failed to handle this connection; reconnect",
+          CloseCode.InternalError,
+        );
+      } catch {
+        // Even the close failed: drop the connection's state so it cannot fail again.
+        conn.state = "closed";
+        this.#conns.delete(conn.peer);
+        this.#dirtyPeers.delete(conn.peer);
+        this.#held.delete(conn.peer);
+      }
+    }
+  }
+
+  /** Runs work from a timer or a promise callback; an exception is logged, never thrown on. */
+  #safely(where: string, work: () => void): void {
+    try {
+      work();
+    } catch (err) {
+      this.#internalError(where, err);
+    }
+  }
+
+  #internalError(where: string, err: unknown, map?: string, peer?: string): void {
+    this.metrics.errors.inc("internal");
+    // The message only: a stack could quote frame contents (keys, feature data) into the log.
+    this.#logger.log("internal_error", { where, map, peer, error: String(err) });
   }
 
   /** @internal Called by a connection's transport with each inbound frame. */
@@ -420,6 +481,10 @@ export class Hub {
     conn.helloTimer = undefined;
     const auth = this.#authorise(conn.info.mapId, msg.key);
     if (!auth.ok) {
+      if (auth.status === 500) {
+        this.#fatal(conn, "internal", auth.message, CloseCode.InternalError);
+        return;
+      }
       if (auth.status === 503) {
         this.#close(conn, CloseCode.TryAgainLater, auth.message);
         return;
@@ -474,7 +539,20 @@ export class Hub {
     mapId: string,
     key: string,
   ): ApiResult<{ room: Room; role: "editor" | "viewer" }> {
-    const room = this.#room(mapId);
+    // The key is checked against the map's record before its journal is read or replayed: a
+    // wrong key never loads a map, and cannot tell a damaged map from an unknown one.
+    const live = this.#rooms.get(mapId);
+    const record = live ? live.record : this.#storedRecord(mapId);
+    if (record === "damaged") return MAP_UNAVAILABLE;
+    // Hash the key (once) and compare even for an unknown map, so both answers take as long.
+    const presented = hashKey(key);
+    const editOk = hashMatches(presented, record?.editHash ?? NO_KEY_HASH);
+    const viewOk = hashMatches(presented, record?.viewHash ?? NO_KEY_HASH);
+    if (!record || key === "" || (!editOk && !viewOk)) {
+      return { ok: false, status: 404, message: UNKNOWN_MAP_OR_KEY };
+    }
+    if (!live && this.#unavailable.has(mapId)) return MAP_UNAVAILABLE;
+    const room = live ?? this.#room(mapId);
     if (room === "capacity") {
       return {
         ok: false,
@@ -482,17 +560,45 @@ export class Hub {
         message: "server at capacity: every map in memory is in active use; try again later",
       };
     }
-    // Hash the key (once) and compare even for an unknown map, so both answers take as long.
-    const presented = hashKey(key);
-    const editOk = hashMatches(presented, room?.record.editHash ?? NO_KEY_HASH);
-    const viewOk = hashMatches(presented, room?.record.viewHash ?? NO_KEY_HASH);
-    if (!room || key === "" || (!editOk && !viewOk)) {
-      return { ok: false, status: 404, message: UNKNOWN_MAP_OR_KEY };
+    if (room === "unavailable") {
+      // Keep the record, so a wrong key still answers 404 while the map is unavailable.
+      const marked = this.#unavailable.get(mapId);
+      if (marked) marked.record = record;
+      return MAP_UNAVAILABLE;
     }
+    if (!room) return { ok: false, status: 404, message: UNKNOWN_MAP_OR_KEY };
     return { ok: true, value: { room, role: editOk ? "editor" : "viewer" } };
   }
 
-  #room(mapId: string): Room | null | "capacity" {
+  /**
+   * A map's record (key hashes) from the store without its features; `"damaged"` when even that
+   * cannot be read. A map that recently failed to load is answered from memory.
+   */
+  #storedRecord(mapId: string): MapRecord | null | "damaged" {
+    if (!isMapId(mapId)) return null;
+    const marked = this.#unavailable.get(mapId);
+    if (marked && marked.until > this.#now()) return marked.record ?? "damaged";
+    this.#unavailable.delete(mapId);
+    try {
+      return this.#store.loadRecord(mapId);
+    } catch (err) {
+      this.#markUnavailable(mapId, null, err);
+      return "damaged";
+    }
+  }
+
+  /** Remembers that a map cannot be loaded (logged once per retry period). */
+  #markUnavailable(mapId: string, record: MapRecord | null, err: unknown): void {
+    this.#unavailable.set(mapId, { until: this.#now() + UNAVAILABLE_RETRY_MS, record });
+    this.metrics.errors.inc("internal");
+    this.#logger.log("map_unavailable", {
+      map: mapId,
+      error: String(err),
+      retryAfterMs: UNAVAILABLE_RETRY_MS,
+    });
+  }
+
+  #room(mapId: string): Room | null | "capacity" | "unavailable" {
     const live = this.#rooms.get(mapId);
     if (live) return live;
     if (!isMapId(mapId)) return null;
@@ -500,10 +606,20 @@ export class Hub {
     const full = this.#rooms.size >= this.limits.maxMaps;
     const makeRoom = full ? (this.#oldestEvictable() ?? this.#leastActive()) : null;
     if (full && !makeRoom) return "capacity";
-    const stored = this.#store.loadMap(mapId, this.limits.recentEdits);
-    if (!stored) return null;
+    let room: Room;
+    try {
+      const stored = this.#store.loadMap(mapId, this.limits.recentEdits);
+      if (!stored) return null;
+      room = new Room({ record: stored.record, limits: this.limits, stored });
+      // A state that cannot be serialised (written by an older relay) would fail every welcome,
+      // read and snapshot later: find out now. The text is cached for the first of them.
+      room.featuresJson();
+    } catch (err) {
+      // A damaged page, a journal that does not replay: this map fails, nothing else.
+      this.#markUnavailable(mapId, null, err);
+      return "unavailable";
+    }
     if (makeRoom) this.#evictOccupied(makeRoom);
-    const room = new Room({ record: stored.record, limits: this.limits, stored });
     room.emptySince = this.#now();
     this.#lastActive.set(room, this.#now());
     this.#rooms.set(mapId, room);
@@ -554,8 +670,10 @@ export class Hub {
     // What is durable goes out first; an echo still waiting for its commit is not sent (the
     // client finds it in its catch-up when it reconnects).
     this.#flushPeer(conn.peer, false);
+    // A transport that failed in that flush has been closed already (1011).
+    if (!conn.open) return;
     try {
-      conn.peer.socket.close(code, reason.slice(0, 120));
+      conn.peer.socket.close(code, closeReason(reason));
     } catch {
       // The transport is already gone; cleanup still runs.
     }
@@ -598,7 +716,9 @@ export class Hub {
   #schedule(): void {
     // setImmediate runs after the I/O callbacks that are ready in this turn, so every frame that
     // arrived together is handled before one flush; setTimeout(0) would add ~2 ms in Deno.
-    if (this.#flushTimer === undefined) this.#flushTimer = setImmediate(() => this.flush());
+    if (this.#flushTimer === undefined) {
+      this.#flushTimer = setImmediate(() => this.#safely("flush", () => this.flush()));
+    }
   }
 
   /**
@@ -635,26 +755,28 @@ export class Hub {
     const ticket = ++this.#issued;
     const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
     this.#journal.append(batches).then(
-      () => {
-        this.#committed(ticket);
-        for (const room of pending) {
-          if (room.editsSinceSnapshot >= this.limits.snapshotEvery) this.#snapshot(room);
-        }
-      },
-      (err) => {
-        // The edits are applied in memory but not durable: they must not be acknowledged. Drop
-        // the rooms from memory (they reload from the store) and make their peers reconnect.
-        this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
-        for (const room of pending) {
-          if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
-          for (const peer of [...room.peers()]) {
-            peer.discard();
-            const conn = this.#conns.get(peer);
-            if (conn) this.#close(conn, CloseCode.InternalError, "storage failure; reconnect");
+      () =>
+        this.#safely("committed", () => {
+          this.#committed(ticket);
+          for (const room of pending) {
+            if (room.editsSinceSnapshot >= this.limits.snapshotEvery) this.#snapshot(room);
           }
-        }
-        this.#committed(ticket);
-      },
+        }),
+      (err) =>
+        this.#safely("commit_failed", () => {
+          // The edits are applied in memory but not durable: they must not be acknowledged. Drop
+          // the rooms from memory (they reload from the store) and make their peers reconnect.
+          this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
+          for (const room of pending) {
+            if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+            for (const peer of [...room.peers()]) {
+              peer.discard();
+              const conn = this.#conns.get(peer);
+              if (conn) this.#close(conn, CloseCode.InternalError, "storage failure; reconnect");
+            }
+          }
+          this.#committed(ticket);
+        }),
     );
   }
 
@@ -687,7 +809,17 @@ export class Hub {
   }
 
   #flushPeer(peer: Peer, closeIfSlow: boolean, frames?: FrameCache): void {
-    const result = peer.flush(this.limits.maxBufferedBytes, this.#durable, frames);
+    let result;
+    try {
+      result = peer.flush(this.limits.maxBufferedBytes, this.#durable, frames);
+    } catch (err) {
+      // One peer's transport failing must not stop the others' flush.
+      const conn = this.#conns.get(peer);
+      this.#internalError("flush_peer", err, conn?.info.mapId, peer.id);
+      peer.discard();
+      if (conn) this.#close(conn, CloseCode.InternalError, "internal error; reconnect");
+      return;
+    }
     if (result.held) this.#held.add(peer);
     this.metrics.framesOut += result.frames;
     this.metrics.messagesOut += result.messages;
@@ -720,8 +852,18 @@ export class Hub {
         room.emptySince !== null && now - room.emptySince >= this.limits.evictAfterMs &&
         this.#evictable(room)
       ) {
-        this.#evict(room);
+        try {
+          this.#evict(room);
+        } catch (err) {
+          // Everything of an evictable room is durable: it can leave memory without a snapshot.
+          this.#internalError("evict", err, room.id);
+          if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+          this.#dirtyRooms.delete(room);
+        }
       }
+    }
+    for (const [mapId, marked] of this.#unavailable) {
+      if (marked.until <= now) this.#unavailable.delete(mapId);
     }
   }
 
@@ -801,7 +943,14 @@ export class Hub {
     for (const conn of [...this.#conns.values()]) {
       this.#close(conn, CloseCode.GoingAway, "server shutting down");
     }
-    for (const room of [...this.#rooms.values()]) this.#evict(room);
+    for (const room of [...this.#rooms.values()]) {
+      try {
+        this.#evict(room);
+      } catch (err) {
+        // Its edits are in the journal; shutting down must not stop at one map.
+        this.#internalError("evict", err, room.id);
+      }
+    }
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#journal.close();
@@ -813,6 +962,24 @@ const NOT_SAVED = {
   status: 503,
   message: "the map could not be saved; try again",
 } as const;
+
+/**
+ * A close reason the WebSocket API accepts: at most 123 bytes of UTF-8, cut at a character.
+ * A longer one (a message quoting a client's wide characters) makes `close` throw, and the
+ * socket would stay open with the hub no longer knowing it.
+ */
+function closeReason(reason: string): string {
+  if (!utf8Exceeds(reason, 123)) return reason;
+  let out = "";
+  let bytes = 0;
+  for (const char of reason) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes > 123) break;
+    out += char;
+  }
+  return out;
+}
 
 /** Compared against for an unknown map, so it costs what a known one does. */
 const NO_KEY_HASH = hashKey("");

@@ -4,6 +4,7 @@ import { Hub } from "./hub.ts";
 import type { Connection } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./options.ts";
 import type { Limits } from "./options.ts";
+import type { Logger } from "./log.ts";
 import type { PeerSocket } from "./peer.ts";
 import { Store } from "./store.ts";
 
@@ -32,6 +33,9 @@ class FakeSocket implements PeerSocket {
 /** A store that logs its commits and can be made to fail. */
 class TestStore extends Store {
   failAppends = false;
+  /** Makes loading a map fail, as a damaged page or an unreplayable journal does. */
+  failLoads = false;
+  loads = 0;
   constructor(readonly events: string[]) {
     super({ path: ":memory:" });
   }
@@ -39,6 +43,11 @@ class TestStore extends Store {
     if (this.failAppends) throw new Error("disk full");
     super.appendEdits(mapId, edits);
     this.events.push(`append ${edits.map((e) => e.seq).join(",")}`);
+  }
+  override loadMap(id: string, historyLimit: number) {
+    this.loads++;
+    if (this.failLoads) throw new Error("database disk image is malformed");
+    return super.loadMap(id, historyLimit);
   }
   override transaction<T>(fn: () => T): T {
     const result = super.transaction(fn);
@@ -88,7 +97,7 @@ class Client {
 }
 
 /** A hub on an in-memory store with a frozen clock; disposing closes both. */
-async function setup(limits: Partial<Limits> = {}) {
+async function setup(limits: Partial<Limits> = {}, logger?: Logger) {
   const events: string[] = [];
   const store = new TestStore(events);
   let peerIds = 0;
@@ -98,6 +107,7 @@ async function setup(limits: Partial<Limits> = {}) {
     limits: { ...DEFAULT_LIMITS, ...limits },
     now: () => clock,
     ids: () => `p${++peerIds}`,
+    logger,
   });
   const map = await hub.createMap("Survey");
   return {
@@ -722,4 +732,103 @@ Deno.test("hub: one address has peers on at most maxMapsPerAddr maps; leaving fr
   b2.hello(second.editKey);
   await t.hub.settled();
   assert.equal(b2.take()[0]?.type, "welcome");
+});
+
+Deno.test("hub: an exception while handling a frame closes only that connection (error internal, 1011) and is logged", async () => {
+  const logs: { event: string; fields?: Record<string, unknown> }[] = [];
+  const logger: Logger = {
+    log(event, fields) {
+      logs.push({ event, fields });
+      // A bug somewhere in the hello path, after the peer joined the room.
+      if (event === "connect" && fields?.peer === "p2") throw new RangeError("boom");
+    },
+  };
+  await using t = await setup({}, logger);
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  const b = t.client("b");
+  b.hello(t.map.editKey);
+  await t.hub.settled();
+  assert.deepEqual(b.closes(), [1011]);
+  const error = b.all().find((m) => m.type === "error");
+  assert.equal(error?.code, "internal");
+  const internal = logs.filter((l) => l.event === "internal_error");
+  assert.equal(internal.length, 1);
+  assert.deepEqual(
+    { ...internal[0].fields },
+    { where: "receive", map: t.map.id, peer: "p2", error: "RangeError: boom" },
+  );
+  // The other peer was not disturbed, and the failed one is gone from the map.
+  a.send(putEdit("after"));
+  a.send({ type: "ping", t: 1 });
+  await t.hub.settled();
+  assert.deepEqual(a.closes(), []);
+  assert.ok(a.all().some((m) => m.type === "edit" && m.id === "after"));
+  assert.ok(a.all().some((m) => m.type === "left" && m.peer === "p2"));
+  assert.deepEqual(t.hub.stats(), { connections: 1, peers: 1, maps: 1 });
+});
+
+Deno.test("hub: a peer whose transport throws on send is closed 1011; the others get their frames", async () => {
+  await using t = await setup();
+  const a = t.client("a");
+  const b = t.client("b");
+  a.hello(t.map.editKey);
+  b.hello(t.map.editKey);
+  await t.hub.settled();
+  b.socket.send = () => {
+    throw new Error("socket broke");
+  };
+  a.send(putEdit("x"));
+  await t.hub.settled();
+  assert.deepEqual(b.closes(), [1011]);
+  assert.deepEqual(a.closes(), []);
+  assert.ok(a.all().some((m) => m.type === "edit" && m.id === "x"));
+});
+
+Deno.test("hub: a map that cannot be loaded answers a clear error to a right key, 404 to a wrong one, logged once", async () => {
+  const logs: string[] = [];
+  await using t = await setup({}, { log: (event) => logs.push(event) });
+  t.store.failLoads = true;
+  const wrong = t.client("w");
+  wrong.hello("wrong-key");
+  assert.equal(t.store.loads, 0, "a wrong key never loads the map");
+  assert.deepEqual(wrong.closed, { code: 1008, reason: "unknown map or key" });
+  for (let i = 0; i < 3; i++) {
+    const c = t.client(`c${i}`);
+    c.hello(t.map.editKey);
+    assert.equal(c.closed?.code, 1011);
+    assert.match(c.closed!.reason, /cannot be loaded/);
+    assert.deepEqual(c.all().map((m) => m.code), ["internal"]);
+    assert.match(String(c.all()[0].message), /contact the relay's operator/);
+  }
+  const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
+  assert.equal(read.ok, false);
+  assert.equal(!read.ok && read.status, 500);
+  assert.deepEqual(await t.hub.readFeatures(t.map.id, "nope"), {
+    ok: false,
+    status: 404,
+    message: "unknown map or key",
+  });
+  assert.equal(t.store.loads, 1, "remembered, not loaded again on every request");
+  assert.deepEqual(logs.filter((e) => e === "map_unavailable"), ["map_unavailable"]);
+  // Once repaired, the map loads again after the retry period.
+  t.store.failLoads = false;
+  t.advance(60_000);
+  const ok = t.client("ok");
+  ok.hello(t.map.editKey);
+  await t.hub.settled();
+  assert.equal(ok.all()[0].type, "welcome");
+});
+
+Deno.test("hub: a transport that throws while the hub closes it is closed once", async () => {
+  await using t = await setup();
+  const a = t.client("a");
+  a.hello(t.map.editKey);
+  await t.hub.settled();
+  a.socket.send = () => {
+    throw new Error("socket broke");
+  };
+  a.conn.receive(new Uint8Array([1]));
+  assert.deepEqual(a.closes(), [1011]);
+  assert.deepEqual(t.hub.stats(), { connections: 0, peers: 0, maps: 1 });
 });

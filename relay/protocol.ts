@@ -55,9 +55,14 @@ export const BBoxSchema = v.pipe(
 
 /** A GeoJSON geometry (RFC 7946), checked by hand for speed and precise messages. */
 export const GeometrySchema = v.custom<Geometry>(
-  (input) => geometryProblem(input) === null,
-  (issue) => geometryProblem(issue.input) ?? "invalid geometry",
+  (input) => geometryIssue(input) === null,
+  (issue) => geometryIssue(issue.input) ?? "invalid geometry",
 );
+
+function geometryIssue(input: unknown): string | null {
+  return geometryProblem(input) ??
+    foreignMembersProblem(input as Record<string, unknown>);
+}
 
 const Color = v.pipe(
   v.string(),
@@ -69,13 +74,95 @@ const EditIdSchema = v.union([
   v.pipe(v.string(), v.minLength(1), v.maxLength(128)),
   v.pipe(v.number(), v.safeInteger()),
 ], "edit id must be a string of 1-128 characters or an integer");
-// `v.record` alone would accept an array and turn it into an object with index keys.
-const Properties = v.pipe(
-  v.custom<Record<string, unknown>>(
-    (x) => typeof x === "object" && x !== null && !Array.isArray(x),
-    "properties must be a JSON object",
-  ),
-  v.record(v.string(), v.unknown()),
+
+/**
+ * How deeply objects and arrays may nest in a feature's properties, the properties object itself
+ * counting as level 1. Real attribute tables are flat; the cap keeps every later walk of the
+ * value (JSON.stringify, structured clone, the client's renderer) far from the stack limit.
+ */
+export const MAX_PROPERTY_DEPTH = 32;
+
+/**
+ * Says what is wrong with a would-be properties object, or `null` when it is a JSON object whose
+ * values nest at most {@link MAX_PROPERTY_DEPTH} levels. Walks iteratively, so no input can
+ * overflow the stack here; it runs on every edit, so it allocates only its own stack.
+ *
+ * @example
+ * ```ts
+ * import { propertiesProblem } from "./protocol.ts";
+ * propertiesProblem({ name: "Paris" }); // null
+ * propertiesProblem([1]); // "properties must be a JSON object"
+ * ```
+ */
+export function propertiesProblem(input: unknown): string | null {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    return "properties must be a JSON object";
+  }
+  return nestedTooDeep(input, 1)
+    ? `properties are nested more than ${MAX_PROPERTY_DEPTH} levels deep`
+    : null;
+}
+
+/** Do objects and arrays in `root` (itself at level `level`) nest past MAX_PROPERTY_DEPTH? */
+function nestedTooDeep(root: object, level: number): boolean {
+  const values: object[] = [root];
+  const depths: number[] = [level];
+  while (values.length > 0) {
+    const value = values.pop()!;
+    const depth = depths.pop()! + 1;
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const child = value[i];
+        if (typeof child !== "object" || child === null) continue;
+        if (depth > MAX_PROPERTY_DEPTH) return true;
+        values.push(child);
+        depths.push(depth);
+      }
+      continue;
+    }
+    // `for...in` over JSON.parse output visits exactly the own keys, `__proto__` included.
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      const child = record[key];
+      if (typeof child !== "object" || child === null) continue;
+      if (depth > MAX_PROPERTY_DEPTH) return true;
+      values.push(child);
+      depths.push(depth);
+    }
+  }
+  return false;
+}
+
+/**
+ * Checks the foreign members of a valid geometry (RFC 7946 allows e.g. `bbox`), which pass through
+ * to every peer: they may nest no deeper than properties. Coordinates are already checked.
+ */
+function foreignMembersProblem(geometry: Record<string, unknown>): string | null {
+  for (const key in geometry) {
+    if (key === "type" || key === "coordinates") continue;
+    const value = geometry[key];
+    if (key === "geometries" && geometry.type === "GeometryCollection") {
+      // Valid, so an array of geometries nested at most 4 deep: this recursion is bounded.
+      for (const child of value as Record<string, unknown>[]) {
+        const problem = foreignMembersProblem(child);
+        if (problem) return problem;
+      }
+    } else if (typeof value === "object" && value !== null && nestedTooDeep(value, 1)) {
+      return `geometry member ${
+        JSON.stringify(key.slice(0, 40))
+      } is nested more than ${MAX_PROPERTY_DEPTH} levels deep`;
+    }
+  }
+  return null;
+}
+
+// Checked by hand rather than with `v.record`: that would accept an array (turning it into an
+// object with index keys), and it silently drops the keys `__proto__`, `constructor` and
+// `prototype`, which are ordinary attribute names in a data file. The value passes through as
+// parsed, so such keys stay own data properties and nothing is copied.
+const Properties = v.custom<Record<string, unknown>>(
+  (x) => propertiesProblem(x) === null,
+  (issue) => propertiesProblem(issue.input) ?? "properties must be a JSON object",
 );
 const PropertyKey = v.pipe(v.string(), v.maxLength(1024));
 
@@ -137,7 +224,11 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
         v.maxLength(limits.maxOpsPerEdit, `an edit may hold at most ${limits.maxOpsPerEdit} ops`),
       ),
     }),
-    v.object({ type: v.literal("ping"), t: v.optional(v.union([v.number(), v.string()])) }),
+    // `1e999` parses as Infinity, which the pong could only echo as `null`.
+    v.object({
+      type: v.literal("ping"),
+      t: v.optional(v.union([v.pipe(v.number(), v.finite()), v.string()])),
+    }),
     // Extension: a new name or colour for this peer, without reconnecting.
     v.object({ type: v.literal("profile"), name: PeerName, color: Color }),
   ], "type must be one of hello, view, cursor, edit, ping, profile");
@@ -217,7 +308,11 @@ function editIdOf(item: unknown): EditId | undefined {
 }
 
 function describeIssue(issue: v.BaseIssue<unknown>): string {
-  const path = issue.path?.map((p) => String(p.key)).join(".");
+  // Path keys are property names and indexes; anything else is named by its type, never
+  // converted (an object with an own `toString` that is not a function would throw).
+  const path = issue.path?.map((p) =>
+    typeof p.key === "string" || typeof p.key === "number" ? String(p.key) : typeof p.key
+  ).join(".");
   return path ? `${path}: ${issue.message}` : issue.message;
 }
 
@@ -267,7 +362,7 @@ export const StoredFeatureSchema = v.object({
   type: v.literal("Feature"),
   id: v.string(),
   geometry: GeometrySchema,
-  properties: v.record(v.string(), v.unknown()),
+  properties: Properties,
 });
 
 /** An accepted edit as it travels to clients and sits in the journal. */

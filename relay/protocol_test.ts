@@ -4,8 +4,10 @@ import * as v from "valibot";
 import {
   ClientMessageSchema,
   createClientMessageSchema,
+  MAX_PROPERTY_DEPTH,
   parseFrame,
   parseImport,
+  propertiesProblem,
   ServerMessageSchema,
 } from "./protocol.ts";
 import type { FrameItem, FrameResult } from "./protocol.ts";
@@ -270,4 +272,77 @@ Deno.test("ServerMessageSchema accepts the relay's messages and refuses malforme
   assert.ok(!v.is(ServerMessageSchema, { type: "cursor", peer: "p2", at: [200, 0] }));
   assert.ok(!v.is(ServerMessageSchema, { type: "rejected", id: 1, code: "nope", message: "" }));
   assert.ok(!v.is(ServerMessageSchema, { type: "gossip" }));
+});
+
+/** JSON text of an object holding arrays nested so that the deepest sits at level `levels`. */
+function nested(levels: number, numericKey = true): string {
+  const inner = "[".repeat(levels - 1) + "]".repeat(levels - 1);
+  return `{${numericKey ? '"0":1,' : ""}"a":${inner}}`;
+}
+
+Deno.test("propertiesProblem: nesting up to MAX_PROPERTY_DEPTH levels passes, one more is refused", () => {
+  assert.equal(MAX_PROPERTY_DEPTH, 32);
+  assert.equal(propertiesProblem(JSON.parse(nested(32))), null);
+  assert.equal(
+    propertiesProblem(JSON.parse(nested(33))),
+    "properties are nested more than 32 levels deep",
+  );
+  // Objects count like arrays; wide values are fine.
+  let deepObject = "1";
+  for (let i = 0; i < 40; i++) deepObject = `{"k":${deepObject}}`;
+  assert.match(propertiesProblem(JSON.parse(deepObject)) ?? "", /nested more than 32/);
+  const wide = { list: Array.from({ length: 100_000 }, (_, i) => ({ i })) };
+  assert.equal(propertiesProblem(wide), null);
+  assert.equal(propertiesProblem([]), "properties must be a JSON object");
+  assert.equal(propertiesProblem(null), "properties must be a JSON object");
+});
+
+Deno.test("parseFrame: properties or geometry members nested far too deep are refused, never thrown", () => {
+  for (const depth of [33, 10_000, 200_000]) {
+    const properties = nested(depth);
+    const putFrame = `{"type":"edit","id":"e","ops":[{"op":"put","feature":{"type":"Feature",` +
+      `"id":"f","geometry":{"type":"Point","coordinates":[0,0]},"properties":${properties}}}]}`;
+    assert.deepEqual(items(parseFrame(putFrame, ClientMessageSchema)), [{
+      ok: false,
+      error: "ops.0.feature.properties: properties are nested more than 32 levels deep",
+      edit: { id: "e", code: "invalid_edit" },
+    }]);
+    const propsFrame =
+      `{"type":"edit","id":"p","ops":[{"op":"props","fid":"f","set":${properties}}]}`;
+    assert.equal(items(parseFrame(propsFrame, ClientMessageSchema))[0].ok, false);
+    const geomFrame = `{"type":"edit","id":"g","ops":[{"op":"geom","fid":"f","geometry":` +
+      `{"type":"Point","coordinates":[0,0],"bbox":${properties}}}]}`;
+    const [geom] = items(parseFrame(geomFrame, ClientMessageSchema));
+    assert.equal(!geom.ok && geom.edit?.code, "invalid_geometry");
+  }
+});
+
+Deno.test("properties keep __proto__, constructor and prototype as own data, in both directions", () => {
+  const odd = '{"__proto__":{"polluted":1},"constructor":"c","prototype":[1]}';
+  const frame = `{"type":"edit","id":"e","ops":[{"op":"put","feature":{"type":"Feature","id":"f",` +
+    `"geometry":{"type":"Point","coordinates":[0,0]},"properties":${odd}}},` +
+    `{"op":"props","fid":"f","set":${odd}}]}`;
+  const [item] = items(parseFrame(frame, ClientMessageSchema));
+  assert.ok(item.ok && item.message.type === "edit");
+  const [putOp, propsOp] = item.message.ops;
+  assert.ok(putOp.op === "put" && propsOp.op === "props");
+  const expected = Object.entries(JSON.parse(odd));
+  assert.deepEqual(Object.entries(putOp.feature.properties), expected);
+  assert.deepEqual(Object.entries(propsOp.set), expected);
+  const echoed = v.parse(
+    ServerMessageSchema,
+    JSON.parse(
+      `{"type":"edit","seq":1,"by":"p","id":"e","ops":${JSON.stringify(item.message.ops)}}`,
+    ),
+  );
+  assert.ok(echoed.type === "edit" && echoed.ops[0].op === "put");
+  assert.deepEqual(Object.entries(echoed.ops[0].feature.properties), expected);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("parseFrame: a ping whose t is not finite is refused (its pong could only say null)", () => {
+  const [item] = items(parseFrame('{"type":"ping","t":1e999}', ClientMessageSchema));
+  assert.equal(item.ok, false);
+  const [ok] = items(parseFrame('{"type":"ping","t":-0}', ClientMessageSchema));
+  assert.equal(ok.ok, true);
 });

@@ -103,6 +103,7 @@ export class Store {
   #db: DatabaseSync;
   #insertMap: StatementSync;
   #getMap: StatementSync;
+  #getRecord: StatementSync;
   #insertEdit: StatementSync;
   #saveSnapshot: StatementSync;
   #prune: StatementSync;
@@ -149,6 +150,9 @@ export class Store {
     );
     this.#getMap = this.#db.prepare(
       "SELECT id, title, edit_hash, view_hash, created_at, snapshot_seq, snapshot FROM maps WHERE id = ?",
+    );
+    this.#getRecord = this.#db.prepare(
+      "SELECT id, title, edit_hash, view_hash, created_at FROM maps WHERE id = ?",
     );
     this.#insertEdit = this.#db.prepare("INSERT INTO edits (map_id, seq, frame) VALUES (?, ?, ?)");
     this.#saveSnapshot = this.#db.prepare(
@@ -202,6 +206,22 @@ export class Store {
       record.viewHash,
       record.createdAt,
     );
+  }
+
+  /**
+   * Reads only a map's record (title and key hashes), or `null` when there is no such map: enough
+   * to check a key without reading, or trusting, the map's snapshot and journal.
+   */
+  loadRecord(id: string): MapRecord | null {
+    const row = this.#getRecord.get(id);
+    if (!row) return null;
+    return {
+      id: String(row.id),
+      title: String(row.title),
+      editHash: row.edit_hash as Uint8Array,
+      viewHash: row.view_hash as Uint8Array,
+      createdAt: Number(row.created_at),
+    };
   }
 
   /** Reads a map's record, snapshot and journal tail, or `null` when there is no such map. */

@@ -241,3 +241,15 @@ Deno.test("Store: edits that do not continue a map's journal are refused, so no 
     store.close();
   }
 });
+
+Deno.test("Store.loadRecord reads a map's record without its journal, which may not even parse", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("m1"));
+    store.transaction(() => store.appendEdits("m1", [{ seq: 1, frame: "not json" }]));
+    assert.deepEqual(store.loadRecord("m1"), record("m1"));
+    assert.equal(store.loadRecord("nope"), null);
+  } finally {
+    store.close();
+  }
+});

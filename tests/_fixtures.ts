@@ -147,7 +147,8 @@ export class Replica {
           break;
         case "props": {
           const f = this.#existing(op.fid, edit);
-          Object.assign(f.properties, structuredClone(op.set));
+          // A spread defines keys (Object.assign would set `__proto__` as the prototype).
+          f.properties = { ...f.properties, ...structuredClone(op.set) };
           for (const key of op.unset ?? []) delete f.properties[key];
           break;
         }

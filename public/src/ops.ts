@@ -84,7 +84,14 @@ export function inverseOps(
         const touched = new Set([...Object.keys(op.set), ...(op.unset ?? [])]);
         for (const key of touched) {
           if (Object.hasOwn(old.properties, key)) {
-            set[key] = old.properties[key];
+            // Defined, not assigned: `set["__proto__"] = x` would change the object's prototype
+            // instead of keeping a property of that name (GIS data does have odd keys).
+            Object.defineProperty(set, key, {
+              value: old.properties[key],
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
           } else unset.push(key);
         }
         inverse.push(
