@@ -66,7 +66,10 @@ export interface RelayOptions {
   /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
   tiles: string | null;
   tilesAttribution: string | null;
-  /** Start even when the write-ahead log lost acknowledged commits (logged). @default false */
+  /**
+   * Start even when the write-ahead log lost acknowledged commits or `quick_check` finds damage
+   * (logged); damaged maps are then refused one by one. @default false
+   */
   acceptDataLoss: boolean;
   /** Origin that share links (`editUrl`, `viewUrl`) are built from; `null`: see `--public-url`. */
   publicUrl: string | null;
@@ -334,7 +337,7 @@ export function helpText(): string {
     ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
     ["--tiles URL", "raster tile URL template ({z}/{x}/{y})", "built-in vector basemap"],
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
-    ["--accept-data-loss", "start although the write-ahead log lost commits", "off"],
+    ["--accept-data-loss", "start although storage lost commits or is damaged", "off"],
     ["--public-url URL", "origin of share links", "first --origin, else this server"],
     ["--test-hooks", "serve the map page with window.duplex, for the browser tests", "off"],
     ...LIMIT_SPECS.map((s): [string, string, string] => [

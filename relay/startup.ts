@@ -31,8 +31,9 @@ export function databasePath(dataDir: string): string {
  * (commits lost by a cut or deleted log), that the file opens and can be written, SQLite's
  * `quick_check`, and every map's journal for gaps. A damaged file stops the start (the norm of
  * database servers: serving from a damaged b-tree can return wrong rows and spread the damage, so
- * the operator restores a backup); a map with a damaged journal is only logged here, and refused
- * when it is loaded, so the other maps stay available.
+ * the operator restores a backup) unless the operator accepts the loss to serve what is left; a map
+ * with a damaged journal is only logged here, and refused when it is loaded, so the other maps stay
+ * available.
  */
 export function openStore(options: OpenStoreOptions): { store: Store; path: string } {
   const { dataDir, logger } = options;
@@ -89,12 +90,22 @@ export function openStore(options: OpenStoreOptions): { store: Store; path: stri
     journals = { maps: 0, edits: 0, damaged: [] };
   }
   if (findings.length > 0) {
-    logger.log("store_damaged", { file: path, check: "quick_check", findings });
-    store.close();
-    throw new StartupError(
-      `the database at ${path} is damaged (quick_check: ${findings[0]}); stop here and restore ` +
-        "it from a backup (see docs/DEPLOY.md)",
-    );
+    logger.log("store_damaged", {
+      file: path,
+      check: "quick_check",
+      findings,
+      accepted: options.acceptDataLoss === true,
+    });
+    if (!options.acceptDataLoss) {
+      store.close();
+      throw new StartupError(
+        `the database at ${path} is damaged (quick_check: ${findings[0]}); stop here and restore ` +
+          "it from a backup (see docs/DEPLOY.md), or start with --accept-data-loss to serve the " +
+          "maps that can still be read",
+      );
+    }
+    // The operator chose to serve what is left: a map on a damaged page fails when it is loaded
+    // (the hub refuses that map alone); the journal check is skipped, as it would read them all.
   }
   for (const { mapId, missing } of journals.damaged) {
     logger.log("store_damaged", { file: path, check: "journal", map: mapId, missing });
