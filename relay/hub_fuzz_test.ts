@@ -40,6 +40,8 @@ function answerProblem(socket: FakeSocket): string | null {
 
 Deno.test(`hub fuzz: ${FRAMES} generated frames in-process, every answer documented`, async () => {
   const seed = fuzzSeed();
+  // Printed first, so that any failure (an exception included) shows how to replay it.
+  console.log(`seed ${seed} (replay: DUPLEXMAP_FUZZ_SEED=${seed})`);
   const store = new Store({ path: ":memory:" });
   const bugs: string[] = [];
   const hub = new Hub({
