@@ -1,14 +1,11 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
-import { vertexCount } from "./geometry.ts";
+import { applyOps, type EditLimits, type Rejection } from "./edit_ops.ts";
 import type { Peer } from "./peer.ts";
 import type { EditFrame, EditId, EditOp, RejectCode, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
 /** The limits a room enforces on edits. */
-export interface RoomLimits {
-  maxFeatures: number;
-  maxVertices: number;
-  maxPropsBytes: number;
+export interface RoomLimits extends EditLimits {
   /** Edits kept in memory for `since` catch-up. */
   recentEdits: number;
   /** Characters of edit frames kept for catch-up, whatever their number. @default 8 MiB */
@@ -17,13 +14,6 @@ export interface RoomLimits {
 
 /** The default of {@link RoomLimits.recentBytes}. */
 export const DEFAULT_RECENT_BYTES = 8 << 20;
-
-/** An edit the room refused, as a value (it is an expected outcome, not an exception). */
-export interface Rejection {
-  ok: false;
-  code: RejectCode;
-  message: string;
-}
 
 /** An edit the room accepted. */
 export interface Accepted {
@@ -37,88 +27,6 @@ export interface Accepted {
 export interface JournalEntry {
   seq: number;
   frame: string;
-}
-
-/**
- * Applies ops to a copy-on-write view of `features`. Either every op applies and the changed
- * features are returned, or nothing changes and the reason is returned.
- */
-export function applyOps(
-  features: ReadonlyMap<string, StoredFeature>,
-  ops: readonly EditOp[],
-  limits: Pick<RoomLimits, "maxFeatures" | "maxVertices" | "maxPropsBytes">,
-): { ok: true; changes: Map<string, StoredFeature | null> } | Rejection {
-  const changes = new Map<string, StoredFeature | null>();
-  const current = (fid: string) =>
-    changes.has(fid) ? changes.get(fid) ?? null : features.get(fid) ?? null;
-  let count = features.size;
-  for (const [index, op] of ops.entries()) {
-    const where = `ops[${index}]`;
-    let next: StoredFeature;
-    if (op.op === "put") {
-      if (current(op.feature.id) === null) count++;
-      next = {
-        type: "Feature",
-        id: op.feature.id,
-        geometry: op.feature.geometry,
-        properties: op.feature.properties ?? {},
-      };
-    } else {
-      const existing = current(op.fid);
-      if (existing === null) {
-        return reject(
-          "unknown_feature",
-          `${where}: no feature ${JSON.stringify(op.fid)} (it may have been deleted)`,
-        );
-      }
-      if (op.op === "del") {
-        changes.set(op.fid, null);
-        count--;
-        continue;
-      }
-      if (op.op === "geom") {
-        next = { ...existing, geometry: op.geometry };
-      } else {
-        const properties: Record<string, unknown> = { ...existing.properties, ...op.set };
-        for (const key of op.unset ?? []) delete properties[key];
-        next = { ...existing, properties };
-      }
-    }
-    if (op.op !== "props") {
-      const vertices = vertexCount(next.geometry);
-      if (vertices > limits.maxVertices) {
-        return reject(
-          "too_large",
-          `${where}: geometry has ${vertices} positions; the limit is ${limits.maxVertices}`,
-        );
-      }
-    }
-    if (op.op !== "geom") {
-      const bytes = utf8Length(JSON.stringify(next.properties));
-      if (bytes > limits.maxPropsBytes) {
-        return reject(
-          "too_large",
-          `${where}: properties are ${bytes} bytes as JSON; the limit is ${limits.maxPropsBytes}`,
-        );
-      }
-    }
-    changes.set(next.id, next);
-  }
-  if (count > limits.maxFeatures && count > features.size) {
-    return reject(
-      "too_many_features",
-      `the map would hold ${count} features; the limit is ${limits.maxFeatures}`,
-    );
-  }
-  return { ok: true, changes };
-}
-
-const encoder = new TextEncoder();
-
-function utf8Length(text: string): number {
-  // Most property text is ASCII: only count bytes when a character could take more than one.
-  // JSON.stringify escapes control characters, so its ASCII output is all printable.
-  return /[^\x20-\x7e]/.test(text) ? encoder.encode(text).length : text.length;
 }
 
 function reject(code: RejectCode, message: string): Rejection {
