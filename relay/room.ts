@@ -33,6 +33,13 @@ function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };
 }
 
+/**
+ * What a joining peer's `welcome` carried: the whole map (`snapshot`), the edits after its `since`
+ * (`ops`), or the whole map because its `since` was from another epoch of the map's history
+ * (`epoch_mismatch`: a restored backup, a moved or recreated map), which the hub logs.
+ */
+export type WelcomeKind = "snapshot" | "ops" | "epoch_mismatch";
+
 /** Options for {@link Room}. */
 export interface RoomOptions {
   record: MapRecord;
@@ -59,6 +66,7 @@ export class Room {
   #presenceDirty = new Map<Peer, { view: boolean; cursor: boolean }>();
   #snapshot: { seq: number; json: string } | null = null;
   #snapshotSeq = 0;
+  #epoch: string | undefined;
   /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
   #recentIds = new Map<string, number>();
   /** The commit ticket of the latest edit: what must be durable before the state may be shown. */
@@ -71,6 +79,7 @@ export class Room {
     this.#limits = options.limits;
     const stored = options.stored;
     if (!stored) return;
+    this.#epoch = stored.epoch;
     if (stored.snapshot !== null) {
       for (const f of JSON.parse(stored.snapshot) as StoredFeature[]) this.#features.set(f.id, f);
     }
@@ -100,6 +109,11 @@ export class Room {
 
   get seq(): number {
     return this.#seq;
+  }
+
+  /** The epoch of the map's history (see {@link StoredMap.epoch}), sent in `welcome`. */
+  get epoch(): string | undefined {
+    return this.#epoch;
   }
 
   get peerCount(): number {
@@ -136,15 +150,19 @@ export class Room {
 
   /**
    * Adds a peer: queues its `welcome` (a snapshot, or the missed edits when `since` is recent
-   * enough) and tells the others it `joined`.
+   * enough and, if the peer sent an `epoch`, of this map's epoch) and tells the others it `joined`.
+   * A peer that sends `since` without an epoch (an older client) is answered as before epochs.
    */
-  join(peer: Peer, since: number | undefined): void {
+  join(peer: Peer, since: number | undefined, epoch?: string): WelcomeKind {
     const you = { peer: peer.id, name: peer.name, color: peer.color, role: peer.role };
     const peers = [...this.#peers.values()].map((p) => p.info());
     const head = `{"type":"welcome","you":${JSON.stringify(you)},"peers":${
       JSON.stringify(peers)
-    },"seq":${this.#seq},"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
-    const missed = since === undefined ? null : this.#editsAfter(since);
+    },"seq":${this.#seq}${
+      this.#epoch === undefined ? "" : `,"epoch":${JSON.stringify(this.#epoch)}`
+    },"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
+    const otherEpoch = since !== undefined && epoch !== undefined && epoch !== this.#epoch;
+    const missed = since === undefined || otherEpoch ? null : this.#editsAfter(since);
     // The welcome shows the state up to the latest edit: it waits for that edit's commit.
     peer.enqueue(
       missed === null
@@ -156,6 +174,7 @@ export class Room {
     for (const other of this.#peers.values()) other.enqueue(joined);
     this.#peers.set(peer.id, peer);
     this.emptySince = null;
+    return otherEpoch ? "epoch_mismatch" : missed === null ? "snapshot" : "ops";
   }
 
   /** Tells the others a peer's new name and colour, as a `joined` for a peer they already know. */

@@ -196,6 +196,72 @@ Deno.test("join with since too old or in the future gives a snapshot instead", (
   assert.deepEqual((welcome.ops as Msg[]).map((f) => f.seq), [19, 20]);
 });
 
+/** A room of map RECORD with five edits, loaded from the store under `epoch`. */
+function roomWithEpoch(epoch: string | undefined): { room: Room; frames: string[] } {
+  const source = new Room({ record: RECORD, limits: LIMITS });
+  for (let i = 1; i <= 5; i++) source.edit("x", i, [put(`f${i}`, { i })]);
+  const journal = source.takeUnsaved();
+  const stored: StoredMap = {
+    record: RECORD,
+    snapshotSeq: 0,
+    snapshot: null,
+    tail: journal,
+    history: [],
+    ...(epoch === undefined ? {} : { epoch }),
+  };
+  return {
+    room: new Room({ record: RECORD, limits: LIMITS, stored }),
+    frames: journal.map((e) => e.frame),
+  };
+}
+
+Deno.test("welcome carries the map's epoch; since with the same epoch gives the missed edits", () => {
+  const { room, frames } = roomWithEpoch("e1");
+  assert.equal(room.epoch, "e1");
+  const fresh = peer("fresh");
+  assert.equal(room.join(fresh, undefined), "snapshot");
+  const [first] = drain(fresh);
+  assert.equal(first.epoch, "e1");
+  assert.equal(first.seq, 5);
+  const back = peer("back");
+  assert.equal(room.join(back, 3, "e1"), "ops");
+  const [welcome] = drain(back);
+  assert.equal(welcome.epoch, "e1");
+  assert.equal(welcome.features, undefined);
+  assert.deepEqual(welcome.ops, frames.slice(3).map((f) => JSON.parse(f)));
+});
+
+Deno.test("since from another epoch gets the whole map, never a catch-up", () => {
+  const { room } = roomWithEpoch("e2");
+  for (const since of [0, 3, 5, 9]) {
+    const p = peer(`p${since}`);
+    assert.equal(room.join(p, since, "e1"), "epoch_mismatch", `since ${since}`);
+    const [welcome] = drain(p);
+    assert.equal(welcome.ops, undefined, `since ${since}`);
+    assert.equal(welcome.epoch, "e2");
+    assert.deepEqual(welcome.features, { type: "FeatureCollection", features: features(room) });
+  }
+  // A map without an epoch (made by an older relay) is no history the client's epoch names.
+  const { room: old } = roomWithEpoch(undefined);
+  const p = peer("old");
+  assert.equal(old.join(p, 3, "e1"), "epoch_mismatch");
+  const [welcome] = drain(p);
+  assert.equal("epoch" in welcome, false);
+  assert.ok(welcome.features);
+});
+
+Deno.test("since without an epoch (an older client) is answered as before epochs", () => {
+  const { room, frames } = roomWithEpoch("e3");
+  const p = peer("older");
+  assert.equal(room.join(p, 2), "ops");
+  const [welcome] = drain(p);
+  assert.deepEqual(welcome.ops, frames.slice(2).map((f) => JSON.parse(f)));
+  // Past the head it is the whole map, as before.
+  const ahead = peer("ahead");
+  assert.equal(room.join(ahead, 6), "snapshot");
+  assert.ok(drain(ahead)[0].features);
+});
+
 Deno.test("presence is coalesced: only the newest view and cursor of each peer is sent", () => {
   const room = new Room({ record: RECORD, limits: LIMITS });
   const a = peer("a");
