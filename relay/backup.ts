@@ -24,7 +24,8 @@ export interface BackupResult {
  * before it began, none after) while the relay goes on writing, and no restart however busy the
  * relay is. (`VACUUM INTO` would need `ATTACH`, which Deno allows only with every permission.) The
  * copy is then opened and checked (`quick_check`, journal continuity) before it is reported good;
- * a bad copy is removed.
+ * a bad copy is removed. Every map in the copy gets a new epoch, so a client holding a seq of the
+ * live file is sent the whole map by a relay serving the restored copy.
  *
  * @example
  * ```ts ignore
@@ -68,6 +69,9 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
         findings[0] ?? `the journal of map ${journals.damaged[0].mapId} has gaps`,
       );
     }
+    // The copy is a history of its own from here: clients that saw later seqs of the live file
+    // must get a full snapshot from it once restored, never a catch-up (docs/PROTOCOL.md).
+    copy.renewEpochs();
     copy.close();
     copy = null;
     return { from, to, maps: journals.maps, edits: journals.edits, bytes: Deno.statSync(to).size };

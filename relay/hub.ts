@@ -522,7 +522,10 @@ export class Hub {
     if ((msg.since ?? 0) > room.seq) {
       this.#logger.log("store_behind_client", { map: room.id, since: msg.since, seq: room.seq });
     }
-    room.join(peer, msg.since);
+    if (room.join(peer, msg.since, msg.epoch) === "epoch_mismatch") {
+      // A since from another history (a restored backup, a moved map): the whole map instead.
+      this.#logger.log("epoch_mismatch", { map: room.id, since: msg.since, seq: room.seq });
+    }
     this.#touch(room);
     conn.info.onJoin?.();
     this.#logger.log("connect", {

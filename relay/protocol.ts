@@ -207,6 +207,8 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
       name: PeerName,
       color: Color,
       since: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(0))),
+      // Extension: the epoch `since` was seen under (from `welcome`); see docs/PROTOCOL.md.
+      epoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
       client: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
     }),
     v.object({
@@ -385,6 +387,8 @@ export const ServerMessageSchema = v.variant("type", [
     you: v.object({ peer: v.string(), name: v.string(), color: v.string(), role: RoleSchema }),
     peers: v.array(PeerInfoSchema),
     seq: v.number(),
+    /** The epoch of the map's history that `seq` counts in: send it back with `since`. */
+    epoch: v.optional(v.string()),
     map: v.optional(v.object({ id: v.string(), title: v.string() })),
     features: v.optional(
       v.object({ type: v.literal("FeatureCollection"), features: v.array(StoredFeatureSchema) }),

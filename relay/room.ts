@@ -1,14 +1,11 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
-import { vertexCount } from "./geometry.ts";
+import { applyOps, type EditLimits, type Rejection } from "./edit_ops.ts";
 import type { Peer } from "./peer.ts";
 import type { EditFrame, EditId, EditOp, RejectCode, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
 /** The limits a room enforces on edits. */
-export interface RoomLimits {
-  maxFeatures: number;
-  maxVertices: number;
-  maxPropsBytes: number;
+export interface RoomLimits extends EditLimits {
   /** Edits kept in memory for `since` catch-up. */
   recentEdits: number;
   /** Characters of edit frames kept for catch-up, whatever their number. @default 8 MiB */
@@ -17,13 +14,6 @@ export interface RoomLimits {
 
 /** The default of {@link RoomLimits.recentBytes}. */
 export const DEFAULT_RECENT_BYTES = 8 << 20;
-
-/** An edit the room refused, as a value (it is an expected outcome, not an exception). */
-export interface Rejection {
-  ok: false;
-  code: RejectCode;
-  message: string;
-}
 
 /** An edit the room accepted. */
 export interface Accepted {
@@ -39,91 +29,16 @@ export interface JournalEntry {
   frame: string;
 }
 
-/**
- * Applies ops to a copy-on-write view of `features`. Either every op applies and the changed
- * features are returned, or nothing changes and the reason is returned.
- */
-export function applyOps(
-  features: ReadonlyMap<string, StoredFeature>,
-  ops: readonly EditOp[],
-  limits: Pick<RoomLimits, "maxFeatures" | "maxVertices" | "maxPropsBytes">,
-): { ok: true; changes: Map<string, StoredFeature | null> } | Rejection {
-  const changes = new Map<string, StoredFeature | null>();
-  const current = (fid: string) =>
-    changes.has(fid) ? changes.get(fid) ?? null : features.get(fid) ?? null;
-  let count = features.size;
-  for (const [index, op] of ops.entries()) {
-    const where = `ops[${index}]`;
-    let next: StoredFeature;
-    if (op.op === "put") {
-      if (current(op.feature.id) === null) count++;
-      next = {
-        type: "Feature",
-        id: op.feature.id,
-        geometry: op.feature.geometry,
-        properties: op.feature.properties ?? {},
-      };
-    } else {
-      const existing = current(op.fid);
-      if (existing === null) {
-        return reject(
-          "unknown_feature",
-          `${where}: no feature ${JSON.stringify(op.fid)} (it may have been deleted)`,
-        );
-      }
-      if (op.op === "del") {
-        changes.set(op.fid, null);
-        count--;
-        continue;
-      }
-      if (op.op === "geom") {
-        next = { ...existing, geometry: op.geometry };
-      } else {
-        const properties: Record<string, unknown> = { ...existing.properties, ...op.set };
-        for (const key of op.unset ?? []) delete properties[key];
-        next = { ...existing, properties };
-      }
-    }
-    if (op.op !== "props") {
-      const vertices = vertexCount(next.geometry);
-      if (vertices > limits.maxVertices) {
-        return reject(
-          "too_large",
-          `${where}: geometry has ${vertices} positions; the limit is ${limits.maxVertices}`,
-        );
-      }
-    }
-    if (op.op !== "geom") {
-      const bytes = utf8Length(JSON.stringify(next.properties));
-      if (bytes > limits.maxPropsBytes) {
-        return reject(
-          "too_large",
-          `${where}: properties are ${bytes} bytes as JSON; the limit is ${limits.maxPropsBytes}`,
-        );
-      }
-    }
-    changes.set(next.id, next);
-  }
-  if (count > limits.maxFeatures && count > features.size) {
-    return reject(
-      "too_many_features",
-      `the map would hold ${count} features; the limit is ${limits.maxFeatures}`,
-    );
-  }
-  return { ok: true, changes };
-}
-
-const encoder = new TextEncoder();
-
-function utf8Length(text: string): number {
-  // Most property text is ASCII: only count bytes when a character could take more than one.
-  // JSON.stringify escapes control characters, so its ASCII output is all printable.
-  return /[^\x20-\x7e]/.test(text) ? encoder.encode(text).length : text.length;
-}
-
 function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };
 }
+
+/**
+ * What a joining peer's `welcome` carried: the whole map (`snapshot`), the edits after its `since`
+ * (`ops`), or the whole map because its `since` was from another epoch of the map's history
+ * (`epoch_mismatch`: a restored backup, a moved or recreated map), which the hub logs.
+ */
+export type WelcomeKind = "snapshot" | "ops" | "epoch_mismatch";
 
 /** Options for {@link Room}. */
 export interface RoomOptions {
@@ -151,6 +66,7 @@ export class Room {
   #presenceDirty = new Map<Peer, { view: boolean; cursor: boolean }>();
   #snapshot: { seq: number; json: string } | null = null;
   #snapshotSeq = 0;
+  #epoch: string | undefined;
   /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
   #recentIds = new Map<string, number>();
   /** The commit ticket of the latest edit: what must be durable before the state may be shown. */
@@ -163,6 +79,7 @@ export class Room {
     this.#limits = options.limits;
     const stored = options.stored;
     if (!stored) return;
+    this.#epoch = stored.epoch;
     if (stored.snapshot !== null) {
       for (const f of JSON.parse(stored.snapshot) as StoredFeature[]) this.#features.set(f.id, f);
     }
@@ -192,6 +109,11 @@ export class Room {
 
   get seq(): number {
     return this.#seq;
+  }
+
+  /** The epoch of the map's history (see {@link StoredMap.epoch}), sent in `welcome`. */
+  get epoch(): string | undefined {
+    return this.#epoch;
   }
 
   get peerCount(): number {
@@ -228,15 +150,19 @@ export class Room {
 
   /**
    * Adds a peer: queues its `welcome` (a snapshot, or the missed edits when `since` is recent
-   * enough) and tells the others it `joined`.
+   * enough and, if the peer sent an `epoch`, of this map's epoch) and tells the others it `joined`.
+   * A peer that sends `since` without an epoch (an older client) is answered as before epochs.
    */
-  join(peer: Peer, since: number | undefined): void {
+  join(peer: Peer, since: number | undefined, epoch?: string): WelcomeKind {
     const you = { peer: peer.id, name: peer.name, color: peer.color, role: peer.role };
     const peers = [...this.#peers.values()].map((p) => p.info());
     const head = `{"type":"welcome","you":${JSON.stringify(you)},"peers":${
       JSON.stringify(peers)
-    },"seq":${this.#seq},"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
-    const missed = since === undefined ? null : this.#editsAfter(since);
+    },"seq":${this.#seq}${
+      this.#epoch === undefined ? "" : `,"epoch":${JSON.stringify(this.#epoch)}`
+    },"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
+    const otherEpoch = since !== undefined && epoch !== undefined && epoch !== this.#epoch;
+    const missed = since === undefined || otherEpoch ? null : this.#editsAfter(since);
     // The welcome shows the state up to the latest edit: it waits for that edit's commit.
     peer.enqueue(
       missed === null
@@ -248,6 +174,7 @@ export class Room {
     for (const other of this.#peers.values()) other.enqueue(joined);
     this.#peers.set(peer.id, peer);
     this.emptySince = null;
+    return otherEpoch ? "epoch_mismatch" : missed === null ? "snapshot" : "ops";
   }
 
   /** Tells the others a peer's new name and colour, as a `joined` for a peer they already know. */

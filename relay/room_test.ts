@@ -4,7 +4,7 @@ import { hashKey } from "./keys.ts";
 import { FakeSocket } from "./_fake_socket.ts";
 import { Peer } from "./peer.ts";
 import type { EditOp, Geometry, StoredFeature } from "./protocol.ts";
-import { applyOps, Room } from "./room.ts";
+import { Room } from "./room.ts";
 import type { RoomLimits } from "./room.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
@@ -53,26 +53,6 @@ function features(room: Room): StoredFeature[] {
   return JSON.parse(room.featuresJson());
 }
 
-Deno.test("applyOps applies put, geom, props and del in order without touching the input", () => {
-  const before = new Map<string, StoredFeature>();
-  const result = applyOps(before, [
-    put("a", { name: "A", n: 1 }),
-    put("b"),
-    { op: "geom", fid: "a", geometry: point(5, 5) },
-    { op: "props", fid: "a", set: { n: 2, x: true }, unset: ["name"] },
-    { op: "del", fid: "b" },
-  ], LIMITS);
-  assert.ok(result.ok);
-  assert.deepEqual(result.changes.get("a"), {
-    type: "Feature",
-    id: "a",
-    geometry: point(5, 5),
-    properties: { n: 2, x: true },
-  });
-  assert.equal(result.changes.get("b"), null);
-  assert.equal(before.size, 0);
-});
-
 Deno.test("applyOps is atomic: one failing op leaves nothing applied", () => {
   const room = new Room({ record: RECORD, limits: LIMITS });
   assert.ok(room.edit("p1", 1, [put("a", { v: 1 })]).ok);
@@ -95,17 +75,6 @@ Deno.test("applyOps is atomic: one failing op leaves nothing applied", () => {
   assert.deepEqual(room.takeUnsaved().map((e) => e.seq), [1]);
 });
 
-Deno.test("applyOps: an op on a deleted or unknown feature says which", () => {
-  const result = applyOps(
-    new Map(),
-    [put("a"), { op: "geom", fid: "zz", geometry: point() }],
-    LIMITS,
-  );
-  assert.ok(!result.ok);
-  assert.equal(result.code, "unknown_feature");
-  assert.match(result.message, /ops\[1\]: no feature "zz"/);
-});
-
 Deno.test("props: last writer wins per property, other properties survive", () => {
   const room = new Room({ record: RECORD, limits: LIMITS });
   room.edit("p1", 1, [put("a", { name: "old", colour: "red", keep: 1 })]);
@@ -116,33 +85,6 @@ Deno.test("props: last writer wins per property, other properties survive", () =
   // A put replaces properties as a whole.
   room.edit("p2", 2, [put("a", { only: true })]);
   assert.deepEqual(features(room)[0].properties, { only: true });
-});
-
-Deno.test("limits: too many vertices or property bytes is too_large", () => {
-  const limits = { ...LIMITS, maxVertices: 4, maxPropsBytes: 20 };
-  const line = (n: number): Geometry => ({
-    type: "LineString",
-    coordinates: Array.from({ length: n }, (_, i) => [i, 0]),
-  });
-  assert.ok(applyOps(new Map(), [put("a", {}, line(4))], limits).ok);
-  const big = applyOps(new Map(), [put("a", {}, line(5))], limits);
-  assert.ok(!big.ok);
-  assert.equal(big.code, "too_large");
-  assert.match(big.message, /5 positions; the limit is 4/);
-  const existing = new Map([["a", {
-    type: "Feature",
-    id: "a",
-    geometry: point(),
-    properties: {},
-  }]]) as Map<
-    string,
-    StoredFeature
-  >;
-  const geom = applyOps(existing, [{ op: "geom", fid: "a", geometry: line(5) }], limits);
-  assert.ok(!geom.ok && geom.code === "too_large");
-  const props = applyOps(existing, [{ op: "props", fid: "a", set: { s: "x".repeat(20) } }], limits);
-  assert.ok(!props.ok && props.code === "too_large");
-  assert.match(props.message, /the limit is 20/);
 });
 
 Deno.test("limits: more features than allowed is too_many_features; shrinking still works", () => {
@@ -252,6 +194,72 @@ Deno.test("join with since too old or in the future gives a snapshot instead", (
   room.join(p, 18);
   const [welcome] = drain(p);
   assert.deepEqual((welcome.ops as Msg[]).map((f) => f.seq), [19, 20]);
+});
+
+/** A room of map RECORD with five edits, loaded from the store under `epoch`. */
+function roomWithEpoch(epoch: string | undefined): { room: Room; frames: string[] } {
+  const source = new Room({ record: RECORD, limits: LIMITS });
+  for (let i = 1; i <= 5; i++) source.edit("x", i, [put(`f${i}`, { i })]);
+  const journal = source.takeUnsaved();
+  const stored: StoredMap = {
+    record: RECORD,
+    snapshotSeq: 0,
+    snapshot: null,
+    tail: journal,
+    history: [],
+    ...(epoch === undefined ? {} : { epoch }),
+  };
+  return {
+    room: new Room({ record: RECORD, limits: LIMITS, stored }),
+    frames: journal.map((e) => e.frame),
+  };
+}
+
+Deno.test("welcome carries the map's epoch; since with the same epoch gives the missed edits", () => {
+  const { room, frames } = roomWithEpoch("e1");
+  assert.equal(room.epoch, "e1");
+  const fresh = peer("fresh");
+  assert.equal(room.join(fresh, undefined), "snapshot");
+  const [first] = drain(fresh);
+  assert.equal(first.epoch, "e1");
+  assert.equal(first.seq, 5);
+  const back = peer("back");
+  assert.equal(room.join(back, 3, "e1"), "ops");
+  const [welcome] = drain(back);
+  assert.equal(welcome.epoch, "e1");
+  assert.equal(welcome.features, undefined);
+  assert.deepEqual(welcome.ops, frames.slice(3).map((f) => JSON.parse(f)));
+});
+
+Deno.test("since from another epoch gets the whole map, never a catch-up", () => {
+  const { room } = roomWithEpoch("e2");
+  for (const since of [0, 3, 5, 9]) {
+    const p = peer(`p${since}`);
+    assert.equal(room.join(p, since, "e1"), "epoch_mismatch", `since ${since}`);
+    const [welcome] = drain(p);
+    assert.equal(welcome.ops, undefined, `since ${since}`);
+    assert.equal(welcome.epoch, "e2");
+    assert.deepEqual(welcome.features, { type: "FeatureCollection", features: features(room) });
+  }
+  // A map without an epoch (made by an older relay) is no history the client's epoch names.
+  const { room: old } = roomWithEpoch(undefined);
+  const p = peer("old");
+  assert.equal(old.join(p, 3, "e1"), "epoch_mismatch");
+  const [welcome] = drain(p);
+  assert.equal("epoch" in welcome, false);
+  assert.ok(welcome.features);
+});
+
+Deno.test("since without an epoch (an older client) is answered as before epochs", () => {
+  const { room, frames } = roomWithEpoch("e3");
+  const p = peer("older");
+  assert.equal(room.join(p, 2), "ops");
+  const [welcome] = drain(p);
+  assert.deepEqual(welcome.ops, frames.slice(2).map((f) => JSON.parse(f)));
+  // Past the head it is the whole map, as before.
+  const ahead = peer("ahead");
+  assert.equal(room.join(ahead, 6), "snapshot");
+  assert.ok(drain(ahead)[0].features);
 });
 
 Deno.test("presence is coalesced: only the newest view and cursor of each peer is sent", () => {

@@ -110,6 +110,11 @@ export function openStore(options: OpenStoreOptions): { store: Store; path: stri
   for (const { mapId, missing } of journals.damaged) {
     logger.log("store_damaged", { file: path, check: "journal", map: mapId, missing });
   }
+  if (wal.state === "lost") {
+    // The lost commits had seqs clients saw; the map's next edits reuse them. A new epoch makes
+    // those clients take the whole map rather than a catch-up from a history they never saw.
+    logger.log("store_epochs_renewed", { file: path, maps: store.renewEpochs() });
+  }
   logger.log("store_check", {
     file: path,
     maps: journals.maps,

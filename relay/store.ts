@@ -2,6 +2,9 @@
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 
+/** SQL for a new epoch: 128 random bits as 32 hex digits (not a secret, only never reused). */
+const NEW_EPOCH = "lower(hex(randomblob(16)))";
+
 /** A map's identity and access, as stored (keys only as hashes). */
 export interface MapRecord {
   id: string;
@@ -22,6 +25,12 @@ export interface StoredMap {
   tail: { seq: number; frame: string }[];
   /** Journal rows at or before the snapshot kept for catch-up, oldest first. */
   history: { seq: number; frame: string }[];
+  /**
+   * The history's epoch: seqs of one epoch are one history, so a client's `since` is only
+   * meaningful with the epoch it was seen under. Absent only for a map an older relay created in
+   * a file this one had already migrated (it then behaves as before epochs).
+   */
+  epoch?: string;
 }
 
 /** The edits of one map accepted in one turn: `seq` and the edit frame as sent. */
@@ -136,7 +145,8 @@ export class Store {
         view_hash BLOB NOT NULL,
         created_at INTEGER NOT NULL,
         snapshot_seq INTEGER NOT NULL DEFAULT 0,
-        snapshot TEXT
+        snapshot TEXT,
+        epoch TEXT
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS edits (
         map_id TEXT NOT NULL,
@@ -145,11 +155,14 @@ export class Store {
         PRIMARY KEY (map_id, seq)
       ) WITHOUT ROWID;
     `);
+    this.#addEpochs();
     this.#insertMap = this.#db.prepare(
-      "INSERT INTO maps (id, title, edit_hash, view_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO maps (id, title, edit_hash, view_hash, created_at, epoch) " +
+        `VALUES (?, ?, ?, ?, ?, ${NEW_EPOCH})`,
     );
     this.#getMap = this.#db.prepare(
-      "SELECT id, title, edit_hash, view_hash, created_at, snapshot_seq, snapshot FROM maps WHERE id = ?",
+      "SELECT id, title, edit_hash, view_hash, created_at, snapshot_seq, snapshot, epoch " +
+        "FROM maps WHERE id = ?",
     );
     this.#getRecord = this.#db.prepare(
       "SELECT id, title, edit_hash, view_hash, created_at FROM maps WHERE id = ?",
@@ -169,6 +182,32 @@ export class Store {
     this.#lastSeq = this.#db.prepare(
       "SELECT max(snapshot_seq, coalesce((SELECT max(seq) FROM edits WHERE map_id = ?1), 0)) " +
         "AS seq FROM maps WHERE id = ?1",
+    );
+  }
+
+  /**
+   * Migrates a database made before epochs: adds the column and gives every map an epoch of its
+   * own. Under the write lock, so two connections opening the file at once migrate it once.
+   */
+  #addEpochs(): void {
+    const hasEpoch = () =>
+      this.#db.prepare("PRAGMA table_info(maps)").all().some((c) => c.name === "epoch");
+    if (hasEpoch()) return;
+    this.transaction(() => {
+      if (hasEpoch()) return;
+      this.#db.exec("ALTER TABLE maps ADD COLUMN epoch TEXT");
+      this.#db.exec(`UPDATE maps SET epoch = ${NEW_EPOCH}`);
+    });
+  }
+
+  /**
+   * Gives every map a new epoch, so that no client's `since` from before is taken as a position
+   * in the maps' history from now on (they get a full snapshot). For a copy that becomes a
+   * different history than the file it came from: a backup. Returns how many maps changed.
+   */
+  renewEpochs(): number {
+    return this.transaction(() =>
+      Number(this.#db.prepare(`UPDATE maps SET epoch = ${NEW_EPOCH}`).run().changes)
     );
   }
 
@@ -251,6 +290,7 @@ export class Store {
       snapshot: row.snapshot === null ? null : String(row.snapshot),
       tail,
       history,
+      ...(row.epoch === null ? {} : { epoch: String(row.epoch) }),
     };
   }
 

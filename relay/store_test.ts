@@ -1,6 +1,7 @@
 /** Unit tests of the SQLite store: maps, the edit journal, snapshots, durability across reopen. */
 import assert from "assert";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { hashKey } from "./keys.ts";
 import { Store } from "./store.ts";
 import type { MapRecord } from "./store.ts";
@@ -251,5 +252,75 @@ Deno.test("Store.loadRecord reads a map's record without its journal, which may 
     assert.equal(store.loadRecord("nope"), null);
   } finally {
     store.close();
+  }
+});
+
+Deno.test("Store: every map gets an epoch of its own, the same on every load, new on renewEpochs", () => {
+  const store = new Store({ path: ":memory:" });
+  try {
+    store.createMap(record("map-aaaaaaaa"));
+    store.createMap(record("map-bbbbbbbb"));
+    const epochOf = (id: string) => store.loadMap(id, 10)?.epoch;
+    const [a, b] = [epochOf("map-aaaaaaaa"), epochOf("map-bbbbbbbb")];
+    assert.match(a ?? "", /^[0-9a-f]{32}$/);
+    assert.match(b ?? "", /^[0-9a-f]{32}$/);
+    assert.notEqual(a, b);
+    assert.equal(epochOf("map-aaaaaaaa"), a, "loading does not change it");
+    assert.equal(store.renewEpochs(), 2);
+    assert.notEqual(epochOf("map-aaaaaaaa"), a);
+    assert.notEqual(epochOf("map-bbbbbbbb"), b);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("Store: a database from before epochs is migrated on open, its maps and journals intact", async () => {
+  await using dir = await tempDir();
+  const path = join(dir.path, "old.db");
+  // The schema as the relay wrote it before epochs.
+  const old = new DatabaseSync(path);
+  old.exec(`
+    CREATE TABLE maps (
+      id TEXT PRIMARY KEY, title TEXT NOT NULL, edit_hash BLOB NOT NULL, view_hash BLOB NOT NULL,
+      created_at INTEGER NOT NULL, snapshot_seq INTEGER NOT NULL DEFAULT 0, snapshot TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE edits (
+      map_id TEXT NOT NULL, seq INTEGER NOT NULL, frame TEXT NOT NULL, PRIMARY KEY (map_id, seq)
+    ) WITHOUT ROWID;
+  `);
+  const insert = old.prepare(
+    "INSERT INTO maps (id, title, edit_hash, view_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+  );
+  for (const id of ["map-aaaaaaaa", "map-bbbbbbbb"]) {
+    const r = record(id);
+    insert.run(r.id, r.title, r.editHash, r.viewHash, r.createdAt);
+  }
+  old.prepare("INSERT INTO edits (map_id, seq, frame) VALUES (?, ?, ?)")
+    .run("map-aaaaaaaa", 1, frame(1).frame);
+  old.close();
+
+  const store = new Store({ path });
+  let epoch: string | undefined;
+  try {
+    const a = store.loadMap("map-aaaaaaaa", 10);
+    assert.deepEqual(a?.record, record("map-aaaaaaaa"));
+    assert.deepEqual(a?.tail, [frame(1)]);
+    epoch = a?.epoch;
+    assert.match(epoch ?? "", /^[0-9a-f]{32}$/);
+    assert.notEqual(store.loadMap("map-bbbbbbbb", 10)?.epoch, epoch);
+    // The journal goes on, and new maps get an epoch too.
+    store.transaction(() => store.appendEdits("map-aaaaaaaa", [frame(2)]));
+    store.createMap(record("map-cccccccc"));
+    assert.match(store.loadMap("map-cccccccc", 10)?.epoch ?? "", /^[0-9a-f]{32}$/);
+  } finally {
+    store.close();
+  }
+  // A second open finds it migrated and keeps the epochs.
+  const again = new Store({ path });
+  try {
+    assert.equal(again.loadMap("map-aaaaaaaa", 10)?.epoch, epoch);
+    assert.deepEqual(again.loadMap("map-aaaaaaaa", 10)?.tail, [frame(1), frame(2)]);
+  } finally {
+    again.close();
   }
 });

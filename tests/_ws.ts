@@ -28,6 +28,7 @@ export interface ServerMsgs {
     you: { peer: string; name: string; color: string; role: "editor" | "viewer" };
     peers: Array<Record<string, unknown> & { peer: string; name: string; color: string }>;
     seq: number;
+    epoch?: string;
     features?: { type: "FeatureCollection"; features: WireFeature[] };
     ops?: EditMsg[];
     map?: { id: string; title: string };
@@ -72,6 +73,8 @@ export interface HelloOptions {
   name?: string;
   color?: string;
   since?: number;
+  /** The epoch `since` was seen under (from a `welcome`). */
+  epoch?: string;
   client?: string;
 }
 
@@ -250,6 +253,7 @@ export class TestPeer {
       name: options.name ?? this.#label,
       color: options.color ?? "#3366cc",
       ...(options.since === undefined ? {} : { since: options.since }),
+      ...(options.epoch === undefined ? {} : { epoch: options.epoch }),
       ...(options.client === undefined ? {} : { client: options.client }),
     });
     return await this.nextOf("welcome");

@@ -22,14 +22,14 @@ async function ackedThenKilled(dir: string, count: number) {
   const relay = await startRelay({ dataDir: dir, args: FAST });
   try {
     const map = await createMap(relay.url, "Acknowledged");
-    const { peer } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
+    const { peer, welcome } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
     for (let i = 0; i < count; i++) {
       peer.send({ type: "edit", id: `e-${i}`, ops: [put(feature(`f${i}`, point(i % 180, 0)))] });
     }
     const last = await peer.nextOf("edit", (m) => m.id === `e-${count - 1}`, 20_000);
     await relay.kill();
     await peer.close();
-    return { map, lastSeq: last.seq };
+    return { map, lastSeq: last.seq, epoch: welcome.epoch };
   } finally {
     await relay.kill();
   }
@@ -57,7 +57,7 @@ Deno.test("after kill -9 with the WAL intact the relay starts, says the last sto
 
 Deno.test("a WAL cut short after kill -9: the relay refuses to start, and with --accept-data-loss starts and logs the loss", async () => {
   await using dir = await dataDir("wal-cut");
-  const { map, lastSeq } = await ackedThenKilled(dir.path, 300);
+  const { map, lastSeq, epoch } = await ackedThenKilled(dir.path, 300);
   const wal = joinPath(dir.path, `${DB}-wal`);
   const { size } = await Deno.stat(wal);
   await Deno.truncate(wal, Math.floor(size / 2));
@@ -89,6 +89,10 @@ Deno.test("a WAL cut short after kill -9: the relay refuses to start, and with -
   const behind = await relay.waitForLog((l) => l.event === "store_behind_client");
   assert.equal(behind.map, map.id);
   assert.equal(behind.since, lastSeq);
+  // The map's history goes on from the loss in a new epoch: once its seq passes lastSeq again,
+  // that client (sending its epoch) still gets the whole map, never the wrong edits.
+  assert.ok(welcome.epoch && epoch && welcome.epoch !== epoch, "a new epoch after the loss");
+  assert.equal((await relay.waitForLog((l) => l.event === "store_epochs_renewed")).maps, 1);
 });
 
 Deno.test("a deleted WAL after kill -9: the relay refuses to start instead of losing the map without a word", async () => {
@@ -186,7 +190,7 @@ Deno.test("a map whose journal has a gap is logged at start-up; the other maps a
     await using relay = await startRelay({ dataDir: dir.path, args: FAST });
     for (const title of ["Damaged", "Whole"]) {
       const map = await createMap(relay.url, title);
-      const { peer } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
+      const { peer, welcome } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
       await using _p = peer;
       for (let i = 0; i < 10; i++) {
         peer.send({ type: "edit", id: i, ops: [put(feature(`f${i}`, point(i, i)))] });

@@ -1,6 +1,6 @@
 /** The client's copy of a map: the state confirmed by the relay plus pending local edits on top. */
 import type { EditFrame, EditId, EditOp, StoredFeature } from "../../relay/protocol.ts";
-import { applyOp, type FeatureMap, inverseOps, opFid } from "./ops.ts";
+import { applyOp, type FeatureMap, inverseOps, opFid } from "../../relay/edit_ops.ts";
 
 /** A local edit the relay has not acknowledged yet. */
 export interface PendingEdit {

@@ -1,8 +1,7 @@
-/** Tests for the client's map copy: optimistic edits, rebasing on remote edits, acks, rejects, undo ops. */
+/** Tests for the client's map copy: optimistic edits, rebasing on remote edits, acks, rejects. */
 import assert from "assert";
 import type { EditFrame, EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { MapDoc } from "./doc.ts";
-import { applyOp, type FeatureMap, inverseOps } from "./ops.ts";
 
 const point = (
   id: string,
@@ -104,70 +103,3 @@ Deno.test("a remote edit only reports the features it touches", () => {
   );
   assert.deepEqual(changes, [["f7", "f9"]]);
 });
-
-Deno.test("inverse ops undo an edit, including several ops on one feature", () => {
-  const before: FeatureMap = new Map([[
-    "a",
-    point("a", 1, { keep: 1, gone: 2 }),
-  ]]);
-  const ops: EditOp[] = [
-    { op: "props", fid: "a", set: { keep: 5, added: 3 }, unset: ["gone"] },
-    { op: "geom", fid: "a", geometry: { type: "Point", coordinates: [9, 9] } },
-    { op: "put", feature: point("b", 2) },
-    { op: "del", fid: "a" },
-  ];
-  const inverse = inverseOps(before, ops);
-  assert.ok(inverse);
-  const after: FeatureMap = new Map(before);
-  for (const op of ops) applyOp(after, op);
-  for (const op of inverse) applyOp(after, op);
-  assert.deepEqual(after, before);
-  assert.equal(inverseOps(before, [{ op: "del", fid: "nope" }]), null);
-});
-
-/**
- * Runs `fn` with the `Object.prototype.__proto__` accessor that browsers have (Annex B) and Deno
- * leaves out, so `obj["__proto__"] = x` behaves as it does in the page.
- */
-function withBrowserProto(fn: () => void): void {
-  Object.defineProperty(Object.prototype, "__proto__", {
-    get(this: object) {
-      return Object.getPrototypeOf(this);
-    },
-    set(this: object, proto: object | null) {
-      if (typeof proto === "object") Object.setPrototypeOf(this, proto);
-    },
-    configurable: true,
-  });
-  try {
-    fn();
-  } finally {
-    delete (Object.prototype as { __proto__?: unknown }).__proto__;
-  }
-}
-
-Deno.test("__proto__, constructor and prototype are ordinary keys: applied, undone, never a prototype", () =>
-  withBrowserProto(() => {
-    const odd = JSON.parse('{"__proto__":{"x":1},"constructor":"c","prototype":[1]}');
-    const before: FeatureMap = new Map([["a", point("a", 1, odd)]]);
-    const ops: EditOp[] = [
-      { op: "props", fid: "a", set: JSON.parse('{"__proto__":2,"constructor":3}') },
-      { op: "props", fid: "a", set: {}, unset: ["prototype"] },
-    ];
-    const inverse = inverseOps(before, ops);
-    assert.ok(inverse);
-    const after: FeatureMap = new Map(before);
-    for (const op of ops) applyOp(after, op);
-    assert.deepEqual(Object.entries(after.get("a")!.properties), [["__proto__", 2], [
-      "constructor",
-      3,
-    ]]);
-    for (const op of inverse) applyOp(after, op);
-    const props = after.get("a")!.properties;
-    assert.deepEqual(Object.entries(props).sort(), Object.entries(odd).sort());
-    assert.equal(Object.getPrototypeOf(props), Object.prototype);
-    for (const op of inverse) {
-      if (op.op === "props") assert.equal(Object.getPrototypeOf(op.set), Object.prototype);
-    }
-    assert.equal(({} as Record<string, unknown>).x, undefined);
-  }));

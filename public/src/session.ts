@@ -108,6 +108,8 @@ export class Session {
   #clock: Clock;
   #you: You | null = null;
   #title = "";
+  /** The epoch of the map's history that `doc.seq` counts in, from the last `welcome`. */
+  #epoch: string | undefined;
   #status: ConnectionStatus = { state: "connecting", transport: "websocket" };
   #undo: UndoEntry[] = [];
   #redo: UndoEntry[] = [];
@@ -135,7 +137,9 @@ export class Session {
         name: this.#identity.name,
         color: this.#identity.color,
         client: options.clientId,
+        // A seq counts in its epoch: the relay answers a seq from another history with the map.
         ...(this.doc.loaded ? { since: this.doc.seq } : {}),
+        ...(this.doc.loaded && this.#epoch !== undefined ? { epoch: this.#epoch } : {}),
       }),
       onMessage: (m) => this.#receive(m),
       onStatus: (s) => {
@@ -340,6 +344,8 @@ export class Session {
         for (const p of m.peers) {
           if (p.peer !== m.you.peer) this.peers.set(p.peer, p);
         }
+        // Absent from an older relay: the next hello then sends `since` alone, as before.
+        this.#epoch = m.epoch;
         if (m.features) {
           this.doc.load(m.features.features, m.seq);
         } else {

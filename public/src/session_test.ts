@@ -14,7 +14,7 @@ function setup(options: { maxFrameBytes?: number; journal?: EditJournal } = {}) 
     },
     clearTimeout: (id) => void timers.delete(id),
   };
-  const links: { handlers: TransportHandlers; sent: unknown[] }[] = [];
+  const links: { handlers: TransportHandlers; sent: unknown[]; opened: boolean }[] = [];
   const notices: string[] = [];
   let n = 0;
   const session = new Session({
@@ -26,7 +26,7 @@ function setup(options: { maxFrameBytes?: number; journal?: EditJournal } = {}) 
     clientId: "c",
     nextEditId: () => `c-${++n}`,
     transport: (_target, handlers) => {
-      const link = { handlers, sent: [] as unknown[] };
+      const link = { handlers, sent: [] as unknown[], opened: false };
       links.push(link);
       return {
         name: "fake",
@@ -39,15 +39,22 @@ function setup(options: { maxFrameBytes?: number; journal?: EditJournal } = {}) 
     onNotice: (m) => void notices.push(m),
     ...options,
   });
-  /** Opens the newest link and welcomes it with `features` at `seq`. */
-  const welcome = (seq: number, features: unknown[] = []) => {
+  /** Opens the newest link (it says hello), once. */
+  const open = () => {
     const link = links.at(-1)!;
-    link.handlers.onOpen();
+    if (!link.opened) link.handlers.onOpen();
+    link.opened = true;
+    return link;
+  };
+  /** Opens the newest link and welcomes it with `features` at `seq` (of `epoch`, if given). */
+  const welcome = (seq: number, features: unknown[] = [], epoch?: string) => {
+    const link = open();
     link.handlers.onMessage(JSON.stringify({
       type: "welcome",
       you: { peer: "p1", name: "Ada", color: "#112233", role: "editor" },
       peers: [],
       seq,
+      ...(epoch === undefined ? {} : { epoch }),
       features: { type: "FeatureCollection", features },
     }));
     return link;
@@ -60,7 +67,7 @@ function setup(options: { maxFrameBytes?: number; journal?: EditJournal } = {}) 
       fn();
     }
   };
-  return { session, links, notices, welcome, reconnect };
+  return { session, links, notices, open, welcome, reconnect };
 }
 
 const pointA = {
@@ -97,6 +104,49 @@ Deno.test("an edit the relay already had (`duplicate`, after a snapshot welcome)
   assert.equal(t.session.doc.pending.length, 0);
   assert.deepEqual(t.session.doc.features.get("a"), pointA);
   assert.equal(t.session.canUndo, true, "still undoable");
+});
+
+/** The `hello` a link sent. */
+function helloOf(link: { sent: unknown[] }): Record<string, unknown> {
+  return link.sent.find((m) => (m as { type: string }).type === "hello") as Record<string, unknown>;
+}
+
+Deno.test("a reconnect says hello with since and the epoch it counts in; a new epoch's snapshot is taken", async () => {
+  const t = setup();
+  t.session.start();
+  const first = t.welcome(7, [pointA], "e1");
+  assert.equal(helloOf(first).since, undefined, "the first hello asks for the whole map");
+  const outcome = t.session.edit([{ op: "props", fid: "a", set: { n: 1 } }]);
+  t.reconnect();
+  assert.equal(helloOf(t.open()).since, 7);
+  assert.equal(helloOf(t.open()).epoch, "e1");
+  // The map was restored from a backup: another epoch, an older seq, the whole map.
+  const pointB = { ...pointA, id: "b" };
+  const link = t.welcome(3, [pointA, pointB], "e2");
+  assert.deepEqual(t.session.doc.confirmed.get("b"), pointB);
+  const resent = link.sent.filter((m) => (m as { type: string }).type === "edit");
+  assert.deepEqual(resent.map((m) => (m as { id: string }).id), ["c-1"], "pending edits go again");
+  link.handlers.onMessage(JSON.stringify({
+    type: "edit",
+    seq: 4,
+    by: "p1",
+    id: "c-1",
+    ops: [{ op: "props", fid: "a", set: { n: 1 } }],
+  }));
+  assert.deepEqual(await outcome, { ok: true, id: "c-1", seq: 4 });
+  t.reconnect();
+  assert.equal(helloOf(t.open()).since, 4);
+  assert.equal(helloOf(t.open()).epoch, "e2");
+});
+
+Deno.test("with a relay that sends no epoch, the reconnect's hello carries since alone", () => {
+  const t = setup();
+  t.session.start();
+  t.welcome(5);
+  t.reconnect();
+  const hello = helloOf(t.open());
+  assert.equal(hello.since, 5);
+  assert.equal("epoch" in hello, false);
 });
 
 Deno.test("an edit over the relay's frame limit is refused at once, with a notice, and never sent", async () => {
