@@ -7,7 +7,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { assets, pages, testHookAssets } from "../public/assets.ts";
 import { AddressBuckets } from "./address_limits.ts";
 import { BodyRefused, closingAnswer, readBody, readText, refuseUnread } from "./body.ts";
-import type { Hub } from "./hub.ts";
+import type { Hub, Refusal } from "./hub.ts";
 import { upgradeDenoWebSocket } from "./deno_socket.ts";
 import { Admission } from "./admission.ts";
 import { HttpSessions, SESSION_HEADER } from "./http_transport.ts";
@@ -44,6 +44,16 @@ export interface AppOptions {
 
 /** What Deno.serve passes as the second argument, which Hono exposes as `c.env`. */
 export type Env = { Bindings: { remoteAddr?: { hostname: string } } };
+
+/** The HTTP status of each way the hub says no. */
+const REFUSAL_STATUS: Record<Refusal, number> = {
+  not_found: 404,
+  forbidden: 403,
+  invalid: 422,
+  unavailable: 500,
+  capacity: 503,
+  not_saved: 503,
+};
 
 const MAX_TITLE = 200;
 /** `POST /api/maps` bodies hold a title and nothing else. */
@@ -185,7 +195,7 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   app.get("/api/maps/:id/features", async (c) => {
     const result = await hub.readFeatures(c.req.param("id"), requestKey(c));
-    if (!result.ok) return problem(c, result.status, result.message);
+    if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
     return c.body(result.value, 200, {
       "content-type": "application/geo+json",
       "cache-control": "no-store",
@@ -199,7 +209,11 @@ export function createApp(options: AppOptions): Hono<Env> {
     // Map and key first: nobody without the edit key gets the relay to read a big body.
     const auth = hub.authoriseEdit(mapId, key);
     if (!auth.ok) {
-      return refuseUnread(c.req.raw, problem(c, auth.status, auth.message), bodyTimeoutMs);
+      return refuseUnread(
+        c.req.raw,
+        problem(c, REFUSAL_STATUS[auth.reason], auth.message),
+        bodyTimeoutMs,
+      );
     }
     const slot = imports.begin(mapId, addrOf(c));
     if (!slot.ok) {
@@ -221,7 +235,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       const parsed = await imports.parse(bytes);
       if (!parsed.ok) return problem(c, parsed.status, parsed.message);
       const result = await hub.importFeatures(mapId, key, parsed.features);
-      if (!result.ok) return problem(c, result.status, result.message);
+      if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
       return c.json(result.value);
     } finally {
       slot.release();

@@ -278,7 +278,7 @@ Deno.test("hub: a GET of the features never reports an edit whose commit failed"
   await t.hub.settled();
   const result = await read;
   assert.equal(result.ok, false);
-  assert.equal(!result.ok && result.status, 503);
+  assert.equal(!result.ok && result.reason, "not_saved");
   t.store.failAppends = false;
   const again = await t.hub.readFeatures(t.map.id, t.map.viewKey);
   assert.ok(again.ok);
@@ -803,10 +803,10 @@ Deno.test("hub: a map that cannot be loaded answers a clear error to a right key
   }
   const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
   assert.equal(read.ok, false);
-  assert.equal(!read.ok && read.status, 500);
+  assert.equal(!read.ok && read.reason, "unavailable");
   assert.deepEqual(await t.hub.readFeatures(t.map.id, "nope"), {
     ok: false,
-    status: 404,
+    reason: "not_found",
     message: "unknown map or key",
   });
   assert.equal(t.store.loads, 1, "remembered, not loaded again on every request");
