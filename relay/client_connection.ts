@@ -3,7 +3,7 @@ import type { Durability } from "./durability.ts";
 import type { Logger } from "./log.ts";
 import type { MapRegistry } from "./map_registry.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Limits } from "./options.ts";
+import type { Limits } from "./limits.ts";
 import type { Peer } from "./peer.ts";
 import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
 import type { ClientMessage, EditId, ErrorCode, HelloMessage, RejectCode } from "./protocol.ts";

@@ -12,7 +12,7 @@ import type { Logger } from "./log.ts";
 import { MapRegistry } from "./map_registry.ts";
 import type { Outcome } from "./map_registry.ts";
 import { Metrics } from "./metrics.ts";
-import type { Limits } from "./options.ts";
+import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
@@ -77,7 +77,7 @@ const NOT_SAVED = {
  * ```ts
  * import { Hub } from "./hub.ts";
  * import { Store } from "./store.ts";
- * import { DEFAULT_LIMITS } from "./options.ts";
+ * import { DEFAULT_LIMITS } from "./limits.ts";
  * const hub = new Hub({ store: new Store({ path: ":memory:" }), limits: { ...DEFAULT_LIMITS } });
  * const { id, editKey } = await hub.createMap("Field survey");
  * await hub.close();

@@ -2,8 +2,8 @@
 import assert from "assert";
 import { Hub } from "./hub.ts";
 import type { Connection } from "./hub.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
-import type { Limits } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import { Store } from "./store.ts";
 import { FakeSocket } from "./_fake_socket.ts";

@@ -2,7 +2,7 @@
 import { hashKey, hashMatches, isMapId } from "./keys.ts";
 import type { Durability } from "./durability.ts";
 import type { Journal } from "./journal.ts";
-import type { Limits } from "./options.ts";
+import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
