@@ -34,14 +34,19 @@ export interface Connection {
 
 /** What a connection uses of its hub: the maps, durability, and the per-turn flush. */
 export interface ConnectionHost {
+  /** The limits it enforces. */
   readonly limits: Readonly<Limits>;
+  /** Counters it updates. */
   readonly metrics: Metrics;
+  /** Where violations and closes are logged. */
   readonly logger: Logger;
   /** Times the hello timeout. */
   readonly timers: Timers;
   /** The hub's clock, for rate limits and presence. */
   readonly now: () => number;
+  /** The maps, for hello's key check and the per-address counts. */
   readonly maps: MapRegistry;
+  /** Issues the ticket an edit waits for. */
   readonly durability: Durability;
   /** `room` has something to commit or send this turn. */
   touch(room: Room): void;
@@ -63,7 +68,9 @@ type ConnState = "hello" | "joined" | "closed";
  * is logged and closes only this connection.
  */
 export class ClientConnection implements Connection {
+  /** The peer this connection speaks for. */
   readonly peer: Peer;
+  /** Where it comes from. */
   readonly info: ConnectionInfo;
   #host: ConnectionHost;
   #state: ConnState = "hello";
@@ -72,6 +79,7 @@ export class ClientConnection implements Connection {
   #bucket: TokenBucket;
   #flood: TokenBucket;
 
+  /** A connection in the `hello` state; {@link ClientConnection.start} arms the hello timer. */
   constructor(host: ConnectionHost, peer: Peer, info: ConnectionInfo) {
     this.#host = host;
     this.peer = peer;

@@ -9,6 +9,7 @@ export interface UpgradeOptions {
   protocol: string | undefined;
   /** Seconds without a pong before Deno closes the socket (it pings on its own). */
   idleTimeout: number;
+  /** The connection's map, address and transport. */
   info: ConnectionInfo;
   /** The connection's place among those that have not said hello; released at hello or close. */
   slot?: AdmissionSlot;
@@ -21,11 +22,13 @@ const CLOSE_MAX_WAIT_MS = 1000;
 
 /** Wraps a Deno server-side WebSocket as a {@link PeerSocket}; `raw` is the escape hatch. */
 export class DenoPeerSocket implements PeerSocket {
+  /** The Deno WebSocket underneath (the escape hatch). */
   readonly raw: WebSocket;
   #closing: { code: number; reason: string; deadline: number } | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastInbound = 0;
 
+  /** Wraps `raw`. */
   constructor(raw: WebSocket) {
     this.raw = raw;
   }
@@ -62,6 +65,7 @@ export class DenoPeerSocket implements PeerSocket {
     return this.raw.bufferedAmount;
   }
 
+  /** False once a close was asked for or the socket is no longer open. */
   get isOpen(): boolean {
     return !this.#closing && this.raw.readyState === WebSocket.OPEN;
   }

@@ -105,6 +105,7 @@ export class Hub {
   #slowTimer: TimerId | undefined;
   #closing = false;
 
+  /** Checks the options and starts the sweep and slow-peer timers. */
   constructor(options: HubOptions) {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
     this.#journal = options.journal ?? new InlineJournal(options.store);

@@ -46,13 +46,21 @@ export interface RegistryHooks {
 
 /** Options for {@link MapRegistry}. */
 export interface MapRegistryOptions {
+  /** Where maps are loaded from. */
   store: Store;
+  /** Where snapshots are written. */
   journal: Journal;
+  /** Capacity, eviction and room limits. */
   limits: Readonly<Limits>;
+  /** Which tickets are durable (only a durable map may leave memory). */
   durability: Durability;
+  /** Milliseconds clock. */
   now: () => number;
+  /** Where load failures and evictions are logged. */
   logger: Logger;
+  /** Counters it updates. */
   metrics: Metrics;
+  /** What it calls back on the hub. */
   hooks: RegistryHooks;
 }
 
@@ -71,6 +79,7 @@ export class MapRegistry {
   #unavailable = new Map<string, { until: number; record: MapRecord | null }>();
   #snapshotting = new Set<Room>();
 
+  /** An empty registry. */
   constructor(options: MapRegistryOptions) {
     this.#o = options;
   }

@@ -9,7 +9,9 @@ export type { Limits };
 
 /** Everything `main.ts` needs to start the relay. */
 export interface RelayOptions {
+  /** Address to listen on. */
   host: string;
+  /** Port to listen on. */
   port: number;
   /** Directory of the SQLite file; `null` with `--memory`. */
   dataDir: string | null;
@@ -19,6 +21,7 @@ export interface RelayOptions {
   trustProxy: string[];
   /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
   tiles: string | null;
+  /** Attribution shown with the tiles. */
   tilesAttribution: string | null;
   /** Start even when the write-ahead log lost acknowledged commits (logged). @default false */
   acceptDataLoss: boolean;
@@ -26,11 +29,13 @@ export interface RelayOptions {
   publicUrl: string | null;
   /** Serve the map page with its test hook, `window.duplex`, for the browser tests. @default false */
   testHooks: boolean;
+  /** The limits the relay enforces. */
   limits: Limits;
 }
 
 /** What `duplexmap backup` needs: the live database's directory and where the copy goes. */
 export interface BackupOptions {
+  /** Directory of the live database. */
   dataDir: string;
   /** The backup file; it must not exist yet. */
   to: string;
@@ -85,6 +90,7 @@ const LIMIT_SPECS: LimitSpec[] = [
 
 /** A user's mistake on the command line: print the message, exit 2. */
 export class UsageError extends Error {
+  /** Names the error in logs. */
   override name = "UsageError";
 }
 

@@ -6,8 +6,11 @@ import type { MapRecord, StoredMap } from "./store.ts";
 
 /** The limits a room enforces on edits. */
 export interface RoomLimits {
+  /** Features on one map. */
   maxFeatures: number;
+  /** Positions in one feature's geometry. */
   maxVertices: number;
+  /** Size of one feature's properties as JSON, in bytes. */
   maxPropsBytes: number;
   /** Edits kept in memory for `since` catch-up. */
   recentEdits: number;
@@ -20,14 +23,19 @@ export const DEFAULT_RECENT_BYTES = 8 << 20;
 
 /** An edit the room refused, as a value (it is an expected outcome, not an exception). */
 export interface Rejection {
+  /** Refused. */
   ok: false;
+  /** Why, for the `rejected` frame. */
   code: RejectCode;
+  /** What to tell the user. */
   message: string;
 }
 
 /** An edit the room accepted. */
 export interface Accepted {
+  /** Accepted. */
   ok: true;
+  /** The seq the edit got. */
   seq: number;
   /** The `edit` frame as sent to every peer and written to the journal. */
   frame: string;
@@ -35,7 +43,9 @@ export interface Accepted {
 
 /** A journal entry: the seq and the serialised `edit` frame. */
 export interface JournalEntry {
+  /** The edit's seq. */
   seq: number;
+  /** The edit frame as sent. */
   frame: string;
 }
 
@@ -127,7 +137,9 @@ function reject(code: RejectCode, message: string): Rejection {
 
 /** Options for {@link Room}. */
 export interface RoomOptions {
+  /** The map's stored record. */
   record: MapRecord;
+  /** The limits its edits are checked against. */
   limits: RoomLimits;
   /** The map as stored; omit for a new, empty map. */
   stored?: StoredMap;
@@ -139,6 +151,7 @@ export interface RoomOptions {
  * (the hub flushes the store before it flushes any peer, so an echo is never sent early).
  */
 export class Room {
+  /** The map's identity and key hashes. */
   readonly record: MapRecord;
   #limits: RoomLimits;
   #features = new Map<string, StoredFeature>();
@@ -158,6 +171,7 @@ export class Room {
   /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
   emptySince: number | null = null;
 
+  /** A room holding the stored map, with no peers. */
   constructor(options: RoomOptions) {
     this.record = options.record;
     this.#limits = options.limits;
@@ -186,14 +200,17 @@ export class Room {
     }
   }
 
+  /** The map id. */
   get id(): string {
     return this.record.id;
   }
 
+  /** The seq of the latest accepted edit. */
   get seq(): number {
     return this.#seq;
   }
 
+  /** Peers joined. */
   get peerCount(): number {
     return this.#peers.size;
   }
