@@ -5,10 +5,12 @@ import type { Connection, ConnectionHost, ConnectionInfo } from "./client_connec
 import { Durability } from "./durability.ts";
 import { InlineJournal } from "./journal.ts";
 import type { Journal } from "./journal.ts";
-import { cryptoRandomBytes, hashKey, newKey, newMapId } from "./keys.ts";
+import { cryptoRandomBytes } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
+import { MapApi } from "./map_api.ts";
+import type { CreatedMap } from "./map_api.ts";
 import { MapRegistry } from "./map_registry.ts";
 import type { Outcome } from "./map_registry.ts";
 import { Metrics } from "./metrics.ts";
@@ -16,7 +18,7 @@ import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
-import type { EditOp, ImportFeature } from "./protocol.ts";
+import type { ImportFeature } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Store } from "./store.ts";
 import { systemTimers } from "./timers.ts";
@@ -24,6 +26,7 @@ import type { TimerId, Timers } from "./timers.ts";
 
 export type { Connection, ConnectionInfo } from "./client_connection.ts";
 export type { Outcome, Refusal } from "./map_registry.ts";
+export type { CreatedMap } from "./map_api.ts";
 
 /** Options for {@link Hub}. */
 export interface HubOptions {
@@ -46,27 +49,6 @@ export interface HubOptions {
   /** Counters for `/metrics`. @default a new Metrics */
   metrics?: Metrics;
 }
-
-/** A newly created map: the only time the keys are known to the server. */
-export interface CreatedMap {
-  /** The map's id. */
-  id: string;
-  /** The key that may edit it. */
-  editKey: string;
-  /** The key that may view it. */
-  viewKey: string;
-}
-
-const FORBIDDEN = {
-  ok: false,
-  reason: "forbidden",
-  message: "this key may view the map but not change it",
-} as const;
-const NOT_SAVED = {
-  ok: false,
-  reason: "not_saved",
-  message: "the map could not be saved; try again",
-} as const;
 
 /**
  * Holds every live map and connection. Inbound frames are handled at once; everything outbound is
@@ -92,10 +74,10 @@ export class Hub {
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
+  #api: MapApi;
   #timers: Timers;
   #now: () => number;
   #ids: () => string;
-  #random: RandomBytes;
   #logger: Logger;
   #conns = new Map<Peer, ClientConnection>();
   #dirtyRooms = new Set<Room>();
@@ -111,9 +93,8 @@ export class Hub {
     this.#journal = options.journal ?? new InlineJournal(options.store);
     this.limits = { ...options.limits };
     const timers = this.#timers = options.timers ?? systemTimers(options.now);
-    this.#now = options.now ?? (() => timers.now());
+    this.#now = options.now ?? timers.now;
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
-    this.#random = options.random ?? cryptoRandomBytes;
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     const internalError = this.#internalError.bind(this);
@@ -152,6 +133,17 @@ export class Hub {
       },
       internalError,
     };
+    this.#api = new MapApi({
+      maps: this.#maps,
+      journal: this.#journal,
+      durability: this.#durability,
+      metrics: this.metrics,
+      now: this.#now,
+      ids: this.#ids,
+      random: options.random ?? cryptoRandomBytes,
+      touch: (room) => this.#touch(room),
+      madeDurable: (room) => this.#madeDurable(room),
+    });
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
     this.#sweepTimer = timers.setInterval(
       () => this.#safely("sweep", () => this.#maps.sweep()),
@@ -178,78 +170,27 @@ export class Hub {
   }
 
   /** Creates a map; the keys are returned once and only their hashes kept. */
-  async createMap(title: string): Promise<CreatedMap> {
-    const id = newMapId(this.#random);
-    const editKey = newKey(this.#random);
-    const viewKey = newKey(this.#random);
-    await this.#journal.createMap({
-      id,
-      title,
-      editHash: hashKey(editKey),
-      viewHash: hashKey(viewKey),
-      createdAt: this.#now(),
-    });
-    return { id, editKey, viewKey };
+  createMap(title: string): Promise<CreatedMap> {
+    return this.#api.createMap(title);
   }
 
   /** A map's features as GeoJSON text, for either key; never shows an edit before it is durable. */
-  async readFeatures(mapId: string, key: string): Promise<Outcome<string>> {
-    const auth = this.#maps.open(mapId, key);
-    if (!auth.ok) return auth;
-    const { room } = auth.value;
-    const json = room.featureCollectionJson();
-    if (!await this.#madeDurable(room)) return NOT_SAVED;
-    return { ok: true, value: json };
+  readFeatures(mapId: string, key: string): Promise<Outcome<string>> {
+    return this.#api.readFeatures(mapId, key);
   }
 
-  /**
-   * Checks that `key` may edit `mapId` before anything big is read for it: the same `not_found`
-   * for an unknown map or a wrong key as everywhere, `forbidden` for a view key.
-   */
+  /** Checks that `key` may edit `mapId` before anything big is read for it. */
   authoriseEdit(mapId: string, key: string): Outcome<null> {
-    const auth = this.#maps.open(mapId, key);
-    if (!auth.ok) return auth;
-    if (auth.value.role !== "editor") return FORBIDDEN;
-    return { ok: true, value: null };
+    return this.#api.authoriseEdit(mapId, key);
   }
 
-  /**
-   * Replaces a map's features with an edit key: one durable edit (deletes of what is not in the
-   * import, puts of everything in it) that connected peers receive like any other.
-   */
-  async importFeatures(
+  /** Replaces a map's features with an edit key, as one durable edit. */
+  importFeatures(
     mapId: string,
     key: string,
     features: ImportFeature[],
   ): Promise<Outcome<{ seq: number; features: number }>> {
-    const auth = this.#maps.open(mapId, key);
-    if (!auth.ok) return auth;
-    const { room, role } = auth.value;
-    if (role !== "editor") return FORBIDDEN;
-    const incoming = new Set<string>();
-    const puts: EditOp[] = features.map((f) => {
-      const id = f.id === undefined ? `f-${this.#ids()}` : String(f.id);
-      incoming.add(id);
-      return {
-        op: "put",
-        feature: { type: "Feature", id, geometry: f.geometry, properties: f.properties ?? {} },
-      };
-    });
-    if (incoming.size !== puts.length) {
-      return { ok: false, reason: "invalid", message: "feature ids in the import are not unique" };
-    }
-    const dels: EditOp[] = [...room.featureIds()].filter((id) => !incoming.has(id)).map((fid) => ({
-      op: "del",
-      fid,
-    }));
-    const ops = [...dels, ...puts];
-    const result = room.edit("api", `import-${this.#ids()}`, ops, undefined, this.#durability.next);
-    if (!result.ok) return { ok: false, reason: "invalid", message: result.message };
-    this.metrics.edits++;
-    this.#maps.active(room);
-    this.#touch(room);
-    if (!await this.#madeDurable(room)) return NOT_SAVED;
-    return { ok: true, value: { seq: result.seq, features: puts.length } };
+    return this.#api.importFeatures(mapId, key, features);
   }
 
   /** Starts handling a new transport connection; it must send `hello` in time. */

@@ -5,8 +5,8 @@ export type TimerId = number;
 
 /** The clock and the timer functions the hub and its connections use; injectable for tests. */
 export interface Timers {
-  /** Milliseconds, for durations and ages (any origin). */
-  now(): number;
+  /** Milliseconds, for durations and ages (any origin); callable unbound. */
+  readonly now: () => number;
   /** Runs `fn` once after `ms` milliseconds. */
   setTimeout(fn: () => void, ms: number): TimerId;
   /** Cancels a timeout; an unknown or `undefined` id is ignored. */
