@@ -30,11 +30,11 @@ export interface StoredMap {
   history: { seq: number; frame: string }[];
 }
 
-/** The edits of one map accepted in one turn: `seq` and the edit frame as sent. */
+/** The edits of one map accepted in one turn, written in one commit with the other maps' batches. */
 export interface JournalBatch {
   /** The map the edits belong to. */
   mapId: string;
-  /** The edits, oldest first. */
+  /** Each edit's `seq` and its edit frame as sent, oldest first. */
   entries: { seq: number; frame: string }[];
 }
 
