@@ -2,7 +2,7 @@
 import { createApp } from "./app.ts";
 import type { AppOptions } from "./app.ts";
 import { Hub } from "./hub.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { Store } from "./store.ts";
 
 /** An app for in-process `app.request(...)` tests; use with `await using`. */

@@ -34,6 +34,7 @@ export class AddressBuckets {
   /** Insertion order is recency: a taken address moves to the end. */
   #buckets = new Map<string, TokenBucket>();
 
+  /** Checks the options (finite, positive rate and burst). */
   constructor(options: AddressBucketsOptions) {
     const max = options.maxAddresses ?? 10_000;
     if (!(Number.isSafeInteger(max) && max >= 1)) {

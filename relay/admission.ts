@@ -17,6 +17,7 @@ export interface AdmissionOptions {
 
 /** A held place; release it when the connection says hello or closes (idempotent). */
 export interface AdmissionSlot {
+  /** Gives the place back (at hello or close); idempotent. */
   release(): void;
 }
 
@@ -42,6 +43,7 @@ export class Admission {
   readonly #byAddr = new Map<string, number>();
   #total = 0;
 
+  /** Takes the global and per-address limits. */
   constructor(options: AdmissionOptions) {
     for (const key of ["maxPending", "maxPendingPerAddr"] as const) {
       const value = options[key];

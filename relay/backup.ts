@@ -6,15 +6,21 @@ import { Store } from "./store.ts";
 
 /** The backup failed; the message is the one line to print. */
 export class BackupError extends Error {
+  /** Names the error in logs. */
   override name = "BackupError";
 }
 
 /** What a finished backup holds. */
 export interface BackupResult {
+  /** The live database copied. */
   from: string;
+  /** The backup file written. */
   to: string;
+  /** Maps in the copy. */
   maps: number;
+  /** Edits in the copy. */
   edits: number;
+  /** Size of the copy in bytes. */
   bytes: number;
 }
 

@@ -11,7 +11,9 @@ export interface ReadBodyOptions {
 
 /** A body the relay stopped reading; `unread` when the rest of it may still be on its way. */
 export class BodyRefused extends HTTPException {
+  /** True when the body was not read to its end (the connection must close). */
   readonly unread: boolean;
+  /** A 408 or 413 with its message; `unread` when bytes may still be coming. */
   constructor(status: 408 | 413, message: string, unread: boolean) {
     super(status, { message });
     this.unread = unread;

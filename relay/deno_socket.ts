@@ -2,6 +2,8 @@
 import type { Connection, ConnectionInfo, Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer.ts";
 import type { AdmissionSlot } from "./admission.ts";
+import { systemTimers } from "./timers.ts";
+import type { TimerId, Timers } from "./timers.ts";
 
 /** Options for {@link upgradeDenoWebSocket}. */
 export interface UpgradeOptions {
@@ -9,6 +11,7 @@ export interface UpgradeOptions {
   protocol: string | undefined;
   /** Seconds without a pong before Deno closes the socket (it pings on its own). */
   idleTimeout: number;
+  /** The connection's map, address and transport. */
   info: ConnectionInfo;
   /** The connection's place among those that have not said hello; released at hello or close. */
   slot?: AdmissionSlot;
@@ -21,13 +24,17 @@ const CLOSE_MAX_WAIT_MS = 1000;
 
 /** Wraps a Deno server-side WebSocket as a {@link PeerSocket}; `raw` is the escape hatch. */
 export class DenoPeerSocket implements PeerSocket {
+  /** The Deno WebSocket underneath (the escape hatch). */
   readonly raw: WebSocket;
   #closing: { code: number; reason: string; deadline: number } | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: TimerId | undefined;
   #lastInbound = 0;
+  #timers: Timers;
 
-  constructor(raw: WebSocket) {
+  /** Wraps `raw`; `timers` time the delayed close. @default timers the runtime's */
+  constructor(raw: WebSocket, timers: Timers = systemTimers(() => performance.now())) {
     this.raw = raw;
+    this.#timers = timers;
   }
 
   send(text: string): void {
@@ -42,19 +49,19 @@ export class DenoPeerSocket implements PeerSocket {
    */
   close(code: number, reason: string): void {
     if (this.#closing) return;
-    this.#closing = { code, reason, deadline: performance.now() + CLOSE_MAX_WAIT_MS };
+    this.#closing = { code, reason, deadline: this.#timers.now() + CLOSE_MAX_WAIT_MS };
     this.#schedule();
   }
 
   /** Notes inbound traffic; frames that arrive while closing are read and dropped. */
   inbound(): void {
-    this.#lastInbound = performance.now();
+    this.#lastInbound = this.#timers.now();
     if (this.#closing) this.#schedule();
   }
 
   /** The transport closed; stops a pending close. */
   dispose(): void {
-    clearTimeout(this.#timer);
+    this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -62,22 +69,23 @@ export class DenoPeerSocket implements PeerSocket {
     return this.raw.bufferedAmount;
   }
 
+  /** False once a close was asked for or the socket is no longer open. */
   get isOpen(): boolean {
     return !this.#closing && this.raw.readyState === WebSocket.OPEN;
   }
 
   #schedule(): void {
     const closing = this.#closing!;
-    clearTimeout(this.#timer);
-    const now = performance.now();
+    this.#timers.clearTimeout(this.#timer);
+    const now = this.#timers.now();
     const quietAt = this.#lastInbound + CLOSE_QUIET_MS;
     const wait = Math.max(0, Math.min(quietAt, closing.deadline) - now);
-    this.#timer = setTimeout(() => {
-      if (performance.now() >= closing.deadline) return this.#closeNow();
+    this.#timer = this.#timers.setTimeout(() => {
+      if (this.#timers.now() >= closing.deadline) return this.#closeNow();
       // Timers run before I/O in an event-loop turn: after a stall (a busy machine), frames that
       // arrived meanwhile are still unread here. One more turn lets them in; any that come
       // restart the wait through inbound().
-      this.#timer = setTimeout(() => this.#closeNow(), 0);
+      this.#timer = this.#timers.setTimeout(() => this.#closeNow(), 0);
     }, wait);
   }
 

@@ -1,77 +1,72 @@
+/** Unit tests of the Deno WebSocket adapter's delayed close, on fake timers (no sleeps). */
 import assert from "assert";
 import { DenoPeerSocket } from "./deno_socket.ts";
+import { FakeTimers } from "./_fake_timers.ts";
 
 /** Just enough of a server-side WebSocket to see when the adapter closes it. */
 class RecordingWebSocket {
   closes: { code: number; reason: string; at: number }[] = [];
   readyState: number = WebSocket.OPEN;
   bufferedAmount = 0;
+  constructor(readonly timers: FakeTimers) {}
   send(_text: string): void {}
   close(code: number, reason: string): void {
-    this.closes.push({ code, reason, at: performance.now() });
+    this.closes.push({ code, reason, at: this.timers.now() });
     this.readyState = WebSocket.CLOSED;
   }
 }
 
-function adapter(): { raw: RecordingWebSocket; socket: DenoPeerSocket } {
-  const raw = new RecordingWebSocket();
-  return { raw, socket: new DenoPeerSocket(raw as unknown as WebSocket) };
+function adapter(): { raw: RecordingWebSocket; socket: DenoPeerSocket; timers: FakeTimers } {
+  const timers = new FakeTimers();
+  const raw = new RecordingWebSocket(timers);
+  return { raw, socket: new DenoPeerSocket(raw as unknown as WebSocket, timers), timers };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!check()) {
-    assert.ok(performance.now() < end, `timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
-
-Deno.test("DenoPeerSocket: close waits until the client has been quiet, then sends its code once", async () => {
-  const { raw, socket } = adapter();
+Deno.test("DenoPeerSocket: close waits until the client has been quiet, then sends its code once", () => {
+  const { raw, socket, timers } = adapter();
   socket.close(1008, "rate limit exceeded");
   assert.equal(socket.isOpen, false, "a closing socket takes no more frames");
   socket.close(1011, "second close is ignored");
-  await until(() => raw.closes.length > 0, "the close");
-  await sleep(100);
+  timers.advance(50);
+  timers.advance(1000);
   assert.deepEqual(raw.closes.map(({ code, reason }) => ({ code, reason })), [
     { code: 1008, reason: "rate limit exceeded" },
   ]);
 });
 
-Deno.test("DenoPeerSocket: frames still arriving push the close back; it is never sent in the middle of them", async () => {
-  const { raw, socket } = adapter();
+Deno.test("DenoPeerSocket: frames still arriving push the close back; it is never sent in the middle of them", () => {
+  const { raw, socket, timers } = adapter();
   socket.close(1009, "frame too large");
-  const inbound: number[] = [];
   for (let i = 0; i < 10; i++) {
     socket.inbound();
-    inbound.push(performance.now());
-    await sleep(10);
+    timers.advance(10);
   }
-  await until(() => raw.closes.length > 0, "the close after the client went quiet");
-  // Whenever it came (a stalled machine may stretch the pauses), the close followed a quiet
-  // period: no frame arrived in the 50 ms before it.
-  const before = inbound.filter((t) => t <= raw.closes[0].at);
-  assert.ok(raw.closes[0].at - before[before.length - 1] >= 50);
+  const lastInbound = timers.now() - 10;
+  timers.advance(39);
+  assert.equal(raw.closes.length, 0, "not within 50 ms of the last frame");
+  timers.advance(1);
+  assert.equal(raw.closes.length, 1, "sent once the client was quiet for 50 ms");
+  assert.equal(raw.closes[0].at - lastInbound, 50);
 });
 
-Deno.test("DenoPeerSocket: a client that never goes quiet is closed anyway, after at most a second", async () => {
-  const { raw, socket } = adapter();
+Deno.test("DenoPeerSocket: a client that never goes quiet is closed anyway, after at most a second", () => {
+  const { raw, socket, timers } = adapter();
+  const started = timers.now();
   socket.close(1008, "flood");
-  const started = performance.now();
   while (raw.closes.length === 0) {
     socket.inbound();
-    await sleep(5);
-    assert.ok(performance.now() - started < 10_000, "never closed");
+    timers.advance(5);
+    assert.ok(timers.now() - started <= 1005, "never closed");
   }
   assert.equal(raw.closes[0].code, 1008);
+  assert.ok(raw.closes[0].at - started >= 1000, "not before the second is up");
 });
 
-Deno.test("DenoPeerSocket: dispose cancels a pending close (the client closed first)", async () => {
-  const { raw, socket } = adapter();
+Deno.test("DenoPeerSocket: dispose cancels a pending close (the client closed first)", () => {
+  const { raw, socket, timers } = adapter();
   socket.close(1001, "going away");
   socket.dispose();
-  await sleep(150);
+  timers.advance(2000);
   assert.equal(raw.closes.length, 0);
+  assert.equal(timers.pending, 0);
 });

@@ -12,6 +12,7 @@ export { SESSION_HEADER } from "./protocol.ts";
 
 /** Options for {@link HttpSessions}. */
 export interface HttpSessionsOptions {
+  /** The hub the sessions connect to. */
   hub: Hub;
   /** A comment line is sent this often so proxies do not time out an idle stream. @default 15000 */
   heartbeatMs?: number;
@@ -22,6 +23,7 @@ export interface HttpSessionsOptions {
   idleTimeoutMs?: number;
   /** Milliseconds clock. @default Date.now */
   now?: () => number;
+  /** Random bytes for session ids. @default crypto.getRandomValues */
   random?: RandomBytes;
 }
 
@@ -179,6 +181,7 @@ export class HttpSessions {
   #random: RandomBytes;
   #sessions = new Map<string, { socket: StreamSocket; mapId: string }>();
 
+  /** No sessions yet; the heartbeat and idle timeout come from `options`. */
   constructor(options: HttpSessionsOptions) {
     this.#hub = options.hub;
     this.#heartbeatMs = options.heartbeatMs ?? 15_000;

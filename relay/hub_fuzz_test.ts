@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { FakeSocket } from "./_fake_socket.ts";
 import { Hub } from "./hub.ts";
 import type { Connection } from "./hub.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import { ServerMessageSchema } from "./protocol.ts";
 import { Store } from "./store.ts";
 import { DOCUMENTED_CLOSE_CODES, FrameFuzzer, fuzzSeed } from "../tests/_fuzz.ts";

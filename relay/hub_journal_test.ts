@@ -3,7 +3,7 @@ import assert from "assert";
 import { Hub } from "./hub.ts";
 import { InlineJournal } from "./journal.ts";
 import type { JournalBatch } from "./journal.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import type { PeerSocket } from "./peer.ts";
 import { Store } from "./store.ts";
 

@@ -2,33 +2,12 @@
 import assert from "assert";
 import { Hub } from "./hub.ts";
 import type { Connection } from "./hub.ts";
-import { DEFAULT_LIMITS } from "./options.ts";
-import type { Limits } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
-import type { PeerSocket } from "./peer.ts";
 import { Store } from "./store.ts";
-
-/** A socket that records sends and closes, optionally into a shared event log. */
-class FakeSocket implements PeerSocket {
-  sent: string[] = [];
-  closes: { code: number; reason: string }[] = [];
-  buffered = 0;
-  isOpen = true;
-  constructor(readonly name: string, readonly events: string[]) {}
-  send(text: string): void {
-    assert.ok(this.isOpen, `${this.name}: send after close`);
-    this.sent.push(text);
-    this.events.push(`send ${this.name}`);
-  }
-  close(code: number, reason: string): void {
-    this.closes.push({ code, reason });
-    this.isOpen = false;
-    this.events.push(`close ${this.name} ${code}`);
-  }
-  get bufferedAmount(): number {
-    return this.buffered;
-  }
-}
+import { FakeSocket } from "./_fake_socket.ts";
+import { FakeTimers } from "./_fake_timers.ts";
 
 /** A store that logs its commits and can be made to fail. */
 class TestStore extends Store {
@@ -96,16 +75,16 @@ class Client {
   }
 }
 
-/** A hub on an in-memory store with a frozen clock; disposing closes both. */
+/** A hub on an in-memory store with fake timers (time moves only in `advance`); disposing closes both. */
 async function setup(limits: Partial<Limits> = {}, logger?: Logger) {
   const events: string[] = [];
   const store = new TestStore(events);
   let peerIds = 0;
-  let clock = 1_000_000;
+  const timers = new FakeTimers();
   const hub = new Hub({
     store,
     limits: { ...DEFAULT_LIMITS, ...limits },
-    now: () => clock,
+    timers,
     ids: () => `p${++peerIds}`,
     logger,
   });
@@ -116,12 +95,12 @@ async function setup(limits: Partial<Limits> = {}, logger?: Logger) {
     events,
     map,
     client: (name: string, mapId = map.id) => new Client(hub, mapId, name, events),
-    advance: (ms: number) => {
-      clock += ms;
-    },
+    /** Moves the hub's clock on, running its timers that fall due. */
+    advance: (ms: number) => timers.advance(ms),
     async [Symbol.asyncDispose]() {
       await hub.close();
       store.close();
+      assert.equal(timers.pending, 0, "close() leaves no timer running");
     },
   };
 }
@@ -278,7 +257,7 @@ Deno.test("hub: a GET of the features never reports an edit whose commit failed"
   await t.hub.settled();
   const result = await read;
   assert.equal(result.ok, false);
-  assert.equal(!result.ok && result.status, 503);
+  assert.equal(!result.ok && result.reason, "not_saved");
   t.store.failAppends = false;
   const again = await t.hub.readFeatures(t.map.id, t.map.viewKey);
   assert.ok(again.ok);
@@ -426,9 +405,9 @@ Deno.test("hub: no hello within helloTimeoutMs closes with 1008", async () => {
   const silent = t.client("silent");
   const prompt = t.client("prompt");
   prompt.hello(t.map.editKey);
-  for (let i = 0; i < 100 && !silent.closed; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  t.advance(4);
+  assert.equal(silent.closed, undefined, "not before helloTimeoutMs");
+  t.advance(1);
   assert.equal(silent.closed?.code, 1008);
   assert.match(silent.closed?.reason ?? "", /no hello/);
   assert.equal(prompt.closed, undefined, "a peer that said hello is not timed out");
@@ -581,7 +560,7 @@ const featureIds = (welcome: Msg) =>
   (welcome.features as { features: { id: string }[] }).features.map((f) => f.id);
 
 Deno.test("hub: an empty map leaves memory evictAfterMs after its last peer left, and reloads whole", async () => {
-  // The sweep runs every 50 ms of real time; eviction is decided by the injected clock.
+  // The sweep runs every 50 ms of the injected clock.
   await using t = await setup({ evictAfterMs: 100 });
   const a = t.client("a");
   a.hello(t.map.editKey);
@@ -590,13 +569,9 @@ Deno.test("hub: an empty map leaves memory evictAfterMs after its last peer left
   await t.hub.settled();
   a.conn.closed(1000, "bye");
   t.advance(99);
-  await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(t.hub.stats().maps, 1, "kept until evictAfterMs has passed");
-  t.advance(1);
-  for (let i = 0; t.hub.stats().maps !== 0; i++) {
-    assert.ok(i < 500, "the empty map never left memory");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  t.advance(50);
+  assert.equal(t.hub.stats().maps, 0, "the empty map left memory by the next sweep");
   const b = t.client("b");
   b.hello(t.map.viewKey);
   await t.hub.settled();
@@ -611,7 +586,6 @@ Deno.test("hub: a map with peers stays in memory however long it lives", async (
   const a = t.client("a");
   a.hello(t.map.viewKey);
   t.advance(3_600_000);
-  await new Promise((resolve) => setTimeout(resolve, 200));
   assert.equal(t.hub.stats().maps, 1);
   a.send({ type: "ping", t: 1 });
   await t.hub.settled();
@@ -803,10 +777,10 @@ Deno.test("hub: a map that cannot be loaded answers a clear error to a right key
   }
   const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
   assert.equal(read.ok, false);
-  assert.equal(!read.ok && read.status, 500);
+  assert.equal(!read.ok && read.reason, "unavailable");
   assert.deepEqual(await t.hub.readFeatures(t.map.id, "nope"), {
     ok: false,
-    status: 404,
+    reason: "not_found",
     message: "unknown map or key",
   });
   assert.equal(t.store.loads, 1, "remembered, not loaded again on every request");

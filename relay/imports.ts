@@ -61,8 +61,10 @@ export class Imports {
   #max: number;
   #maps = new Set<string>();
   #addrs = new Set<string>();
+  /** Parses and validates an import body (on a worker by default). */
   readonly parse: (bytes: Uint8Array) => Promise<ParsedImport>;
 
+  /** One import per map and per address, `maxConcurrent` at once. */
   constructor(options: ImportsOptions = {}) {
     this.#max = options.maxConcurrent ?? 4;
     if (!(Number.isSafeInteger(this.#max) && this.#max >= 1)) {

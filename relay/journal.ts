@@ -22,6 +22,7 @@ export interface Journal {
 /** A {@link Journal} that writes on the calling thread (tests, `--memory`). */
 export class InlineJournal implements Journal {
   #store: Store;
+  /** Writes to `store` on the calling thread. */
   constructor(store: Store) {
     this.#store = store;
   }
@@ -58,7 +59,9 @@ export type JournalRequest =
 
 /** The worker's answer to one request. */
 export interface JournalReply {
+  /** The request this answers. */
   id: number;
+  /** Why it failed, when it did. */
   error?: string;
 }
 
@@ -100,6 +103,7 @@ export class WorkerJournal implements Journal {
   #closed: Promise<void> | null = null;
   #failed: Error | null = null;
 
+  /** Starts the worker on the SQLite file at `path`. */
   constructor(options: { path: string }) {
     if (typeof options?.path !== "string" || options.path === "" || options.path === ":memory:") {
       throw new TypeError(

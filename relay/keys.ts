@@ -5,7 +5,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 export type RandomBytes = (length: number) => Uint8Array;
 
 /** The default {@link RandomBytes}: the platform's CSPRNG. */
-export const cryptoRandomBytes: RandomBytes = (length) =>
+export const cryptoRandomBytes: RandomBytes = (length: number): Uint8Array =>
   crypto.getRandomValues(new Uint8Array(length));
 
 /** Encodes bytes as unpadded base64url. */

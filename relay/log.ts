@@ -2,6 +2,7 @@
 
 /** Where log lines go; `main.ts` writes them to stdout, tests may collect them. */
 export interface Logger {
+  /** Writes one event with its fields. */
   log(event: string, fields?: Record<string, unknown>): void;
 }
 

@@ -17,15 +17,25 @@ class LabelledCounter {
 
 /** The relay's counters; gauges are read from the hub when rendered. */
 export class Metrics {
+  /** Frames received. */
   framesIn = 0;
+  /** Frames sent. */
   framesOut = 0;
+  /** Messages received. */
   messagesIn = 0;
+  /** Messages sent. */
   messagesOut = 0;
+  /** Edits accepted. */
   edits = 0;
+  /** Presence messages dropped for slow peers. */
   presenceDrops = 0;
+  /** Connections accepted. */
   connectionsTotal = 0;
+  /** Rejected edits by code. */
   readonly rejections = new LabelledCounter();
+  /** Error replies by code. */
   readonly errors = new LabelledCounter();
+  /** Closes by code. */
   readonly closes = new LabelledCounter();
 
   /** Renders the metrics, with the gauges given, as Prometheus text exposition. */

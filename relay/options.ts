@@ -1,61 +1,17 @@
 /** Command-line and environment options of the relay, parsed with `node:util` and checked. */
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import type { Limits } from "./limits.ts";
 
-/** Limits the relay enforces; each has a flag and an environment variable. */
-export interface Limits {
-  /** Largest inbound frame, in bytes; larger ones close the socket with 1009. @default 1048576 */
-  maxFrameBytes: number;
-  /** How long a new socket may take to send `hello`, in ms (then 1008). @default 10000 */
-  helloTimeoutMs: number;
-  /** WebSockets that have not said hello yet, from all addresses (more: 503). @default 64 */
-  maxPending: number;
-  /** WebSockets that have not said hello yet, from one client address (more: 429). @default 8 */
-  maxPendingPerAddr: number;
-  /** Messages per second per connection (edits, pings); cursor/view are coalesced instead. @default 100 */
-  rate: number;
-  /** Burst size of the per-connection token bucket. @default 200 */
-  rateBurst: number;
-  /** Peers on one map at once. @default 200 */
-  maxPeersPerMap: number;
-  /** Maps held in memory at once. @default 1000 */
-  maxMaps: number;
-  /** Features on one map. @default 100000 */
-  maxFeatures: number;
-  /** Positions in one feature's geometry. @default 50000 */
-  maxVertices: number;
-  /** Size of one feature's properties as JSON, in bytes. @default 65536 */
-  maxPropsBytes: number;
-  /** A peer whose unsent bytes exceed this is closed with 1013; half of it drops presence. @default 8388608 */
-  maxBufferedBytes: number;
-  /** Seconds without a pong before a socket is considered dead. @default 30 */
-  idleTimeout: number;
-  /** How long a map with no peers stays in memory, in ms. @default 60000 */
-  evictAfterMs: number;
-  /** Edits kept in memory per map for `since` catch-up. @default 1000 */
-  recentEdits: number;
-  /** Characters of those edits kept per map at most, so big edits cannot pin much memory. @default 8388608 */
-  recentBytes: number;
-  /** A snapshot is written after this many edits, so a restart replays only the tail. @default 500 */
-  snapshotEvery: number;
-  /** Largest `PUT /api/maps/<id>/features` body, in bytes (then 413). @default 16777216 */
-  maxImportBytes: number;
-  /** Maps one client address may create per minute (then 429). @default 30 */
-  createRate: number;
-  /** Maps one client address may create at once before `createRate` applies. @default 60 */
-  createBurst: number;
-  /**
-   * Maps in memory in which one client address has a peer at once (then 1013). Generous, because
-   * everyone behind one corporate proxy or NAT shares an address. @default 64
-   */
-  maxMapsPerAddr: number;
-  /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
-  bodyTimeoutMs: number;
-}
+// Re-exported for the callers that read the limits with the options.
+export { DEFAULT_LIMITS };
+export type { Limits };
 
 /** Everything `main.ts` needs to start the relay. */
 export interface RelayOptions {
+  /** Address to listen on. */
   host: string;
+  /** Port to listen on. */
   port: number;
   /** Directory of the SQLite file; `null` with `--memory`. */
   dataDir: string | null;
@@ -65,6 +21,7 @@ export interface RelayOptions {
   trustProxy: string[];
   /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
   tiles: string | null;
+  /** Attribution shown with the tiles. */
   tilesAttribution: string | null;
   /**
    * Start even when the write-ahead log lost acknowledged commits or `quick_check` finds damage
@@ -75,41 +32,17 @@ export interface RelayOptions {
   publicUrl: string | null;
   /** Serve the map page with its test hook, `window.duplex`, for the browser tests. @default false */
   testHooks: boolean;
+  /** The limits the relay enforces. */
   limits: Limits;
 }
 
 /** What `duplexmap backup` needs: the live database's directory and where the copy goes. */
 export interface BackupOptions {
+  /** Directory of the live database. */
   dataDir: string;
   /** The backup file; it must not exist yet. */
   to: string;
 }
-
-/** The default {@link Limits}. */
-export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  helloTimeoutMs: 10_000,
-  maxPending: 64,
-  maxPendingPerAddr: 8,
-  rate: 100,
-  rateBurst: 200,
-  maxPeersPerMap: 200,
-  maxMaps: 1000,
-  maxFeatures: 100_000,
-  maxVertices: 50_000,
-  maxPropsBytes: 64 * 1024,
-  maxBufferedBytes: 8 << 20,
-  idleTimeout: 30,
-  evictAfterMs: 60_000,
-  recentEdits: 1000,
-  recentBytes: 8 << 20,
-  snapshotEvery: 500,
-  maxImportBytes: 16 << 20,
-  createRate: 30,
-  createBurst: 60,
-  maxMapsPerAddr: 64,
-  bodyTimeoutMs: 30_000,
-});
 
 interface LimitSpec {
   key: keyof Limits;
@@ -160,6 +93,7 @@ const LIMIT_SPECS: LimitSpec[] = [
 
 /** A user's mistake on the command line: print the message, exit 2. */
 export class UsageError extends Error {
+  /** Names the error in logs. */
   override name = "UsageError";
 }
 

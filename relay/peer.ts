@@ -12,6 +12,7 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   /** Bytes accepted by `send` but not yet written to the network. */
   readonly bufferedAmount: number;
+  /** False once closed (or closing). */
   readonly isOpen: boolean;
 }
 
@@ -29,12 +30,6 @@ export interface FlushResult {
   held: boolean;
 }
 
-/**
- * A peer's identity and outbox. Ordered messages (edits, presence changes of membership, replies)
- * are kept in order; `cursor`/`view` of other peers are keyed so the newest replaces an unsent
- * older one. {@link Peer.flush} writes everything as one frame: a single message as itself, more
- * as a JSON array, which the protocol allows.
- */
 /**
  * The frame built for the last peer in one hub flush. Peers of one map usually get the same
  * messages in a turn (the same echo strings, in the same order): the next peer whose messages
@@ -58,21 +53,37 @@ export class FrameCache {
   }
 }
 
+/**
+ * A peer's identity and outbox. Ordered messages (edits, presence changes of membership, replies)
+ * are kept in order; `cursor`/`view` of other peers are keyed so the newest replaces an unsent
+ * older one. {@link Peer.flush} writes everything as one frame: a single message as itself, more
+ * as a JSON array, which the protocol allows.
+ */
 export class Peer {
+  /** The peer id others see. */
   readonly id: string;
+  /** Its transport. */
   readonly socket: PeerSocket;
+  /** The client's address. */
   readonly addr: string;
+  /** Display name from `hello`/`profile`. */
   name = "";
+  /** Colour from `hello`/`profile`, lower case. */
   color = "#000000";
+  /** Editor or viewer, from the key it used. */
   role: Role = "viewer";
+  /** The client id from `hello`, for recognising re-sent edits. */
   client: string | undefined;
+  /** Its last viewport. */
   view: PeerInfo["view"];
+  /** Its last cursor position. */
   cursor: PeerInfo["cursor"];
   #ordered: string[] = [];
   /** For each ordered message, the commit ticket that must be durable before it may be sent. */
   #tickets: number[] = [];
   #presence = new Map<string, string>();
 
+  /** A peer with an empty outbox. */
   constructor(id: string, socket: PeerSocket, addr: string) {
     this.id = id;
     this.socket = socket;

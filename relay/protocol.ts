@@ -240,12 +240,19 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
 export const ClientMessageSchema = createClientMessageSchema();
 /** Anything a client may send. */
 export type ClientMessage = v.InferOutput<typeof ClientMessageSchema>;
+/** The first message on a connection. */
 export type HelloMessage = Extract<ClientMessage, { type: "hello" }>;
+/** A peer's viewport. */
 export type ViewMessage = Extract<ClientMessage, { type: "view" }>;
+/** A peer's pointer. */
 export type CursorMessage = Extract<ClientMessage, { type: "cursor" }>;
+/** A change to the map. */
 export type EditMessage = Extract<ClientMessage, { type: "edit" }>;
+/** One operation of an edit. */
 export type EditOp = EditMessage["ops"][number];
+/** A GeoJSON feature as edits carry it. */
 export type Feature = Extract<EditOp, { op: "put" }>["feature"];
+/** A client's id for its edit. */
 export type EditId = EditMessage["id"];
 
 /** A feature as the relay stores and sends it (see {@link StoredFeatureSchema}). */
@@ -333,6 +340,7 @@ export const RejectCodeSchema = v.picklist([
   "rate_limited",
   "duplicate",
 ]);
+/** Why an edit was rejected. */
 export type RejectCode = v.InferOutput<typeof RejectCodeSchema>;
 
 /** Why a frame was refused. */
@@ -344,6 +352,7 @@ export const ErrorCodeSchema = v.picklist([
   "rate_limited",
   "internal",
 ]);
+/** What an `error` message reports. */
 export type ErrorCode = v.InferOutput<typeof ErrorCodeSchema>;
 
 const ViewState = v.object({ bbox: BBoxSchema, zoom: v.number() });
@@ -357,6 +366,7 @@ export const PeerInfoSchema = v.object({
   view: v.optional(ViewState),
   cursor: v.optional(v.nullable(LngLatSchema)),
 });
+/** A peer as others see it. */
 export type PeerInfo = v.InferOutput<typeof PeerInfoSchema>;
 
 /** A feature as the relay stores and sends it: `properties` always an object. */
@@ -375,6 +385,7 @@ export const EditFrameSchema = v.object({
   id: EditIdSchema,
   ops: v.array(createOpSchema(DEFAULT_SCHEMA_LIMITS)),
 });
+/** An accepted edit as broadcast and journaled. */
 export type EditFrame = v.InferOutput<typeof EditFrameSchema>;
 
 /**
@@ -415,6 +426,7 @@ export const ServerMessageSchema = v.variant("type", [
   v.object({ type: v.literal("error"), code: ErrorCodeSchema, message: v.string() }),
   v.object({ type: v.literal("pong"), t: v.optional(v.union([v.number(), v.string()])) }),
 ]);
+/** Any message the relay sends. */
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
 
 /** A GeoJSON FeatureCollection as accepted by `PUT /api/maps/<id>/features`; ids are optional. */
@@ -432,6 +444,7 @@ export const ImportSchema = v.object({
     }),
   ),
 });
+/** One feature of an import body. */
 export type ImportFeature = v.InferOutput<typeof ImportSchema>["features"][number];
 
 /** Validates an import body, giving the first problem with its path. */

@@ -17,7 +17,9 @@ export const DEFAULT_RECENT_BYTES = 8 << 20;
 
 /** An edit the room accepted. */
 export interface Accepted {
+  /** Accepted. */
   ok: true;
+  /** The seq the edit got. */
   seq: number;
   /** The `edit` frame as sent to every peer and written to the journal. */
   frame: string;
@@ -25,7 +27,9 @@ export interface Accepted {
 
 /** A journal entry: the seq and the serialised `edit` frame. */
 export interface JournalEntry {
+  /** The edit's seq. */
   seq: number;
+  /** The edit frame as sent. */
   frame: string;
 }
 
@@ -42,7 +46,9 @@ export type WelcomeKind = "snapshot" | "ops" | "epoch_mismatch";
 
 /** Options for {@link Room}. */
 export interface RoomOptions {
+  /** The map's stored record. */
   record: MapRecord;
+  /** The limits its edits are checked against. */
   limits: RoomLimits;
   /** The map as stored; omit for a new, empty map. */
   stored?: StoredMap;
@@ -54,6 +60,7 @@ export interface RoomOptions {
  * (the hub flushes the store before it flushes any peer, so an echo is never sent early).
  */
 export class Room {
+  /** The map's identity and key hashes. */
   readonly record: MapRecord;
   #limits: RoomLimits;
   #features = new Map<string, StoredFeature>();
@@ -74,6 +81,7 @@ export class Room {
   /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
   emptySince: number | null = null;
 
+  /** A room holding the stored map, with no peers. */
   constructor(options: RoomOptions) {
     this.record = options.record;
     this.#limits = options.limits;
@@ -103,10 +111,12 @@ export class Room {
     }
   }
 
+  /** The map id. */
   get id(): string {
     return this.record.id;
   }
 
+  /** The seq of the latest accepted edit. */
   get seq(): number {
     return this.#seq;
   }
@@ -116,6 +126,7 @@ export class Room {
     return this.#epoch;
   }
 
+  /** Peers joined. */
   get peerCount(): number {
     return this.#peers.size;
   }

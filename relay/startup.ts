@@ -7,6 +7,7 @@ import { checkWal } from "./wal_check.ts";
 
 /** The relay must not start; the message is the one line to print (no stack trace). */
 export class StartupError extends Error {
+  /** Names the error in logs. */
   override name = "StartupError";
 }
 
@@ -16,6 +17,7 @@ export interface OpenStoreOptions {
   dataDir: string | null;
   /** Start even though the write-ahead log lost commits (the loss is logged). @default false */
   acceptDataLoss?: boolean;
+  /** Where startup events are logged. */
   logger: Logger;
   /** Clock for the check's duration, in ms. @default performance.now */
   now?: () => number;

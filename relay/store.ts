@@ -7,15 +7,21 @@ const NEW_EPOCH = "lower(hex(randomblob(16)))";
 
 /** A map's identity and access, as stored (keys only as hashes). */
 export interface MapRecord {
+  /** The map id. */
   id: string;
+  /** The map's title. */
   title: string;
+  /** Hash of the edit key. */
   editHash: Uint8Array;
+  /** Hash of the view key. */
   viewHash: Uint8Array;
+  /** When it was created (ms since the epoch). */
   createdAt: number;
 }
 
 /** What a room needs to come back into memory. */
 export interface StoredMap {
+  /** The map's record. */
   record: MapRecord;
   /** Seq the snapshot was taken at (0 when none). */
   snapshotSeq: number;
@@ -33,9 +39,11 @@ export interface StoredMap {
   epoch?: string;
 }
 
-/** The edits of one map accepted in one turn: `seq` and the edit frame as sent. */
+/** The edits of one map accepted in one turn, written in one commit with the other maps' batches. */
 export interface JournalBatch {
+  /** The map the edits belong to. */
   mapId: string;
+  /** Each edit's `seq` and its edit frame as sent, oldest first. */
   entries: { seq: number; frame: string }[];
 }
 
@@ -56,11 +64,13 @@ export interface StoreOptions {
  * replaying it would give a wrong map and a wrong catch-up. The map must not be served.
  */
 export class StoreDamagedError extends Error {
+  /** Names the error in logs. */
   override name = "StoreDamagedError";
   /** The damaged map. */
   readonly mapId: string;
   /** Inclusive seq ranges that should be in the journal and are not. */
   readonly missing: readonly [number, number][];
+  /** The map and the seq ranges missing from its journal. */
   constructor(mapId: string, missing: readonly [number, number][]) {
     super(
       `journal of map ${mapId} is damaged: edits ${
@@ -74,7 +84,9 @@ export class StoreDamagedError extends Error {
 
 /** What {@link Store.checkJournals} found. */
 export interface JournalCheck {
+  /** Maps checked. */
   maps: number;
+  /** Edits checked. */
   edits: number;
   /** Maps whose journal has gaps, with the missing seq ranges. */
   damaged: { mapId: string; missing: [number, number][] }[];
@@ -122,6 +134,7 @@ export class Store {
   #lastSeq: StatementSync;
   #depth = 0;
 
+  /** Opens (or creates) the database at `path` and its schema. */
   constructor(options: StoreOptions) {
     if (typeof options?.path !== "string" || options.path === "") {
       throw new TypeError(

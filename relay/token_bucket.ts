@@ -17,6 +17,7 @@ export class TokenBucket {
   #tokens: number;
   #last: number;
 
+  /** A full bucket; `rate` > 0 and `burst` >= 1, else a RangeError. */
   constructor(options: { rate: number; burst: number; now: () => number }) {
     const { rate, burst } = options;
     if (!(Number.isFinite(rate) && rate > 0)) {

@@ -1,0 +1,31 @@
+/** The embedded web client: its pages, its assets and `/api/config`. */
+import type { Context, Hono } from "hono";
+import { assets, pages, testHookAssets } from "../../public/assets.ts";
+import { problem } from "./common.ts";
+import type { Env, RouteContext } from "./common.ts";
+
+/** Adds `/`, `/m/:id`, `/assets/:name` and `/api/config`. */
+export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): void {
+  const html = (body: string) => (c: Context) => c.html(body, 200, { "cache-control": "no-cache" });
+  app.get("/", html(pages.start));
+  app.get("/m/:id", html(pages.map));
+  const served = options.testHooks ? { ...assets, ...testHookAssets } : assets;
+  app.get("/assets/:name", (c) => {
+    const asset = Object.hasOwn(served, c.req.param("name")) ? served[c.req.param("name")] : null;
+    if (!asset) return problem(c, 404, "no such asset");
+    return c.body(
+      typeof asset.body === "string" ? asset.body : new Uint8Array(asset.body),
+      200,
+      { "content-type": asset.contentType, "cache-control": "public, max-age=300" },
+    );
+  });
+
+  app.get("/api/config", (c) =>
+    c.json({
+      tiles: options.tiles,
+      tilesAttribution: options.tilesAttribution,
+      version: options.version,
+      // The client keeps each frame (and so each edit) under this, instead of being closed 1009.
+      maxFrameBytes: hub.limits.maxFrameBytes,
+    }));
+}

@@ -1,0 +1,149 @@
+/** The maps API: create a map, read its features, replace them with an import. */
+import type { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { AddressBuckets } from "../address_limits.ts";
+import { readBody, readText, refuseUnread } from "../body.ts";
+import type { Refusal } from "../hub.ts";
+import { Imports } from "../imports.ts";
+import { isTrustedProxy } from "../proxy.ts";
+import { shareOrigin } from "../share_links.ts";
+import { originCheck, problem, requestKey } from "./common.ts";
+import type { Env, RouteContext } from "./common.ts";
+
+/** The HTTP status of each way the hub says no. */
+const REFUSAL_STATUS: Record<Refusal, number> = {
+  not_found: 404,
+  forbidden: 403,
+  invalid: 422,
+  unavailable: 500,
+  capacity: 503,
+  not_saved: 503,
+};
+
+const MAX_TITLE = 200;
+/** `POST /api/maps` bodies hold a title and nothing else. */
+const MAX_CREATE_BYTES = 4096;
+
+/** Adds `POST /api/maps` and `GET`/`PUT /api/maps/:id/features`; the changing ones check Origin. */
+export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
+  const { hub, options, addrOf, bodyTimeoutMs } = ctx;
+  const limits = hub.limits;
+  const creates = new AddressBuckets({
+    rate: limits.createRate / 60,
+    burst: limits.createBurst,
+    now: options.now ?? Date.now,
+  });
+  const imports = options.imports ?? new Imports({ maxConcurrent: 4 });
+  const origin = originCheck(options.origins);
+
+  app.post("/api/maps", origin, async (c) => {
+    if (!creates.take(addrOf(c))) {
+      const wait = creates.retryAfterSeconds;
+      return refuseUnread(
+        c.req.raw,
+        problem(c, 429, `too many maps created from your address; try again in ${wait} s`, {
+          "retry-after": String(wait),
+        }),
+        bodyTimeoutMs,
+      );
+    }
+    const text = await readText(c.req.raw, {
+      maxBytes: MAX_CREATE_BYTES,
+      timeoutMs: bodyTimeoutMs,
+    });
+    let title = "Untitled map";
+    if (text.trim() !== "") {
+      const body = parseJson(text);
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new HTTPException(400, {
+          message: 'body must be a JSON object like {"title": "..."}',
+        });
+      }
+      if ("title" in body && body.title !== undefined) {
+        if (typeof body.title !== "string" || body.title.trim().length > MAX_TITLE) {
+          throw new HTTPException(400, {
+            message: `title must be a string of at most ${MAX_TITLE} characters`,
+          });
+        }
+        if (body.title.trim() !== "") title = body.title.trim();
+      }
+    }
+    const { id, editKey, viewKey } = await hub.createMap(title);
+    const forwarded = c.req.header("x-forwarded-proto");
+    const base = shareOrigin({
+      publicUrl: options.publicUrl ?? null,
+      origins: options.origins,
+      host: c.req.header("host"),
+      // Behind a trusted proxy, its X-Forwarded-Proto says whether users came over https.
+      protocol: isTrustedProxy(c.env?.remoteAddr?.hostname, options.trustProxy) &&
+          (forwarded === "https" || forwarded === "http")
+        ? `${forwarded}:`
+        : new URL(c.req.url).protocol,
+      listen: options.listen?.(),
+    });
+    return c.json({
+      id,
+      title,
+      editKey,
+      viewKey,
+      editUrl: `${base}/m/${id}#key=${editKey}`,
+      viewUrl: `${base}/m/${id}#key=${viewKey}`,
+    }, 201);
+  });
+
+  app.get("/api/maps/:id/features", async (c) => {
+    const result = await hub.readFeatures(c.req.param("id"), requestKey(c));
+    if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
+    return c.body(result.value, 200, {
+      "content-type": "application/geo+json",
+      "cache-control": "no-store",
+    });
+  });
+
+  app.put("/api/maps/:id/features", origin, async (c) => {
+    const mapId = c.req.param("id");
+    const key = requestKey(c);
+    // Map and key first: nobody without the edit key gets the relay to read a big body.
+    const auth = hub.authoriseEdit(mapId, key);
+    if (!auth.ok) {
+      return refuseUnread(
+        c.req.raw,
+        problem(c, REFUSAL_STATUS[auth.reason], auth.message),
+        bodyTimeoutMs,
+      );
+    }
+    const slot = imports.begin(mapId, addrOf(c));
+    if (!slot.ok) {
+      const why = {
+        map: "an import into this map is already running",
+        addr: "an import from your address is already running",
+        relay: "the server is busy with other imports",
+      }[slot.reason];
+      const res = problem(c, slot.reason === "relay" ? 503 : 429, `${why}; try again shortly`, {
+        "retry-after": "2",
+      });
+      return refuseUnread(c.req.raw, res, bodyTimeoutMs);
+    }
+    try {
+      const bytes = await readBody(c.req.raw, {
+        maxBytes: options.maxImportBytes ?? limits.maxImportBytes,
+        timeoutMs: bodyTimeoutMs,
+      });
+      const parsed = await imports.parse(bytes);
+      if (!parsed.ok) return problem(c, parsed.status, parsed.message);
+      const result = await hub.importFeatures(mapId, key, parsed.features);
+      if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
+      return c.json(result.value);
+    } finally {
+      slot.release();
+    }
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HTTPException(400, { message: "body is not valid JSON" });
+  }
+}
