@@ -414,8 +414,16 @@ export class FrameFuzzer {
 /** The close codes the contract documents for a client that misbehaves (1011 is not one). */
 export const DOCUMENTED_CLOSE_CODES: ReadonlySet<number> = new Set([1000, 1003, 1008, 1009, 1013]);
 
-/** The seed to use: `DUPLEXMAP_FUZZ_SEED` to replay, else a fresh one. */
+/** The seed CI uses, so that a red CI run always means the change broke something. */
+const CI_SEED = 20261202;
+
+/**
+ * The seed to use: `DUPLEXMAP_FUZZ_SEED` to replay; on CI (`CI` set) a fixed one; else a fresh
+ * one, so every developer's run and every `deno task fuzz` explores new frames.
+ */
 export function fuzzSeed(): number {
   const given = Deno.env.get("DUPLEXMAP_FUZZ_SEED");
-  return given ? Number(given) >>> 0 : crypto.getRandomValues(new Uint32Array(1))[0];
+  if (given) return Number(given) >>> 0;
+  if (Deno.env.get("CI")) return CI_SEED;
+  return crypto.getRandomValues(new Uint32Array(1))[0];
 }
