@@ -70,12 +70,13 @@ export class Hub {
   readonly metrics: Metrics;
   /** The limits it enforces. */
   readonly limits: Readonly<Limits>;
+  /** Its clock and timers, for the transports' own timers. */
+  readonly timers: Timers;
   #journal: Journal;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
   #api: MapApi;
-  #timers: Timers;
   #now: () => number;
   #ids: () => string;
   #logger: Logger;
@@ -92,7 +93,7 @@ export class Hub {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
     this.#journal = options.journal ?? new InlineJournal(options.store);
     this.limits = { ...options.limits };
-    const timers = this.#timers = options.timers ?? systemTimers(options.now);
+    const timers = this.timers = options.timers ?? systemTimers(options.now);
     this.#now = options.now ?? timers.now;
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
     this.#logger = options.logger ?? silentLogger;
@@ -366,8 +367,8 @@ export class Hub {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#timers.clearInterval(this.#sweepTimer);
-    this.#timers.clearInterval(this.#slowTimer);
+    this.timers.clearInterval(this.#sweepTimer);
+    this.timers.clearInterval(this.#slowTimer);
     await this.settled();
     for (const conn of [...this.#conns.values()]) {
       conn.close(CloseCode.GoingAway, "server shutting down");
