@@ -1,7 +1,7 @@
 /** The hub: routes connections to maps and flushes each event-loop turn (commit, then send). */
 import { clearImmediate, setImmediate } from "node:timers";
 import { ClientConnection } from "./client_connection.ts";
-import type { Connection, ConnectionHost, ConnectionInfo } from "./client_connection.ts";
+import type { Connection, ConnectionHost, ConnectionInfo } from "./connection_host.ts";
 import { Durability } from "./durability.ts";
 import { InlineJournal } from "./journal.ts";
 import type { Journal } from "./journal.ts";
@@ -24,7 +24,7 @@ import type { Store } from "./store.ts";
 import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
-export type { Connection, ConnectionInfo } from "./client_connection.ts";
+export type { Connection, ConnectionInfo } from "./connection_host.ts";
 export type { Outcome, Refusal } from "./map_registry.ts";
 export type { CreatedMap } from "./map_api.ts";
 
