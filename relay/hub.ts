@@ -10,15 +10,13 @@ import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
-import type { CreatedMap } from "./map_api.ts";
 import { MapRegistry } from "./map_registry.ts";
-import type { Outcome } from "./map_registry.ts";
+import { Connections } from "./connections.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
-import type { ImportFeature } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Store } from "./store.ts";
 import { systemTimers } from "./timers.ts";
@@ -61,7 +59,7 @@ export interface HubOptions {
  * import { Store } from "./store.ts";
  * import { DEFAULT_LIMITS } from "./limits.ts";
  * const hub = new Hub({ store: new Store({ path: ":memory:" }), limits: { ...DEFAULT_LIMITS } });
- * const { id, editKey } = await hub.createMap("Field survey");
+ * const { id, editKey } = await hub.api.createMap("Field survey");
  * await hub.close();
  * ```
  */
@@ -72,20 +70,20 @@ export class Hub {
   readonly limits: Readonly<Limits>;
   /** Its clock and timers, for the transports' own timers. */
   readonly timers: Timers;
+  /** The HTTP API's work on its maps: create, read, import. */
+  readonly api: MapApi;
   #journal: Journal;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
-  #api: MapApi;
   #now: () => number;
   #ids: () => string;
   #logger: Logger;
-  #conns = new Map<Peer, ClientConnection>();
+  #conns: Connections;
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #sweepTimer: TimerId | undefined;
-  #slowTimer: TimerId | undefined;
   #closing = false;
 
   /** Checks the options and starts the sweep and slow-peer timers. */
@@ -99,6 +97,14 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     const internalError = this.#internalError.bind(this);
+    this.#conns = new Connections({
+      limits: this.limits,
+      metrics: this.metrics,
+      logger: this.#logger,
+      durability: this.#durability,
+      timers,
+      internalError,
+    });
     this.#maps = new MapRegistry({
       store: options.store,
       journal: this.#journal,
@@ -108,7 +114,7 @@ export class Hub {
       logger: this.#logger,
       metrics: this.metrics,
       hooks: {
-        closeIdle: (peer, room) => this.#closeIdle(peer, room),
+        closeIdle: (peer, room) => this.#conns.closeIdle(peer, room),
         evicted: (room) => this.#dirtyRooms.delete(room),
         internalError,
       },
@@ -126,7 +132,7 @@ export class Hub {
         this.#dirtyPeers.add(peer);
         this.#schedule();
       },
-      flushPeer: (peer, closeIfSlow) => this.#flushPeer(peer, closeIfSlow),
+      flushPeer: (peer, closeIfSlow) => this.#conns.flushPeer(peer, closeIfSlow),
       forget: (peer) => {
         this.#conns.delete(peer);
         this.#dirtyPeers.delete(peer);
@@ -134,7 +140,7 @@ export class Hub {
       },
       internalError,
     };
-    this.#api = new MapApi({
+    this.api = new MapApi({
       maps: this.#maps,
       journal: this.#journal,
       durability: this.#durability,
@@ -150,12 +156,6 @@ export class Hub {
       () => this.#safely("sweep", () => this.#maps.sweep()),
       sweepEvery,
     );
-    // A slow peer is caught when the next batch for it is flushed; this catches one whose buffer
-    // overflowed with the last batch and that gets nothing more.
-    this.#slowTimer = timers.setInterval(
-      () => this.#safely("slow_peers", () => this.#closeSlowPeers()),
-      1000,
-    );
   }
 
   /** Counts for `/healthz` and `/metrics`. */
@@ -170,35 +170,11 @@ export class Hub {
     return this.#closing;
   }
 
-  /** Creates a map; the keys are returned once and only their hashes kept. */
-  createMap(title: string): Promise<CreatedMap> {
-    return this.#api.createMap(title);
-  }
-
-  /** A map's features as GeoJSON text, for either key; never shows an edit before it is durable. */
-  readFeatures(mapId: string, key: string): Promise<Outcome<string>> {
-    return this.#api.readFeatures(mapId, key);
-  }
-
-  /** Checks that `key` may edit `mapId` before anything big is read for it. */
-  authoriseEdit(mapId: string, key: string): Outcome<null> {
-    return this.#api.authoriseEdit(mapId, key);
-  }
-
-  /** Replaces a map's features with an edit key, as one durable edit. */
-  importFeatures(
-    mapId: string,
-    key: string,
-    features: ImportFeature[],
-  ): Promise<Outcome<{ seq: number; features: number }>> {
-    return this.#api.importFeatures(mapId, key, features);
-  }
-
   /** Starts handling a new transport connection; it must send `hello` in time. */
   accept(socket: PeerSocket, info: ConnectionInfo): Connection {
     const peer = new Peer(this.#ids(), socket, info.addr);
     const conn = new ClientConnection(this.#host, peer, info);
-    this.#conns.set(peer, conn);
+    this.#conns.add(conn);
     this.metrics.connectionsTotal++;
     if (this.#closing) {
       conn.close(CloseCode.GoingAway, "server shutting down");
@@ -250,9 +226,9 @@ export class Hub {
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
       room.flushPresence();
-      for (const peer of room.peers()) if (peer.pending) this.#flushPeer(peer, true, frames);
+      for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
-    for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true, frames);
+    for (const peer of this.#dirtyPeers) this.#conns.flushPeer(peer, true, frames);
     this.#dirtyPeers.clear();
   }
 
@@ -284,7 +260,7 @@ export class Hub {
             this.#maps.drop(room);
             for (const peer of [...room.peers()]) {
               peer.discard();
-              this.#conns.get(peer)?.close(CloseCode.InternalError, "storage failure; reconnect");
+              this.#conns.close(peer, CloseCode.InternalError, "storage failure; reconnect");
             }
           }
           this.#committed(ticket);
@@ -315,50 +291,6 @@ export class Hub {
     return this.#durability.wait(ticket);
   }
 
-  #flushPeer(peer: Peer, closeIfSlow: boolean, frames?: FrameCache): void {
-    let result;
-    try {
-      result = peer.flush(this.limits.maxBufferedBytes, this.#durability.durable, frames);
-    } catch (err) {
-      // One peer's transport failing must not stop the others' flush.
-      const conn = this.#conns.get(peer);
-      this.#internalError("flush_peer", err, conn?.info.mapId, peer.id);
-      peer.discard();
-      conn?.close(CloseCode.InternalError, "internal error; reconnect");
-      return;
-    }
-    if (result.held) this.#durability.hold(peer);
-    this.metrics.framesOut += result.frames;
-    this.metrics.messagesOut += result.messages;
-    this.metrics.presenceDrops += result.dropped;
-    if (result.tooSlow && closeIfSlow) {
-      const conn = this.#conns.get(peer);
-      if (!conn) return;
-      conn.violation("too_slow", { buffered: peer.socket.bufferedAmount });
-      conn.close(CloseCode.TryAgainLater, "too slow: send buffer overflowed");
-    }
-  }
-
-  #closeSlowPeers(): void {
-    for (const conn of [...this.#conns.values()]) {
-      // The flush finds the overflow, drops what waits and closes the peer, as in a turn.
-      if (conn.open && conn.peer.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-        this.#flushPeer(conn.peer, true);
-      }
-    }
-  }
-
-  /** Closes an idle peer of a map leaving memory to make room for another. */
-  #closeIdle(peer: Peer, room: Room): void {
-    const conn = this.#conns.get(peer);
-    if (!conn) return;
-    this.#logger.log("evict_idle", { map: room.id, peer: peer.id, addr: conn.info.addr });
-    conn.close(
-      CloseCode.TryAgainLater,
-      "map closed to make room on a full server after being idle; reconnect later",
-    );
-  }
-
   /**
    * Shuts down: makes everything durable, sends what is queued, closes every connection with 1001,
    * snapshots every map, stops the timers and closes the journal. The store is left open for the
@@ -368,11 +300,9 @@ export class Hub {
     if (this.#closing) return;
     this.#closing = true;
     this.timers.clearInterval(this.#sweepTimer);
-    this.timers.clearInterval(this.#slowTimer);
+    this.#conns.stop();
     await this.settled();
-    for (const conn of [...this.#conns.values()]) {
-      conn.close(CloseCode.GoingAway, "server shutting down");
-    }
+    this.#conns.closeAll(CloseCode.GoingAway, "server shutting down");
     for (const room of [...this.#maps.rooms()]) {
       try {
         this.#maps.evict(room);
