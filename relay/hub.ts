@@ -12,6 +12,7 @@ import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
+import { Committer } from "./commit.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
@@ -80,6 +81,7 @@ export class Hub {
   #ids: () => string;
   #logger: Logger;
   #conns: Connections;
+  #committer: Committer;
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
@@ -118,6 +120,15 @@ export class Hub {
         evicted: (room) => this.#dirtyRooms.delete(room),
         internalError,
       },
+    });
+    this.#committer = new Committer({
+      journal: this.#journal,
+      durability: this.#durability,
+      maps: this.#maps,
+      conns: this.#conns,
+      logger: this.#logger,
+      committed: (ticket) => this.#committed(ticket),
+      safely: (where, work) => this.#safely(where, work),
     });
     this.#host = {
       limits: this.limits,
@@ -221,7 +232,7 @@ export class Hub {
     this.#flushTimer = undefined;
     const rooms = [...this.#dirtyRooms];
     this.#dirtyRooms.clear();
-    this.#commit(rooms);
+    this.#committer.commit(rooms);
     const frames = new FrameCache();
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
@@ -237,35 +248,6 @@ export class Hub {
     this.flush();
     await this.#durableAt(this.#durability.issued);
     this.flush();
-  }
-
-  #commit(rooms: Room[]): void {
-    // A room dropped after a failed commit is not written again: it reloads from the store.
-    const pending = rooms.filter((r) => r.hasUnsaved && this.#maps.isLive(r));
-    if (pending.length === 0) return;
-    const ticket = this.#durability.issue();
-    const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
-    this.#journal.append(batches).then(
-      () =>
-        this.#safely("committed", () => {
-          this.#committed(ticket);
-          for (const room of pending) this.#maps.snapshotIfDue(room);
-        }),
-      (err) =>
-        this.#safely("commit_failed", () => {
-          // The edits are applied in memory but not durable: they must not be acknowledged. Drop
-          // the rooms from memory (they reload from the store) and make their peers reconnect.
-          this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
-          for (const room of pending) {
-            this.#maps.drop(room);
-            for (const peer of [...room.peers()]) {
-              peer.discard();
-              this.#conns.close(peer, CloseCode.InternalError, "storage failure; reconnect");
-            }
-          }
-          this.#committed(ticket);
-        }),
-    );
   }
 
   /** Commit `ticket` finished (journal calls finish in order): release what waited for it. */
