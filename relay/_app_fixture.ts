@@ -2,13 +2,20 @@
 import { createApp } from "./app.ts";
 import type { AppOptions } from "./app.ts";
 import { Hub } from "./hub.ts";
+import type { HubOptions } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { Store } from "./store.ts";
 
-/** An app for in-process `app.request(...)` tests; use with `await using`. */
-export function appFixture(options: Partial<AppOptions> = {}) {
+/**
+ * An app for in-process `app.request(...)` tests; use with `await using`. `hubOptions` are the
+ * hub's extra options (fake timers, say).
+ */
+export function appFixture(
+  options: Partial<AppOptions> = {},
+  hubOptions: Partial<HubOptions> = {},
+) {
   const store = new Store({ path: ":memory:" });
-  const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
+  const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS }, ...hubOptions });
   const app = createApp({
     hub,
     origins: [],

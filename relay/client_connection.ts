@@ -1,64 +1,13 @@
-/** One connection's side of the protocol: hello, dispatch, rate limits, the hello timer, replies. */
-import type { Durability } from "./durability.ts";
-import type { Logger } from "./log.ts";
-import type { MapRegistry } from "./map_registry.ts";
-import type { Metrics } from "./metrics.ts";
-import type { Limits } from "./limits.ts";
+/** One connection's side of the protocol: dispatch, rate limits, the hello timer, replies, close. */
+import type { Connection, ConnectionHost, ConnectionInfo } from "./connection_host.ts";
+import { admit, join } from "./hello.ts";
+import { closeReason } from "./peer.ts";
 import type { Peer } from "./peer.ts";
 import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
-import type { ClientMessage, EditId, ErrorCode, HelloMessage, RejectCode } from "./protocol.ts";
+import type { ClientMessage, EditId, ErrorCode, RejectCode } from "./protocol.ts";
 import type { Room } from "./room.ts";
-import type { TimerId, Timers } from "./timers.ts";
+import type { TimerId } from "./timers.ts";
 import { TokenBucket } from "./token_bucket.ts";
-import { UNKNOWN_MAP_OR_KEY } from "./map_registry.ts";
-
-/** Where a connection comes from, for limits and logs. */
-export interface ConnectionInfo {
-  /** The map named in the connection's URL. */
-  mapId: string;
-  /** The client's address (from `X-Forwarded-For` when the direct peer is a trusted proxy). */
-  addr: string;
-  /** `websocket` or the name of the fallback transport. */
-  transport: string;
-  /** Called once when the connection's `hello` is accepted (it has joined its map). */
-  onJoin?: () => void;
-}
-
-/** What the transport calls on the hub for one connection. */
-export interface Connection {
-  /** A frame arrived. */
-  receive(data: string | ArrayBuffer | Uint8Array | Blob): void;
-  /** The transport closed (either side); idempotent. */
-  closed(code: number, reason: string): void;
-}
-
-/** What a connection uses of its hub: the maps, durability, and the per-turn flush. */
-export interface ConnectionHost {
-  /** The limits it enforces. */
-  readonly limits: Readonly<Limits>;
-  /** Counters it updates. */
-  readonly metrics: Metrics;
-  /** Where violations and closes are logged. */
-  readonly logger: Logger;
-  /** Times the hello timeout. */
-  readonly timers: Timers;
-  /** The hub's clock, for rate limits and presence. */
-  readonly now: () => number;
-  /** The maps, for hello's key check and the per-address counts. */
-  readonly maps: MapRegistry;
-  /** Issues the ticket an edit waits for. */
-  readonly durability: Durability;
-  /** `room` has something to commit or send this turn. */
-  touch(room: Room): void;
-  /** `peer` has queued a message for this turn's flush. */
-  queued(peer: Peer): void;
-  /** Writes `peer`'s outbox now; `closeIfSlow` closes it when its buffer overflowed. */
-  flushPeer(peer: Peer, closeIfSlow: boolean): void;
-  /** Forgets everything the hub keeps for `peer` (its connection, its place in the flush). */
-  forget(peer: Peer): void;
-  /** Logs and counts a contained bug. */
-  internalError(where: string, err: unknown, map?: string, peer?: string): void;
-}
 
 type ConnState = "hello" | "joined" | "closed";
 
@@ -196,11 +145,6 @@ export class ClientConnection implements Connection {
 
   #dispatch(msg: ClientMessage): void {
     if (this.#state === "hello") {
-      if (msg.type !== "hello") {
-        this.violation("hello_required");
-        this.fatal("hello_required", "the first message must be hello", CloseCode.Policy);
-        return;
-      }
       this.#hello(msg);
       return;
     }
@@ -261,64 +205,14 @@ export class ClientConnection implements Connection {
     }
   }
 
-  #hello(msg: HelloMessage): void {
-    const host = this.#host;
-    host.timers.clearTimeout(this.#helloTimer);
+  #hello(msg: ClientMessage): void {
+    this.#host.timers.clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
-    const auth = host.maps.open(this.info.mapId, msg.key);
-    if (!auth.ok) {
-      if (auth.reason === "unavailable") {
-        this.fatal("internal", auth.message, CloseCode.InternalError);
-        return;
-      }
-      if (auth.reason === "capacity") {
-        this.close(CloseCode.TryAgainLater, auth.message);
-        return;
-      }
-      this.violation("bad_key");
-      this.close(CloseCode.Policy, UNKNOWN_MAP_OR_KEY);
-      return;
-    }
-    const { room, role } = auth.value;
-    if (room.peerCount >= host.limits.maxPeersPerMap) {
-      this.close(CloseCode.TryAgainLater, "map is full; try again later");
-      return;
-    }
-    const maps = host.maps.admit(this.info.addr, room);
-    if (maps !== null) {
-      this.violation("maps_per_addr", { maps });
-      this.close(
-        CloseCode.TryAgainLater,
-        `your address already has peers on ${maps} maps, the most allowed; close one first`,
-      );
-      return;
-    }
-    const peer = this.peer;
-    peer.name = msg.name;
-    peer.color = msg.color.toLowerCase();
-    peer.role = role;
-    peer.client = msg.client;
+    const admitted = admit(this.#host, this, msg);
+    if (!admitted) return;
     this.#state = "joined";
-    this.#room = room;
-    // A client ahead of the store saw acknowledged edits the store no longer has (a restore, a
-    // lost log): it gets the whole map, and the operator must hear of it.
-    if ((msg.since ?? 0) > room.seq) {
-      host.logger.log("store_behind_client", { map: room.id, since: msg.since, seq: room.seq });
-    }
-    if (room.join(peer, msg.since, msg.epoch) === "epoch_mismatch") {
-      // A since from another history (a restored backup, a moved map): the whole map instead.
-      host.logger.log("epoch_mismatch", { map: room.id, since: msg.since, seq: room.seq });
-    }
-    host.touch(room);
-    this.info.onJoin?.();
-    host.logger.log("connect", {
-      map: room.id,
-      peer: peer.id,
-      role,
-      addr: this.info.addr,
-      transport: this.info.transport,
-      catchUp: msg.since !== undefined,
-    });
+    this.#room = admitted.room;
+    join(this.#host, this, admitted);
   }
 
   #send(text: string): void {
@@ -399,22 +293,4 @@ export class ClientConnection implements Connection {
       by,
     });
   }
-}
-
-/**
- * A close reason the WebSocket API accepts: at most 123 bytes of UTF-8, cut at a character.
- * A longer one (a message quoting a client's wide characters) makes `close` throw, and the
- * socket would stay open with the hub no longer knowing it.
- */
-function closeReason(reason: string): string {
-  if (!utf8Exceeds(reason, 123)) return reason;
-  let out = "";
-  let bytes = 0;
-  for (const char of reason) {
-    const code = char.codePointAt(0)!;
-    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    if (bytes > 123) break;
-    out += char;
-  }
-  return out;
 }

@@ -7,15 +7,21 @@ export type FeatureMap = Map<string, StoredFeature>;
 
 /** The limits on the outcome of an edit, checked by {@link applyOps}. */
 export interface EditLimits {
+  /** Features a map may hold. */
   maxFeatures: number;
+  /** Vertices one feature's geometry may have. */
   maxVertices: number;
+  /** Bytes of one feature's properties as JSON. */
   maxPropsBytes: number;
 }
 
 /** An edit that was refused, as a value (it is an expected outcome, not an exception). */
 export interface Rejection {
+  /** Always false: the edit was not applied. */
   ok: false;
+  /** Why, as the `rejected` frame's code. */
   code: RejectCode;
+  /** Why, for a person. */
   message: string;
 }
 

@@ -7,6 +7,7 @@ import { base64url, cryptoRandomBytes } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
 import type { Connection, ConnectionInfo, Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer.ts";
+import type { TimerId, Timers } from "./timers.ts";
 
 export { SESSION_HEADER } from "./protocol.ts";
 
@@ -21,8 +22,8 @@ export interface HttpSessionsOptions {
    * pings. @default the hub's `idleTimeout`
    */
   idleTimeoutMs?: number;
-  /** Milliseconds clock. @default Date.now */
-  now?: () => number;
+  /** The clock and timers for the heartbeat and the idle check. @default the hub's */
+  timers?: Timers;
   /** Random bytes for session ids. @default crypto.getRandomValues */
   random?: RandomBytes;
 }
@@ -46,19 +47,21 @@ class StreamSocket implements PeerSocket {
   #wanted = false;
   #lastRead: number;
   #now: () => number;
+  #timers: Timers;
   #maxQueued: number;
-  #heartbeat: ReturnType<typeof setInterval>;
-  #liveness: ReturnType<typeof setInterval>;
+  #heartbeat: TimerId;
+  #liveness: TimerId;
   #onEnd: () => void;
   readonly stream: ReadableStream<Uint8Array>;
   connection: Connection | null = null;
 
   constructor(
-    options: { heartbeatMs: number; idleTimeoutMs: number; maxQueued: number; now: () => number },
+    options: { heartbeatMs: number; idleTimeoutMs: number; maxQueued: number; timers: Timers },
     onEnd: () => void,
   ) {
     this.#onEnd = onEnd;
-    this.#now = options.now;
+    const timers = this.#timers = options.timers;
+    this.#now = timers.now;
     this.#maxQueued = options.maxQueued;
     this.#lastRead = this.#now();
     this.stream = new ReadableStream<Uint8Array>({
@@ -77,8 +80,11 @@ class StreamSocket implements PeerSocket {
         this.connection?.closed(1001, "stream closed by client");
       },
     }, new ByteLengthQueuingStrategy({ highWaterMark: 0 }));
-    this.#heartbeat = setInterval(() => this.#write(": keep-alive\n\n"), options.heartbeatMs);
-    this.#liveness = setInterval(() => {
+    this.#heartbeat = timers.setInterval(
+      () => this.#write(": keep-alive\n\n"),
+      options.heartbeatMs,
+    );
+    this.#liveness = timers.setInterval(() => {
       if (this.#queued > 0 && this.#now() - this.#lastRead > options.idleTimeoutMs) {
         // What the relay holds for it is not being read: the client is gone or stuck.
         this.#abort();
@@ -158,13 +164,13 @@ class StreamSocket implements PeerSocket {
     this.#done = true;
     this.#queue = [];
     this.#queued = 0;
-    clearInterval(this.#liveness);
+    this.#timers.clearInterval(this.#liveness);
   }
 
   #end(): void {
     if (!this.#open) return;
     this.#open = false;
-    clearInterval(this.#heartbeat);
+    this.#timers.clearInterval(this.#heartbeat);
     this.#onEnd();
   }
 }
@@ -177,7 +183,7 @@ export class HttpSessions {
   #hub: Hub;
   #heartbeatMs: number;
   #idleTimeoutMs: number;
-  #now: () => number;
+  #timers: Timers;
   #random: RandomBytes;
   #sessions = new Map<string, { socket: StreamSocket; mapId: string }>();
 
@@ -191,7 +197,7 @@ export class HttpSessions {
       );
     }
     this.#idleTimeoutMs = options.idleTimeoutMs ?? options.hub.limits.idleTimeout * 1000;
-    this.#now = options.now ?? Date.now;
+    this.#timers = options.timers ?? options.hub.timers;
     this.#random = options.random ?? cryptoRandomBytes;
   }
 
@@ -202,7 +208,7 @@ export class HttpSessions {
       heartbeatMs: this.#heartbeatMs,
       idleTimeoutMs: this.#idleTimeoutMs,
       maxQueued: this.#hub.limits.maxBufferedBytes,
-      now: this.#now,
+      timers: this.#timers,
     }, () => this.#sessions.delete(id));
     this.#sessions.set(id, { socket, mapId: info.mapId });
     socket.announce(id);

@@ -1,11 +1,18 @@
 /** Unit tests of the HTTP fallback transport through the app, in-process: stream down, POST up. */
 import assert from "assert";
 import { appFixture } from "./_app_fixture.ts";
+import { FakeTimers } from "./_fake_timers.ts";
 import { SESSION_HEADER } from "./http_transport.ts";
 
 type Msg = Record<string, unknown>;
 
-const setup = () => appFixture({ fallbackHeartbeatMs: 50 });
+const HEARTBEAT_MS = 1000;
+
+/** The app on a hub whose timers (and so the sessions' heartbeat) only move when advanced. */
+const setup = () => {
+  const timers = new FakeTimers();
+  return Object.assign(appFixture({ fallbackHeartbeatMs: HEARTBEAT_MS }, { timers }), { timers });
+};
 
 /** Reads server-sent events from a response body, one at a time. */
 class EventReader {
@@ -96,11 +103,19 @@ Deno.test("fallback: a session streams the welcome, takes frames by POST, echoes
   assert.deepEqual(got.map((m) => m.type), ["edit", "pong"]);
   assert.deepEqual([got[0].seq, got[0].id], [1, "h1"]);
 
-  // The keep-alive comment keeps idle proxies from closing the stream.
+  // The keep-alive comment keeps idle proxies from closing the stream. It is written when the
+  // heartbeat falls due, so it comes before the answer to a ping sent afterwards.
   const idle = events.comments;
-  const waiting = events.next();
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  t.timers.advance(HEARTBEAT_MS);
+  const pinged = await t.app.request(`/rt/${map.id}/send`, {
+    method: "POST",
+    headers: { [SESSION_HEADER]: session },
+    body: JSON.stringify({ type: "ping", t: 8 }),
+  });
+  assert.equal(pinged.status, 204);
+  assert.deepEqual(await events.messages(), [{ type: "pong", t: 8 }]);
   assert.ok(events.comments > idle, "a keep-alive comment arrived while idle");
+  const waiting = events.next();
 
   const wrong = await t.app.request(`/rt/${map.id}/send`, {
     method: "POST",

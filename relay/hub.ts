@@ -1,7 +1,7 @@
 /** The hub: routes connections to maps and flushes each event-loop turn (commit, then send). */
 import { clearImmediate, setImmediate } from "node:timers";
 import { ClientConnection } from "./client_connection.ts";
-import type { Connection, ConnectionHost, ConnectionInfo } from "./client_connection.ts";
+import type { Connection, ConnectionHost, ConnectionInfo } from "./connection_host.ts";
 import { Durability } from "./durability.ts";
 import { InlineJournal } from "./journal.ts";
 import type { Journal } from "./journal.ts";
@@ -10,21 +10,20 @@ import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
-import type { CreatedMap } from "./map_api.ts";
 import { MapRegistry } from "./map_registry.ts";
-import type { Outcome } from "./map_registry.ts";
+import { Connections } from "./connections.ts";
+import { Committer } from "./commit.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
-import type { ImportFeature } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Store } from "./store.ts";
 import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
-export type { Connection, ConnectionInfo } from "./client_connection.ts";
+export type { Connection, ConnectionInfo } from "./connection_host.ts";
 export type { Outcome, Refusal } from "./map_registry.ts";
 export type { CreatedMap } from "./map_api.ts";
 
@@ -61,7 +60,7 @@ export interface HubOptions {
  * import { Store } from "./store.ts";
  * import { DEFAULT_LIMITS } from "./limits.ts";
  * const hub = new Hub({ store: new Store({ path: ":memory:" }), limits: { ...DEFAULT_LIMITS } });
- * const { id, editKey } = await hub.createMap("Field survey");
+ * const { id, editKey } = await hub.api.createMap("Field survey");
  * await hub.close();
  * ```
  */
@@ -70,21 +69,23 @@ export class Hub {
   readonly metrics: Metrics;
   /** The limits it enforces. */
   readonly limits: Readonly<Limits>;
+  /** Its clock and timers, for the transports' own timers. */
+  readonly timers: Timers;
+  /** The HTTP API's work on its maps: create, read, import. */
+  readonly api: MapApi;
   #journal: Journal;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
-  #api: MapApi;
-  #timers: Timers;
   #now: () => number;
   #ids: () => string;
   #logger: Logger;
-  #conns = new Map<Peer, ClientConnection>();
+  #conns: Connections;
+  #committer: Committer;
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   #sweepTimer: TimerId | undefined;
-  #slowTimer: TimerId | undefined;
   #closing = false;
 
   /** Checks the options and starts the sweep and slow-peer timers. */
@@ -92,12 +93,20 @@ export class Hub {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
     this.#journal = options.journal ?? new InlineJournal(options.store);
     this.limits = { ...options.limits };
-    const timers = this.#timers = options.timers ?? systemTimers(options.now);
+    const timers = this.timers = options.timers ?? systemTimers(options.now);
     this.#now = options.now ?? timers.now;
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     const internalError = this.#internalError.bind(this);
+    this.#conns = new Connections({
+      limits: this.limits,
+      metrics: this.metrics,
+      logger: this.#logger,
+      durability: this.#durability,
+      timers,
+      internalError,
+    });
     this.#maps = new MapRegistry({
       store: options.store,
       journal: this.#journal,
@@ -107,10 +116,19 @@ export class Hub {
       logger: this.#logger,
       metrics: this.metrics,
       hooks: {
-        closeIdle: (peer, room) => this.#closeIdle(peer, room),
+        closeIdle: (peer, room) => this.#conns.closeIdle(peer, room),
         evicted: (room) => this.#dirtyRooms.delete(room),
         internalError,
       },
+    });
+    this.#committer = new Committer({
+      journal: this.#journal,
+      durability: this.#durability,
+      maps: this.#maps,
+      conns: this.#conns,
+      logger: this.#logger,
+      committed: (ticket) => this.#committed(ticket),
+      safely: (where, work) => this.#safely(where, work),
     });
     this.#host = {
       limits: this.limits,
@@ -125,7 +143,7 @@ export class Hub {
         this.#dirtyPeers.add(peer);
         this.#schedule();
       },
-      flushPeer: (peer, closeIfSlow) => this.#flushPeer(peer, closeIfSlow),
+      flushPeer: (peer, closeIfSlow) => this.#conns.flushPeer(peer, closeIfSlow),
       forget: (peer) => {
         this.#conns.delete(peer);
         this.#dirtyPeers.delete(peer);
@@ -133,7 +151,7 @@ export class Hub {
       },
       internalError,
     };
-    this.#api = new MapApi({
+    this.api = new MapApi({
       maps: this.#maps,
       journal: this.#journal,
       durability: this.#durability,
@@ -149,12 +167,6 @@ export class Hub {
       () => this.#safely("sweep", () => this.#maps.sweep()),
       sweepEvery,
     );
-    // A slow peer is caught when the next batch for it is flushed; this catches one whose buffer
-    // overflowed with the last batch and that gets nothing more.
-    this.#slowTimer = timers.setInterval(
-      () => this.#safely("slow_peers", () => this.#closeSlowPeers()),
-      1000,
-    );
   }
 
   /** Counts for `/healthz` and `/metrics`. */
@@ -169,35 +181,11 @@ export class Hub {
     return this.#closing;
   }
 
-  /** Creates a map; the keys are returned once and only their hashes kept. */
-  createMap(title: string): Promise<CreatedMap> {
-    return this.#api.createMap(title);
-  }
-
-  /** A map's features as GeoJSON text, for either key; never shows an edit before it is durable. */
-  readFeatures(mapId: string, key: string): Promise<Outcome<string>> {
-    return this.#api.readFeatures(mapId, key);
-  }
-
-  /** Checks that `key` may edit `mapId` before anything big is read for it. */
-  authoriseEdit(mapId: string, key: string): Outcome<null> {
-    return this.#api.authoriseEdit(mapId, key);
-  }
-
-  /** Replaces a map's features with an edit key, as one durable edit. */
-  importFeatures(
-    mapId: string,
-    key: string,
-    features: ImportFeature[],
-  ): Promise<Outcome<{ seq: number; features: number }>> {
-    return this.#api.importFeatures(mapId, key, features);
-  }
-
   /** Starts handling a new transport connection; it must send `hello` in time. */
   accept(socket: PeerSocket, info: ConnectionInfo): Connection {
     const peer = new Peer(this.#ids(), socket, info.addr);
     const conn = new ClientConnection(this.#host, peer, info);
-    this.#conns.set(peer, conn);
+    this.#conns.add(conn);
     this.metrics.connectionsTotal++;
     if (this.#closing) {
       conn.close(CloseCode.GoingAway, "server shutting down");
@@ -244,14 +232,14 @@ export class Hub {
     this.#flushTimer = undefined;
     const rooms = [...this.#dirtyRooms];
     this.#dirtyRooms.clear();
-    this.#commit(rooms);
+    this.#committer.commit(rooms);
     const frames = new FrameCache();
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
       room.flushPresence();
-      for (const peer of room.peers()) if (peer.pending) this.#flushPeer(peer, true, frames);
+      for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
-    for (const peer of this.#dirtyPeers) this.#flushPeer(peer, true, frames);
+    for (const peer of this.#dirtyPeers) this.#conns.flushPeer(peer, true, frames);
     this.#dirtyPeers.clear();
   }
 
@@ -260,35 +248,6 @@ export class Hub {
     this.flush();
     await this.#durableAt(this.#durability.issued);
     this.flush();
-  }
-
-  #commit(rooms: Room[]): void {
-    // A room dropped after a failed commit is not written again: it reloads from the store.
-    const pending = rooms.filter((r) => r.hasUnsaved && this.#maps.isLive(r));
-    if (pending.length === 0) return;
-    const ticket = this.#durability.issue();
-    const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
-    this.#journal.append(batches).then(
-      () =>
-        this.#safely("committed", () => {
-          this.#committed(ticket);
-          for (const room of pending) this.#maps.snapshotIfDue(room);
-        }),
-      (err) =>
-        this.#safely("commit_failed", () => {
-          // The edits are applied in memory but not durable: they must not be acknowledged. Drop
-          // the rooms from memory (they reload from the store) and make their peers reconnect.
-          this.#logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
-          for (const room of pending) {
-            this.#maps.drop(room);
-            for (const peer of [...room.peers()]) {
-              peer.discard();
-              this.#conns.get(peer)?.close(CloseCode.InternalError, "storage failure; reconnect");
-            }
-          }
-          this.#committed(ticket);
-        }),
-    );
   }
 
   /** Commit `ticket` finished (journal calls finish in order): release what waited for it. */
@@ -314,50 +273,6 @@ export class Hub {
     return this.#durability.wait(ticket);
   }
 
-  #flushPeer(peer: Peer, closeIfSlow: boolean, frames?: FrameCache): void {
-    let result;
-    try {
-      result = peer.flush(this.limits.maxBufferedBytes, this.#durability.durable, frames);
-    } catch (err) {
-      // One peer's transport failing must not stop the others' flush.
-      const conn = this.#conns.get(peer);
-      this.#internalError("flush_peer", err, conn?.info.mapId, peer.id);
-      peer.discard();
-      conn?.close(CloseCode.InternalError, "internal error; reconnect");
-      return;
-    }
-    if (result.held) this.#durability.hold(peer);
-    this.metrics.framesOut += result.frames;
-    this.metrics.messagesOut += result.messages;
-    this.metrics.presenceDrops += result.dropped;
-    if (result.tooSlow && closeIfSlow) {
-      const conn = this.#conns.get(peer);
-      if (!conn) return;
-      conn.violation("too_slow", { buffered: peer.socket.bufferedAmount });
-      conn.close(CloseCode.TryAgainLater, "too slow: send buffer overflowed");
-    }
-  }
-
-  #closeSlowPeers(): void {
-    for (const conn of [...this.#conns.values()]) {
-      // The flush finds the overflow, drops what waits and closes the peer, as in a turn.
-      if (conn.open && conn.peer.socket.bufferedAmount > this.limits.maxBufferedBytes) {
-        this.#flushPeer(conn.peer, true);
-      }
-    }
-  }
-
-  /** Closes an idle peer of a map leaving memory to make room for another. */
-  #closeIdle(peer: Peer, room: Room): void {
-    const conn = this.#conns.get(peer);
-    if (!conn) return;
-    this.#logger.log("evict_idle", { map: room.id, peer: peer.id, addr: conn.info.addr });
-    conn.close(
-      CloseCode.TryAgainLater,
-      "map closed to make room on a full server after being idle; reconnect later",
-    );
-  }
-
   /**
    * Shuts down: makes everything durable, sends what is queued, closes every connection with 1001,
    * snapshots every map, stops the timers and closes the journal. The store is left open for the
@@ -366,12 +281,10 @@ export class Hub {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    this.#timers.clearInterval(this.#sweepTimer);
-    this.#timers.clearInterval(this.#slowTimer);
+    this.timers.clearInterval(this.#sweepTimer);
+    this.#conns.stop();
     await this.settled();
-    for (const conn of [...this.#conns.values()]) {
-      conn.close(CloseCode.GoingAway, "server shutting down");
-    }
+    this.#conns.closeAll(CloseCode.GoingAway, "server shutting down");
     for (const room of [...this.#maps.rooms()]) {
       try {
         this.#maps.evict(room);

@@ -66,7 +66,7 @@ Deno.test(`hub fuzz: ${FRAMES} generated frames in-process, every answer documen
     },
   });
   try {
-    const maps = [await hub.createMap("A"), await hub.createMap("B")];
+    const maps = [await hub.api.createMap("A"), await hub.api.createMap("B")];
     const fuzzers = maps.map((m, i) =>
       new FrameFuzzer((seed + i) >>> 0, {
         editKey: m.editKey,

@@ -38,7 +38,7 @@ Deno.test("hub: an echo waits for its commit, and so does what is queued behind 
   const journal = new GatedJournal(store);
   const hub = new Hub({ store, journal, limits: { ...DEFAULT_LIMITS } });
   try {
-    const map = await hub.createMap("Gated");
+    const map = await hub.api.createMap("Gated");
     const a = socket();
     const b = socket();
     const ca = hub.accept(a, { mapId: map.id, addr: "192.0.2.1", transport: "test" });

@@ -37,7 +37,7 @@ Deno.test("hub on a full disk: logs SQLite's real error, acknowledges nothing, c
     logger: { log: (event, fields) => void logs.push({ event, ...fields }) },
   });
   try {
-    const map = await hub.createMap("Full");
+    const map = await hub.api.createMap("Full");
     const a = socket();
     const b = socket();
     const ca = hub.accept(a, { mapId: map.id, addr: "192.0.2.1", transport: "test" });

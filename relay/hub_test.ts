@@ -88,7 +88,7 @@ async function setup(limits: Partial<Limits> = {}, logger?: Logger) {
     ids: () => `p${++peerIds}`,
     logger,
   });
-  const map = await hub.createMap("Survey");
+  const map = await hub.api.createMap("Survey");
   return {
     hub,
     store,
@@ -186,7 +186,7 @@ Deno.test("hub: a viewer's edit is rejected as forbidden and not applied", async
     message: undefined,
   });
   assert.equal(viewer.closed, undefined, "a forbidden edit does not close the connection");
-  const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
+  const read = await t.hub.api.readFeatures(t.map.id, t.map.viewKey);
   assert.ok(read.ok);
   assert.deepEqual(JSON.parse(read.value).features, []);
 });
@@ -253,13 +253,13 @@ Deno.test("hub: a GET of the features never reports an edit whose commit failed"
   t.store.failAppends = true;
   a.send(putEdit("lost"));
   // Asked while the edit is applied in memory but not yet committed.
-  const read = t.hub.readFeatures(t.map.id, t.map.viewKey);
+  const read = t.hub.api.readFeatures(t.map.id, t.map.viewKey);
   await t.hub.settled();
   const result = await read;
   assert.equal(result.ok, false);
   assert.equal(!result.ok && result.reason, "not_saved");
   t.store.failAppends = false;
-  const again = await t.hub.readFeatures(t.map.id, t.map.viewKey);
+  const again = await t.hub.api.readFeatures(t.map.id, t.map.viewKey);
   assert.ok(again.ok);
   assert.deepEqual(JSON.parse(again.value).features, [], "the map without the lost edit");
 });
@@ -503,7 +503,7 @@ Deno.test("hub: close() flushes, sends 1001 to everyone, refuses newcomers, and 
   const store = new TestStore(events);
   try {
     const hub = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-    const map = await hub.createMap("Survey");
+    const map = await hub.api.createMap("Survey");
     const [a, b] = ["a", "b"].map((n) => new Client(hub, map.id, n, events));
     const waiting = new Client(hub, map.id, "waiting", events);
     for (const x of [a, b]) x.hello(map.editKey);
@@ -537,16 +537,16 @@ Deno.test("hub: a map reloads after close from its snapshot", async () => {
   const store = new TestStore([]);
   try {
     const first = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
-    const map = await first.createMap("Survey");
-    const edits = await first.importFeatures(map.id, map.editKey, [
+    const map = await first.api.createMap("Survey");
+    const edits = await first.api.importFeatures(map.id, map.editKey, [
       { type: "Feature", id: "x", geometry: { type: "Point", coordinates: [3, 4] } },
     ]);
     assert.ok(edits.ok);
-    const before = await first.readFeatures(map.id, map.viewKey);
+    const before = await first.api.readFeatures(map.id, map.viewKey);
     await first.close();
     const second = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
     try {
-      const after = await second.readFeatures(map.id, map.viewKey);
+      const after = await second.api.readFeatures(map.id, map.viewKey);
       assert.deepEqual(after, before);
     } finally {
       await second.close();
@@ -594,7 +594,7 @@ Deno.test("hub: a map with peers stays in memory however long it lives", async (
 
 Deno.test("hub: at maxMaps an empty map makes room; when every map has peers a join gets 1013", async () => {
   await using t = await setup({ maxMaps: 1 });
-  const second = await t.hub.createMap("Second");
+  const second = await t.hub.api.createMap("Second");
   const a = t.client("a");
   a.hello(t.map.editKey);
   a.send(putEdit(1));
@@ -662,8 +662,8 @@ Deno.test("hub: profile (extension) renames a peer in place: the others get join
 
 Deno.test("hub: at maxMaps, the map whose peers were idle longest makes room; an active one does not", async () => {
   await using t = await setup({ maxMaps: 2, evictAfterMs: 1000 });
-  const second = await t.hub.createMap("Second");
-  const third = await t.hub.createMap("Third");
+  const second = await t.hub.api.createMap("Second");
+  const third = await t.hub.api.createMap("Third");
   const a = t.client("a");
   a.hello(t.map.editKey);
   const b = t.client("b", second.id);
@@ -689,7 +689,7 @@ Deno.test("hub: at maxMaps, the map whose peers were idle longest makes room; an
 
 Deno.test("hub: one address has peers on at most maxMapsPerAddr maps; leaving frees a place", async () => {
   await using t = await setup({ maxMapsPerAddr: 1 });
-  const second = await t.hub.createMap("Second");
+  const second = await t.hub.api.createMap("Second");
   const a = t.client("a");
   a.hello(t.map.editKey);
   const a2 = t.client("a2");
@@ -775,10 +775,10 @@ Deno.test("hub: a map that cannot be loaded answers a clear error to a right key
     assert.deepEqual(c.all().map((m) => m.code), ["internal"]);
     assert.match(String(c.all()[0].message), /contact the relay's operator/);
   }
-  const read = await t.hub.readFeatures(t.map.id, t.map.viewKey);
+  const read = await t.hub.api.readFeatures(t.map.id, t.map.viewKey);
   assert.equal(read.ok, false);
   assert.equal(!read.ok && read.reason, "unavailable");
-  assert.deepEqual(await t.hub.readFeatures(t.map.id, "nope"), {
+  assert.deepEqual(await t.hub.api.readFeatures(t.map.id, "nope"), {
     ok: false,
     reason: "not_found",
     message: "unknown map or key",

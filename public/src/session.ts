@@ -94,8 +94,10 @@ const REJECT_WORDS: Record<string, string> = {
 
 /**
  * Ties the map copy ({@link MapDoc}) to the relay: local edits go out at once and stay pending
- * until echoed; after a reconnect (`hello.since` = last seq) the catch-up acknowledges pending edits
- * the relay already applied (recognised by edit id) and only the rest is sent again.
+ * until echoed. After a reconnect (`hello.since` = last seq, with its `epoch`) a catch-up of `ops`
+ * acknowledges pending edits the relay already applied (recognised by edit id) and only the rest
+ * is sent again; after a full snapshot instead (since too old, or from another epoch) every
+ * pending edit is sent again and one the relay already had comes back `duplicate`, settled as done.
  */
 export class Session {
   readonly doc: MapDoc;
@@ -351,7 +353,8 @@ export class Session {
         } else {
           for (const frame of m.ops ?? []) this.#applyEdit(frame);
         }
-        // Whatever is still pending was not applied by the relay: send it again, in order.
+        // Send whatever is still pending again, in order: after `ops` the relay has not applied
+        // it; after a snapshot it may have, and answers `duplicate` (settled below as done).
         this.#connection.send(
           this.doc.pending.map((p) => ({ type: "edit", id: p.id, ops: p.ops })),
         );

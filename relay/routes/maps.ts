@@ -68,7 +68,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
         if (body.title.trim() !== "") title = body.title.trim();
       }
     }
-    const { id, editKey, viewKey } = await hub.createMap(title);
+    const { id, editKey, viewKey } = await hub.api.createMap(title);
     const forwarded = c.req.header("x-forwarded-proto");
     const base = shareOrigin({
       publicUrl: options.publicUrl ?? null,
@@ -92,7 +92,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
   });
 
   app.get("/api/maps/:id/features", async (c) => {
-    const result = await hub.readFeatures(c.req.param("id"), requestKey(c));
+    const result = await hub.api.readFeatures(c.req.param("id"), requestKey(c));
     if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
     return c.body(result.value, 200, {
       "content-type": "application/geo+json",
@@ -104,7 +104,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     const mapId = c.req.param("id");
     const key = requestKey(c);
     // Map and key first: nobody without the edit key gets the relay to read a big body.
-    const auth = hub.authoriseEdit(mapId, key);
+    const auth = hub.api.authoriseEdit(mapId, key);
     if (!auth.ok) {
       return refuseUnread(
         c.req.raw,
@@ -131,7 +131,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
       });
       const parsed = await imports.parse(bytes);
       if (!parsed.ok) return problem(c, parsed.status, parsed.message);
-      const result = await hub.importFeatures(mapId, key, parsed.features);
+      const result = await hub.api.importFeatures(mapId, key, parsed.features);
       if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
       return c.json(result.value);
     } finally {
