@@ -190,7 +190,7 @@ Deno.test("a map whose journal has a gap is logged at start-up; the other maps a
     await using relay = await startRelay({ dataDir: dir.path, args: FAST });
     for (const title of ["Damaged", "Whole"]) {
       const map = await createMap(relay.url, title);
-      const { peer, welcome } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
+      const { peer } = await join(relay.wsUrl, map.id, map.editKey, { name: "A" });
       await using _p = peer;
       for (let i = 0; i < 10; i++) {
         peer.send({ type: "edit", id: i, ops: [put(feature(`f${i}`, point(i, i)))] });
