@@ -19,7 +19,7 @@ export interface Timers {
 
 /**
  * The runtime's own timers, with `now` from `Date.now` unless another clock is given. Handles are
- * plain numbers whatever the runtime's timer type is (as in the client's `systemClock`).
+ * plain numbers whatever the runtime's timer type is (the client's `systemClock` is this one).
  */
 export function systemTimers(now: () => number = Date.now): Timers {
   const handles = new Map<TimerId, ReturnType<typeof setTimeout>>();
