@@ -1,5 +1,7 @@
 /** A loopback gateway for tests that lets the WebSocket upgrade through and then spoils the socket. */
 
+import { concat, indexOf } from "./_ws.ts";
+
 /** What the gateway does to a WebSocket once the relay's `101` has gone through. */
 export type GatewayMode =
   /** Holds every frame from the relay (buffers it and never forwards it), as a buffering proxy. */
@@ -19,21 +21,6 @@ export interface Gateway {
 }
 
 const HEAD_END = new Uint8Array([13, 10, 13, 10]);
-
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** Reads until the end of an HTTP head; returns everything read (head and any bytes after it). */
 async function readHead(conn: Deno.Conn): Promise<{ bytes: Uint8Array; end: number } | null> {

@@ -1,5 +1,6 @@
 /** Starts a real relay process on a free loopback port for end-to-end tests, and stops it. */
 import { signalQuietly, spawnLines, type StreamName } from "./_process.ts";
+import { BINARY_PERMISSIONS } from "../scripts/compile.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -45,11 +46,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "duplexmap-test-" });
   const args = [
     "run",
-    "--allow-net",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-sys",
+    ...BINARY_PERMISSIONS,
     new URL("main.ts", ROOT).pathname,
     "--host",
     "127.0.0.1",
@@ -195,11 +192,7 @@ export async function runRelayToExit(args: string[], timeoutMs = 20_000): Promis
       // The permissions of startRelay and of the compiled binary: no more than the relay has.
       args: [
         "run",
-        "--allow-net",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys",
+        ...BINARY_PERMISSIONS,
         new URL("main.ts", ROOT).pathname,
         ...args,
       ],

@@ -372,7 +372,8 @@ export interface HandshakeAnswer {
 
 const CRLF2 = new TextEncoder().encode("\r\n\r\n");
 
-function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
+/** Where `needle` first occurs in `haystack` at or after `from`, or -1. */
+export function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   outer: for (let i = from; i <= haystack.length - needle.length; i++) {
     for (let j = 0; j < needle.length; j++) {
       if (haystack[i + j] !== needle[j]) continue outer;
@@ -382,7 +383,8 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   return -1;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+/** `a` followed by `b`, as one new array. */
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);
