@@ -59,7 +59,11 @@ export const GeometrySchema = v.custom<Geometry>(
   (issue) => geometryIssue(issue.input) ?? "invalid geometry",
 );
 
-function geometryIssue(input: unknown): string | null {
+/**
+ * What is wrong with a geometry a client sends, or `null`: its shape ({@link geometryProblem}) and
+ * the nesting of its foreign members. The client checks imported files with it too.
+ */
+export function geometryIssue(input: unknown): string | null {
   return geometryProblem(input) ??
     foreignMembersProblem(input as Record<string, unknown>);
 }
@@ -166,8 +170,24 @@ const Properties = v.custom<Record<string, unknown>>(
 );
 const PropertyKey = v.pipe(v.string(), v.maxLength(1024));
 
-/** Builds the schema of one edit op (and of a feature in it), for the given limits. */
-function createOpSchema(limits: SchemaLimits) {
+// What the relay sends is checked for shape only: the depth caps limit what it accepts, and a map
+// stored before them (or by an older relay) must still open in every client.
+const StoredProperties = v.custom<Record<string, unknown>>(
+  (x) => typeof x === "object" && x !== null && !Array.isArray(x),
+  "properties must be a JSON object",
+);
+const StoredGeometry = v.custom<Geometry>(
+  (input) => geometryProblem(input) === null,
+  (issue) => geometryProblem(issue.input) ?? "invalid geometry",
+);
+
+/**
+ * Builds the schema of one edit op (and of a feature in it), for the given limits: as a client may
+ * send it (`inbound`, depth-capped), or as the relay sends and stores it.
+ */
+function createOpSchema(limits: SchemaLimits, inbound = true) {
+  const Props = inbound ? Properties : StoredProperties;
+  const Geom = inbound ? GeometrySchema : StoredGeometry;
   const FeatureId = v.pipe(
     v.string("feature id must be a string"),
     v.minLength(1, "feature id must not be empty"),
@@ -179,9 +199,9 @@ function createOpSchema(limits: SchemaLimits) {
   const Feature = v.object({
     type: v.literal("Feature"),
     id: FeatureId,
-    geometry: GeometrySchema,
+    geometry: Geom,
     // Normalised to an object so the echo, the snapshot and every client agree byte for byte.
-    properties: v.optional(v.nullable(Properties, () => ({})), () => ({})),
+    properties: v.optional(v.nullable(Props, () => ({})), () => ({})),
   });
   const Op = v.variant("op", [
     v.object({ op: v.literal("put"), feature: Feature }),
@@ -189,7 +209,7 @@ function createOpSchema(limits: SchemaLimits) {
     v.object({
       op: v.literal("props"),
       fid: FeatureId,
-      set: Properties,
+      set: Props,
       unset: v.optional(v.array(PropertyKey)),
     }),
     v.object({ op: v.literal("del"), fid: FeatureId }),
@@ -373,8 +393,8 @@ export type PeerInfo = v.InferOutput<typeof PeerInfoSchema>;
 export const StoredFeatureSchema = v.object({
   type: v.literal("Feature"),
   id: v.string(),
-  geometry: GeometrySchema,
-  properties: Properties,
+  geometry: StoredGeometry,
+  properties: StoredProperties,
 });
 
 /** An accepted edit as it travels to clients and sits in the journal. */
@@ -383,7 +403,7 @@ export const EditFrameSchema = v.object({
   seq: v.number(),
   by: v.string(),
   id: EditIdSchema,
-  ops: v.array(createOpSchema(DEFAULT_SCHEMA_LIMITS)),
+  ops: v.array(createOpSchema(DEFAULT_SCHEMA_LIMITS, false)),
 });
 /** An accepted edit as broadcast and journaled. */
 export type EditFrame = v.InferOutput<typeof EditFrameSchema>;

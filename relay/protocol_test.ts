@@ -346,3 +346,29 @@ Deno.test("parseFrame: a ping whose t is not finite is refused (its pong could o
   const [ok] = items(parseFrame('{"type":"ping","t":-0}', ClientMessageSchema));
   assert.equal(ok.ok, true);
 });
+
+Deno.test("the depth caps limit what clients send, not what the relay sends: an older map still opens", () => {
+  let deep: unknown = "bottom";
+  for (let i = 0; i < MAX_PROPERTY_DEPTH + 8; i++) deep = [deep];
+  const feature = {
+    type: "Feature",
+    id: "old",
+    geometry: { type: "Point", coordinates: [1, 2], bbox: deep },
+    properties: { deep },
+  };
+  const edit = { type: "edit", seq: 1, by: "p", id: "e", ops: [{ op: "put", feature }] };
+  const welcome = {
+    type: "welcome",
+    you: { peer: "p", name: "A", color: "#123456", role: "editor" },
+    peers: [],
+    seq: 1,
+    features: { type: "FeatureCollection", features: [feature] },
+  };
+  assert.ok(v.is(ServerMessageSchema, welcome), "a snapshot holding it is a valid welcome");
+  assert.ok(v.is(ServerMessageSchema, edit), "a catch-up edit holding it is a valid edit frame");
+  const sent = parseFrame(
+    JSON.stringify({ type: "edit", id: "e", ops: [{ op: "put", feature }] }),
+    ClientMessageSchema,
+  );
+  assert.ok(sent.ok && !sent.items[0].ok, "the same edit from a client is refused");
+});

@@ -1,6 +1,5 @@
 /** Import and export of GeoJSON files: turn a file into one edit, and the map into a file. */
-import { geometryProblem } from "../../relay/geometry.ts";
-import { DEFAULT_SCHEMA_LIMITS } from "../../relay/protocol.ts";
+import { DEFAULT_SCHEMA_LIMITS, geometryIssue, propertiesProblem } from "../../relay/protocol.ts";
 import type { EditOp, Geometry, StoredFeature } from "../../relay/protocol.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 
@@ -79,24 +78,24 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
     if (item.geometry === null || item.geometry === undefined) {
       return { ok: false, message: `${where} has no geometry.` };
     }
-    const problem = geometryProblem(item.geometry);
+    const problem = geometryIssue(item.geometry);
     if (problem !== null) {
       return { ok: false, message: `${where} has a bad geometry: ${problem}.` };
     }
     const properties = item.properties ?? {};
     if (!isObject(properties)) {
-      return {
-        ok: false,
-        message: `${where} has 'properties' that are not an object.`,
-      };
+      return { ok: false, message: `${where} has 'properties' that are not an object.` };
     }
+    // The relay's own check, so a file it would refuse is refused here, before anything is sent.
+    const deep = propertiesProblem(properties);
+    if (deep !== null) return { ok: false, message: `${where} has bad 'properties': ${deep}.` };
     let id = typeof item.id === "string" && item.id.length > 0 &&
         item.id.length <= DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength
       ? item.id
       : "";
     if (!id || used.has(id) || options.existing.has(id)) id = options.newId();
     used.add(id);
-    // geometryProblem() has checked the shape, which is what the Geometry type describes.
+    // geometryIssue() has checked the shape, which is what the Geometry type describes.
     const geometry = item.geometry as Geometry;
     ops.push({
       op: "put",

@@ -92,3 +92,16 @@ Deno.test("export writes a map holding a property nested 20 000 levels deep", ()
   }
   assert.deepEqual([levels, v], [20_000, "bottom"]);
 });
+
+Deno.test("a file whose properties nest deeper than the relay accepts is refused before anything is sent", () => {
+  let deep: unknown = 1;
+  for (let i = 0; i < 40; i++) deep = { down: deep };
+  const text = JSON.stringify({
+    type: "Feature",
+    geometry: { type: "Point", coordinates: [1, 2] },
+    properties: { deep },
+  });
+  const result = importOps(text, options());
+  assert.equal(result.ok, false);
+  assert.match(result.ok ? "" : result.message, /nested more than 32 levels deep/);
+});
