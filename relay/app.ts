@@ -4,7 +4,6 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { BodyRefused, closingAnswer, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
-import type { Imports } from "./imports.ts";
 import { clientAddress } from "./proxy.ts";
 import { clientRoutes } from "./routes/client.ts";
 import { problem } from "./routes/common.ts";
@@ -29,16 +28,10 @@ export interface AppOptions {
   tilesAttribution: string | null;
   /** The relay's version, in `/api/config` and `/healthz`. */
   version: string;
-  /** Largest `PUT .../features` body, in bytes. @default the hub's `maxImportBytes` */
-  maxImportBytes?: number;
   /** Origin share links are built from (`--public-url`). @default the first of `origins` */
   publicUrl?: string | null;
   /** The address the server listens on, once known: a `Host` naming it may be used in links. */
   listen?: () => { hostname: string; port: number } | undefined;
-  /** Admits and parses imports. @default one per map and address, 4 at once, on workers */
-  imports?: Imports;
-  /** Milliseconds clock for the per-address limits. @default Date.now */
-  now?: () => number;
   /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
   fallbackHeartbeatMs?: number;
   /** Serve the map page with its test hook, `window.duplex` (`--test-hooks`). @default false */
@@ -90,7 +83,6 @@ export function createApp(options: AppOptions): Hono<Env> {
         c.req.header("x-forwarded-for"),
         options.trustProxy,
       ),
-    bodyTimeoutMs: hub.limits.bodyTimeoutMs,
   };
   clientRoutes(app, ctx);
   mapRoutes(app, ctx);

@@ -24,8 +24,6 @@ import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
 export type { Connection, ConnectionInfo } from "./connection_host.ts";
-export type { Outcome, Refusal } from "./map_registry.ts";
-export type { CreatedMap } from "./map_api.ts";
 
 /** Options for {@link Hub}. */
 export interface HubOptions {
@@ -35,8 +33,6 @@ export interface HubOptions {
   journal?: Journal;
   /** The limits it enforces (copied). */
   limits: Limits;
-  /** Milliseconds clock. @default `timers.now` */
-  now?: () => number;
   /** Timers for the hello timeout, the sweep and the slow-peer check. @default the runtime's */
   timers?: Timers;
   /** Peer ids. @default 10 random hex characters */
@@ -93,8 +89,8 @@ export class Hub {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
     this.#journal = options.journal ?? new InlineJournal(options.store);
     this.limits = { ...options.limits };
-    const timers = this.timers = options.timers ?? systemTimers(options.now);
-    this.#now = options.now ?? timers.now;
+    const timers = this.timers = options.timers ?? systemTimers();
+    this.#now = timers.now;
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();

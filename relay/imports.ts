@@ -35,8 +35,6 @@ export function parseImportBytes(bytes: Uint8Array): ParsedImport {
 export interface ImportsOptions {
   /** Imports running at once on the whole relay. @default 4 */
   maxConcurrent?: number;
-  /** Parses one body; tests may parse inline. @default a fresh worker thread per import */
-  parse?: (bytes: Uint8Array) => Promise<ParsedImport>;
 }
 
 /** Why an import could not start now. */
@@ -61,9 +59,6 @@ export class Imports {
   #max: number;
   #maps = new Set<string>();
   #addrs = new Set<string>();
-  /** Parses and validates an import body (on a worker by default). */
-  readonly parse: (bytes: Uint8Array) => Promise<ParsedImport>;
-
   /** One import per map and per address, `maxConcurrent` at once. */
   constructor(options: ImportsOptions = {}) {
     this.#max = options.maxConcurrent ?? 4;
@@ -72,7 +67,11 @@ export class Imports {
         `Cannot create Imports as 'maxConcurrent' must be a whole number >= 1: received ${this.#max}`,
       );
     }
-    this.parse = options.parse ?? parseOnWorker;
+  }
+
+  /** Parses and validates an import body on a worker thread. */
+  parse(bytes: Uint8Array): Promise<ParsedImport> {
+    return parseOnWorker(bytes);
   }
 
   /**

@@ -250,7 +250,7 @@ export class MapRegistry {
         } catch (err) {
           // Everything of an evictable room is durable: it can leave memory without a snapshot.
           this.#o.hooks.internalError("evict", err, room.id);
-          if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+          this.drop(room);
           this.#o.hooks.evicted(room);
         }
       }

@@ -3,10 +3,6 @@ import { parseArgs } from "node:util";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import type { Limits } from "./limits.ts";
 
-// Re-exported for the callers that read the limits with the options.
-export { DEFAULT_LIMITS };
-export type { Limits };
-
 /** Everything `main.ts` needs to start the relay. */
 export interface RelayOptions {
   /** Address to listen on. */

@@ -1,6 +1,7 @@
 /** Unit tests of command-line and environment option parsing. */
 import assert from "assert";
-import { DEFAULT_LIMITS, helpText, parseOptions, UsageError } from "./options.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
+import { helpText, parseOptions, UsageError } from "./options.ts";
 import type { RelayOptions } from "./options.ts";
 
 function run(args: string[], env: Record<string, string | undefined> = {}): RelayOptions {

@@ -16,8 +16,6 @@ export interface RouteContext {
   options: AppOptions;
   /** The client's address (through a trusted proxy's `X-Forwarded-For`). */
   addrOf(c: Context<Env>): string;
-  /** Time allowed to send a request body, in ms. */
-  bodyTimeoutMs: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AddressBuckets } from "../address_limits.ts";
 import { readBody, readText, refuseUnread } from "../body.ts";
-import type { Refusal } from "../hub.ts";
+import type { Refusal } from "../map_registry.ts";
 import { Imports } from "../imports.ts";
 import { isTrustedProxy } from "../proxy.ts";
 import { shareOrigin } from "../share_links.ts";
@@ -26,14 +26,15 @@ const MAX_CREATE_BYTES = 4096;
 
 /** Adds `POST /api/maps` and `GET`/`PUT /api/maps/:id/features`; the changing ones check Origin. */
 export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
-  const { hub, options, addrOf, bodyTimeoutMs } = ctx;
+  const { hub, options, addrOf } = ctx;
   const limits = hub.limits;
+  const bodyTimeoutMs = limits.bodyTimeoutMs;
   const creates = new AddressBuckets({
     rate: limits.createRate / 60,
     burst: limits.createBurst,
-    now: options.now ?? Date.now,
+    now: hub.timers.now,
   });
-  const imports = options.imports ?? new Imports({ maxConcurrent: 4 });
+  const imports = new Imports({ maxConcurrent: 4 });
   const origin = originCheck(options.origins);
 
   app.post("/api/maps", origin, async (c) => {
@@ -126,7 +127,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     }
     try {
       const bytes = await readBody(c.req.raw, {
-        maxBytes: options.maxImportBytes ?? limits.maxImportBytes,
+        maxBytes: limits.maxImportBytes,
         timeoutMs: bodyTimeoutMs,
       });
       const parsed = await imports.parse(bytes);

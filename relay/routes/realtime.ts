@@ -10,7 +10,8 @@ import type { Env, RouteContext } from "./common.ts";
 
 /** Adds `GET /ws/:id` and the fallback's `POST /rt/:id`, `POST /rt/:id/send`, `DELETE /rt/:id`. */
 export function realtimeRoutes(app: Hono<Env>, ctx: RouteContext): void {
-  const { hub, options, addrOf, bodyTimeoutMs } = ctx;
+  const { hub, options, addrOf } = ctx;
+  const bodyTimeoutMs = hub.limits.bodyTimeoutMs;
   const origin = originCheck(options.origins);
   const sessions = new HttpSessions({ hub, heartbeatMs: options.fallbackHeartbeatMs });
   const frame = (c: Context<Env>) =>
@@ -56,7 +57,8 @@ export function realtimeRoutes(app: Hono<Env>, ctx: RouteContext): void {
     }
     if (hub.closing) return problem(c, 503, "server shutting down");
     // Refused before upgrading: once upgraded, Deno buffers a whole frame before we can say no.
-    const admitted = admission.admit(addrOf(c));
+    const addr = addrOf(c);
+    const admitted = admission.admit(addr);
     if (!admitted.ok) {
       c.header("retry-after", "1");
       return problem(c, admitted.status, admitted.message);
@@ -67,7 +69,7 @@ export function realtimeRoutes(app: Hono<Env>, ctx: RouteContext): void {
       idleTimeout: hub.limits.idleTimeout,
       info: {
         mapId: c.req.param("id"),
-        addr: addrOf(c),
+        addr,
         transport: "websocket",
       },
     });
