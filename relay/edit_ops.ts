@@ -216,6 +216,7 @@ function utf8Length(text: string): number {
   return /[^\x20-\x7e]/.test(text) ? encoder.encode(text).length : text.length;
 }
 
-function reject(code: RejectCode, message: string): Rejection {
+/** A refusal as a value. */
+export function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };
 }

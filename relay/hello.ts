@@ -1,6 +1,6 @@
 /** The hello handshake: hello first, the key, room on the map and for the address, the join. */
 import type { ConnectionHost, ConnectionInfo } from "./connection_host.ts";
-import { UNKNOWN_MAP_OR_KEY } from "./map_registry.ts";
+import { UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import type { Peer } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
 import type { ClientMessage, ErrorCode, HelloMessage, Role } from "./protocol.ts";

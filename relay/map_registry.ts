@@ -6,6 +6,7 @@ import type { Limits } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
+import { UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import { Room } from "./room.ts";
 import type { MapRecord, Store } from "./store.ts";
 
@@ -20,9 +21,6 @@ export type Refusal =
 
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };
-
-/** The same answer for an unknown map and a wrong key, so neither can be told from the other. */
-export const UNKNOWN_MAP_OR_KEY = "unknown map or key";
 
 /** What every caller with a valid key hears about a map that cannot be loaded. */
 const MAP_UNAVAILABLE = {

@@ -27,6 +27,13 @@ export const CloseCode = {
   TryAgainLater: 1013,
 } as const;
 
+/**
+ * The reason of the close (1008) and of the 404 for a wrong key or an unknown map, the same for
+ * both so neither can be told from the other. A client takes only these exact words, from the
+ * relay, as "this link is not valid"; a gateway's own policy close is retried like a dropped link.
+ */
+export const UNKNOWN_MAP_OR_KEY = "unknown map or key";
+
 /** Limits the schema enforces; the room checks vertex counts and property sizes itself. */
 export interface SchemaLimits {
   /** Longest feature id, in characters. @default 256 */

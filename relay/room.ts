@@ -1,7 +1,7 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
-import { applyOps, type EditLimits, type Rejection } from "./edit_ops.ts";
+import { applyOps, type EditLimits, reject, type Rejection } from "./edit_ops.ts";
 import type { Peer } from "./peer.ts";
-import type { EditFrame, EditId, EditOp, RejectCode, StoredFeature } from "./protocol.ts";
+import type { EditFrame, EditId, EditOp, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
 /** The limits a room enforces on edits. */
@@ -31,10 +31,6 @@ export interface JournalEntry {
   seq: number;
   /** The edit frame as sent. */
   frame: string;
-}
-
-function reject(code: RejectCode, message: string): Rejection {
-  return { ok: false, code, message };
 }
 
 /**

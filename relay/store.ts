@@ -267,13 +267,7 @@ export class Store {
   loadRecord(id: string): MapRecord | null {
     const row = this.#getRecord.get(id);
     if (!row) return null;
-    return {
-      id: String(row.id),
-      title: String(row.title),
-      editHash: row.edit_hash as Uint8Array,
-      viewHash: row.view_hash as Uint8Array,
-      createdAt: Number(row.created_at),
-    };
+    return recordOf(row);
   }
 
   /** Reads a map's record, snapshot and journal tail, or `null` when there is no such map. */
@@ -292,13 +286,7 @@ export class Store {
     const missing = missingRanges(snapshotSeq, [...history, ...tail].map((e) => e.seq));
     if (missing.length > 0) throw new StoreDamagedError(id, missing);
     return {
-      record: {
-        id: String(row.id),
-        title: String(row.title),
-        editHash: row.edit_hash as Uint8Array,
-        viewHash: row.view_hash as Uint8Array,
-        createdAt: Number(row.created_at),
-      },
+      record: recordOf(row),
       snapshotSeq,
       snapshot: row.snapshot === null ? null : String(row.snapshot),
       tail,
@@ -394,4 +382,15 @@ export class Store {
   close(): void {
     if (this.#db.isOpen) this.#db.close();
   }
+}
+
+/** A map's record from its row in `maps`. */
+function recordOf(row: Record<string, unknown>): MapRecord {
+  return {
+    id: String(row.id),
+    title: String(row.title),
+    editHash: row.edit_hash as Uint8Array,
+    viewHash: row.view_hash as Uint8Array,
+    createdAt: Number(row.created_at),
+  };
 }

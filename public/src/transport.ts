@@ -35,12 +35,7 @@ export type TransportFactory = (
   handlers: TransportHandlers,
 ) => Transport;
 
-/**
- * The reason the relay gives when it closes with 1008 for a wrong key or an unknown map
- * (docs/PROTOCOL.md section 8). Only a close with exactly these words, on a link that had opened,
- * means the link is not valid; a gateway's own policy close is retried like a dropped link.
- */
-export const UNKNOWN_MAP_OR_KEY = "unknown map or key";
+export { UNKNOWN_MAP_OR_KEY } from "../../relay/protocol.ts";
 
 /** How long a WebSocket handshake may take before the attempt counts as failed. */
 export const CONNECT_TIMEOUT_MS = 10_000;
