@@ -107,3 +107,32 @@ Deno.test("geometryProblem: a type that cannot be turned into text is refused, n
     assert.match(geometryProblem({ type, coordinates: [0, 0] }) ?? "", /unknown geometry type/);
   }
 });
+
+Deno.test("vertexCount: empty multi-geometries and collections have no position to zoom to; anything else has", () => {
+  const none: Geometry[] = [
+    { type: "MultiPoint", coordinates: [] },
+    { type: "MultiLineString", coordinates: [] },
+    { type: "MultiPolygon", coordinates: [] },
+    { type: "GeometryCollection", geometries: [] },
+    {
+      type: "GeometryCollection",
+      geometries: [{ type: "GeometryCollection", geometries: [] }, {
+        type: "MultiPoint",
+        coordinates: [],
+      }],
+    },
+  ];
+  for (const g of none) assert.equal(vertexCount(g), 0, JSON.stringify(g));
+  const some: Geometry[] = [
+    { type: "Point", coordinates: [0, 0] },
+    { type: "MultiPoint", coordinates: [[1, 2]] },
+    {
+      type: "GeometryCollection",
+      geometries: [{ type: "GeometryCollection", geometries: [] }, {
+        type: "LineString",
+        coordinates: [[0, 0], [1, 1]],
+      }],
+    },
+  ];
+  for (const g of some) assert.ok(vertexCount(g) > 0, JSON.stringify(g));
+});

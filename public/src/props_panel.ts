@@ -1,7 +1,7 @@
 /** The properties panel of the selected feature: add, rename and remove keys, edit values. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
-import { hasLocation } from "./location.ts";
+import { vertexCount } from "../../relay/geometry.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 
@@ -113,8 +113,8 @@ export class PropsPanel {
       h("button", {
         type: "button",
         class: "link zoom-to",
-        disabled: !hasLocation(feature.geometry),
-        title: hasLocation(feature.geometry) ? "" : "This feature has no location",
+        disabled: vertexCount(feature.geometry) === 0,
+        title: vertexCount(feature.geometry) === 0 ? "This feature has no location" : "",
         onclick: () => this.#options.zoomTo(feature.id),
       }, "Zoom to"),
       editable &&
