@@ -136,10 +136,15 @@ export class Connection {
 
   /**
    * Sends messages when live, as one frame, or as several when together they would exceed the
-   * relay's frame limit (order kept); returns whether they went out.
+   * relay's frame limit (order kept); a string is one message already serialised. Returns whether
+   * they went out.
    */
-  send(messages: Record<string, unknown> | Record<string, unknown>[]): boolean {
+  send(messages: string | Record<string, unknown> | Record<string, unknown>[]): boolean {
     if (this.#state !== "live" || !this.#transport) return false;
+    if (typeof messages === "string") {
+      this.#transport.send(messages);
+      return true;
+    }
     const list = Array.isArray(messages) ? messages : [messages];
     if (list.length === 1) this.#transport.send(stringifyAnyDepth(list[0]));
     if (list.length <= 1) return true;

@@ -7,7 +7,7 @@ import type {
   Role,
   ServerMessage,
 } from "../../relay/protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES } from "../../relay/protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, utf8Exceeds } from "../../relay/protocol.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Connection, type ConnectionStatus } from "./connection.ts";
 import { MapDoc, type PendingEdit } from "./doc.ts";
@@ -309,9 +309,11 @@ export class Session {
     // The relay closes a connection whose frame is over its limit: such an edit would be sent
     // again on every reconnect and hold up everything queued behind it.
     const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    // Any depth: the compact native writer gives up near a few thousand levels in Chromium.
-    const size = new TextEncoder().encode(stringifyAnyDepth({ type: "edit", id, ops })).length;
-    if (size > max) {
+    // Any depth: the compact native writer gives up near a few thousand levels in Chromium. The
+    // same text is measured and sent.
+    const text = stringifyAnyDepth({ type: "edit", id, ops });
+    if (utf8Exceeds(text, max)) {
+      const size = new TextEncoder().encode(text).length;
       const amount = (n: number) =>
         n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : `${Math.ceil(n / 1024)} KB`;
       const message =
@@ -331,7 +333,7 @@ export class Session {
     }
     const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
     this.#options.journal?.add({ id, ops });
-    this.#connection.send({ type: "edit", id, ops });
+    this.#connection.send(text);
     this.#emitStatus();
     return { ok: true, id, inverse, outcome };
   }
