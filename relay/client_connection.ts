@@ -1,7 +1,6 @@
 /** One connection's side of the protocol: dispatch, rate limits, the hello timer, replies, close. */
 import type { Connection, ConnectionHost, ConnectionInfo } from "./connection_host.ts";
 import { admit, join } from "./hello.ts";
-import { closeReason } from "./peer.ts";
 import type { Peer } from "./peer.ts";
 import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
 import type { ClientMessage, EditId, ErrorCode, RejectCode } from "./protocol.ts";
@@ -263,7 +262,7 @@ export class ClientConnection implements Connection {
     // A transport that failed in that flush has been closed already (1011).
     if (!this.open) return;
     try {
-      this.peer.socket.close(code, closeReason(reason));
+      this.peer.socket.close(code, reason);
     } catch {
       // The transport is already gone; cleanup still runs.
     }

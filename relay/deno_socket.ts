@@ -1,6 +1,7 @@
 /** The Deno WebSocket adapter: upgrades a request and wires the socket to a hub connection. */
 import type { Connection, ConnectionInfo, Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer.ts";
+import { utf8Exceeds } from "./protocol.ts";
 import type { AdmissionSlot } from "./admission.ts";
 import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
@@ -49,7 +50,11 @@ export class DenoPeerSocket implements PeerSocket {
    */
   close(code: number, reason: string): void {
     if (this.#closing) return;
-    this.#closing = { code, reason, deadline: this.#timers.now() + CLOSE_MAX_WAIT_MS };
+    this.#closing = {
+      code,
+      reason: closeReason(reason),
+      deadline: this.#timers.now() + CLOSE_MAX_WAIT_MS,
+    };
     this.#schedule();
   }
 
@@ -95,12 +100,7 @@ export class DenoPeerSocket implements PeerSocket {
     try {
       this.raw.close(closing.code, closing.reason);
     } catch {
-      // Already closed by the other side, or a reason the API refuses: never leave it open.
-      try {
-        this.raw.close(closing.code);
-      } catch {
-        // Already closed.
-      }
+      // Already closed by the other side.
     }
   }
 }
@@ -146,4 +146,22 @@ export function upgradeDenoWebSocket(
   // Errors are followed by close; the close handler does the cleanup.
   socket.onerror = () => {};
   return response;
+}
+
+/**
+ * A close reason the WebSocket API accepts: at most 123 bytes of UTF-8, cut at a character.
+ * A longer one (a message quoting a client's wide characters) makes `close` throw, and the
+ * socket would stay open with the hub no longer knowing it.
+ */
+function closeReason(reason: string): string {
+  if (!utf8Exceeds(reason, 123)) return reason;
+  let out = "";
+  let bytes = 0;
+  for (const char of reason) {
+    const code = char.codePointAt(0)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    if (bytes > 123) break;
+    out += char;
+  }
+  return out;
 }

@@ -1,5 +1,4 @@
 /** One connected peer: its transport, its outbox batched per event-loop turn, its presence. */
-import { utf8Exceeds } from "./protocol.ts";
 import type { PeerInfo, Role } from "./protocol.ts";
 
 /**
@@ -171,22 +170,4 @@ export class Peer {
     if (this.cursor !== undefined) info.cursor = this.cursor;
     return info;
   }
-}
-
-/**
- * A close reason the WebSocket API accepts: at most 123 bytes of UTF-8, cut at a character.
- * A longer one (a message quoting a client's wide characters) makes `close` throw, and the
- * socket would stay open with the hub no longer knowing it.
- */
-export function closeReason(reason: string): string {
-  if (!utf8Exceeds(reason, 123)) return reason;
-  let out = "";
-  let bytes = 0;
-  for (const char of reason) {
-    const code = char.codePointAt(0)!;
-    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-    if (bytes > 123) break;
-    out += char;
-  }
-  return out;
 }
