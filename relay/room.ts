@@ -1,5 +1,5 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
-import { applyOps, type EditLimits, reject, type Rejection } from "./edit_ops.ts";
+import { applyOp, applyOps, type EditLimits, opFid, reject, type Rejection } from "./edit_ops.ts";
 import type { Peer } from "./peer.ts";
 import type { EditFrame, EditId, EditOp, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
@@ -90,18 +90,16 @@ export class Room {
     this.#seq = this.#snapshotSeq = stored.snapshotSeq;
     for (const entry of stored.history) this.#remember(entry);
     for (const entry of stored.tail) {
-      const frame = JSON.parse(entry.frame) as EditFrame;
-      const result = applyOps(this.#features, frame.ops, {
-        maxFeatures: Infinity,
-        maxVertices: Infinity,
-        maxPropsBytes: Infinity,
-      });
-      if (!result.ok) {
-        throw new Error(
-          `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ${result.message}`,
-        );
+      // Accepted edits: their limits were checked then, so they are applied as they are, in place
+      // (a map that does not replay is refused whole, so a half-applied edit is never served).
+      for (const op of (JSON.parse(entry.frame) as EditFrame).ops) {
+        if (!applyOp(this.#features, op)) {
+          throw new Error(
+            `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ` +
+              `no feature ${JSON.stringify(opFid(op))}`,
+          );
+        }
       }
-      this.#commit(result.changes);
       this.#seq = entry.seq;
       this.#remember(entry);
     }
