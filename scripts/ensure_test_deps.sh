@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the programs the end-to-end tests drive are installed: HAProxy, Chromium, tinyproxy,
-# openssl, certutil (to make Chromium trust the test CA). Installs them with apt when it can (root +
+# openssl, certutil (to make Chromium trust the test CA), GDAL's ogr2ogr and gdal_translate (to
+# write the real GIS files the tile and import tests read). Installs them with apt when it can (root +
 # apt-get); otherwise stops at once naming them. Node.js (for the benchmark's Node baselines) is
 # not installed here: the README's commands already need it.
 set -euo pipefail
@@ -10,15 +11,18 @@ declare -A package_of=(
   [tinyproxy]=tinyproxy
   [openssl]=openssl
   [certutil]=libnss3-tools
+  [ogr2ogr]=gdal-bin
+  [gdal_translate]=gdal-bin
 )
 missing=()
 if ! command -v node >/dev/null 2>&1; then
   echo "The tests need Node.js (node), for the benchmark's Node ws and Socket.IO baselines; install it and run the tests again." >&2
   exit 1
 fi
-for cmd in haproxy chromium tinyproxy openssl certutil; do
+for cmd in haproxy chromium tinyproxy openssl certutil ogr2ogr gdal_translate; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/usr/bin/$cmd" ]; then
-    missing+=("${package_of[$cmd]}")
+    pkg="${package_of[$cmd]}"
+    [[ " ${missing[*]} " == *" $pkg "* ]] || missing+=("$pkg")
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
