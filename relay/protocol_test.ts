@@ -6,7 +6,6 @@ import {
   createClientMessageSchema,
   MAX_PROPERTY_DEPTH,
   parseFrame,
-  parseImport,
   propertiesProblem,
   ServerMessageSchema,
 } from "./protocol.ts";
@@ -177,52 +176,6 @@ Deno.test("createClientMessageSchema applies its limits", () => {
   assert.ok(!result[0].ok && /longer than 3/.test(result[0].error));
   assert.ok(!result[1].ok && /at most 2 ops/.test(result[1].error));
   assert.ok(result[2].ok);
-});
-
-Deno.test("parseImport accepts a FeatureCollection with optional ids and properties", () => {
-  const result = parseImport({
-    type: "FeatureCollection",
-    features: [
-      { type: "Feature", id: "a", geometry: point, properties: { n: 1 } },
-      { type: "Feature", id: 5, geometry: point, properties: null },
-      { type: "Feature", geometry: point },
-    ],
-  });
-  assert.ok(result.ok);
-  assert.equal(result.features.length, 3);
-  assert.equal(result.features[1].id, 5);
-  assert.equal(result.features[2].id, undefined);
-});
-
-Deno.test("parseImport gives the first problem with its path", () => {
-  const cases: [unknown, RegExp][] = [
-    [null, /./],
-    [{ type: "Feature" }, /type must be "FeatureCollection"/],
-    [{ type: "FeatureCollection" }, /features/],
-    [
-      {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", geometry: point }, { type: "F" }],
-      },
-      /features\.1\.type: each feature needs type "Feature"/,
-    ],
-    [
-      {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", geometry: { type: "Point", coordinates: [181, 0] } }],
-      },
-      /features\.0\.geometry: .*longitude 181/,
-    ],
-    [
-      { type: "FeatureCollection", features: [{ type: "Feature", id: "", geometry: point }] },
-      /^features\.0\.id: /,
-    ],
-  ];
-  for (const [input, expected] of cases) {
-    const result = parseImport(input);
-    assert.ok(!result.ok, JSON.stringify(input));
-    assert.match(result.error, expected);
-  }
 });
 
 Deno.test("parseFrame: properties must be an object; missing or null become {}", () => {
