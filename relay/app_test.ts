@@ -218,7 +218,7 @@ Deno.test("PUT features with the edit key replaces the map as one edit peers rec
   assert.deepEqual((await after.json()).features.map((f: { id: string }) => f.id), ["park"]);
 });
 
-Deno.test("PUT features: a file over the frame limit goes in as several edits; a repeated id is skipped", async () => {
+Deno.test("PUT features: a file over the frame limit goes in as several edits; a repeated id gets a fresh one", async () => {
   await using t = appFixture({}, { limits: { ...DEFAULT_LIMITS, maxFrameBytes: 2048 } });
   const map = await createMap(t.app);
   const sent: string[] = [];
@@ -247,9 +247,9 @@ Deno.test("PUT features: a file over the frame limit goes in as several edits; a
   assert.ok(answer.edits > 1, `${answer.edits} edits`);
   assert.deepEqual({ ...answer, edits: 0 }, {
     seq: answer.edits,
-    features: 59,
+    features: 60,
     total: 60,
-    skipped: [{ index: 59, id: "p0", reason: 'id "p0" repeats feature #0\'s' }],
+    skipped: [],
     edits: 0,
   });
   const edits = sent.flatMap((text) => {
@@ -261,7 +261,10 @@ Deno.test("PUT features: a file over the frame limit goes in as several edits; a
     assert.ok(new TextEncoder().encode(JSON.stringify(edit)).length <= 2048);
   }
   const read = await t.app.request(`/api/maps/${map.id}/features?key=${map.viewKey}`);
-  assert.equal((await read.json()).features.length, 59);
+  const stored = (await read.json()).features;
+  assert.equal(stored.length, 60);
+  assert.deepEqual(stored[0].properties, { name: "point 0" });
+  assert.deepEqual(stored[59].properties, { name: "point 59" });
 });
 
 Deno.test("PUT features: a viewer key is 403, an invalid body 422, bad JSON 400", async () => {
@@ -376,7 +379,7 @@ Deno.test("/healthz and /metrics report the hub", async () => {
   assert.equal((await stopping.json()).status, "stopping");
 });
 
-Deno.test("/api/config gives the tile settings, version and frame limit", async () => {
+Deno.test("/api/config gives the tile settings, version and the limits imports follow", async () => {
   await using t = setup({
     tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
     tilesAttribution: "© Tiles",
@@ -387,6 +390,9 @@ Deno.test("/api/config gives the tile settings, version and frame limit", async 
     tilesAttribution: "© Tiles",
     version: "9.9.9-test",
     maxFrameBytes: t.hub.limits.maxFrameBytes,
+    maxVertices: 100_000,
+    maxPropsBytes: 65_536,
+    maxOpsPerEdit: 10_000,
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";

@@ -137,7 +137,7 @@ export class MapApi {
    * Replaces a map's features with an edit key: deletes of what is not in the import, then puts of
    * everything in it, as as many durable edits as the relay's limits need (ops per edit, bytes per
    * frame), each waited for before the next (so peers and the store keep pace). Features read with
-   * problems are reported as skipped; so is a repeated id (the first one wins).
+   * problems are reported as skipped; a feature whose id repeats an earlier one gets a fresh id.
    */
   async importFeatures(
     mapId: string,
@@ -150,22 +150,14 @@ export class MapApi {
     const { room, role } = auth.value;
     if (role !== "editor") return FORBIDDEN;
     const skipped: SkippedFeature[] = [...read.skipped];
-    const seen = new Map<string, number>();
+    const seen = new Set<string>();
     const sizes = new Map<EditOp, number>();
     const puts: EditOp[] = [];
     for (const f of read.features) {
-      const index = f.index ?? puts.length;
-      const id = f.id === undefined ? `f-${ids()}` : String(f.id);
-      const first = seen.get(id);
-      if (first !== undefined) {
-        skipped.push({
-          index,
-          id: f.id!,
-          reason: `id ${JSON.stringify(id)} repeats feature #${first}'s`,
-        });
-        continue;
-      }
-      seen.set(id, index);
+      // Real files repeat ids (Natural Earth 10m has "036" twice): the repeat gets a fresh one.
+      let id = f.id === undefined ? "" : String(f.id);
+      if (id === "" || seen.has(id)) id = `f-${ids()}`;
+      seen.add(id);
       const op: EditOp = {
         op: "put",
         feature: { type: "Feature", id, geometry: f.geometry, properties: f.properties ?? {} },
