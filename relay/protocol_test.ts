@@ -325,3 +325,31 @@ Deno.test("the depth caps limit what clients send, not what the relay sends: an 
   );
   assert.ok(sent.ok && !sent.items[0].ok, "the same edit from a client is refused");
 });
+
+Deno.test("parseFrame: a put feature may have null geometry (extension); a geom op may not", () => {
+  const frame = [
+    { type: "edit", id: 1, ops: [put("row", null)] },
+    { type: "edit", id: 2, ops: [{ op: "geom", fid: "row", geometry: null }] },
+  ];
+  const [row, geom] = items(parseFrame(JSON.stringify(frame), ClientMessageSchema));
+  assert.ok(row.ok);
+  assert.deepEqual(row.message, {
+    type: "edit",
+    id: 1,
+    ops: [{
+      op: "put",
+      feature: { type: "Feature", id: "row", geometry: null, properties: { name: "row" } },
+    }],
+  });
+  assert.ok(!geom.ok);
+  assert.equal(geom.edit?.code, "invalid_geometry");
+  // What the relay sends with it validates in a client.
+  const echo = {
+    type: "edit",
+    seq: 1,
+    by: "p",
+    id: 1,
+    ops: row.message.type === "edit" ? row.message.ops : [],
+  };
+  assert.ok(v.safeParse(ServerMessageSchema, echo).success);
+});
