@@ -10,7 +10,9 @@ import {
 } from "./_natural_earth.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import { join } from "./_ws.ts";
-import type { Msg } from "./_ws.ts";
+import type { Msg, WireFeature } from "./_ws.ts";
+import * as v from "valibot";
+import { ServerMessageSchema } from "../relay/protocol.ts";
 
 async function put(url: string, map: { id: string; editKey: string }, body: string) {
   const res = await fetch(`${url}/api/maps/${map.id}/features`, {
@@ -71,6 +73,13 @@ Deno.test("import API: GDAL's own GeoJSON of Natural Earth goes in whole (its em
     const stored = await getFeatures(relay.url, map.id, map.editKey);
     const vatican = stored.features.find((f) => f.properties?.name === "Vatican");
     assert.equal(vatican?.geometry, null);
+    // A peer joining later gets it in its welcome's snapshot, as the relay's schema describes.
+    const { peer, welcome } = await join(relay.wsUrl, map.id, map.viewKey, { name: "late" });
+    await peer.close();
+    assert.ok(v.safeParse(ServerMessageSchema, welcome).success);
+    const snapshot = (welcome.features as { features: WireFeature[] }).features;
+    assert.equal(snapshot.length, 255);
+    assert.equal(snapshot.find((f) => f.properties?.name === "Vatican")?.geometry, null);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
