@@ -60,7 +60,9 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     testHooks: false,
     limits: { ...DEFAULT_LIMITS },
   });
-  assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
+  assert.equal(DEFAULT_LIMITS.maxFrameBytes, 4 * 1024 * 1024);
+  assert.equal(DEFAULT_LIMITS.maxVertices, 100_000);
+  assert.equal(DEFAULT_LIMITS.maxImportBytes, 32 * 1024 * 1024);
   assert.equal(DEFAULT_LIMITS.helloTimeoutMs, 10_000);
   assert.equal(DEFAULT_LIMITS.maxBufferedBytes, 8 * 1024 * 1024);
 });

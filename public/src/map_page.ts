@@ -3,7 +3,7 @@ import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
-import { ImportExport } from "./import_export.ts";
+import { ImportExport, importLimits } from "./import_export.ts";
 import type L from "./leaflet.ts";
 import { welcomeTimeoutFrom } from "./link_state.ts";
 import { MapFeatures } from "./map_features.ts";
@@ -116,7 +116,8 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     key: link.key,
     viewKey: () => localStorage.getItem(viewKeyName(mapId)),
   }).onAdd();
-  const importExport = new ImportExport({ session, features }).onAdd();
+  const importExport = new ImportExport({ session, features, limits: importLimits(config) })
+    .onAdd();
   const viewport = new ViewportSync(map, session).onAdd();
   new MeButton({ identity, storage: localStorage, session }).onAdd();
   features.onAdd();

@@ -45,9 +45,10 @@ export function problem(
   status: number,
   detail: string,
   headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
 ): Response {
   return c.body(
-    JSON.stringify({ type: "about:blank", title: statusTitle(status), status, detail }),
+    JSON.stringify({ type: "about:blank", title: statusTitle(status), status, detail, ...extra }),
     status as ContentfulStatusCode,
     { "content-type": "application/problem+json", ...headers },
   );
