@@ -27,5 +27,6 @@ export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): vo
       version: options.version,
       // The client keeps each frame (and so each edit) under this, instead of being closed 1009.
       maxFrameBytes: hub.limits.maxFrameBytes,
+      geocoder: Boolean(options.geocoder),
     }));
 }
