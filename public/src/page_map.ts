@@ -9,6 +9,8 @@ export interface PageConfig {
   tilesAttribution: string | null;
   /** The relay's frame limit. */
   maxFrameBytes?: number;
+  /** Whether `/api/geocode` answers (`--geocoder`). */
+  geocoder?: boolean;
 }
 
 /** Makes the map in `element` on the whole world, then reads the config and adds the basemap. */

@@ -1,0 +1,304 @@
+/** The map page's search box: coordinates, this map's features, gazetteer places and online results in one combobox. */
+import type { StoredFeature } from "../../relay/protocol.ts";
+import { systemTimers } from "../../relay/timers.ts";
+import { formatLatLon, parseCoordinates } from "./coordinates.ts";
+import { h } from "./dom.ts";
+import { matchFeatures } from "./feature_match.ts";
+import { type Place, PlaceSource, zoomForPopulation } from "./find_sources.ts";
+import L from "./leaflet.ts";
+
+/** What the box needs of the page. */
+export interface FindBoxOptions {
+  map: L.Map;
+  /** The box is put in the page header, just before this element. */
+  before: HTMLElement;
+  /** The map's features now. */
+  features(): Iterable<StoredFeature>;
+  /** Selects a feature and brings it into view. */
+  showFeature(fid: string): void;
+  /** Whether the relay has an online geocoder (`/api/config`'s `geocoder`). */
+  geocoder: boolean;
+}
+
+type Group = "coords" | "features" | "places" | "online";
+
+interface Result {
+  /** Stable across re-renders, so the active option survives late answers. */
+  key: string;
+  group: Group;
+  label: string;
+  detail: string;
+  choose(): void;
+}
+
+const GROUP_NAMES: Record<Group, string> = {
+  coords: "Coordinates",
+  features: "Features of this map",
+  places: "Places",
+  online: "Online",
+};
+const ORDER_NAMES = {
+  "lat-lon": "as latitude, longitude",
+  "lon-lat": "as longitude, latitude",
+  letters: "",
+} as const;
+const MAX_FEATURES = 8;
+const COORDS_ZOOM = 15;
+
+/**
+ * A combobox (ARIA 1.2 pattern) in the header: typing lists results in groups, Arrow Up/Down move
+ * the active option, Enter chooses it (or the first one), Escape closes the list and then clears
+ * the box; Ctrl+F or "/" focuses it unless the focus is in a field. Choosing flies the map there.
+ */
+export class FindBox {
+  #o: FindBoxOptions;
+  #input: HTMLInputElement;
+  #list: HTMLElement;
+  #root: HTMLElement;
+  #places: PlaceSource;
+  #online: PlaceSource | null;
+  #found: Record<Group, Result[]> = { coords: [], features: [], places: [], online: [] };
+  #results: Result[] = [];
+  #active = -1;
+  /** Whether the list should show (typing, arrows, focus), so late answers do not reopen it. */
+  #open = false;
+  #pin: L.Marker | null = null;
+
+  #keydown = (e: KeyboardEvent) => this.#onKey(e);
+  #globalKey = (e: KeyboardEvent) => {
+    const t = e.target;
+    if (
+      t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement ||
+      t instanceof HTMLSelectElement || (t instanceof HTMLElement && t.isContentEditable) ||
+      document.querySelector("dialog[open]")
+    ) return;
+    const ctrlF = (e.ctrlKey || e.metaKey) && !e.altKey && e.key.toLowerCase() === "f";
+    const slash = e.key === "/" && !e.ctrlKey && !e.metaKey && !e.altKey;
+    if (!ctrlF && !slash) return;
+    e.preventDefault();
+    this.#input.focus();
+    this.#input.select();
+  };
+  #focusout = (e: FocusEvent) => {
+    if (!(e.relatedTarget instanceof Node && this.#root.contains(e.relatedTarget))) this.#close();
+  };
+
+  constructor(options: FindBoxOptions) {
+    this.#o = options;
+    this.#input = h("input", {
+      id: "find",
+      type: "search",
+      role: "combobox",
+      autocomplete: "off",
+      spellcheck: "false",
+      "aria-autocomplete": "list",
+      "aria-expanded": "false",
+      "aria-controls": "find-list",
+      "aria-label": "Find a place, a feature of this map, or coordinates",
+      placeholder: "Find place, feature, 47.37, 8.54 (/)",
+      oninput: () => this.#search(),
+      onfocus: () => this.#show(),
+    });
+    this.#list = h("div", { id: "find-list", role: "listbox", "aria-label": "Results" });
+    this.#list.hidden = true;
+    // Keeps the focus in the box while an option is clicked.
+    this.#list.addEventListener("mousedown", (e) => e.preventDefault());
+    this.#root = h("div", { class: "find", role: "search" }, this.#input, this.#list);
+    const timers = systemTimers();
+    this.#places = new PlaceSource({
+      url: "/api/places",
+      delayMs: 150,
+      timers,
+      onPlaces: (_q, places) => this.#set("places", places.map((p) => this.#place(p, "places"))),
+    });
+    // Nominatim's policy allows one request a second for the whole relay: ask only after a
+    // longer pause and for 3 characters or more (the relay also spaces and caches requests).
+    this.#online = options.geocoder
+      ? new PlaceSource({
+        url: "/api/geocode",
+        delayMs: 600,
+        minLength: 3,
+        timers,
+        onPlaces: (_q, places) => this.#set("online", places.map((p) => this.#place(p, "online"))),
+      })
+      : null;
+  }
+
+  /** Puts the box in the header and listens for its shortcuts. */
+  onAdd(): this {
+    this.#o.before.before(this.#root);
+    this.#input.addEventListener("keydown", this.#keydown);
+    this.#root.addEventListener("focusout", this.#focusout);
+    document.addEventListener("keydown", this.#globalKey);
+    return this;
+  }
+
+  /** Takes the box away and stops everything it started. */
+  onRemove(): void {
+    this.#places.close();
+    this.#online?.close();
+    this.#input.removeEventListener("keydown", this.#keydown);
+    this.#root.removeEventListener("focusout", this.#focusout);
+    document.removeEventListener("keydown", this.#globalKey);
+    this.#unpin();
+    this.#root.remove();
+  }
+
+  #search(): void {
+    const q = this.#input.value;
+    const readings = parseCoordinates(q);
+    this.#found.coords = readings.map((r) => ({
+      key: `coords:${r.lat},${r.lon}`,
+      group: "coords",
+      label: formatLatLon(r.lat, r.lon),
+      // With two readings, say which order each one assumed.
+      detail: readings.length < 2 ? "" : ORDER_NAMES[r.order],
+      choose: () => this.#flyTo(r.lat, r.lon, COORDS_ZOOM, formatLatLon(r.lat, r.lon)),
+    }));
+    this.#found.features = matchFeatures(this.#o.features(), q, MAX_FEATURES).map((m) => ({
+      key: `feature:${m.fid}`,
+      group: "features",
+      label: m.label,
+      detail: m.value === m.label ? m.key : `${m.key}: ${m.value}`,
+      choose: () => this.#o.showFeature(m.fid),
+    }));
+    if (q.trim() === "") this.#unpin();
+    // A position is not a name: it is neither looked up nor sent to anyone.
+    const name = readings.length > 0 ? "" : q;
+    this.#places.query(name);
+    this.#online?.query(name);
+    this.#show();
+  }
+
+  #place(p: Place, group: "places" | "online"): Result {
+    const where = [p.admin1, p.country].filter(Boolean).join(", ");
+    return {
+      key: `${group}:${p.name}:${p.lat},${p.lon}`,
+      group,
+      label: p.name,
+      detail: where,
+      choose: () => {
+        if (p.bbox) {
+          const [w, s, e, n] = p.bbox;
+          this.#o.map.flyToBounds([[s, w], [n, e]], { maxZoom: 16, duration: 0.8 });
+          this.#putPin(p.lat, p.lon, p.name);
+        } else this.#flyTo(p.lat, p.lon, zoomForPopulation(p.population), p.name);
+      },
+    };
+  }
+
+  #set(group: Group, results: Result[]): void {
+    this.#found[group] = results;
+    this.#render();
+  }
+
+  #show(): void {
+    this.#open = true;
+    this.#render();
+  }
+
+  /** Redraws the list, keeping the active option when it is still there. */
+  #render(): void {
+    const activeKey = this.#results[this.#active]?.key;
+    this.#results = (Object.keys(GROUP_NAMES) as Group[]).flatMap((g) => this.#found[g]);
+    this.#active = this.#results.findIndex((r) => r.key === activeKey);
+    const groups = (Object.keys(GROUP_NAMES) as Group[]).filter((g) => this.#found[g].length);
+    this.#list.replaceChildren(...groups.map((g) => {
+      const heading = h("div", { id: `find-group-${g}`, class: "find-heading" }, GROUP_NAMES[g]);
+      heading.setAttribute("role", "presentation");
+      return h(
+        "div",
+        { role: "group", "aria-labelledby": `find-group-${g}`, "data-group": g },
+        heading,
+        ...this.#found[g].map((r) => this.#option(r)),
+      );
+    }));
+    const open = this.#open && this.#results.length > 0;
+    this.#list.hidden = !open;
+    this.#input.setAttribute("aria-expanded", String(open));
+    this.#activate(this.#active);
+  }
+
+  #option(r: Result): HTMLElement {
+    const i = this.#results.indexOf(r);
+    return h(
+      "div",
+      {
+        id: `find-option-${i}`,
+        role: "option",
+        class: "find-option",
+        "aria-selected": "false",
+        onclick: () => this.#choose(i),
+      },
+      h("span", { class: "find-label" }, r.label),
+      r.detail ? h("span", { class: "find-detail" }, r.detail) : null,
+    );
+  }
+
+  #activate(i: number): void {
+    this.#active = i;
+    for (const el of this.#list.querySelectorAll<HTMLElement>("[role=option]")) {
+      el.setAttribute("aria-selected", String(el.id === `find-option-${i}`));
+    }
+    const el = i >= 0 ? document.getElementById(`find-option-${i}`) : null;
+    if (el) {
+      this.#input.setAttribute("aria-activedescendant", el.id);
+      el.scrollIntoView({ block: "nearest" });
+    } else this.#input.removeAttribute("aria-activedescendant");
+  }
+
+  #onKey(e: KeyboardEvent): void {
+    const n = this.#results.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (this.#list.hidden) this.#show();
+      if (n === 0) return;
+      const step = e.key === "ArrowDown" ? 1 : -1;
+      this.#activate(this.#active < 0 && step < 0 ? n - 1 : (this.#active + step + n) % n);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      if (n > 0) this.#choose(this.#active >= 0 ? this.#active : 0);
+    } else if (e.key === "Escape") {
+      // The page's own Escape (stop following, clear the selection) is not for this key press.
+      e.stopPropagation();
+      if (!this.#list.hidden) this.#close();
+      else {
+        this.#input.value = "";
+        this.#search();
+      }
+    }
+  }
+
+  #choose(i: number): void {
+    const r = this.#results[i];
+    if (!r) return;
+    this.#unpin();
+    r.choose();
+    this.#close();
+  }
+
+  #close(): void {
+    this.#open = false;
+    this.#list.hidden = true;
+    this.#input.setAttribute("aria-expanded", "false");
+    this.#activate(-1);
+  }
+
+  #flyTo(lat: number, lon: number, zoom: number, label: string): void {
+    this.#o.map.flyTo([lat, lon], zoom, { duration: 0.8 });
+    this.#putPin(lat, lon, label);
+  }
+
+  /** A marker that is only on this page: it is not a feature and nobody else sees it. */
+  #putPin(lat: number, lon: number, label: string): void {
+    this.#unpin();
+    const icon = L.divIcon({ className: "find-pin", iconSize: [18, 18], iconAnchor: [9, 9] });
+    this.#pin = L.marker([lat, lon], { icon, interactive: false, keyboard: false, title: label })
+      .addTo(this.#o.map);
+  }
+
+  #unpin(): void {
+    this.#pin?.remove();
+    this.#pin = null;
+  }
+}
