@@ -10,6 +10,7 @@ import { problem } from "./routes/common.ts";
 import type { Env, RouteContext } from "./routes/common.ts";
 import { mapRoutes } from "./routes/maps.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { placesRoutes } from "./routes/places.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
 
 export type { Env } from "./routes/common.ts";
@@ -88,5 +89,6 @@ export function createApp(options: AppOptions): Hono<Env> {
   mapRoutes(app, ctx);
   opsRoutes(app, ctx);
   realtimeRoutes(app, ctx);
+  placesRoutes(app, ctx);
   return app;
 }
