@@ -12,6 +12,7 @@ import type { Env, RouteContext } from "./routes/common.ts";
 import { geocodeRoutes } from "./routes/geocode.ts";
 import { mapRoutes } from "./routes/maps.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { placesRoutes } from "./routes/places.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
 
 export type { Env } from "./routes/common.ts";
@@ -93,5 +94,6 @@ export function createApp(options: AppOptions): Hono<Env> {
   opsRoutes(app, ctx);
   realtimeRoutes(app, ctx);
   geocodeRoutes(app, ctx);
+  placesRoutes(app, ctx);
   return app;
 }
