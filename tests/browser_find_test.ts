@@ -91,6 +91,10 @@ Deno.test("find in Chromium: coordinates, features, places and online results", 
       await a.page.locator("#map").click({ position: { x: 5, y: 5 } });
       await a.page.keyboard.press("Control+f");
       assert.equal(await focusedId(a.page), "find");
+      // In a field, "/" is typed like any other character.
+      await a.page.keyboard.press("/");
+      assert.equal(await find.inputValue(), "/");
+      await find.fill("");
     });
 
     await t.step(
@@ -181,10 +185,43 @@ Deno.test("find in Chromium: coordinates, features, places and online results", 
         await a.page.locator("#find-list [data-group=online] [role=option]").click();
         await a.page.waitForFunction(() => (globalThis.duplex?.view().zoom ?? 0) >= 15);
         assert.ok(await inView(a.page, [8.5389, 47.3729]));
-        assert.deepEqual(nominatimAsked, ["Bahnhofstrasse"], "asked once, after typing paused");
+        assert.equal(nominatimAsked.filter((q) => q === "Bahnhofstrasse").length, 1, "asked once");
+        assert.deepEqual(nominatimAsked.filter((q) => /\d/.test(q)), [], "positions stay here");
         await screenshot(a.page, "find-03-online-chosen");
       },
     );
+
+    await t.step("a place name finds the gazetteer's place; Enter flies there", async () => {
+      const res = await fetch(`${relay.url}/api/places?q=Zurich`);
+      const [zurich] = (await res.json()).places;
+      assert.equal(zurich.name, "Zürich");
+      await find.fill("Zurich");
+      await a.page.locator("#find-list [data-group=places] [role=option]").first().waitFor();
+      const places = await options(a.page, "places");
+      assert.equal(places[0], "Zürich");
+      assert.equal(await options(a.page, "features").then((f) => f.length), 0);
+      await find.press("Enter");
+      // Some 400 000 people: a city is shown whole, at zoom 12.
+      await centredOn(a.page, zurich.lat, zurich.lon, 12);
+      await a.page.locator(".find-pin").waitFor();
+      // Every group at once: this map's park, the town of Hyde, the fake geocoder's street.
+      await find.fill("Hyde");
+      await a.page.locator("#find-list [data-group=places] [role=option]", { hasText: "Hyde" })
+        .first().waitFor();
+      await a.page.locator("#find-list [data-group=online] [role=option]").waitFor();
+      assert.deepEqual(await options(a.page, "features"), ["Hyde Park"]);
+      assert.ok((await options(a.page, "places")).includes("Hyde"));
+      const groups = await a.page.locator("#find-list [role=group]").evaluateAll((els) =>
+        els.map((el) => el.getAttribute("data-group"))
+      );
+      assert.deepEqual(groups, ["features", "places", "online"]);
+      await screenshot(a.page, "find-04-all-groups");
+      await find.press("Escape");
+      assert.equal(await find.getAttribute("aria-expanded"), "false");
+      assert.equal(await find.inputValue(), "Hyde", "the first Escape only closes the list");
+      await find.press("Escape");
+      assert.equal(await find.inputValue(), "");
+    });
 
     await t.step("a viewer finds a feature too", async () => {
       const b = await newPerson(browser, BOB);

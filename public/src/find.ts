@@ -4,8 +4,9 @@ import { systemTimers } from "../../relay/timers.ts";
 import { formatLatLon, parseCoordinates } from "./coordinates.ts";
 import { h } from "./dom.ts";
 import { matchFeatures } from "./feature_match.ts";
-import { type Place, PlaceSource, zoomForPopulation } from "./find_sources.ts";
-import L from "./leaflet.ts";
+import { FindPin } from "./find_pin.ts";
+import { type Place, placeDetail, PlaceSource, zoomForPopulation } from "./find_sources.ts";
+import type L from "./leaflet.ts";
 
 /** What the box needs of the page. */
 export interface FindBoxOptions {
@@ -43,6 +44,8 @@ const ORDER_NAMES = {
   letters: "",
 } as const;
 const MAX_FEATURES = 8;
+// Fewer than the gazetteer's 10, so the online group below them stays in sight.
+const MAX_PLACES = 6;
 const COORDS_ZOOM = 15;
 
 /**
@@ -62,7 +65,9 @@ export class FindBox {
   #active = -1;
   /** Whether the list should show (typing, arrows, focus), so late answers do not reopen it. */
   #open = false;
-  #pin: L.Marker | null = null;
+  /** The text the remote sources were last asked about. */
+  #asked = "";
+  #pin: FindPin;
 
   #keydown = (e: KeyboardEvent) => this.#onKey(e);
   #globalKey = (e: KeyboardEvent) => {
@@ -85,6 +90,7 @@ export class FindBox {
 
   constructor(options: FindBoxOptions) {
     this.#o = options;
+    this.#pin = new FindPin(options.map);
     this.#input = h("input", {
       id: "find",
       type: "search",
@@ -108,6 +114,7 @@ export class FindBox {
     this.#places = new PlaceSource({
       url: "/api/places",
       delayMs: 150,
+      limit: MAX_PLACES,
       timers,
       onPlaces: (_q, places) => this.#set("places", places.map((p) => this.#place(p, "places"))),
     });
@@ -140,7 +147,7 @@ export class FindBox {
     this.#input.removeEventListener("keydown", this.#keydown);
     this.#root.removeEventListener("focusout", this.#focusout);
     document.removeEventListener("keydown", this.#globalKey);
-    this.#unpin();
+    this.#pin.clear();
     this.#root.remove();
   }
 
@@ -162,26 +169,31 @@ export class FindBox {
       detail: m.value === m.label ? m.key : `${m.key}: ${m.value}`,
       choose: () => this.#o.showFeature(m.fid),
     }));
-    if (q.trim() === "") this.#unpin();
+    if (q.trim() === "") this.#pin.clear();
     // A position is not a name: it is neither looked up nor sent to anyone.
-    const name = readings.length > 0 ? "" : q;
+    const name = readings.length > 0 ? "" : q.trim();
+    // Answers for an older text must not stay, or Enter could choose a place not asked for.
+    if (name !== this.#asked) {
+      this.#asked = name;
+      this.#found.places = [];
+      this.#found.online = [];
+    }
     this.#places.query(name);
     this.#online?.query(name);
     this.#show();
   }
 
   #place(p: Place, group: "places" | "online"): Result {
-    const where = [p.admin1, p.country].filter(Boolean).join(", ");
     return {
       key: `${group}:${p.name}:${p.lat},${p.lon}`,
       group,
       label: p.name,
-      detail: where,
+      detail: placeDetail(p, navigator.language),
       choose: () => {
         if (p.bbox) {
           const [w, s, e, n] = p.bbox;
           this.#o.map.flyToBounds([[s, w], [n, e]], { maxZoom: 16, duration: 0.8 });
-          this.#putPin(p.lat, p.lon, p.name);
+          this.#pin.show(p.lat, p.lon, p.name);
         } else this.#flyTo(p.lat, p.lon, zoomForPopulation(p.population), p.name);
       },
     };
@@ -261,8 +273,11 @@ export class FindBox {
     } else if (e.key === "Escape") {
       // The page's own Escape (stop following, clear the selection) is not for this key press.
       e.stopPropagation();
-      if (!this.#list.hidden) this.#close();
-      else {
+      // A search field clears itself on Escape; with the list open, only the list closes.
+      if (!this.#list.hidden) {
+        e.preventDefault();
+        this.#close();
+      } else {
         this.#input.value = "";
         this.#search();
       }
@@ -272,7 +287,7 @@ export class FindBox {
   #choose(i: number): void {
     const r = this.#results[i];
     if (!r) return;
-    this.#unpin();
+    this.#pin.clear();
     r.choose();
     this.#close();
   }
@@ -286,19 +301,6 @@ export class FindBox {
 
   #flyTo(lat: number, lon: number, zoom: number, label: string): void {
     this.#o.map.flyTo([lat, lon], zoom, { duration: 0.8 });
-    this.#putPin(lat, lon, label);
-  }
-
-  /** A marker that is only on this page: it is not a feature and nobody else sees it. */
-  #putPin(lat: number, lon: number, label: string): void {
-    this.#unpin();
-    const icon = L.divIcon({ className: "find-pin", iconSize: [18, 18], iconAnchor: [9, 9] });
-    this.#pin = L.marker([lat, lon], { icon, interactive: false, keyboard: false, title: label })
-      .addTo(this.#o.map);
-  }
-
-  #unpin(): void {
-    this.#pin?.remove();
-    this.#pin = null;
+    this.#pin.show(lat, lon, label);
   }
 }

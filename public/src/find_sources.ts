@@ -19,6 +19,8 @@ export interface PlaceSourceOptions {
   url: string;
   /** Typing pause before asking, in ms. */
   delayMs: number;
+  /** Sent as `&limit=` when given. */
+  limit?: number;
   /** Queries shorter than this (after trimming) are not sent. @default 1 */
   minLength?: number;
   /** Called with the places for the query that is still current. */
@@ -82,7 +84,8 @@ export class PlaceSource {
     this.#request = request;
     let places: Place[] = [];
     try {
-      const res = await this.#fetch(`${this.#options.url}?q=${encodeURIComponent(q)}`, {
+      const limit = this.#options.limit ? `&limit=${this.#options.limit}` : "";
+      const res = await this.#fetch(`${this.#options.url}?q=${encodeURIComponent(q)}${limit}`, {
         signal: request.signal,
       });
       const body: unknown = res.ok ? await res.json() : null;
@@ -119,4 +122,27 @@ export function zoomForPopulation(population: number): number {
   if (population >= 100_000) return 12;
   if (population >= 10_000) return 13;
   return 14;
+}
+
+/**
+ * Where a place is, for its second line: its region and its country, a country code named in
+ * the reader's language (`CH` -> "Switzerland").
+ *
+ * @example
+ * ```ts
+ * placeDetail({ name: "Hyde", country: "GB", admin1: "ENG", lat: 53.45, lon: -2.08, population: 34000 }, "en");
+ * // "ENG, United Kingdom"
+ * ```
+ */
+export function placeDetail(place: Place, language: string): string {
+  return [place.admin1, countryName(place.country, language)].filter(Boolean).join(", ");
+}
+
+function countryName(country: string, language: string): string {
+  if (!/^[A-Z]{2}$/.test(country)) return country;
+  try {
+    return new Intl.DisplayNames([language], { type: "region" }).of(country) ?? country;
+  } catch {
+    return country;
+  }
 }

@@ -1,7 +1,7 @@
 /** Unit tests of PlaceSource (debounce, stale answers dropped) and zoomForPopulation. */
 import assert from "assert";
 import { FakeTimers } from "../../relay/_fake_timers.ts";
-import { type Place, PlaceSource, zoomForPopulation } from "./find_sources.ts";
+import { type Place, placeDetail, PlaceSource, zoomForPopulation } from "./find_sources.ts";
 
 const place = (name: string): Place => ({ name, country: "CH", lat: 47, lon: 8, population: 1 });
 
@@ -32,6 +32,7 @@ Deno.test("PlaceSource asks once typing pauses, with the query escaped", async (
   const source = new PlaceSource({
     url: "/api/places",
     delayMs: 150,
+    limit: 6,
     timers,
     fetch: held.fetch,
     onPlaces: (q, places) => got.push([q, places.map((p) => p.name)]),
@@ -43,7 +44,7 @@ Deno.test("PlaceSource asks once typing pauses, with the query escaped", async (
   source.query("Zür ");
   assert.equal(held.calls.length, 0, "nothing while typing");
   timers.advance(150);
-  assert.deepEqual(held.calls.map((c) => c.url), ["/api/places?q=Z%C3%BCr"]);
+  assert.deepEqual(held.calls.map((c) => c.url), ["/api/places?q=Z%C3%BCr&limit=6"]);
   held.calls[0].answer([place("Zürich")]);
   await settle();
   assert.deepEqual(got, [["Zür", ["Zürich"]]]);
@@ -98,4 +99,19 @@ Deno.test("PlaceSource: too short gives none at once; failures give none; close 
 
 Deno.test("zoomForPopulation: bigger places are shown from further out", () => {
   assert.deepEqual([8e6, 2e6, 4e5, 3e4, 500, 0].map(zoomForPopulation), [10, 11, 12, 13, 14, 14]);
+});
+
+Deno.test("placeDetail names a country code in the reader's language", () => {
+  const hyde = {
+    name: "Hyde",
+    country: "GB",
+    admin1: "ENG",
+    lat: 53.45,
+    lon: -2.08,
+    population: 1,
+  };
+  assert.equal(placeDetail(hyde, "en"), "ENG, United Kingdom");
+  assert.equal(placeDetail({ ...hyde, admin1: undefined }, "de"), "Vereinigtes Königreich");
+  assert.equal(placeDetail({ ...hyde, country: "Schweiz" }, "en"), "ENG, Schweiz");
+  assert.equal(placeDetail({ ...hyde, country: "" }, "en"), "ENG");
 });
