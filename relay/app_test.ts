@@ -340,6 +340,7 @@ Deno.test("/api/config gives the tile settings, version and frame limit", async 
     tilesAttribution: "© Tiles",
     version: "9.9.9-test",
     maxFrameBytes: t.hub.limits.maxFrameBytes,
+    geocoder: false,
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";
