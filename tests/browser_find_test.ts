@@ -234,6 +234,19 @@ Deno.test("find in Chromium: coordinates, features, places and online results", 
       await b.context.close();
     });
 
+    await t.step("on a phone-sized screen the box and its list fit the width", async () => {
+      const c = await newPerson(browser, ALICE, { width: 390, height: 760 });
+      await c.page.goto(`${relay.url}/m/${created.id}#key=${created.viewKey}`);
+      await waitLive(c.page);
+      await c.page.locator("#find").fill("Hyde");
+      await c.page.locator("#find-list [data-group=features] [role=option]").waitFor();
+      const box = await c.page.locator("#find-list").boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
+      await screenshot(c.page, "find-05-phone");
+      assert.deepEqual(c.errors, []);
+      await c.context.close();
+    });
+
     assert.deepEqual(a.errors, []);
   } finally {
     await browser.close();
