@@ -4,6 +4,7 @@ import { systemTimers } from "../../relay/timers.ts";
 import { formatLatLon, parseCoordinates } from "./coordinates.ts";
 import { h } from "./dom.ts";
 import { matchFeatures } from "./feature_match.ts";
+import { FindList, type FindResult, type Group } from "./find_list.ts";
 import { FindPin } from "./find_pin.ts";
 import { type Place, placeDetail, PlaceSource, zoomForPopulation } from "./find_sources.ts";
 import type L from "./leaflet.ts";
@@ -21,23 +22,6 @@ export interface FindBoxOptions {
   geocoder: boolean;
 }
 
-type Group = "coords" | "features" | "places" | "online";
-
-interface Result {
-  /** Stable across re-renders, so the active option survives late answers. */
-  key: string;
-  group: Group;
-  label: string;
-  detail: string;
-  choose(): void;
-}
-
-const GROUP_NAMES: Record<Group, string> = {
-  coords: "Coordinates",
-  features: "Features of this map",
-  places: "Places",
-  online: "Online",
-};
 const ORDER_NAMES = {
   "lat-lon": "as latitude, longitude",
   "lon-lat": "as longitude, latitude",
@@ -46,6 +30,8 @@ const ORDER_NAMES = {
 const MAX_FEATURES = 8;
 // Fewer than the gazetteer's 10, so the online group below them stays in sight.
 const MAX_PLACES = 6;
+// Shorter texts are too vague to be worth a request to a shared public service.
+const MIN_ONLINE = 3;
 const COORDS_ZOOM = 15;
 
 /**
@@ -56,13 +42,11 @@ const COORDS_ZOOM = 15;
 export class FindBox {
   #o: FindBoxOptions;
   #input: HTMLInputElement;
-  #list: HTMLElement;
+  #list: FindList;
   #root: HTMLElement;
   #places: PlaceSource;
   #online: PlaceSource | null;
-  #found: Record<Group, Result[]> = { coords: [], features: [], places: [], online: [] };
-  #results: Result[] = [];
-  #active = -1;
+  #found: Record<Group, FindResult[]> = { coords: [], features: [], places: [], online: [] };
   /** Whether the list should show (typing, arrows, focus), so late answers do not reopen it. */
   #open = false;
   /** The text the remote sources were last asked about. */
@@ -105,11 +89,8 @@ export class FindBox {
       oninput: () => this.#search(),
       onfocus: () => this.#show(),
     });
-    this.#list = h("div", { id: "find-list", role: "listbox", "aria-label": "Results" });
-    this.#list.hidden = true;
-    // Keeps the focus in the box while an option is clicked.
-    this.#list.addEventListener("mousedown", (e) => e.preventDefault());
-    this.#root = h("div", { class: "find", role: "search" }, this.#input, this.#list);
+    this.#list = new FindList(this.#input, (i) => this.#choose(i));
+    this.#root = h("div", { class: "find", role: "search" }, this.#input, this.#list.element);
     const timers = systemTimers();
     this.#places = new PlaceSource({
       url: "/api/places",
@@ -118,15 +99,27 @@ export class FindBox {
       timers,
       onPlaces: (_q, places) => this.#set("places", places.map((p) => this.#place(p, "places"))),
     });
-    // Nominatim's policy allows one request a second for the whole relay: ask only after a
-    // longer pause and for 3 characters or more (the relay also spaces and caches requests).
+    // Nominatim's usage policy forbids searching as people type: the online geocoder is asked
+    // only when a person chooses "Search online" (the relay also spaces and caches requests).
     this.#online = options.geocoder
       ? new PlaceSource({
         url: "/api/geocode",
-        delayMs: 600,
-        minLength: 3,
+        delayMs: 0,
+        minLength: MIN_ONLINE,
         timers,
-        onPlaces: (_q, places) => this.#set("online", places.map((p) => this.#place(p, "online"))),
+        onPlaces: (q, places) => {
+          if (q === "") return;
+          const waiting = this.#list.results[this.#list.active]?.key === "online-wait";
+          const none = { key: "online-none", group: "online" as const, detail: "", keepOpen: true };
+          this.#set(
+            "online",
+            places.length > 0
+              ? places.map((p) => this.#place(p, "online"))
+              : [{ ...none, label: "Nothing found online", choose: () => {} }],
+          );
+          // The first answer becomes the active option, as the "Searching" row was.
+          if (waiting) this.#list.activate(this.#list.results.indexOf(this.#found.online[0]));
+        },
       })
       : null;
   }
@@ -176,14 +169,32 @@ export class FindBox {
     if (name !== this.#asked) {
       this.#asked = name;
       this.#found.places = [];
-      this.#found.online = [];
+      this.#found.online = this.#online && name.length >= MIN_ONLINE ? [this.#askOnline(name)] : [];
+      this.#online?.query("");
     }
     this.#places.query(name);
-    this.#online?.query(name);
     this.#show();
   }
 
-  #place(p: Place, group: "places" | "online"): Result {
+  /** The row that sends `name` to the online geocoder, once, when chosen. */
+  #askOnline(name: string): FindResult {
+    return {
+      key: "online-ask",
+      group: "online",
+      label: `Search online for “${name}”`,
+      detail: "asks the geocoder this server is set up with",
+      keepOpen: true,
+      choose: () => {
+        const wait = { key: "online-wait", label: "Searching online…", choose: () => {} };
+        this.#found.online = [{ ...wait, group: "online", detail: "", keepOpen: true }];
+        this.#render();
+        this.#list.activate(this.#list.results.indexOf(this.#found.online[0]));
+        this.#online?.query(name);
+      },
+    };
+  }
+
+  #place(p: Place, group: "places" | "online"): FindResult {
     return {
       key: `${group}:${p.name}:${p.lat},${p.lon}`,
       group,
@@ -199,7 +210,7 @@ export class FindBox {
     };
   }
 
-  #set(group: Group, results: Result[]): void {
+  #set(group: Group, results: FindResult[]): void {
     this.#found[group] = results;
     this.#render();
   }
@@ -209,72 +220,23 @@ export class FindBox {
     this.#render();
   }
 
-  /** Redraws the list, keeping the active option when it is still there. */
   #render(): void {
-    const activeKey = this.#results[this.#active]?.key;
-    this.#results = (Object.keys(GROUP_NAMES) as Group[]).flatMap((g) => this.#found[g]);
-    this.#active = this.#results.findIndex((r) => r.key === activeKey);
-    const groups = (Object.keys(GROUP_NAMES) as Group[]).filter((g) => this.#found[g].length);
-    this.#list.replaceChildren(...groups.map((g) => {
-      const heading = h("div", { id: `find-group-${g}`, class: "find-heading" }, GROUP_NAMES[g]);
-      heading.setAttribute("role", "presentation");
-      return h(
-        "div",
-        { role: "group", "aria-labelledby": `find-group-${g}`, "data-group": g },
-        heading,
-        ...this.#found[g].map((r) => this.#option(r)),
-      );
-    }));
-    const open = this.#open && this.#results.length > 0;
-    this.#list.hidden = !open;
-    this.#input.setAttribute("aria-expanded", String(open));
-    this.#activate(this.#active);
-  }
-
-  #option(r: Result): HTMLElement {
-    const i = this.#results.indexOf(r);
-    return h(
-      "div",
-      {
-        id: `find-option-${i}`,
-        role: "option",
-        class: "find-option",
-        "aria-selected": "false",
-        onclick: () => this.#choose(i),
-      },
-      h("span", { class: "find-label" }, r.label),
-      r.detail ? h("span", { class: "find-detail" }, r.detail) : null,
-    );
-  }
-
-  #activate(i: number): void {
-    this.#active = i;
-    for (const el of this.#list.querySelectorAll<HTMLElement>("[role=option]")) {
-      el.setAttribute("aria-selected", String(el.id === `find-option-${i}`));
-    }
-    const el = i >= 0 ? document.getElementById(`find-option-${i}`) : null;
-    if (el) {
-      this.#input.setAttribute("aria-activedescendant", el.id);
-      el.scrollIntoView({ block: "nearest" });
-    } else this.#input.removeAttribute("aria-activedescendant");
+    this.#list.render(this.#found, this.#open);
   }
 
   #onKey(e: KeyboardEvent): void {
-    const n = this.#results.length;
     if (e.key === "ArrowDown" || e.key === "ArrowUp") {
       e.preventDefault();
-      if (this.#list.hidden) this.#show();
-      if (n === 0) return;
-      const step = e.key === "ArrowDown" ? 1 : -1;
-      this.#activate(this.#active < 0 && step < 0 ? n - 1 : (this.#active + step + n) % n);
+      if (!this.#list.open) this.#show();
+      this.#list.move(e.key === "ArrowDown" ? 1 : -1);
     } else if (e.key === "Enter") {
       e.preventDefault();
-      if (n > 0) this.#choose(this.#active >= 0 ? this.#active : 0);
+      this.#choose(Math.max(this.#list.active, 0));
     } else if (e.key === "Escape") {
       // The page's own Escape (stop following, clear the selection) is not for this key press.
       e.stopPropagation();
       // A search field clears itself on Escape; with the list open, only the list closes.
-      if (!this.#list.hidden) {
+      if (this.#list.open) {
         e.preventDefault();
         this.#close();
       } else {
@@ -285,8 +247,9 @@ export class FindBox {
   }
 
   #choose(i: number): void {
-    const r = this.#results[i];
+    const r = this.#list.results[i];
     if (!r) return;
+    if (r.keepOpen) return r.choose();
     this.#pin.clear();
     r.choose();
     this.#close();
@@ -294,9 +257,7 @@ export class FindBox {
 
   #close(): void {
     this.#open = false;
-    this.#list.hidden = true;
-    this.#input.setAttribute("aria-expanded", "false");
-    this.#activate(-1);
+    this.#list.close();
   }
 
   #flyTo(lat: number, lon: number, zoom: number, label: string): void {
