@@ -1,7 +1,7 @@
 /** Unit tests of matchFeatures: any property value, case- and accent-insensitive, names first. */
 import assert from "assert";
 import type { StoredFeature } from "../../relay/protocol.ts";
-import { fold, labelOf, matchFeatures } from "./feature_match.ts";
+import { FeatureMatcher, fold, labelOf } from "./feature_match.ts";
 
 function point(id: string, properties: Record<string, unknown>): StoredFeature {
   return {
@@ -21,6 +21,9 @@ const FEATURES: StoredFeature[] = [
   point("empty", {}),
 ];
 
+const matcher = new FeatureMatcher();
+const matchFeatures = (fs: StoredFeature[], q: string, limit: number) =>
+  matcher.match(fs, q, limit);
 const ids = (q: string, limit = 10) => matchFeatures(FEATURES, q, limit).map((m) => m.fid);
 
 Deno.test("fold drops case and accents", () => {
@@ -61,6 +64,15 @@ Deno.test("an empty query or no match gives nothing; the limit is kept", () => {
   assert.deepEqual(ids("nowhere"), []);
   assert.deepEqual(ids("z", 2), ["lake", "zurich"], "equal ranks keep the map's order");
   assert.deepEqual(ids("a.b*("), [], "regex characters are plain text");
+});
+
+Deno.test("an edit (new properties object) is seen by the next search", () => {
+  const features = [point("a", { name: "Old mill" })];
+  const m = new FeatureMatcher();
+  assert.deepEqual(m.match(features, "mill", 5).map((f) => f.value), ["Old mill"]);
+  features[0] = { ...features[0], properties: { name: "New bakery" } };
+  assert.deepEqual(m.match(features, "mill", 5), []);
+  assert.deepEqual(m.match(features, "bakery", 5).map((f) => f.value), ["New bakery"]);
 });
 
 Deno.test("labelOf: a name-like property, else the first text, else the geometry", () => {

@@ -3,7 +3,7 @@ import type { StoredFeature } from "../../relay/protocol.ts";
 import { systemTimers } from "../../relay/timers.ts";
 import { formatLatLon, parseCoordinates } from "./coordinates.ts";
 import { h } from "./dom.ts";
-import { matchFeatures } from "./feature_match.ts";
+import { FeatureMatcher } from "./feature_match.ts";
 import { FindList, type FindResult, type Group } from "./find_list.ts";
 import { FindPin } from "./find_pin.ts";
 import { type Place, placeDetail, PlaceSource, zoomForPopulation } from "./find_sources.ts";
@@ -52,6 +52,7 @@ export class FindBox {
   /** The text the remote sources were last asked about. */
   #asked = "";
   #pin: FindPin;
+  #matcher = new FeatureMatcher();
 
   #keydown = (e: KeyboardEvent) => this.#onKey(e);
   #globalKey = (e: KeyboardEvent) => {
@@ -107,15 +108,18 @@ export class FindBox {
         delayMs: 0,
         minLength: MIN_ONLINE,
         timers,
-        onPlaces: (q, places) => {
+        onPlaces: (q, places, problem) => {
           if (q === "") return;
           const waiting = this.#list.results[this.#list.active]?.key === "online-wait";
           const none = { key: "online-none", group: "online" as const, detail: "", keepOpen: true };
           this.#set(
             "online",
-            places.length > 0
-              ? places.map((p) => this.#place(p, "online"))
-              : [{ ...none, label: "Nothing found online", choose: () => {} }],
+            places.length > 0 ? places.map((p) => this.#place(p, "online")) : [{
+              ...none,
+              label: problem ? "The online search failed" : "Nothing found online",
+              detail: problem ?? "",
+              choose: () => {},
+            }],
           );
           // The first answer becomes the active option, as the "Searching" row was.
           if (waiting) this.#list.activate(this.#list.results.indexOf(this.#found.online[0]));
@@ -155,7 +159,7 @@ export class FindBox {
       detail: readings.length < 2 ? "" : ORDER_NAMES[r.order],
       choose: () => this.#flyTo(r.lat, r.lon, COORDS_ZOOM, formatLatLon(r.lat, r.lon)),
     }));
-    this.#found.features = matchFeatures(this.#o.features(), q, MAX_FEATURES).map((m) => ({
+    this.#found.features = this.#matcher.match(this.#o.features(), q, MAX_FEATURES).map((m) => ({
       key: `feature:${m.fid}`,
       group: "features",
       label: m.label,

@@ -23,8 +23,11 @@ export interface PlaceSourceOptions {
   limit?: number;
   /** Queries shorter than this (after trimming) are not sent. @default 1 */
   minLength?: number;
-  /** Called with the places for the query that is still current. */
-  onPlaces(query: string, places: Place[]): void;
+  /**
+   * Called with the places for the query that is still current; after an error, with none and
+   * what went wrong (the `detail` of the relay's problem document, e.g. a 429's or a 504's).
+   */
+  onPlaces(query: string, places: Place[], problem?: string): void;
   /** Timers (tests pass fakes). */
   timers: Pick<Timers, "setTimeout" | "clearTimeout">;
   /** @default globalThis.fetch */
@@ -83,21 +86,28 @@ export class PlaceSource {
     const request = new AbortController();
     this.#request = request;
     let places: Place[] = [];
+    let problem: string | undefined;
     try {
       const limit = this.#options.limit ? `&limit=${this.#options.limit}` : "";
       const res = await this.#fetch(`${this.#options.url}?q=${encodeURIComponent(q)}${limit}`, {
         signal: request.signal,
       });
-      const body: unknown = res.ok ? await res.json() : null;
-      if (body !== null && typeof body === "object" && "places" in body) {
+      const body: unknown = await res.json().catch(() => null);
+      if (res.ok && body !== null && typeof body === "object" && "places" in body) {
         places = Array.isArray(body.places) ? body.places.filter(isPlace) : [];
+      } else if (!res.ok) {
+        const detail = body !== null && typeof body === "object" && "detail" in body
+          ? String(body.detail)
+          : `the server answered ${res.status}`;
+        problem = detail;
       }
     } catch {
-      // Aborted, offline, or not JSON: no places from this source.
+      // Aborted or offline: no places from this source.
+      problem = "the server could not be reached";
     }
     if (q !== this.#current || request.signal.aborted) return;
     this.#request = null;
-    this.#options.onPlaces(q, places);
+    this.#options.onPlaces(q, places, problem);
   }
 }
 

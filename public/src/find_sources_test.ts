@@ -97,6 +97,32 @@ Deno.test("PlaceSource: too short gives none at once; failures give none; close 
   assert.equal(got.length, 2);
 });
 
+Deno.test("PlaceSource passes on what went wrong: the problem's detail, or the status", async () => {
+  const timers = new FakeTimers();
+  const got: [string, number, string | undefined][] = [];
+  const answers = [
+    Response.json({ status: 429, detail: "the online geocoder is busy" }, { status: 429 }),
+    new Response("<html>bad gateway</html>", { status: 502 }),
+  ];
+  const source = new PlaceSource({
+    url: "/api/geocode",
+    delayMs: 0,
+    timers,
+    fetch: () => Promise.resolve(answers.shift() ?? Promise.reject(new TypeError("offline"))),
+    onPlaces: (q, places, problem) => got.push([q, places.length, problem]),
+  });
+  for (const q of ["one", "two", "three"]) {
+    source.query(q);
+    timers.advance(0);
+    await settle();
+  }
+  assert.deepEqual(got, [
+    ["one", 0, "the online geocoder is busy"],
+    ["two", 0, "the server answered 502"],
+    ["three", 0, "the server could not be reached"],
+  ]);
+});
+
 Deno.test("zoomForPopulation: bigger places are shown from further out", () => {
   assert.deepEqual([8e6, 2e6, 4e5, 3e4, 500, 0].map(zoomForPopulation), [10, 11, 12, 13, 14, 14]);
 });
