@@ -93,6 +93,7 @@ const app = createApp({
   publicUrl: options.publicUrl,
   geocoder: options.geocoder === null ? null : new Geocoder({
     url: options.geocoder,
+    logger,
     // Nominatim's usage policy asks for an application that names itself.
     userAgent: `DuplexMap/${denoJson.version} (collaborative map relay${
       options.publicUrl ? `; ${options.publicUrl}` : ""

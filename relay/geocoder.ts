@@ -1,4 +1,5 @@
 /** The optional online geocoder (`--geocoder URL`): a Nominatim-compatible search behind a cache and rate limits. */
+import type { Logger } from "./log.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
 /** A place as `/api/places` and `/api/geocode` answer it (docs/PROTOCOL.md). */
@@ -43,6 +44,8 @@ export interface GeocoderOptions {
   sleep?: (ms: number) => Promise<void>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** Where failed upstream requests are logged (`geocoder_failed`), so an operator sees a block. */
+  logger?: Logger;
 }
 
 // A search waits this long at most for its upstream turn before it is refused with 429.
@@ -74,6 +77,7 @@ export class Geocoder {
   #now: () => number;
   #sleep: (ms: number) => Promise<void>;
   #fetch: typeof fetch;
+  #logger: Logger | undefined;
   #cache = new Map<string, { at: number; result: Promise<GeocodeResult> }>();
   #addresses = new Map<string, TokenBucket>();
   #nextSlot = -Infinity;
@@ -95,6 +99,7 @@ export class Geocoder {
     this.#now = options.now ?? (() => performance.now());
     this.#sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#logger = options.logger;
   }
 
   /** Searches for `query` on behalf of `address`, in the language `language` if given. */
@@ -127,6 +132,10 @@ export class Geocoder {
     }
     this.#nextSlot = slot + this.#spacingMs;
     const result = this.#sleep(slot - now).then(() => this.#upstream(query, language));
+    void result.then((r) => {
+      // Never the query: what people search for is theirs.
+      if (!r.ok) this.#logger?.log("geocoder_failed", { status: r.status, detail: r.detail });
+    });
     this.#remember(key, { at: now, result });
     // Failures are not remembered: the next search asks again.
     void result.then((r) => {

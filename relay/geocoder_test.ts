@@ -90,10 +90,18 @@ Deno.test("/api/geocode: an upstream error is 502 and is not remembered", async 
   await using upstream = fakeNominatim(() =>
     fail ? new Response("overloaded", { status: 503 }) : Response.json([ZURICH_JSONV2])
   );
-  await using fx = appFixture({ geocoder: geocoder(upstream.url) });
+  const logged: [string, Record<string, unknown> | undefined][] = [];
+  const logger = {
+    log: (event: string, fields?: Record<string, unknown>) => logged.push([event, fields]),
+  };
+  await using fx = appFixture({ geocoder: geocoder(upstream.url, { logger }) });
   const res = await fx.app.request("/api/geocode?q=zurich");
   assert.equal(res.status, 502);
   assert.match((await res.json()).detail, /answered 503/);
+  assert.deepEqual(logged, [["geocoder_failed", {
+    status: 502,
+    detail: "the online geocoder answered 503",
+  }]], "logged for the operator, without the query");
   fail = false;
   const retry = await fx.app.request("/api/geocode?q=zurich");
   assert.equal(retry.status, 200);
