@@ -114,12 +114,14 @@ export class FindBox {
           const none = { key: "online-none", group: "online" as const, detail: "", keepOpen: true };
           this.#set(
             "online",
-            places.length > 0 ? places.map((p) => this.#place(p, "online")) : [{
-              ...none,
-              label: problem ? "The online search failed" : "Nothing found online",
-              detail: problem ?? "",
-              choose: () => {},
-            }],
+            places.length > 0 ? places.map((p) => this.#place(p, "online")) : problem
+              // Choosing it asks again (a busy geocoder is often free a second later).
+              ? [{
+                ...this.#askOnline(q),
+                label: "The online search failed: try again",
+                detail: problem,
+              }]
+              : [{ ...none, label: "Nothing found online", choose: () => {} }],
           );
           // The first answer becomes the active option, as the "Searching" row was.
           if (waiting) this.#list.activate(this.#list.results.indexOf(this.#found.online[0]));
@@ -193,6 +195,8 @@ export class FindBox {
         this.#found.online = [{ ...wait, group: "online", detail: "", keepOpen: true }];
         this.#render();
         this.#list.activate(this.#list.results.indexOf(this.#found.online[0]));
+        // Forget the last query first, so asking the same text again really asks.
+        this.#online?.query("");
         this.#online?.query(name);
       },
     };
