@@ -393,6 +393,7 @@ Deno.test("/api/config gives the tile settings, version and the limits imports f
     maxVertices: 100_000,
     maxPropsBytes: 65_536,
     maxOpsPerEdit: 10_000,
+    geocoder: false,
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";

@@ -1,6 +1,7 @@
 /** The map page (`/m/<id>#key=...`): the composition root that makes the session and wires the views. */
 import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
+import { FindBox } from "./find.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
 import { ImportExport, importLimits } from "./import_export.ts";
@@ -122,6 +123,16 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
   new MeButton({ identity, storage: localStorage, session }).onAdd();
   features.onAdd();
   people.onAdd();
+  new FindBox({
+    map,
+    before: byId("status", HTMLElement),
+    features: () => session.doc.features.values(),
+    showFeature: (fid) => {
+      features.select(fid);
+      features.zoomTo(fid);
+    },
+    geocoder: config.geocoder === true,
+  }).onAdd();
   new Shortcuts(document, {
     cancel: (typing) => {
       if (people.following !== null) people.follow(null);

@@ -13,6 +13,8 @@ export interface PageConfig {
   maxVertices?: number;
   maxPropsBytes?: number;
   maxOpsPerEdit?: number;
+  /** Whether `/api/geocode` answers (`--geocoder`). */
+  geocoder?: boolean;
 }
 
 /** Makes the map in `element` on the whole world, then reads the config and adds the basemap. */

@@ -32,5 +32,6 @@ export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): vo
       maxVertices: hub.limits.maxVertices,
       maxPropsBytes: hub.limits.maxPropsBytes,
       maxOpsPerEdit: DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit,
+      geocoder: Boolean(options.geocoder),
     }));
 }

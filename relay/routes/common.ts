@@ -65,7 +65,9 @@ function statusTitle(status: number): string {
     426: "Upgrade Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
   };
   return titles[status] ?? "Error";
 }
