@@ -163,7 +163,7 @@ Deno.test("find in Chromium: coordinates, features, places and online results", 
       await a.page.waitForFunction(() => globalThis.duplex?.selected() === "kiosk");
       await a.page.waitForFunction(() => (globalThis.duplex?.view().zoom ?? 0) >= 12);
       assert.ok(
-        await inView(a.page, KIOSK.geometry.type === "Point" ? KIOSK.geometry.coordinates : []),
+        await inView(a.page, KIOSK.geometry?.type === "Point" ? KIOSK.geometry.coordinates : []),
       );
       // A title match ranks before a match elsewhere (the park's title vs the kiosk's name).
       await find.fill("park");
