@@ -22,6 +22,15 @@ export const FIXTURE_ATTRIBUTION = "Test data; countries: Natural Earth";
 
 const STREET_STEP = { lat: 0.0014, lon: 0.002 }; // about 155 m by 150 m blocks
 
+/** The XYZ tile holding a point at zoom z. */
+export function tileAt(z: number, lat: number, lon: number): [number, number] {
+  const n = 2 ** z;
+  const x = Math.floor(((lon + 180) / 360) * n);
+  const r = (lat * Math.PI) / 180;
+  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
+  return [x, y];
+}
+
 type Position = [number, number];
 interface GeoFeature {
   type: "Feature";

@@ -7,6 +7,7 @@ import {
   readMbtilesMetadata,
   readMbtilesTiles,
   STREET_CENTER,
+  tileAt,
   writePmtilesFromMbtiles,
   writeTileFixtures,
 } from "./_tiles_fixture.ts";
@@ -18,15 +19,6 @@ function memorySource(bytes: Uint8Array): Source {
     getBytes: (offset, length) =>
       Promise.resolve({ data: bytes.slice(offset, offset + length).buffer }),
   };
-}
-
-/** The XYZ tile holding a point at zoom z. */
-export function tileAt(z: number, lat: number, lon: number): [number, number] {
-  const n = 2 ** z;
-  const x = Math.floor(((lon + 180) / 360) * n);
-  const r = (lat * Math.PI) / 180;
-  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
-  return [x, y];
 }
 
 Deno.test("Hilbert tile ids match the pmtiles library's", () => {
