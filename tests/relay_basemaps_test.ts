@@ -1,5 +1,6 @@
 /** A real relay serving basemap files (`--basemap`): tiles of MBTiles and PMTiles, archives with Range, the list. */
 import assert from "assert";
+import { startHaproxy } from "./_haproxy.ts";
 import { runRelayToExit, startRelay } from "./_relay.ts";
 import {
   FIXTURE_ATTRIBUTION,
@@ -220,4 +221,32 @@ Deno.test("a basemap file that cannot be served stops the start with a clear mes
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("through the shipped HAProxy config, Range requests on an archive and gzipped tiles pass as they are", async () => {
+  await using fx = await writeTileFixtures();
+  await using relay = await startRelay({
+    args: ["--memory", "--trust-proxy", "127.0.0.1", "--basemap", `pm=${fx.pmtiles}`],
+  });
+  await using hp = await startHaproxy({ relayPort: relay.port });
+  const file = await Deno.readFile(fx.pmtiles);
+  const part = await hp.fetch("/basemaps/pm.pmtiles", { headers: { range: "bytes=100-16483" } });
+  assert.equal(part.status, 206);
+  assert.equal(part.headers.get("content-range"), `bytes 100-16483/${file.length}`);
+  assert.deepEqual(await bytes(part), file.subarray(100, 16484));
+  const bad = await hp.fetch("/basemaps/pm.pmtiles", {
+    headers: { range: `bytes=${file.length}-` },
+  });
+  assert.equal(bad.status, 416);
+  await bad.body?.cancel();
+  const [x, y] = tileAt(16, STREET_CENTER.lat, STREET_CENTER.lon);
+  const stored = readMbtilesTiles(fx.vectorMbtiles).find((t) =>
+    t.z === 16 && t.x === x && t.y === y
+  )!;
+  const tile = await hp.fetch(`/basemaps/pm/16/${x}/${y}.pbf`, {
+    headers: { "accept-encoding": "identity" },
+  });
+  assert.equal(tile.status, 200);
+  assert.equal(tile.headers.get("content-encoding"), "gzip");
+  assert.deepEqual(await bytes(tile), stored.data);
 });
