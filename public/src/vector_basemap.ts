@@ -5,6 +5,7 @@ import {
   GeomType,
   type LabelRule,
   leafletLayer,
+  type LeafletLayerOptions,
   LineLabelSymbolizer,
   LineSymbolizer,
   type PaintRule,
@@ -68,6 +69,29 @@ export function genericRules(
 }
 
 /**
+ * The relay's z/x/y tiles in the one shape protomaps-leaflet reads tiles through besides its own
+ * URL fetcher (`getZxy` of a PMTiles archive). Its URL fetcher would parse a 404's problem+json
+ * as a tile and log a decoding error for every tile outside the file; here a 404 is an empty tile.
+ */
+export class RelayZxyTiles {
+  #template: string;
+
+  constructor(template: string) {
+    this.#template = template;
+  }
+
+  /** The tile's bytes, or undefined when the file has no tile there (404). */
+  async getZxy(z: number, x: number, y: number, signal?: AbortSignal) {
+    const url = this.#template.replace("{z}", String(z)).replace("{x}", String(x))
+      .replace("{y}", String(y));
+    const response = await fetch(url, { signal });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`basemap tile ${z}/${x}/${y} answered ${response.status}`);
+    return { data: await response.arrayBuffer() };
+  }
+}
+
+/**
  * A vector basemap as a Leaflet grid layer. Tiles come from the relay's z/x/y URL; past the
  * file's maxzoom the renderer scales the last level's geometry (over-zoom), which stays sharp.
  */
@@ -77,7 +101,7 @@ export function vectorBasemap(info: BasemapInfo, options: VectorBasemapOptions =
     : { ...genericRules(info.vectorLayers ?? []), backgroundColor: "#f4f1ea" };
   const [w, s, e, n] = info.bounds ?? [-180, -85.0511, 180, 85.0511];
   return leafletLayer({
-    url: info.tiles,
+    url: new RelayZxyTiles(info.tiles ?? "") as unknown as LeafletLayerOptions["url"],
     maxDataZoom: info.maxzoom ?? 14,
     pane: options.pane ?? "basemap",
     bounds: [[s, w], [n, e]],
