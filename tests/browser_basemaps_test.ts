@@ -82,6 +82,8 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
       `streets=${fx.vectorMbtiles}`,
       "--basemap",
       `aerial=${fx.rasterMbtiles}`,
+      "--basemap",
+      `pm=${fx.pmtiles}`,
     ],
   });
   const { basemaps } = await (await fetch(`${relay.url}/api/basemaps`)).json() as {
@@ -89,8 +91,9 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
   };
   const aerial = basemaps.find((b) => b.id === "aerial");
   const streets = basemaps.find((b) => b.id === "streets");
+  const pm = basemaps.find((b) => b.id === "pm");
   assert.ok(
-    aerial?.maxzoom !== undefined && streets?.maxzoom !== undefined,
+    aerial?.maxzoom !== undefined && streets?.maxzoom !== undefined && pm,
     "the relay read both files",
   );
   const map = await createMap(relay.url, "Basemaps");
@@ -118,11 +121,12 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
     const radios = await group.getByRole("radio").all();
     assert.deepEqual(
       await Promise.all(radios.map((r) => r.getAttribute("value"))),
-      ["builtin", "streets", "aerial"],
+      ["builtin", "streets", "aerial", "pm"],
     );
 
+    // The MBTiles file and its PMTiles copy share a metadata name; the switcher tells them apart.
     // The vector file: varied pixels where the fixture has data, at every zoom.
-    await group.getByRole("radio", { name: streets.name }).check();
+    await group.getByRole("radio", { name: `${streets.name} (streets)`, exact: true }).check();
     assert.equal(await shownBasemap(page), "streets");
     await page.keyboard.press("Escape");
     for (const [zoom, size] of [[3, 300], [10, 40], [16, 400]]) {
@@ -137,7 +141,7 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
     }
     // The built-in basemap at zoom 16 is one flat colour there: what the vector file fixes.
     await page.locator(".basemap-switcher summary").click();
-    await group.getByRole("radio", { name: "Offline (built in)" }).check();
+    await group.getByRole("radio", { name: "Offline (built in)", exact: true }).check();
     const flat = await varietyAtCentre(page, 400);
     assert.ok(
       flat.offDominant < 0.03,
@@ -150,7 +154,7 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
     );
 
     // The raster file, then back to the vector one.
-    await group.getByRole("radio", { name: aerial.name }).check();
+    await group.getByRole("radio", { name: aerial.name, exact: true }).check();
     assert.equal(await shownBasemap(page), "aerial");
     await goTo(page, Math.min(aerial.maxzoom, 13));
     const raster = await waitForDetail(page, 200);
@@ -198,6 +202,22 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
     await page.locator(".leaflet-control-scale-line").first().waitFor();
     assert.equal(await page.locator(".leaflet-control-scale-line").count(), 2);
     await screenshot(page, "basemaps-remembered-scale");
+
+    // The same streets from the PMTiles archive draw the same way.
+    await page.locator(".basemap-switcher summary").click();
+    await page.getByRole("group", { name: "Basemap" }).getByRole("radio", {
+      name: `${pm.name} (pm)`,
+      exact: true,
+    })
+      .check();
+    await page.keyboard.press("Escape");
+    await goTo(page, 16);
+    const fromArchive = await waitForDetail(page, 400);
+    const pmShot = await screenshot(page, "basemaps-pmtiles-z16");
+    assert.ok(
+      fromArchive.colours >= 8 && fromArchive.offDominant >= 0.03,
+      `the PMTiles basemap shows detail (${JSON.stringify(fromArchive)}, ${pmShot})`,
+    );
 
     // Tiles outside the files' data answer 404, as the relay should; Chromium logs each one.
     const tileMiss = /^404 \/basemaps\/[a-z]+\/\d+\/\d+\/\d+\.(pbf|png)$/;

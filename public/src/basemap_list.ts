@@ -96,7 +96,7 @@ function parseInfo(raw: unknown): BasemapInfo | null {
 
 /**
  * The basemaps to offer, from `/api/config`: its `basemaps` list when there is one (entries that
- * cannot be drawn are left out, ids are kept unique), otherwise the built-in one plus the old
+ * cannot be drawn are left out, ids and names are kept unique), otherwise the built-in one plus the old
  * single `tiles` URL. The built-in basemap is always there, and first.
  */
 export function basemapsFromConfig(config: LegacyConfig | null | undefined): BasemapInfo[] {
@@ -111,7 +111,7 @@ export function basemapsFromConfig(config: LegacyConfig | null | undefined): Bas
     const parsed = config.basemaps.map(parseInfo);
     push(parsed.find((i) => i?.kind === "builtin") ?? BUILTIN);
     for (const info of parsed) if (info?.kind !== "builtin") push(info);
-    return list;
+    return distinctNames(list);
   }
   push(BUILTIN);
   const tiles = str(config?.tiles);
@@ -120,6 +120,16 @@ export function basemapsFromConfig(config: LegacyConfig | null | undefined): Bas
     push({ id: "tiles", name: "Tiles", kind: "raster", tiles, ...attribution && { attribution } });
   }
   return list;
+}
+
+/**
+ * Two files often carry the same metadata name (a PMTiles copy of an MBTiles file, two extracts of
+ * one build); the switcher must tell them apart, so each shared name gets its id after it.
+ */
+function distinctNames(list: BasemapInfo[]): BasemapInfo[] {
+  const count = new Map<string, number>();
+  for (const b of list) count.set(b.name, (count.get(b.name) ?? 0) + 1);
+  return list.map((b) => count.get(b.name) === 1 ? b : { ...b, name: `${b.name} (${b.id})` });
 }
 
 /** The remembered choice if it is still offered, else the built-in basemap's id. */

@@ -66,6 +66,18 @@ Deno.test("basemapsFromConfig: the relay's list, built-in first, bad entries lef
   assert.deepEqual(list[2], AERIAL);
 });
 
+Deno.test("basemapsFromConfig: basemaps sharing a name are told apart by their ids", () => {
+  const list = basemapsFromConfig({
+    basemaps: [BUILTIN, STREETS, { ...STREETS, id: "pm", archive: "/basemaps/pm.pmtiles" }, AERIAL],
+  });
+  assert.deepEqual(list.map((b) => b.name), [
+    "Offline (built in)",
+    "Zurich streets (streets)",
+    "Zurich streets (pm)",
+    "aerial",
+  ]);
+});
+
 Deno.test("basemapsFromConfig: an old relay's single tiles URL, or nothing at all", () => {
   assert.deepEqual(
     basemapsFromConfig({ tiles: "https://t/{z}/{x}/{y}.png", tilesAttribution: "T" }),
