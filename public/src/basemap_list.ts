@@ -156,7 +156,10 @@ export function saveChoice(storage: Pick<Storage, "setItem">, id: string): void 
 /** The zoom levels a basemap shows well: its data's zooms widened by what its kind over-zooms. */
 export function detailRange(info: BasemapInfo): { min: number; max: number } {
   const max = info.maxzoom ?? (info.kind === "builtin" ? BUILTIN_MAXZOOM : Infinity);
-  return { min: info.minzoom ?? 0, max: max + OVERZOOM_MARGIN[info.kind] };
+  // Vector tiles are drawn 512 pixels wide, from the level below the view's: its first level
+  // shows from one zoom later.
+  const min = (info.minzoom ?? 0) + (info.kind === "vector" && info.minzoom ? 1 : 0);
+  return { min, max: max + OVERZOOM_MARGIN[info.kind] };
 }
 
 /**

@@ -122,6 +122,10 @@ Deno.test("beyondBasemap: past maxzoom plus the renderer's margin, or below minz
   assert.equal(beyondBasemap(AERIAL, 15, view), false, "raster is stretched one level");
   assert.equal(beyondBasemap(AERIAL, 16, view), true);
   assert.equal(beyondBasemap({ ...AERIAL, minzoom: 5 }, 4, view), true);
+  assert.equal(beyondBasemap({ ...AERIAL, minzoom: 5 }, 5, view), false);
+  // A vector file's level 9 is drawn at zoom 10 (512-pixel tiles from the level below).
+  assert.equal(beyondBasemap({ ...STREETS, minzoom: 9 }, 9, view), true);
+  assert.equal(beyondBasemap({ ...STREETS, minzoom: 9 }, 10, view), false);
   assert.equal(beyondBasemap(BUILTIN, BUILTIN_MAXZOOM, view), false);
   assert.equal(beyondBasemap(BUILTIN, BUILTIN_MAXZOOM + 1, view), true);
 });
