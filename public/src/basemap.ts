@@ -40,10 +40,8 @@ const PANE = "basemap";
 function makeLayer(info: BasemapInfo, onError: (message: string) => void): L.Layer {
   switch (info.kind) {
     case "builtin":
-      return builtinBasemap({
-        pane: PANE,
-        onError: (e) => onError(`The basemap could not be loaded (${e}).`),
-      });
+      // Draws in the "basemap" pane itself (PANE); only the failure is told back.
+      return builtinBasemap({ onError: (e) => onError(`The basemap could not be loaded (${e}).`) });
     case "vector":
       return vectorBasemap(info, { pane: PANE });
     case "raster": {
