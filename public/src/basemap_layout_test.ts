@@ -1,0 +1,65 @@
+/** Unit tests of the built-in basemap's layout: its scale by zoom and how it picks, sizes and places names. */
+import assert from "assert";
+import {
+  declutter,
+  labelStyle,
+  minPopulation,
+  nearestCopy,
+  scaleForZoom,
+} from "./basemap_layout.ts";
+
+const at = (item: string, x: number, y: number, width = 40, size = 12) => ({
+  item,
+  x,
+  y,
+  width,
+  size,
+});
+
+Deno.test("declutter keeps the first (most populous) of overlapping labels", () => {
+  const placed = declutter([at("Big", 100, 100), at("Near", 110, 102), at("Far", 400, 100)]);
+  assert.deepEqual(placed.map((p) => p.item), ["Big", "Far"]);
+});
+
+Deno.test("declutter moves a label to the left of its dot before dropping it", () => {
+  // "Mid" fits on neither side: Big's text is on its left, Left's dot on its right.
+  const placed = declutter([
+    at("Big", 100, 100, 40),
+    at("Left", 200, 100, 40),
+    at("Mid", 160, 100, 40),
+  ]);
+  assert.deepEqual(placed.map((p) => [p.item, p.side]), [["Big", "right"], ["Left", "right"]]);
+  const moved = declutter([at("A", 100, 100, 40), at("B", 60, 100, 30)]);
+  assert.deepEqual(moved.map((p) => [p.item, p.side]), [["A", "right"], ["B", "left"]]);
+});
+
+Deno.test("bigger places get bigger, bolder labels; small places wait for the zoom", () => {
+  assert.equal(labelStyle(9_000_000, 3).rank, 1);
+  assert.equal(labelStyle(2_000_000, 3).rank, 2);
+  assert.equal(labelStyle(300_000, 3).rank, 3);
+  assert.equal(labelStyle(5_000, 3).rank, 4);
+  assert.ok(labelStyle(9_000_000, 3).size > labelStyle(5_000, 3).size);
+  assert.match(labelStyle(9_000_000, 3).font, /^700 /);
+  assert.equal(labelStyle(5_000, 10).size, labelStyle(5_000, 3).size + 1);
+  assert.ok(minPopulation(2) > minPopulation(5));
+  assert.equal(minPopulation(10), 0);
+});
+
+Deno.test("nearestCopy puts a place on the world copy nearest the view's centre", () => {
+  assert.equal(nearestCopy(178, 0), 178);
+  assert.equal(nearestCopy(-175, 180), 185);
+  assert.equal(nearestCopy(178, -180), -182);
+  assert.equal(nearestCopy(10, 370), 370);
+});
+
+Deno.test("the basemap uses 1:110m at world zooms, 1:50m between, 1:10m from zoom 5", () => {
+  assert.deepEqual([1, 2, 3, 4, 5, 10, 18].map(scaleForZoom), [
+    "110m",
+    "110m",
+    "50m",
+    "50m",
+    "10m",
+    "10m",
+    "10m",
+  ]);
+});

@@ -1,0 +1,262 @@
+/** The built-in offline basemap: Natural Earth countries (npm world-atlas) by zoom, and GeoNames place names from the relay. */
+import { feature } from "topojson-client";
+import L from "./leaflet.ts";
+import {
+  declutter,
+  labelStyle,
+  minPopulation,
+  nearestCopy,
+  type Place,
+  type PlacedLabel,
+  type Scale,
+  scaleForZoom,
+} from "./basemap_layout.ts";
+import { clampBBox } from "./viewport.ts";
+
+/** Options for {@link builtinBasemap}. */
+export interface BuiltinBasemapOptions {
+  /** Where `countries-<scale>.json` files are served. @default "/assets/" */
+  assetBase?: string;
+  /** The gazetteer's URL. @default "/api/places" */
+  placesUrl?: string;
+  /** Quiet time after a move before labels are asked for, in ms. @default 150 */
+  debounceMs?: number;
+  /** Show place names. @default true */
+  labels?: boolean;
+}
+
+type Topology = Parameters<typeof feature>[0];
+
+const ATTRIBUTION = '<a href="https://www.naturalearthdata.com/">Natural Earth</a>, places ' +
+  '<a href="https://www.geonames.org/">GeoNames</a> (CC BY 4.0)';
+
+const LAND_STYLE: L.PathOptions = {
+  color: "#c4bcab",
+  weight: 0.7,
+  opacity: 1,
+  fillColor: "#f4f1ea",
+  fillOpacity: 1,
+};
+
+/**
+ * The built-in basemap as one Leaflet layer: land drawn on its own canvas in the `basemap` pane
+ * (below the features, so redrawing features never repaints the land), at the Natural Earth
+ * scale the zoom needs, each scale fetched the first time it is needed; and place names as
+ * light DOM labels above the land, asked for the view after each move. Nothing leaves the
+ * relay. Removing the layer removes its listeners, timers, requests and drawings.
+ *
+ * @example
+ * ```ts
+ * builtinBasemap().addTo(map);
+ * ```
+ */
+export function builtinBasemap(options: BuiltinBasemapOptions = {}): L.Layer {
+  return new BuiltinBasemap(options);
+}
+
+class BuiltinBasemap extends L.Layer {
+  #options: Required<BuiltinBasemapOptions>;
+  #map: L.Map | null = null;
+  #renderer: L.Canvas | null = null;
+  #land: { scale: Scale; layer: L.GeoJSON } | null = null;
+  #topologies = new Map<Scale, Promise<GeoJSON.FeatureCollection>>();
+  #labelPane: HTMLElement | null = null;
+  #places: Place[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #request: AbortController | null = null;
+  #measure = document.createElement("canvas").getContext("2d");
+  #painted = false;
+  #onZoomEnd = () => {
+    this.#showScale();
+    this.#drawLabels();
+  };
+  #onMoveEnd = () => this.#scheduleLabels();
+
+  constructor(options: BuiltinBasemapOptions) {
+    super();
+    this.#options = {
+      assetBase: options.assetBase ?? "/assets/",
+      placesUrl: options.placesUrl ?? "/api/places",
+      debounceMs: options.debounceMs ?? 150,
+      labels: options.labels ?? true,
+    };
+  }
+
+  /** Read by the map's attribution control when the layer is added, and dropped when removed. */
+  override getAttribution(): string {
+    return ATTRIBUTION;
+  }
+
+  override onAdd(map: L.Map): this {
+    this.#map = map;
+    paneOf(map, "basemap", "250");
+    this.#renderer = L.canvas({ pane: "basemap", padding: 0.3 });
+    if (this.#options.labels) {
+      this.#labelPane = L.DomUtil.create(
+        "div",
+        "place-labels leaflet-zoom-hide",
+        paneOf(map, "basemap-labels", "260"),
+      );
+    }
+    map.on("zoomend", this.#onZoomEnd);
+    map.on("moveend", this.#onMoveEnd);
+    this.#showScale();
+    this.#scheduleLabels(0);
+    return this;
+  }
+
+  override onRemove(map: L.Map): this {
+    map.off("zoomend", this.#onZoomEnd);
+    map.off("moveend", this.#onMoveEnd);
+    clearTimeout(this.#timer);
+    this.#request?.abort();
+    this.#request = null;
+    if (this.#land) map.removeLayer(this.#land.layer);
+    this.#land = null;
+    this.#renderer?.remove();
+    this.#renderer = null;
+    this.#labelPane?.remove();
+    this.#labelPane = null;
+    this.#map = null;
+    return this;
+  }
+
+  /** Draws the scale the zoom needs, keeping the current one on screen until it is ready. */
+  #showScale(): void {
+    const map = this.#map;
+    if (!map) return;
+    const scale = scaleForZoom(map.getZoom());
+    if (this.#land?.scale === scale) return;
+    this.#countries(scale).then((land) => {
+      if (this.#map !== map || scaleForZoom(map.getZoom()) !== scale || !this.#renderer) return;
+      const layer = L.geoJSON(land, {
+        renderer: this.#renderer,
+        interactive: false,
+        pmIgnore: true,
+        bubblingMouseEvents: false,
+        style: LAND_STYLE,
+      } as L.GeoJSONOptions).addTo(map);
+      if (this.#land) map.removeLayer(this.#land.layer);
+      this.#land = { scale, layer };
+      if (!this.#painted) {
+        this.#painted = true;
+        // Leaflet paints its canvas on the next frame; the mark is how first paint is measured.
+        requestAnimationFrame(() => performance.mark("duplexmap:basemap-painted"));
+      }
+    }).catch((e) => console.warn(`basemap ${scale} could not be loaded: ${e}`));
+  }
+
+  /** One scale's countries, fetched once, with rings across the antimeridian kept local. */
+  #countries(scale: Scale): Promise<GeoJSON.FeatureCollection> {
+    let loaded = this.#topologies.get(scale);
+    if (!loaded) {
+      loaded = fetch(`${this.#options.assetBase}countries-${scale}.json`).then(async (res) => {
+        if (!res.ok) throw new Error(`countries-${scale}.json answered ${res.status}`);
+        const topology: Topology = await res.json();
+        const countries = topology.objects.countries;
+        if (countries?.type !== "GeometryCollection") throw new Error("no countries in it");
+        const land = feature(topology, countries);
+        for (const f of land.features) {
+          const g = f.geometry;
+          if (g.type === "Polygon") g.coordinates = g.coordinates.map(unwrapRing);
+          else if (g.type === "MultiPolygon") {
+            g.coordinates = g.coordinates.map((p) => p.map(unwrapRing));
+          }
+        }
+        return land;
+      });
+      // A failed fetch is tried again the next time the scale is needed.
+      loaded.catch(() => this.#topologies.delete(scale));
+      this.#topologies.set(scale, loaded);
+    }
+    return loaded;
+  }
+
+  #scheduleLabels(delay = this.#options.debounceMs): void {
+    if (!this.#labelPane) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#fetchLabels(), delay);
+  }
+
+  /** Asks the gazetteer for the most populous places in view; a newer move cancels the request. */
+  async #fetchLabels(): Promise<void> {
+    const map = this.#map;
+    if (!map) return;
+    this.#request?.abort();
+    const request = new AbortController();
+    this.#request = request;
+    const bbox = clampBBox(map.getBounds()).join(",");
+    try {
+      const res = await fetch(`${this.#options.placesUrl}?bbox=${bbox}&limit=150`, {
+        signal: request.signal,
+      });
+      if (!res.ok) throw new Error(`places answered ${res.status}`);
+      const body: { places: Place[] } = await res.json();
+      if (request.signal.aborted) return;
+      this.#places = body.places;
+      this.#drawLabels();
+    } catch (e) {
+      if (!request.signal.aborted) console.warn(`place names could not be loaded: ${e}`);
+    }
+  }
+
+  /** Lays the known places out for the current zoom, most populous first, without overlaps. */
+  #drawLabels(): void {
+    const map = this.#map;
+    const pane = this.#labelPane;
+    if (!map || !pane) return;
+    const zoom = map.getZoom();
+    const center = map.getCenter().lng;
+    const min = minPopulation(zoom);
+    const candidates = this.#places.filter((p) => p.population >= min).map((place) => {
+      const style = labelStyle(place.population, zoom);
+      const at = map.latLngToLayerPoint([place.lat, nearestCopy(place.lon, center)]);
+      if (this.#measure) this.#measure.font = style.font;
+      const width = this.#measure?.measureText(place.name).width ??
+        place.name.length * style.size * 0.6;
+      return { item: { place, style }, x: at.x, y: at.y, width, size: style.size };
+    });
+    pane.replaceChildren(...declutter(candidates).map(labelElement));
+  }
+}
+
+/** One label: a dot at the place and its name beside it. */
+function labelElement(
+  label: PlacedLabel<{ place: Place; style: ReturnType<typeof labelStyle> }>,
+): HTMLElement {
+  const { place, style } = label.item;
+  const el = L.DomUtil.create("div", `place-label place-label-${style.rank} ${label.side}`);
+  el.textContent = place.name;
+  el.title = `${place.name}, ${place.country}`;
+  el.style.font = style.font;
+  L.DomUtil.setPosition(el, L.point(Math.round(label.x), Math.round(label.y)));
+  return el;
+}
+
+/** The map's pane `name`, made on first use below the features and ignoring the pointer. */
+function paneOf(map: L.Map, name: string, zIndex: string): HTMLElement {
+  const existing = map.getPane(name);
+  if (existing) return existing;
+  const pane = map.createPane(name);
+  pane.style.zIndex = zIndex;
+  pane.style.pointerEvents = "none";
+  return pane;
+}
+
+/**
+ * Natural Earth rings that cross the antimeridian jump from +180 to -180, which a flat map draws as
+ * a band across the whole world; shifting longitudes by 360 after each jump keeps the ring local.
+ * A ring around a pole (Antarctica) does not close after shifting and is left as it is.
+ */
+export function unwrapRing(ring: number[][]): number[][] {
+  let offset = 0;
+  const out = ring.map((p, i) => {
+    if (i > 0) {
+      const d = p[0] - ring[i - 1][0];
+      if (d > 180) offset -= 360;
+      else if (d < -180) offset += 360;
+    }
+    return offset === 0 ? p : [p[0] + offset, p[1]];
+  });
+  return offset === 0 ? out : ring;
+}
