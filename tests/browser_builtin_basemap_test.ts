@@ -106,6 +106,26 @@ Deno.test("the built-in basemap shows land by zoom and place names, all from the
     assert.ok(requests.some((u) => u.endsWith("/assets/countries-50m.json")));
     assert.ok(!requests.some((u) => u.endsWith("/assets/countries-10m.json")));
 
+    // Zoom 5 on the antimeridian: Fiji's land in one piece, and Apia (at -171.8) east of Nasinu
+    // (Fiji, at 178.5), on the same side of the map as the view, not a world away.
+    await showAndWaitFor(page, [180, -17], 5, "Apia");
+    const pacific = await labels(page);
+    assert.ok(pacific.includes("Nasinu"), pacific.join(", "));
+    const x = async (name: string) =>
+      (await page.locator(LABELS).filter({ hasText: new RegExp(`^${name}$`) }).boundingBox())?.x ??
+        NaN;
+    const [fijiX, apiaX] = [await x("Nasinu"), await x("Apia")];
+    assert.ok(apiaX > fijiX && apiaX - fijiX < 900, `Nasinu at x=${fijiX}, Apia at x=${apiaX}`);
+    await screenshot(page, "basemap-z5-antimeridian");
+    assert.ok((await pixels(page, await page.screenshot())).land > 500);
+    // Samoa's land is drawn around Apia, on the world copy east of 180°.
+    const apia = await page.locator(LABELS).filter({ hasText: /^Apia$/ }).boundingBox();
+    assert.ok(apia);
+    const samoa = await page.screenshot({
+      clip: { x: apia.x - 30, y: apia.y - 10, width: 40, height: apia.height + 20 },
+    });
+    assert.ok((await pixels(page, samoa)).land > 20, "land around Apia");
+
     // Zoom 10 over Barcelona: the 1:10m coast, the city and its neighbours by name.
     await showAndWaitFor(page, [2.17, 41.39], 10, "Barcelona");
     const city = await labels(page);

@@ -102,6 +102,19 @@ function overlaps(a: Box, b: Box): boolean {
     b[1] < a[3] + MARGIN;
 }
 
+/**
+ * Which world copies (0 for -180..180, 1 for 180..540, -1 for -540..-180) a view from `west` to
+ * `east` (unwrapped, as Leaflet gives them) shows. Copies reach 20° past their edges, as rings
+ * across the antimeridian are kept whole on one side (Chukotka to ~190°, Fiji to ~181°).
+ */
+export function worldCopies(west: number, east: number): number[] {
+  const first = Math.ceil((west - 200) / 360) + 0; // + 0: no -0 copy
+  const last = Math.floor((east + 200) / 360);
+  const out: number[] = [];
+  for (let k = Math.max(first, -2); k <= Math.min(last, 2); k++) out.push(k);
+  return out;
+}
+
 /** The copy of `lon` (±360) nearest to `centerLng`, so places show on the world copy in view. */
 export function nearestCopy(lon: number, centerLng: number): number {
   return lon + 360 * Math.round((centerLng - lon) / 360);

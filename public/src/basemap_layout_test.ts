@@ -6,6 +6,7 @@ import {
   minPopulation,
   nearestCopy,
   scaleForZoom,
+  worldCopies,
 } from "./basemap_layout.ts";
 
 const at = (item: string, x: number, y: number, width = 40, size = 12) => ({
@@ -62,4 +63,13 @@ Deno.test("the basemap uses 1:110m at world zooms, 1:50m between, 1:10m from zoo
     "10m",
     "10m",
   ]);
+});
+
+Deno.test("worldCopies lists the copies of the world a view shows, past the antimeridian too", () => {
+  assert.deepEqual(worldCopies(-20, 40), [0]);
+  assert.deepEqual(worldCopies(158, 202), [0, 1]);
+  assert.deepEqual(worldCopies(-200, -160), [-1, 0]);
+  assert.deepEqual(worldCopies(190, 230), [0, 1]);
+  assert.deepEqual(worldCopies(230, 250), [1]);
+  assert.deepEqual(worldCopies(-900, 900), [-2, -1, 0, 1, 2]);
 });

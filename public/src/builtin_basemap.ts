@@ -10,6 +10,7 @@ import {
   type PlacedLabel,
   type Scale,
   scaleForZoom,
+  worldCopies,
 } from "./basemap_layout.ts";
 import { clampBBox } from "./viewport.ts";
 
@@ -58,7 +59,9 @@ class BuiltinBasemap extends L.Layer {
   #options: Required<BuiltinBasemapOptions>;
   #map: L.Map | null = null;
   #renderer: L.Canvas | null = null;
-  #land: { scale: Scale; layer: L.GeoJSON } | null = null;
+  /** The scale on screen, and its drawings by world copy (0, or ±1 for ±360°), made on demand. */
+  #land: { scale: Scale; data: GeoJSON.FeatureCollection; copies: Map<number, L.GeoJSON> } | null =
+    null;
   #topologies = new Map<Scale, Promise<GeoJSON.FeatureCollection>>();
   #labelPane: HTMLElement | null = null;
   #places: Place[] = [];
@@ -70,7 +73,10 @@ class BuiltinBasemap extends L.Layer {
     this.#showScale();
     this.#drawLabels();
   };
-  #onMoveEnd = () => this.#scheduleLabels();
+  #onMoveEnd = () => {
+    this.#showCopies();
+    this.#scheduleLabels();
+  };
 
   constructor(options: BuiltinBasemapOptions) {
     super();
@@ -111,7 +117,7 @@ class BuiltinBasemap extends L.Layer {
     clearTimeout(this.#timer);
     this.#request?.abort();
     this.#request = null;
-    if (this.#land) map.removeLayer(this.#land.layer);
+    for (const layer of this.#land?.copies.values() ?? []) map.removeLayer(layer);
     this.#land = null;
     this.#renderer?.remove();
     this.#renderer = null;
@@ -127,23 +133,47 @@ class BuiltinBasemap extends L.Layer {
     if (!map) return;
     const scale = scaleForZoom(map.getZoom());
     if (this.#land?.scale === scale) return;
-    this.#countries(scale).then((land) => {
-      if (this.#map !== map || scaleForZoom(map.getZoom()) !== scale || !this.#renderer) return;
-      const layer = L.geoJSON(land, {
-        renderer: this.#renderer,
-        interactive: false,
-        pmIgnore: true,
-        bubblingMouseEvents: false,
-        style: LAND_STYLE,
-      } as L.GeoJSONOptions).addTo(map);
-      if (this.#land) map.removeLayer(this.#land.layer);
-      this.#land = { scale, layer };
+    this.#countries(scale).then((data) => {
+      if (this.#map !== map || scaleForZoom(map.getZoom()) !== scale) return;
+      const old = this.#land;
+      this.#land = { scale, data, copies: new Map() };
+      this.#showCopies();
+      for (const layer of old?.copies.values() ?? []) map.removeLayer(layer);
       if (!this.#painted) {
         this.#painted = true;
         // Leaflet paints its canvas on the next frame; the mark is how first paint is measured.
         requestAnimationFrame(() => performance.mark("duplexmap:basemap-painted"));
       }
     }).catch((e) => console.warn(`basemap ${scale} could not be loaded: ${e}`));
+  }
+
+  /**
+   * Shows the land on every world copy in view: near the antimeridian the view runs past ±180°,
+   * where Samoa (-172°) seen from Fiji (178°) must be drawn at +188°.
+   */
+  #showCopies(): void {
+    const map = this.#map;
+    const land = this.#land;
+    if (!map || !land || !this.#renderer) return;
+    const bounds = map.getBounds();
+    const wanted = worldCopies(bounds.getWest(), bounds.getEast());
+    for (const [copy, layer] of land.copies) if (!wanted.includes(copy)) map.removeLayer(layer);
+    for (const copy of wanted) {
+      let layer = land.copies.get(copy);
+      if (!layer) {
+        const shift = 360 * copy;
+        layer = L.geoJSON(land.data, {
+          renderer: this.#renderer,
+          interactive: false,
+          pmIgnore: true,
+          bubblingMouseEvents: false,
+          style: LAND_STYLE,
+          coordsToLatLng: (c: number[]) => L.latLng(c[1], c[0] + shift),
+        } as L.GeoJSONOptions);
+        land.copies.set(copy, layer);
+      }
+      if (!map.hasLayer(layer)) layer.addTo(map);
+    }
   }
 
   /** One scale's countries, fetched once, with rings across the antimeridian kept local. */
