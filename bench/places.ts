@@ -6,6 +6,8 @@
 // some across the antimeridian. Latency is per HTTP request on loopback, so it includes Hono and
 // fetch, not just the index.
 import { parseArgs } from "node:util";
+import { parsePlaces } from "../relay/places.ts";
+import { parseBBox } from "../relay/routes/places.ts";
 import { Histogram } from "./histogram.ts";
 import { readProc } from "./proc.ts";
 import { startServer } from "./servers.ts";
@@ -67,6 +69,13 @@ async function drive(urls: string[], concurrency: number) {
   return { latency, perSecond: urls.length / seconds };
 }
 
+/** A `W,S,E,N` string as the index takes it. */
+function box(text: string) {
+  const parsed = parseBBox(text);
+  if (typeof parsed === "string") throw new Error(parsed);
+  return parsed;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs({
     args: Deno.args,
@@ -118,6 +127,29 @@ async function main(): Promise<void> {
       (readProc(relay.pid).cpuSeconds - cpu0).toFixed(1)
     } s`,
   );
+
+  // The same questions to the index alone, in this process: what the relay's own work costs.
+  const index = parsePlaces(await Deno.readTextFile(new URL("public/dist/places.txt", ROOT)));
+  let n = 0;
+  const inProcess: [string, () => void][] = [
+    ["q (prefix, limit 10)", () => index.search(q[n++ % q.length], 10)],
+    ["bbox (labels, limit 50)", () => index.within(box(boxes[n++ % boxes.length]), 50)],
+    ["bbox (labels, limit 200)", () => index.within(box(boxes[n++ % boxes.length]), 200)],
+  ];
+  console.log("\nIn process (the index alone):\n");
+  console.log("| query | queries | p50 ms | p99 ms | max ms |\n| --- | --- | --- | --- | --- |");
+  for (const [label, ask] of inProcess) {
+    for (let i = 0; i < 500; i++) ask();
+    const latency = new Histogram();
+    for (let i = 0; i < requests; i++) {
+      const t = performance.now();
+      ask();
+      latency.record((performance.now() - t) * 1000);
+    }
+    const ms = (us: number) => (us / 1000).toFixed(3);
+    const [p50, p99, max] = [0.5, 0.99, 1].map((x) => ms(latency.quantile(x)));
+    console.log(`| ${label} | ${requests} | ${p50} | ${p99} | ${max} |`);
+  }
 }
 
 if (import.meta.main) await main();

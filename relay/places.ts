@@ -135,6 +135,8 @@ export function parsePlaces(text: string): PlaceIndex {
   const people = Float64Array.from(populations);
 
   const grid = new Grid(position);
+  /** Answers to one- and two-letter queries by limit, kept once computed (the data never changes). */
+  const shortAnswers = new Map<string, number[]>();
 
   const place = (id: number): Place => {
     const p: Place = {
@@ -153,6 +155,10 @@ export function parsePlaces(text: string): PlaceIndex {
     search(query, limit) {
       const q = normalizeName(query);
       if (q === "") return [];
+      // One or two letters match tens of thousands of names, and every search starts there.
+      const cacheKey = q.length <= 2 ? `${limit} ${q}` : "";
+      const cached = cacheKey ? shortAnswers.get(cacheKey) : undefined;
+      if (cached) return cached.map(place);
       const exact = new Ranking(limit);
       const prefix = new Ranking(limit);
       for (let i = lowerBound(sortedKeys, q); i < sortedKeys.length; i++) {
@@ -166,7 +172,9 @@ export function parsePlaces(text: string): PlaceIndex {
       }
       const first = exact.ids();
       const rest = prefix.ids().filter((id) => !first.includes(id));
-      return [...first, ...rest].slice(0, limit).map(place);
+      const ids = [...first, ...rest].slice(0, limit);
+      if (cacheKey && shortAnswers.size < MAX_SHORT_ANSWERS) shortAnswers.set(cacheKey, ids);
+      return ids.map(place);
     },
     within(box, limit) {
       const inside = (id: number) => {
@@ -237,6 +245,8 @@ class Grid {
   }
 }
 
+// Enough for every one- and two-letter query at a few limits; past it, answers are computed.
+const MAX_SHORT_ANSWERS = 20_000;
 const GRID_CELLS = 180 * 360;
 // Past this many cells (about a country), the box holds enough big places for a scan to end soon.
 const MAX_GRID_CELLS = 400;

@@ -110,3 +110,14 @@ Deno.test("within answers small boxes (read by grid cell) like a scan of every p
     ["Suva", "Apia"],
   );
 });
+
+Deno.test("short queries answer the same the second time (they are kept), each limit its own", () => {
+  const index = parsePlaces(TEXT);
+  const first = index.search("n", 10);
+  assert.deepEqual(first.map((p) => p.name), ["New York City", "Newark", "New Yekepa"]);
+  assert.deepEqual(index.search("N", 10), first);
+  assert.deepEqual(index.search("n", 1).map((p) => p.name), ["New York City"]);
+  assert.deepEqual(index.search("n", 10), first);
+  first[0].name = "changed by a caller";
+  assert.equal(index.search("n", 10)[0].name, "New York City");
+});
