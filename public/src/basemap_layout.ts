@@ -115,7 +115,69 @@ export function worldCopies(west: number, east: number): number[] {
   return out;
 }
 
+/** One polygon of the land (a country, or one island of it) and its extent in degrees. */
+export interface LandPart {
+  rings: number[][][];
+  west: number;
+  south: number;
+  east: number;
+  north: number;
+}
+
+/**
+ * Splits countries into their polygons, each with its extent: drawing only the parts near the view
+ * keeps a zoom at 1:10m from projecting every vertex of the world (France's overseas islands and
+ * mainland are separate parts, so a view of Lyon does not draw Réunion).
+ */
+export function landParts(polygons: readonly number[][][][]): LandPart[] {
+  return polygons.map((rings) => {
+    let [west, south, east, north] = [Infinity, Infinity, -Infinity, -Infinity];
+    for (const [lon, lat] of rings[0] ?? []) {
+      west = Math.min(west, lon);
+      east = Math.max(east, lon);
+      south = Math.min(south, lat);
+      north = Math.max(north, lat);
+    }
+    return { rings, west, south, east, north };
+  });
+}
+
+/** `"<copy>:<index>"` of every part that touches `view` (unwrapped degrees) on some world copy. */
+export function partsInView(
+  parts: readonly LandPart[],
+  view: { west: number; south: number; east: number; north: number },
+): string[] {
+  const out: string[] = [];
+  for (const copy of worldCopies(view.west, view.east)) {
+    const shift = 360 * copy;
+    parts.forEach((p, i) => {
+      if (p.east + shift < view.west || p.west + shift > view.east) return;
+      if (p.north < view.south || p.south > view.north) return;
+      out.push(`${copy}:${i}`);
+    });
+  }
+  return out;
+}
+
 /** The copy of `lon` (±360) nearest to `centerLng`, so places show on the world copy in view. */
 export function nearestCopy(lon: number, centerLng: number): number {
   return lon + 360 * Math.round((centerLng - lon) / 360);
+}
+
+/**
+ * Natural Earth rings that cross the antimeridian jump from +180 to -180, which a flat map draws as
+ * a band across the whole world; shifting longitudes by 360 after each jump keeps the ring local.
+ * A ring around a pole (Antarctica) does not close after shifting and is left as it is.
+ */
+export function unwrapRing(ring: number[][]): number[][] {
+  let offset = 0;
+  const out = ring.map((p, i) => {
+    if (i > 0) {
+      const d = p[0] - ring[i - 1][0];
+      if (d > 180) offset -= 360;
+      else if (d < -180) offset += 360;
+    }
+    return offset === 0 ? p : [p[0] + offset, p[1]];
+  });
+  return offset === 0 ? out : ring;
 }

@@ -3,8 +3,10 @@ import assert from "assert";
 import {
   declutter,
   labelStyle,
+  landParts,
   minPopulation,
   nearestCopy,
+  partsInView,
   scaleForZoom,
   worldCopies,
 } from "./basemap_layout.ts";
@@ -72,4 +74,40 @@ Deno.test("worldCopies lists the copies of the world a view shows, past the anti
   assert.deepEqual(worldCopies(190, 230), [0, 1]);
   assert.deepEqual(worldCopies(230, 250), [1]);
   assert.deepEqual(worldCopies(-900, 900), [-2, -1, 0, 1, 2]);
+});
+
+Deno.test("partsInView picks the polygons near the view, on each world copy it shows", () => {
+  const square = (
+    w: number,
+    s: number,
+    e: number,
+    n: number,
+  ) => [[[w, s], [e, s], [e, n], [w, n], [w, s]]];
+  const parts = landParts([
+    square(5, 45, 10, 50), // Switzerland-ish
+    square(55, -21, 56, -20), // Réunion-ish
+    square(177, -19, 181, -16), // Fiji, unwrapped past 180
+    square(-173, -14, -171, -13), // Samoa
+  ]);
+  assert.deepEqual(parts[2], {
+    rings: square(177, -19, 181, -16),
+    west: 177,
+    south: -19,
+    east: 181,
+    north: -16,
+  });
+  assert.deepEqual(partsInView(parts, { west: 6, south: 46, east: 7, north: 47 }), ["0:0"]);
+  // Centred on 180: Fiji on copy 0, Samoa on copy 1 (at +187..+189).
+  assert.deepEqual(partsInView(parts, { west: 170, south: -25, east: 190, north: -5 }), [
+    "0:2",
+    "1:3",
+  ]);
+  // The whole world: Fiji's part past 180 also shows at the west edge, on copy -1.
+  assert.deepEqual(partsInView(parts, { west: -180, south: -90, east: 180, north: 90 }), [
+    "-1:2",
+    "0:0",
+    "0:1",
+    "0:2",
+    "0:3",
+  ]);
 });

@@ -4,14 +4,19 @@ import L from "./leaflet.ts";
 import {
   declutter,
   labelStyle,
+  type LandPart,
+  landParts,
   minPopulation,
   nearestCopy,
+  partsInView,
   type Place,
   type PlacedLabel,
   type Scale,
   scaleForZoom,
-  worldCopies,
+  unwrapRing,
 } from "./basemap_layout.ts";
+
+export { unwrapRing };
 import { clampBBox } from "./viewport.ts";
 
 /** Options for {@link builtinBasemap}. */
@@ -59,10 +64,14 @@ class BuiltinBasemap extends L.Layer {
   #options: Required<BuiltinBasemapOptions>;
   #map: L.Map | null = null;
   #renderer: L.Canvas | null = null;
-  /** The scale on screen, and its drawings by world copy (0, or ±1 for ±360°), made on demand. */
-  #land: { scale: Scale; data: GeoJSON.FeatureCollection; copies: Map<number, L.GeoJSON> } | null =
-    null;
-  #topologies = new Map<Scale, Promise<GeoJSON.FeatureCollection>>();
+  /**
+   * The scale on screen: its polygons, their layers by `"<world copy>:<part>"` (made when first
+   * near the view), and which of those are on the map now.
+   */
+  #land:
+    | { scale: Scale; parts: LandPart[]; made: Map<string, L.Polygon>; shown: Set<string> }
+    | null = null;
+  #topologies = new Map<Scale, Promise<LandPart[]>>();
   #labelPane: HTMLElement | null = null;
   #places: Place[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -74,7 +83,7 @@ class BuiltinBasemap extends L.Layer {
     this.#drawLabels();
   };
   #onMoveEnd = () => {
-    this.#showCopies();
+    this.#showLand();
     this.#scheduleLabels();
   };
 
@@ -117,7 +126,7 @@ class BuiltinBasemap extends L.Layer {
     clearTimeout(this.#timer);
     this.#request?.abort();
     this.#request = null;
-    for (const layer of this.#land?.copies.values() ?? []) map.removeLayer(layer);
+    this.#hideLand(map);
     this.#land = null;
     this.#renderer?.remove();
     this.#renderer = null;
@@ -133,12 +142,11 @@ class BuiltinBasemap extends L.Layer {
     if (!map) return;
     const scale = scaleForZoom(map.getZoom());
     if (this.#land?.scale === scale) return;
-    this.#countries(scale).then((data) => {
+    this.#countries(scale).then((parts) => {
       if (this.#map !== map || scaleForZoom(map.getZoom()) !== scale) return;
-      const old = this.#land;
-      this.#land = { scale, data, copies: new Map() };
-      this.#showCopies();
-      for (const layer of old?.copies.values() ?? []) map.removeLayer(layer);
+      this.#hideLand(map);
+      this.#land = { scale, parts, made: new Map(), shown: new Set() };
+      this.#showLand();
       if (!this.#painted) {
         this.#painted = true;
         // Leaflet paints its canvas on the next frame; the mark is how first paint is measured.
@@ -148,36 +156,60 @@ class BuiltinBasemap extends L.Layer {
   }
 
   /**
-   * Shows the land on every world copy in view: near the antimeridian the view runs past ±180°,
-   * where Samoa (-172°) seen from Fiji (178°) must be drawn at +188°.
+   * Shows the parts of the land near the view (half a view around it, so small pans add nothing),
+   * on every world copy in view: near the antimeridian the view runs past ±180°, where Samoa
+   * (-172°) seen from Fiji (178°) is drawn at +188°. Leaflet projects every vertex of every path
+   * on the map at each zoom, so the 1:10m world on the map at once made a zoom take seconds.
    */
-  #showCopies(): void {
+  #showLand(): void {
     const map = this.#map;
     const land = this.#land;
-    if (!map || !land || !this.#renderer) return;
-    const bounds = map.getBounds();
-    const wanted = worldCopies(bounds.getWest(), bounds.getEast());
-    for (const [copy, layer] of land.copies) if (!wanted.includes(copy)) map.removeLayer(layer);
-    for (const copy of wanted) {
-      let layer = land.copies.get(copy);
+    const renderer = this.#renderer;
+    if (!map || !land || !renderer) return;
+    const b = map.getBounds().pad(0.5);
+    const wanted = new Set(partsInView(land.parts, {
+      west: b.getWest(),
+      south: b.getSouth(),
+      east: b.getEast(),
+      north: b.getNorth(),
+    }));
+    for (const key of land.shown) {
+      if (wanted.has(key)) continue;
+      const layer = land.made.get(key);
+      if (layer) map.removeLayer(layer);
+      land.shown.delete(key);
+    }
+    for (const key of wanted) {
+      if (land.shown.has(key)) continue;
+      let layer = land.made.get(key);
       if (!layer) {
-        const shift = 360 * copy;
-        layer = L.geoJSON(land.data, {
-          renderer: this.#renderer,
+        const [copy, index] = key.split(":").map(Number);
+        const rings = land.parts[index].rings.map((ring) =>
+          ring.map(([lon, lat]) => L.latLng(lat, lon + 360 * copy))
+        );
+        layer = L.polygon(rings, {
+          ...LAND_STYLE,
+          renderer,
           interactive: false,
           pmIgnore: true,
           bubblingMouseEvents: false,
-          style: LAND_STYLE,
-          coordsToLatLng: (c: number[]) => L.latLng(c[1], c[0] + shift),
-        } as L.GeoJSONOptions);
-        land.copies.set(copy, layer);
+        } as L.PolylineOptions);
+        land.made.set(key, layer);
       }
-      if (!map.hasLayer(layer)) layer.addTo(map);
+      layer.addTo(map);
+      land.shown.add(key);
+    }
+  }
+
+  #hideLand(map: L.Map): void {
+    for (const key of this.#land?.shown ?? []) {
+      const layer = this.#land?.made.get(key);
+      if (layer) map.removeLayer(layer);
     }
   }
 
   /** One scale's countries, fetched once, with rings across the antimeridian kept local. */
-  #countries(scale: Scale): Promise<GeoJSON.FeatureCollection> {
+  #countries(scale: Scale): Promise<LandPart[]> {
     let loaded = this.#topologies.get(scale);
     if (!loaded) {
       loaded = fetch(`${this.#options.assetBase}countries-${scale}.json`).then(async (res) => {
@@ -185,15 +217,15 @@ class BuiltinBasemap extends L.Layer {
         const topology: Topology = await res.json();
         const countries = topology.objects.countries;
         if (countries?.type !== "GeometryCollection") throw new Error("no countries in it");
-        const land = feature(topology, countries);
-        for (const f of land.features) {
+        const polygons: number[][][][] = [];
+        for (const f of feature(topology, countries).features) {
           const g = f.geometry;
-          if (g.type === "Polygon") g.coordinates = g.coordinates.map(unwrapRing);
+          if (g.type === "Polygon") polygons.push(g.coordinates.map(unwrapRing));
           else if (g.type === "MultiPolygon") {
-            g.coordinates = g.coordinates.map((p) => p.map(unwrapRing));
+            for (const p of g.coordinates) polygons.push(p.map(unwrapRing));
           }
         }
-        return land;
+        return landParts(polygons);
       });
       // A failed fetch is tried again the next time the scale is needed.
       loaded.catch(() => this.#topologies.delete(scale));
@@ -271,22 +303,4 @@ function paneOf(map: L.Map, name: string, zIndex: string): HTMLElement {
   pane.style.zIndex = zIndex;
   pane.style.pointerEvents = "none";
   return pane;
-}
-
-/**
- * Natural Earth rings that cross the antimeridian jump from +180 to -180, which a flat map draws as
- * a band across the whole world; shifting longitudes by 360 after each jump keeps the ring local.
- * A ring around a pole (Antarctica) does not close after shifting and is left as it is.
- */
-export function unwrapRing(ring: number[][]): number[][] {
-  let offset = 0;
-  const out = ring.map((p, i) => {
-    if (i > 0) {
-      const d = p[0] - ring[i - 1][0];
-      if (d > 180) offset -= 360;
-      else if (d < -180) offset += 360;
-    }
-    return offset === 0 ? p : [p[0] + offset, p[1]];
-  });
-  return offset === 0 ? out : ring;
 }
