@@ -98,7 +98,8 @@ export class FeatureLayers {
     for (const fid of fids) {
       const feature = features.get(fid);
       const entry = this.#entries.get(fid);
-      if (!feature) {
+      // A feature without geometry (an attribute-only row) is kept on the map but has no layer.
+      if (!feature || feature.geometry === null) {
         if (entry) {
           this.#group.removeLayer(entry.layer);
           this.#entries.delete(fid);
@@ -116,7 +117,7 @@ export class FeatureLayers {
         continue;
       }
       if (entry) this.#group.removeLayer(entry.layer);
-      const layer = this.#create(feature);
+      const layer = this.#create({ ...feature, geometry: shown });
       this.#entries.set(fid, { layer, shown });
       this.#fids.set(layer, fid);
       this.#group.addLayer(layer);
@@ -171,7 +172,7 @@ export class FeatureLayers {
     return false;
   }
 
-  #create(feature: StoredFeature): L.Layer {
+  #create(feature: StoredFeature & { geometry: Geometry }): L.Layer {
     const fid = feature.id;
     const base = {
       ...STYLE,
