@@ -23,7 +23,7 @@ export interface DebugHandle {
     zoom: number;
     bbox: [number, number, number, number];
   };
-  /** Moves the map to `[lng, lat]` at `zoom` at once (no animation). */
+  /** Moves the map to `[lng, lat]` at `zoom`, without animation. */
   setView(center: [number, number], zoom: number): void;
   sendEdit(ops: EditOp[]): Promise<EditOutcome>;
   select(fid: string | null): void;
