@@ -191,6 +191,9 @@ Deno.test("the relay serves MBTiles and PMTiles tiles, whole archives with Range
   assert.equal(head.status, 200);
   assert.equal(head.headers.get("content-length"), String(file.length));
 
+  const opened = relay.logs.filter((l) => l.event === "basemap_opened").map((l) => l.name);
+  assert.deepEqual(opened, ["streets", "aerial", "archive"]);
+
   // The files are closed at shutdown, which then ends cleanly.
   assert.equal(await relay.signal("SIGTERM"), 0);
   assert.ok(relay.logs.some((l) => l.event === "stopped"));
