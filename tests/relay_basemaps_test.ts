@@ -199,6 +199,29 @@ Deno.test("the relay serves MBTiles and PMTiles tiles, whole archives with Range
   assert.ok(relay.logs.some((l) => l.event === "stopped"));
 });
 
+Deno.test("a Protomaps-like archive is listed with flavor protomaps and its layers", async () => {
+  await using fx = await writeTileFixtures({ protomaps: true });
+  await using relay = await startRelay({
+    args: ["--memory", "--basemap", `pm=${fx.protomapsPmtiles}`],
+  });
+  const { basemaps } = await (await fetch(`${relay.url}/api/basemaps`)).json() as {
+    basemaps: Info[];
+  };
+  assert.equal(basemaps[1].flavor, "protomaps");
+  assert.equal(basemaps[1].name, "Fixture Protomaps-like");
+  assert.deepEqual(basemaps[1].vectorLayers?.sort(), [
+    "buildings",
+    "earth",
+    "places",
+    "roads",
+    "water",
+  ]);
+  const [x, y] = tileAt(14, STREET_CENTER.lat, STREET_CENTER.lon);
+  const res = await fetch(`${relay.url}/basemaps/pm/14/${x}/${y}.pbf`);
+  assert.equal(res.status, 200);
+  assert.ok(new TextDecoder().decode(await res.arrayBuffer()).includes("Zürich"));
+});
+
 Deno.test("a basemap file that cannot be served stops the start with a clear message (exit 2)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-badbasemap-" });
   try {
