@@ -231,7 +231,8 @@ Deno.test("a basemap file that cannot be served stops the start with a clear mes
     const { DatabaseSync } = await import("node:sqlite");
     new DatabaseSync(emptyDb).exec("CREATE TABLE t (a)");
     const cases: [string, RegExp][] = [
-      [`${dir}/missing.pmtiles`, /--basemap x=.*missing\.pmtiles: cannot read .*No such file/],
+      [`${dir}/missing.pmtiles`, /^duplexmap: --basemap x=\S*missing\.pmtiles: no such file/],
+      [dir, /--basemap x=\S*: not a file/],
       [notTiles, /neither a PMTiles archive nor an MBTiles/],
       [emptyDb, /not a readable MBTiles file: no such table: tiles/],
     ];
