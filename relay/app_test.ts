@@ -394,13 +394,39 @@ Deno.test("/api/config gives the tile settings, version and the limits imports f
     maxPropsBytes: 65_536,
     maxOpsPerEdit: 10_000,
     geocoder: false,
-    // The fixture gives no --basemap and no tile sources: the built-in one alone.
-    basemaps: [{ id: "builtin", kind: "builtin", name: "Offline (built in)" }],
+    basemaps: [
+      { id: "builtin", name: "Offline (built in)", kind: "builtin" },
+      {
+        id: "tiles",
+        name: "tiles.example.com",
+        kind: "raster",
+        tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
+        attribution: "© Tiles",
+      },
+    ],
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";
   assert.match(csp, /img-src [^;]*https:\/\/tiles\.example\.com/);
   assert.match(csp, /default-src 'self'/);
+});
+
+Deno.test("every --tiles source may serve the page images (CSP img-src)", async () => {
+  await using t = setup({
+    tileSources: [
+      { id: "a", name: "a", url: "https://a.example.com/{z}/{x}/{y}.png", attribution: null },
+      { id: "b", name: "b", url: "http://b.example.org:8081/t/{z}/{x}/{y}", attribution: null },
+    ],
+  });
+  const res = await t.app.request("/api/basemaps");
+  assert.deepEqual((await res.json()).basemaps.map((b: { id: string }) => b.id), [
+    "builtin",
+    "a",
+    "b",
+  ]);
+  const csp = res.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /img-src [^;]*https:\/\/a\.example\.com/);
+  assert.match(csp, /img-src [^;]*http:\/\/b\.example\.org:8081/);
 });
 
 Deno.test("pages and assets are served; unknown paths are 404 problems", async () => {

@@ -4,104 +4,22 @@
  * v3 archive holding the very same vector tiles.
  */
 import { DatabaseSync } from "node:sqlite";
-import { feature } from "topojson-client";
 import { COMPRESSION, encodePmtiles, type PmtilesTile, TILE_TYPE } from "./_pmtiles_writer.ts";
+import {
+  buildingFeatures,
+  countryFeatures,
+  FIXTURE_ATTRIBUTION,
+  type GeoFeature,
+  lakeFeatures,
+  placeFeatures,
+  PROTOMAPS_LAYERS,
+  STREET_BOUNDS,
+  STREET_CENTER,
+  streetFeatures,
+  VECTOR_LAYERS,
+} from "./_tiles_fixture_data.ts";
 
-/** Where the synthetic street grid is centred (Zurich, Bahnhofstrasse). */
-export const STREET_CENTER = { lat: 47.37, lon: 8.54 } as const;
-/** The street grid's extent, west, south, east, north. */
-export const STREET_BOUNDS: [number, number, number, number] = [8.51, 47.35, 8.57, 47.39];
-/** Vector layer names in the fixture, with the zooms each one is tiled at. */
-export const VECTOR_LAYERS = {
-  countries: { minzoom: 0, maxzoom: 5 },
-  roads: { minzoom: 9, maxzoom: 16 },
-  buildings: { minzoom: 13, maxzoom: 16 },
-} as const;
-/** The attribution written into every fixture's metadata. */
-export const FIXTURE_ATTRIBUTION = "Test data; countries: Natural Earth";
-
-const STREET_STEP = { lat: 0.0014, lon: 0.002 }; // about 155 m by 150 m blocks
-
-/** The XYZ tile holding a point at zoom z. */
-export function tileAt(z: number, lat: number, lon: number): [number, number] {
-  const n = 2 ** z;
-  const x = Math.floor(((lon + 180) / 360) * n);
-  const r = (lat * Math.PI) / 180;
-  const y = Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * n);
-  return [x, y];
-}
-
-type Position = [number, number];
-interface GeoFeature {
-  type: "Feature";
-  properties: Record<string, unknown>;
-  geometry: { type: string; coordinates: unknown };
-}
-
-/** Streets as LineStrings on a regular grid; every fifth one is a main road. */
-export function streetFeatures(): GeoFeature[] {
-  const [w, s, e, n] = STREET_BOUNDS;
-  const out: GeoFeature[] = [];
-  let i = 0;
-  for (let lon = w; lon <= e + 1e-9; lon += STREET_STEP.lon, i++) {
-    out.push(road(`Nordgasse ${i}`, i % 5 === 0, [[lon, s], [lon, n]]));
-  }
-  i = 0;
-  for (let lat = s; lat <= n + 1e-9; lat += STREET_STEP.lat, i++) {
-    out.push(road(`Querstrasse ${i}`, i % 5 === 0, [[w, lat], [e, lat]]));
-  }
-  return out;
-}
-
-function road(name: string, main: boolean, coordinates: Position[]): GeoFeature {
-  return {
-    type: "Feature",
-    properties: { name, kind: main ? "major_road" : "minor_road" },
-    geometry: { type: "LineString", coordinates },
-  };
-}
-
-/** Two buildings per block, of a size that depends on the block, so tiles differ. */
-export function buildingFeatures(): GeoFeature[] {
-  const [w, s, e, n] = STREET_BOUNDS;
-  const out: GeoFeature[] = [];
-  let row = 0;
-  for (let lat = s; lat + STREET_STEP.lat <= n + 1e-9; lat += STREET_STEP.lat, row++) {
-    let col = 0;
-    for (let lon = w; lon + STREET_STEP.lon <= e + 1e-9; lon += STREET_STEP.lon, col++) {
-      const size = 0.25 + ((row * 7 + col * 3) % 5) * 0.04;
-      for (const half of [0, 0.5]) {
-        const x0 = lon + STREET_STEP.lon * (half + 0.08);
-        const y0 = lat + STREET_STEP.lat * 0.15;
-        const x1 = x0 + STREET_STEP.lon * size;
-        const y1 = y0 + STREET_STEP.lat * (size + 0.3);
-        out.push({
-          type: "Feature",
-          properties: { height: Math.round(size * 40) },
-          geometry: {
-            type: "Polygon",
-            coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]],
-          },
-        });
-      }
-    }
-  }
-  return out;
-}
-
-/** world-atlas countries (Natural Earth 1:110m) as GeoJSON features. */
-export async function countryFeatures(): Promise<GeoFeature[]> {
-  const url = new URL("../node_modules/world-atlas/countries-110m.json", import.meta.url);
-  const topology = JSON.parse(await Deno.readTextFile(url));
-  const collection = feature(topology, topology.objects.countries) as unknown as {
-    features: GeoFeature[];
-  };
-  return collection.features.map((f) => ({
-    type: "Feature",
-    properties: { name: f.properties?.name ?? "" },
-    geometry: f.geometry,
-  }));
-}
+export * from "./_tiles_fixture_data.ts";
 
 async function run(cmd: string, args: string[], cwd: string): Promise<void> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
@@ -119,37 +37,65 @@ async function writeGeoJson(path: string, features: GeoFeature[]): Promise<void>
 
 /**
  * Writes `dir/vector.mbtiles`: MVT tiles (gzip, as GDAL stores them) with the layers of
- * {@link VECTOR_LAYERS}, zooms 0..16. Returns its path.
+ * {@link VECTOR_LAYERS}, zooms 0..16. With `protomaps`, the layers of {@link PROTOMAPS_LAYERS}
+ * instead (countries as `earth`, plus a lake and a place). Returns its path.
  */
-export async function writeVectorMbtiles(dir: string, name = "vector.mbtiles"): Promise<string> {
-  await writeGeoJson(`${dir}/roads.geojson`, streetFeatures());
-  await writeGeoJson(`${dir}/buildings.geojson`, buildingFeatures());
-  await writeGeoJson(`${dir}/countries.geojson`, await countryFeatures());
-  // One VRT so that a single ogr2ogr run writes all three layers into one tile set.
-  const layers = Object.keys(VECTOR_LAYERS).map((l) =>
-    `<OGRVRTLayer name="${l}"><SrcDataSource>${l}.geojson</SrcDataSource></OGRVRTLayer>`
+export async function writeVectorMbtiles(
+  dir: string,
+  name = "vector.mbtiles",
+  options: { protomaps?: boolean } = {},
+): Promise<string> {
+  const prefix = name.replace(/\.mbtiles$/, "");
+  const countries = await countryFeatures();
+  const sources: Record<string, GeoFeature[]> = options.protomaps
+    ? {
+      earth: countries,
+      water: lakeFeatures(),
+      roads: streetFeatures(),
+      buildings: buildingFeatures(),
+      places: placeFeatures(),
+    }
+    : { countries, roads: streetFeatures(), buildings: buildingFeatures() };
+  for (const [layer, features] of Object.entries(sources)) {
+    await writeGeoJson(`${dir}/${prefix}_${layer}.geojson`, features);
+  }
+  // One VRT so that a single ogr2ogr run writes all layers into one tile set.
+  const layers = Object.keys(sources).map((l) =>
+    `<OGRVRTLayer name="${l}"><SrcDataSource>${prefix}_${l}.geojson</SrcDataSource>` +
+    `<SrcLayer>${prefix}_${l}</SrcLayer></OGRVRTLayer>`
   );
   await Deno.writeTextFile(
-    `${dir}/layers.vrt`,
+    `${dir}/${prefix}.vrt`,
     `<OGRVRTDataSource>${layers.join("")}</OGRVRTDataSource>`,
   );
-  await Deno.writeTextFile(`${dir}/mvt_conf.json`, JSON.stringify(VECTOR_LAYERS));
+  await Deno.writeTextFile(
+    `${dir}/${prefix}_conf.json`,
+    JSON.stringify(options.protomaps ? PROTOMAPS_LAYERS : VECTOR_LAYERS),
+  );
   await run("ogr2ogr", [
     "-f",
     "MBTILES",
     name,
-    "layers.vrt",
+    `${prefix}.vrt`,
     "-dsco",
     "MINZOOM=0",
     "-dsco",
     "MAXZOOM=16",
     "-dsco",
-    "CONF=mvt_conf.json",
+    `CONF=${prefix}_conf.json`,
     "-dsco",
-    "NAME=Fixture streets",
+    `NAME=${options.protomaps ? "Fixture Protomaps-like" : "Fixture streets"}`,
   ], dir);
   const db = new DatabaseSync(`${dir}/${name}`);
   try {
+    // ogr2ogr only warns about a VRT layer it cannot read, and writes a tile set without it.
+    const json = db.prepare("SELECT value FROM metadata WHERE name = 'json'").get() as {
+      value: string;
+    };
+    const written = JSON.parse(json.value).vector_layers.length;
+    if (written !== Object.keys(sources).length) {
+      throw new Error(`ogr2ogr wrote ${written} of ${Object.keys(sources).length} layers`);
+    }
     db.prepare("INSERT OR REPLACE INTO metadata (name, value) VALUES ('attribution', ?)")
       .run(FIXTURE_ATTRIBUTION);
     // GDAL 3.6 also writes tiles one past the world's edge (column or row -1 or 2^z) for shapes that
@@ -260,23 +206,37 @@ export interface TileFixtures {
   vectorMbtiles: string;
   rasterMbtiles: string;
   pmtiles: string;
+  /** With `protomaps: true`: a PMTiles archive with a Protomaps build's layer names. */
+  protomapsPmtiles?: string;
   /** Removes the directory. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Writes all three fixtures into a fresh temp dir (a few seconds). */
-export async function writeTileFixtures(): Promise<TileFixtures> {
+/**
+ * Writes all three fixtures into a fresh temp dir (a few seconds); with `protomaps`, also a
+ * Protomaps-like PMTiles archive.
+ */
+export async function writeTileFixtures(
+  options: { protomaps?: boolean } = {},
+): Promise<TileFixtures> {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-tiles-" });
-  const [vectorMbtiles, rasterMbtiles] = await Promise.all([
+  const [vectorMbtiles, rasterMbtiles, protomapsMbtiles] = await Promise.all([
     writeVectorMbtiles(dir),
     writeRasterMbtiles(dir),
+    options.protomaps
+      ? writeVectorMbtiles(dir, "protomaps.mbtiles", { protomaps: true })
+      : Promise.resolve(null),
   ]);
   const pmtiles = await writePmtilesFromMbtiles(vectorMbtiles, `${dir}/vector.pmtiles`);
+  const protomapsPmtiles = protomapsMbtiles
+    ? await writePmtilesFromMbtiles(protomapsMbtiles, `${dir}/protomaps.pmtiles`)
+    : undefined;
   return {
     dir,
     vectorMbtiles,
     rasterMbtiles,
     pmtiles,
+    protomapsPmtiles,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }).catch(() => {}),
   };
 }

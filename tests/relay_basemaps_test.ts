@@ -191,9 +191,35 @@ Deno.test("the relay serves MBTiles and PMTiles tiles, whole archives with Range
   assert.equal(head.status, 200);
   assert.equal(head.headers.get("content-length"), String(file.length));
 
+  const opened = relay.logs.filter((l) => l.event === "basemap_opened").map((l) => l.name);
+  assert.deepEqual(opened, ["streets", "aerial", "archive"]);
+
   // The files are closed at shutdown, which then ends cleanly.
   assert.equal(await relay.signal("SIGTERM"), 0);
   assert.ok(relay.logs.some((l) => l.event === "stopped"));
+});
+
+Deno.test("a Protomaps-like archive is listed with flavor protomaps and its layers", async () => {
+  await using fx = await writeTileFixtures({ protomaps: true });
+  await using relay = await startRelay({
+    args: ["--memory", "--basemap", `pm=${fx.protomapsPmtiles}`],
+  });
+  const { basemaps } = await (await fetch(`${relay.url}/api/basemaps`)).json() as {
+    basemaps: Info[];
+  };
+  assert.equal(basemaps[1].flavor, "protomaps");
+  assert.equal(basemaps[1].name, "Fixture Protomaps-like");
+  assert.deepEqual(basemaps[1].vectorLayers?.sort(), [
+    "buildings",
+    "earth",
+    "places",
+    "roads",
+    "water",
+  ]);
+  const [x, y] = tileAt(14, STREET_CENTER.lat, STREET_CENTER.lon);
+  const res = await fetch(`${relay.url}/basemaps/pm/14/${x}/${y}.pbf`);
+  assert.equal(res.status, 200);
+  assert.ok(new TextDecoder().decode(await res.arrayBuffer()).includes("Zürich"));
 });
 
 Deno.test("a basemap file that cannot be served stops the start with a clear message (exit 2)", async () => {
@@ -205,7 +231,8 @@ Deno.test("a basemap file that cannot be served stops the start with a clear mes
     const { DatabaseSync } = await import("node:sqlite");
     new DatabaseSync(emptyDb).exec("CREATE TABLE t (a)");
     const cases: [string, RegExp][] = [
-      [`${dir}/missing.pmtiles`, /--basemap x=.*missing\.pmtiles: cannot read .*No such file/],
+      [`${dir}/missing.pmtiles`, /^duplexmap: --basemap x=\S*missing\.pmtiles: no such file/],
+      [dir, /--basemap x=\S*: not a file/],
       [notTiles, /neither a PMTiles archive nor an MBTiles/],
       [emptyDb, /not a readable MBTiles file: no such table: tiles/],
     ];

@@ -34,14 +34,14 @@ export async function openMbtiles(id: string, path: string): Promise<BasemapFile
   try {
     db = new DatabaseSync(path, { readOnly: true });
   } catch (err) {
-    throw new BasemapError(`cannot open ${path} as SQLite: ${(err as Error).message}`);
+    throw new BasemapError(`cannot open it as SQLite: ${(err as Error).message}`);
   }
   try {
     return new MbtilesFile(id, db, fileTag(stat));
   } catch (err) {
     db.close();
-    if (err instanceof BasemapError) throw new BasemapError(`${path}: ${err.message}`);
-    throw new BasemapError(`${path} is not a readable MBTiles file: ${(err as Error).message}`);
+    if (err instanceof BasemapError) throw err;
+    throw new BasemapError(`not a readable MBTiles file: ${(err as Error).message}`);
   }
 }
 

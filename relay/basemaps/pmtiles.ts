@@ -95,21 +95,21 @@ export async function openPmtiles(id: string, path: string): Promise<BasemapFile
       metadata = m && typeof m === "object" ? m as Record<string, unknown> : {};
     } catch (err) {
       throw new BasemapError(
-        `${path} is not a readable PMTiles v3 archive: ${(err as Error).message}`,
+        `not a readable PMTiles v3 archive: ${(err as Error).message}`,
       );
     }
     if (header.specVersion !== 3) {
-      throw new BasemapError(`${path} is PMTiles version ${header.specVersion}; only v3 is served`);
+      throw new BasemapError(`PMTiles version ${header.specVersion}; only v3 is served`);
     }
     const format = FORMATS[header.tileType];
     if (!format) {
       throw new BasemapError(
-        `${path} holds tiles of PMTiles type ${header.tileType}, not MVT or an image`,
+        `it holds tiles of PMTiles type ${header.tileType}, not MVT or an image`,
       );
     }
     const encoding = ENCODINGS[header.tileCompression];
     if (encoding === undefined) {
-      throw new BasemapError(`${path} does not say how its tiles are compressed`);
+      throw new BasemapError(`it does not say how its tiles are compressed`);
     }
     const info = describe(id, format, {
       name: metadata.name,

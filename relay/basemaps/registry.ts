@@ -59,7 +59,7 @@ async function detect(path: string): Promise<"pmtiles" | "mbtiles"> {
   try {
     using file = await Deno.open(path, { read: true });
     const info = await file.stat();
-    if (!info.isFile) throw new BasemapError(`${path} is not a file`);
+    if (!info.isFile) throw new BasemapError("not a file");
     head = new Uint8Array(16);
     let n = 0;
     while (n < head.length) {
@@ -70,12 +70,16 @@ async function detect(path: string): Promise<"pmtiles" | "mbtiles"> {
     head = head.subarray(0, n);
   } catch (err) {
     if (err instanceof BasemapError) throw err;
-    throw new BasemapError(`cannot read ${path}: ${(err as Error).message}`);
+    if (err instanceof Deno.errors.NotFound) throw new BasemapError("no such file");
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new BasemapError("cannot read it: permission denied (the relay's user must read it)");
+    }
+    throw new BasemapError(`cannot read it: ${(err as Error).message}`);
   }
   const text = new TextDecoder("latin1").decode(head);
   if (text.startsWith("PMTiles")) return "pmtiles";
   if (text === SQLITE_MAGIC) return "mbtiles";
-  throw new BasemapError(`${path} is neither a PMTiles archive nor an MBTiles (SQLite) file`);
+  throw new BasemapError("neither a PMTiles archive nor an MBTiles (SQLite) file");
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import type { AppOptions } from "../app.ts";
 import type { ArchiveAccess, BasemapInfo } from "../basemaps/basemap_file.ts";
+import { parseTileSources } from "../basemaps/options.ts";
 import { BasemapRegistry } from "../basemaps/registry.ts";
 import { CONTENT_TYPES } from "../basemaps/basemap_file.ts";
 import { noneMatch, rangeOf } from "../basemaps/range.ts";
@@ -61,7 +62,10 @@ export function basemapRoutes(app: Hono<Env>, { options }: RouteContext): void {
 
 /** Every basemap a person may pick, in the contract's order (`/api/basemaps`, `/api/config`). */
 export function basemapList(options: AppOptions): BasemapInfo[] {
-  return (options.basemaps ?? new BasemapRegistry()).list(options.tileSources ?? []);
+  // An app given only the old `tiles` option lists it as main.ts would (`--tiles URL`).
+  const sources = options.tileSources ??
+    (options.tiles ? parseTileSources([options.tiles], "tiles", options.tilesAttribution) : []);
+  return (options.basemaps ?? new BasemapRegistry()).list(sources);
 }
 
 function notFound(c: Context, detail: string): Response {
