@@ -109,15 +109,8 @@ export class MapFeatures {
 
   /** Fits the map to these features, if any of them has a location. */
   fit(fids: readonly string[]): void {
-    const bounds = L.latLngBounds([]);
-    for (const fid of fids) {
-      const layer = this.#layers?.layer(fid);
-      if (layer instanceof L.CircleMarker) bounds.extend(layer.getLatLng());
-      else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
-        bounds.extend(layer.getBounds());
-      }
-    }
-    if (bounds.isValid()) this.#map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
+    const bounds = this.#layers?.bounds(fids);
+    if (bounds) this.#map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
   }
 
   /** The first time only: fits the map to all features, so a link opens on the map's content. */
