@@ -104,12 +104,6 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
   await using trust = await chromiumCaHome(hp.caFile);
   const map = await createMap(relay.url, "World");
   const countries = worldCountries();
-  const put = await fetch(`${relay.url}/api/maps/${map.id}/features?key=${map.editKey}`, {
-    method: "PUT",
-    headers: { "content-type": "application/geo+json" },
-    body: JSON.stringify({ type: "FeatureCollection", features: countries }),
-  });
-  assert.equal(put.status, 200, await put.text());
   const id = (name: string) => countries.find((f) => f.properties.name === name)?.id ?? "";
 
   const browser = await launchChromium({ env: trust.env });
@@ -119,18 +113,148 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
     const viewer = await newPerson(browser, BOB, wide);
     await editor.page.goto(`${relay.url}/m/${map.id}#key=${map.editKey}`);
     await viewer.page.goto(`${hp.stripUpgradeUrl}/m/${map.id}#key=${map.viewKey}`);
-    for (const p of [editor, viewer]) {
-      await waitLive(p.page);
-      await p.page.waitForFunction(
-        (n) => globalThis.duplex?.featureCount() === n,
-        countries.length,
-      );
-    }
+    for (const p of [editor, viewer]) await waitLive(p.page);
     assert.equal(
       await viewer.page.evaluate(() => globalThis.duplex?.status().transport),
       "http fallback",
     );
     const pages: [string, Person][] = [["editor", editor], ["viewer", viewer]];
+    let rectangle: StoredFeature | undefined;
+
+    await t.step("a rectangle drawn across 180 is stored in range and drawn whole", async () => {
+      for (const [, p] of pages) await setView(p.page, [180, -35], 4);
+      const before = new Set(
+        (await viewer.page.evaluate(() => globalThis.duplex?.features()))?.map((f) => f.id),
+      );
+      await editor.page.locator(".leaflet-pm-icon-rectangle").click();
+      const corner = (at: LngLat) =>
+        editor.page.evaluate((a) => globalThis.duplex?.pagePoint(a), at);
+      const a = await corner([172, -30]);
+      const b = await corner([188, -40]);
+      assert.ok(a && b);
+      await editor.page.mouse.click(a.x, a.y);
+      await editor.page.mouse.click(b.x, b.y);
+      await viewer.page.waitForFunction(
+        (n) => globalThis.duplex?.featureCount() === n,
+        1,
+      );
+      const drawn = (await viewer.page.evaluate(() => globalThis.duplex?.features()))?.find((f) =>
+        !before.has(f.id)
+      );
+      assert.ok(drawn && drawn.geometry.type === "Polygon", JSON.stringify(drawn));
+      if (drawn.geometry.type !== "Polygon") return;
+      rectangle = drawn;
+      const lngs = drawn.geometry.coordinates[0].map((q) => q[0]);
+      assert.ok(lngs.every((x) => x >= -180 && x <= 180), `stored in range: ${lngs}`);
+      assert.ok(
+        lngs.some((x) => Math.abs(x - 172) < 1) && lngs.some((x) => Math.abs(x + 172) < 1),
+        `corners at 172 and -172: ${lngs}`,
+      );
+      for (const [who, p] of pages) {
+        assert.equal(
+          await p.page.evaluate((fid) => globalThis.duplex?.layerKind(fid), drawn.id),
+          "rectangle",
+        );
+        await screenshot(p.page, `antimeridian-04-rectangle-${who}`);
+        await expectPainted(p.page, [
+          ["the rectangle west of 180", [176, -35], true],
+          ["the rectangle east of 180", [184, -35], true],
+          ["outside it", [192, -35], false],
+        ]);
+      }
+    });
+
+    await t.step(
+      "a corner of that rectangle dragged with Geoman comes back in the stored form",
+      async () => {
+        assert.ok(rectangle && rectangle.geometry.type === "Polygon");
+        const stored = rectangle.geometry.coordinates[0];
+        // The corner drawn at 172, -40 stays where it was; the one at 188, -30 goes to 190, -28.
+        const kept = stored.find((q) => q[0] > 0 && q[1] < -35);
+        const from = stored.find((q) => q[0] < 0 && q[1] > -35);
+        assert.ok(kept && from, JSON.stringify(stored));
+        await editor.page.locator(".leaflet-pm-icon-edit").click();
+        const at = (p: LngLat) => editor.page.evaluate((a) => globalThis.duplex?.pagePoint(a), p);
+        const a = await at([from[0] + 360, from[1]]);
+        const b = await at([190, -28]);
+        assert.ok(a && b);
+        await editor.page.mouse.move(a.x, a.y);
+        await editor.page.mouse.down();
+        await editor.page.mouse.move(b.x, b.y, { steps: 8 });
+        await editor.page.mouse.up();
+        const fid = rectangle.id;
+        await viewer.page.waitForFunction(
+          ([fid, old]) => JSON.stringify(globalThis.duplex?.feature(fid)?.geometry) !== old,
+          [fid, JSON.stringify(rectangle.geometry)] as const,
+        );
+        await editor.page.locator(".leaflet-pm-icon-edit").click();
+        const edited = await viewer.page.evaluate((fid) => globalThis.duplex?.feature(fid), fid);
+        assert.ok(edited?.geometry.type === "Polygon", JSON.stringify(edited));
+        const ring = edited.geometry.coordinates[0];
+        assert.ok(
+          ring.every((q) => q[0] >= -180 && q[0] <= 180),
+          `in range: ${JSON.stringify(ring)}`,
+        );
+        assert.ok(
+          ring.some((q) => q[0] === kept[0] && q[1] === kept[1]),
+          "the corner left alone is as stored",
+        );
+        assert.ok(
+          ring.some((q) => Math.abs(q[0] + 170) < 0.5 && Math.abs(q[1] + 28) < 0.5),
+          `moved to 190, -28: ${JSON.stringify(ring)}`,
+        );
+        for (const [who, p] of pages) {
+          assert.equal(
+            await p.page.evaluate((fid) => globalThis.duplex?.layerKind(fid), fid),
+            "rectangle",
+            `${who}: ${JSON.stringify(ring)}`,
+          );
+          await settle(p.page);
+          await screenshot(p.page, `antimeridian-05-rectangle-edited-${who}`);
+          await expectPainted(p.page, [
+            ["the rectangle grown east", [189, -29], true],
+            ["still nothing past it", [192, -35], false],
+          ]);
+        }
+      },
+    );
+
+    await t.step("a point at -179.9 is drawn on the copy of the world in view", async () => {
+      await editor.page.evaluate(() =>
+        globalThis.duplex?.sendEdit([{
+          op: "put",
+          feature: {
+            type: "Feature",
+            id: "dateline-point",
+            geometry: { type: "Point", coordinates: [-179.9, -10] },
+            properties: {},
+          },
+        }])
+      );
+      await viewer.page.waitForFunction(() =>
+        globalThis.duplex?.feature("dateline-point") !== null
+      );
+      await setView(viewer.page, [176, -10], 6);
+      await expectPainted(viewer.page, [["the point, at 180.1", [180.1, -10], true]]);
+      await setView(viewer.page, [-176, -10], 6);
+      await expectPainted(viewer.page, [["the point, at -179.9", [-179.9, -10], true]]);
+      await screenshot(viewer.page, "antimeridian-06-point");
+    });
+
+    // The import replaces the map: the shapes drawn above go, the world's countries come.
+    const put = await fetch(`${relay.url}/api/maps/${map.id}/features?key=${map.editKey}`, {
+      method: "PUT",
+      headers: { "content-type": "application/geo+json" },
+      body: JSON.stringify({ type: "FeatureCollection", features: countries }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    for (const [, p] of pages) {
+      await p.page.waitForFunction(
+        (n) =>
+          globalThis.duplex?.featureCount() === n && !globalThis.duplex?.feature("dateline-point"),
+        countries.length,
+      );
+    }
 
     await t.step(
       "the whole world: no band along Chukotka's or Fiji's latitude; Chukotka beside Russia",
@@ -215,70 +339,6 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
       assert.equal(exported.features.length, countries.length);
       const byId = new Map(exported.features.map((f) => [f.id, f]));
       for (const f of countries) assert.deepEqual(byId.get(f.id), f, f.properties.name as string);
-    });
-
-    await t.step("a rectangle drawn across 180 is stored in range and drawn whole", async () => {
-      for (const [, p] of pages) await setView(p.page, [180, -35], 4);
-      const before = new Set(
-        (await viewer.page.evaluate(() => globalThis.duplex?.features()))?.map((f) => f.id),
-      );
-      await editor.page.locator(".leaflet-pm-icon-rectangle").click();
-      const corner = (at: LngLat) =>
-        editor.page.evaluate((a) => globalThis.duplex?.pagePoint(a), at);
-      const a = await corner([172, -30]);
-      const b = await corner([188, -40]);
-      assert.ok(a && b);
-      await editor.page.mouse.click(a.x, a.y);
-      await editor.page.mouse.click(b.x, b.y);
-      await viewer.page.waitForFunction(
-        (n) => globalThis.duplex?.featureCount() === n,
-        countries.length + 1,
-      );
-      const drawn = (await viewer.page.evaluate(() => globalThis.duplex?.features()))?.find((f) =>
-        !before.has(f.id)
-      );
-      assert.ok(drawn && drawn.geometry.type === "Polygon", JSON.stringify(drawn));
-      if (drawn.geometry.type !== "Polygon") return;
-      const lngs = drawn.geometry.coordinates[0].map((q) => q[0]);
-      assert.ok(lngs.every((x) => x >= -180 && x <= 180), `stored in range: ${lngs}`);
-      assert.ok(
-        lngs.some((x) => Math.abs(x - 172) < 1) && lngs.some((x) => Math.abs(x + 172) < 1),
-        `corners at 172 and -172: ${lngs}`,
-      );
-      for (const [who, p] of pages) {
-        assert.equal(
-          await p.page.evaluate((fid) => globalThis.duplex?.layerKind(fid), drawn.id),
-          "rectangle",
-        );
-        await screenshot(p.page, `antimeridian-04-rectangle-${who}`);
-        await expectPainted(p.page, [
-          ["the rectangle west of 180", [176, -35], true],
-          ["the rectangle east of 180", [184, -35], true],
-          ["outside it", [192, -35], false],
-        ]);
-      }
-    });
-
-    await t.step("a point at -179.9 is drawn on the copy of the world in view", async () => {
-      await editor.page.evaluate(() =>
-        globalThis.duplex?.sendEdit([{
-          op: "put",
-          feature: {
-            type: "Feature",
-            id: "dateline-point",
-            geometry: { type: "Point", coordinates: [-179.9, -10] },
-            properties: {},
-          },
-        }])
-      );
-      await viewer.page.waitForFunction(() =>
-        globalThis.duplex?.feature("dateline-point") !== null
-      );
-      await setView(viewer.page, [176, -10], 6);
-      await expectPainted(viewer.page, [["the point, at 180.1", [180.1, -10], true]]);
-      await setView(viewer.page, [-176, -10], 6);
-      await expectPainted(viewer.page, [["the point, at -179.9", [-179.9, -10], true]]);
-      await screenshot(viewer.page, "antimeridian-05-point");
     });
 
     // The viewer's browser logs the stripped WebSocket handshake (426) before it falls back.

@@ -103,18 +103,19 @@ export function storedGeometry(g: Geometry): Geometry {
  * edit, `stored` the geometry it showed before, drawn with {@link shownGeometry} moved by
  * `offset`. Every position the edit left where it was comes back exactly as it was stored (its
  * sign at ±180, all its decimals), positions added to close a ring round a pole are left out
- * again, and positions the edit moved or added are wrapped like {@link storedGeometry}'s.
+ * again, and positions the edit moved or added get 6 decimals and are wrapped like
+ * {@link storedGeometry}'s.
  */
 export function restoredGeometry(edited: Geometry, stored: Geometry, offset: number): Geometry {
   const before = new Map<string, (Position | null)[]>();
   pairUp(shiftGeometry(shownGeometry(stored).geometry, offset), stored, (shown, kept) => {
-    const key = `${shown[0]},${shown[1]}`;
+    const key = keyOf(shown);
     const queue = before.get(key);
     if (queue) queue.push(kept);
     else before.set(key, [kept]);
   });
   const take = (p: Position): Position | null | undefined => {
-    const queue = before.get(`${p[0]},${p[1]}`);
+    const queue = before.get(keyOf(p));
     return queue && queue.length > 0 ? queue.shift() : undefined;
   };
   const line = (shown: Position[]): Position[] => {
@@ -125,7 +126,7 @@ export function restoredGeometry(edited: Geometry, stored: Geometry, offset: num
     for (const p of kept) {
       const was = p === shown[j] ? found[j++] : undefined;
       if (was === null) continue;
-      out.push(was ?? wrapped(p));
+      out.push(was ?? fresh(p));
     }
     return out;
   };
@@ -135,7 +136,7 @@ export function restoredGeometry(edited: Geometry, stored: Geometry, offset: num
     if (first && (first[0] !== last[0] || first[1] !== last[1])) out.push(first);
     return out;
   };
-  const point = (p: Position) => take(p) ?? wrapped(p);
+  const point = (p: Position) => take(p) ?? fresh(p);
   switch (edited.type) {
     case "Polygon":
       return { type: edited.type, coordinates: edited.coordinates.map(ring) };
@@ -144,6 +145,20 @@ export function restoredGeometry(edited: Geometry, stored: Geometry, offset: num
     default:
       return mapLines(edited, line, point);
   }
+}
+
+/**
+ * Matches a position the edit left alone: Geoman recomputes some (a rectangle's far corner) with
+ * float noise in the 15th digit, so positions within a nanodegree count as the same.
+ */
+function keyOf(p: Position): string {
+  return `${Math.round(p[0] * 1e9)},${Math.round(p[1] * 1e9)}`;
+}
+
+/** A position the edit moved or added: 6 decimals (about 10 cm, as Leaflet writes), in range. */
+function fresh(p: Position): Position {
+  const [lng, lat] = [Math.round(p[0] * 1e6) / 1e6, Math.round(p[1] * 1e6) / 1e6];
+  return wrapped(p.length > 2 ? [lng, lat, ...p.slice(2)] : [lng, lat]);
 }
 
 /**

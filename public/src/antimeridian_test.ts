@@ -203,7 +203,8 @@ Deno.test("a Geoman edit of Russia comes back as stored, only the moved position
   edited.coordinates[part][0][i] = [x + 0.5, y + 0.25];
   const back = restoredGeometry(edited, stored, 0);
   const expected = structuredClone(stored);
-  expected.coordinates[part][0][i] = [Math.round((x + 0.5 - 360) * 1e7) / 1e7, y + 0.25];
+  const r6 = (n: number) => Math.round(n * 1e6) / 1e6;
+  expected.coordinates[part][0][i] = [Math.round((r6(x + 0.5) - 360) * 1e7) / 1e7, r6(y + 0.25)];
   assert.deepEqual(back, expected);
   // Drawn on the copy west of the first one (offset -360), an edit maps back the same way.
   assert.deepEqual(restoredGeometry(shiftGeometry(shown, -360), stored, -360), stored);
@@ -227,4 +228,35 @@ Deno.test("a feature dragged across 180 comes back in range and is drawn where i
   const moved = (again.box[0] - (before[0] + 5) + 720) % 360;
   assert.ok(moved < 1e-6 || moved > 360 - 1e-6, `${again.box} vs ${before}`);
   assert.deepEqual(stripes(again.geometry), []);
+});
+
+Deno.test("a corner Geoman recomputes with float noise still counts as left alone", () => {
+  const stored: Geometry = {
+    type: "Polygon",
+    coordinates: [[[-3.658447, 50.1], [-3.658447, 51.2], [2.5, 51.2], [2.5, 50.1], [
+      -3.658447,
+      50.1,
+    ]]],
+  };
+  // The north-east corner dragged to 3.0001234567, 51.3; the rest recomputed from the bounds.
+  const edited: Geometry = {
+    type: "Polygon",
+    coordinates: [[
+      [-3.6584469999999985, 50.1],
+      [-3.6584469999999985, 51.30000001234],
+      [
+        3.0001234567,
+        51.30000001234,
+      ],
+      [3.0001234567, 50.1],
+      [-3.6584469999999985, 50.1],
+    ]],
+  };
+  assert.deepEqual(restoredGeometry(edited, stored, 0), {
+    type: "Polygon",
+    coordinates: [[[-3.658447, 50.1], [-3.658447, 51.3], [3.000123, 51.3], [3.000123, 50.1], [
+      -3.658447,
+      50.1,
+    ]]],
+  });
 });

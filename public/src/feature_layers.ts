@@ -13,7 +13,7 @@ export interface FeatureLayersOptions {
   editable: boolean;
   /** A feature was clicked (outside Geoman's draw/remove modes). */
   onSelect: (fid: string) => void;
-  /** Geoman finished changing a feature's shape or position. */
+  /** Geoman finished changing a feature's shape or position (given in the stored form). */
   onGeometry: (fid: string, geometry: Geometry) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;

@@ -5,7 +5,6 @@ import { addDrawingTools } from "./drawing_tools.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
 import { randomId } from "./identity.ts";
 import L from "./leaflet.ts";
-import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import type { Session } from "./session.ts";
 
@@ -47,8 +46,8 @@ export class MapFeatures {
       map: this.#map,
       editable,
       onSelect: (fid) => this.select(fid),
-      onGeometry: (fid, geometry: Geometry) =>
-        void session.edit([{ op: "geom", fid, geometry: normalizeGeometry(geometry) }]),
+      // Already in the stored form (FeatureLayers maps Geoman's edits back to it).
+      onGeometry: (fid, geometry: Geometry) => void session.edit([{ op: "geom", fid, geometry }]),
       onRemove: (fid) => {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
