@@ -2,6 +2,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { createApp } from "./relay/app.ts";
 import { backupDatabase, BackupError } from "./relay/backup.ts";
+import { Geocoder } from "./relay/geocoder.ts";
 import { Hub } from "./relay/hub.ts";
 import { InlineJournal, WorkerJournal } from "./relay/journal.ts";
 import { jsonLogger } from "./relay/log.ts";
@@ -90,6 +91,14 @@ const app = createApp({
   tiles: options.tiles,
   tilesAttribution: options.tilesAttribution,
   publicUrl: options.publicUrl,
+  geocoder: options.geocoder === null ? null : new Geocoder({
+    url: options.geocoder,
+    logger,
+    // Nominatim's usage policy asks for an application that names itself.
+    userAgent: `DuplexMap/${denoJson.version} (collaborative map relay${
+      options.publicUrl ? `; ${options.publicUrl}` : ""
+    })`,
+  }),
   testHooks: options.testHooks,
   listen: () => listening,
   version: denoJson.version,

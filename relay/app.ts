@@ -5,11 +5,14 @@ import { secureHeaders } from "hono/secure-headers";
 import { BodyRefused, closingAnswer, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
 import { clientAddress } from "./proxy.ts";
+import type { Geocoder } from "./geocoder.ts";
 import { clientRoutes } from "./routes/client.ts";
 import { problem } from "./routes/common.ts";
 import type { Env, RouteContext } from "./routes/common.ts";
+import { geocodeRoutes } from "./routes/geocode.ts";
 import { mapRoutes } from "./routes/maps.ts";
 import { opsRoutes } from "./routes/ops.ts";
+import { placesRoutes } from "./routes/places.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
 
 export type { Env } from "./routes/common.ts";
@@ -34,6 +37,8 @@ export interface AppOptions {
   listen?: () => { hostname: string; port: number } | undefined;
   /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
   fallbackHeartbeatMs?: number;
+  /** The online geocoder (`--geocoder`); without it `/api/geocode` answers 404. @default null */
+  geocoder?: Geocoder | null;
   /** Serve the map page with its test hook, `window.duplex` (`--test-hooks`). @default false */
   testHooks?: boolean;
 }
@@ -88,5 +93,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   mapRoutes(app, ctx);
   opsRoutes(app, ctx);
   realtimeRoutes(app, ctx);
+  geocodeRoutes(app, ctx);
+  placesRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,7 @@
 /** Unit tests of the HTTP surface, in-process with `app.request` and a hub on an in-memory store. */
 import assert from "assert";
 import { appFixture } from "./_app_fixture.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 import type { PeerSocket } from "./peer.ts";
 
 const setup = appFixture;
@@ -196,7 +197,7 @@ Deno.test("PUT features with the edit key replaces the map as one edit peers rec
     });
   const res = await put(collection);
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { seq: 1, features: 2 });
+  assert.deepEqual(await res.json(), { seq: 1, features: 2, total: 2, skipped: [], edits: 1 });
   const edits = sent.map((text) => JSON.parse(text));
   assert.equal(edits.length, 1);
   assert.equal(edits[0].type, "edit");
@@ -212,9 +213,58 @@ Deno.test("PUT features with the edit key replaces the map as one edit peers rec
 
   // A second import replaces, it does not merge.
   const again = await put({ type: "FeatureCollection", features: [collection.features[0]] });
-  assert.deepEqual(await again.json(), { seq: 2, features: 1 });
+  assert.deepEqual(await again.json(), { seq: 2, features: 1, total: 1, skipped: [], edits: 1 });
   const after = await t.app.request(`/api/maps/${map.id}/features?key=${map.editKey}`);
   assert.deepEqual((await after.json()).features.map((f: { id: string }) => f.id), ["park"]);
+});
+
+Deno.test("PUT features: a file over the frame limit goes in as several edits; a repeated id gets a fresh one", async () => {
+  await using t = appFixture({}, { limits: { ...DEFAULT_LIMITS, maxFrameBytes: 2048 } });
+  const map = await createMap(t.app);
+  const sent: string[] = [];
+  const socket: PeerSocket = {
+    send: (text) => void sent.push(text),
+    close: () => {},
+    bufferedAmount: 0,
+    isOpen: true,
+  };
+  const conn = t.hub.accept(socket, { mapId: map.id, addr: "192.0.2.1", transport: "test" });
+  conn.receive(JSON.stringify({ type: "hello", key: map.viewKey, name: "v", color: "#000000" }));
+  t.hub.flush();
+  sent.length = 0;
+  const features = Array.from({ length: 60 }, (_, i) => ({
+    type: "Feature",
+    id: i === 59 ? "p0" : `p${i}`,
+    geometry: { type: "Point", coordinates: [i, i / 2] },
+    properties: { name: `point ${i}` },
+  }));
+  const res = await t.app.request(`/api/maps/${map.id}/features?key=${map.editKey}`, {
+    method: "PUT",
+    body: JSON.stringify({ type: "FeatureCollection", features }),
+  });
+  assert.equal(res.status, 200);
+  const answer = await res.json();
+  assert.ok(answer.edits > 1, `${answer.edits} edits`);
+  assert.deepEqual({ ...answer, edits: 0 }, {
+    seq: answer.edits,
+    features: 60,
+    total: 60,
+    skipped: [],
+    edits: 0,
+  });
+  const edits = sent.flatMap((text) => {
+    const parsed = JSON.parse(text);
+    return Array.isArray(parsed) ? parsed : [parsed];
+  }).filter((m) => m.type === "edit");
+  assert.equal(edits.length, answer.edits);
+  for (const edit of edits) {
+    assert.ok(new TextEncoder().encode(JSON.stringify(edit)).length <= 2048);
+  }
+  const read = await t.app.request(`/api/maps/${map.id}/features?key=${map.viewKey}`);
+  const stored = (await read.json()).features;
+  assert.equal(stored.length, 60);
+  assert.deepEqual(stored[0].properties, { name: "point 0" });
+  assert.deepEqual(stored[59].properties, { name: "point 59" });
 });
 
 Deno.test("PUT features: a viewer key is 403, an invalid body 422, bad JSON 400", async () => {
@@ -224,23 +274,23 @@ Deno.test("PUT features: a viewer key is 403, an invalid body 422, bad JSON 400"
     t.app.request(`/api/maps/${map.id}/features?key=${key}`, { method: "PUT", body });
   assert.match(await problem(await put(map.viewKey, JSON.stringify(collection)), 403), /view/);
   const invalid = await problem(
-    await put(map.editKey, JSON.stringify({ type: "FeatureCollection", features: [{ x: 1 }] })),
+    await put(map.editKey, JSON.stringify({ type: "FeatureCollection", features: 1 })),
     422,
   );
-  assert.match(invalid, /not a valid FeatureCollection: features\.0/);
-  await problem(
-    await put(
-      map.editKey,
-      JSON.stringify({
-        type: "FeatureCollection",
-        features: [
-          { type: "Feature", id: "a", geometry: square },
-          { type: "Feature", id: "a", geometry: square },
-        ],
-      }),
-    ),
-    422,
+  assert.match(invalid, /not a valid FeatureCollection: features must be an array/);
+  // Every feature skipped: refused, with the report, rather than emptying the map.
+  const none = await put(
+    map.editKey,
+    JSON.stringify({ type: "FeatureCollection", features: [{ x: 1 }] }),
   );
+  assert.equal(none.status, 422);
+  assert.deepEqual(await none.json(), {
+    type: "about:blank",
+    title: "Unprocessable Content",
+    status: 422,
+    detail: "none of the 1 features could be imported; the map is unchanged",
+    skipped: [{ index: 0, reason: 'not a GeoJSON Feature (its "type" must be "Feature")' }],
+  });
   await problem(await put(map.editKey, "{"), 400);
   // None of that changed the map.
   const read = await t.app.request(`/api/maps/${map.id}/features?key=${map.viewKey}`);
@@ -329,7 +379,7 @@ Deno.test("/healthz and /metrics report the hub", async () => {
   assert.equal((await stopping.json()).status, "stopping");
 });
 
-Deno.test("/api/config gives the tile settings, version and frame limit", async () => {
+Deno.test("/api/config gives the tile settings, version and the limits imports follow", async () => {
   await using t = setup({
     tiles: "https://tiles.example.com/{z}/{x}/{y}.png",
     tilesAttribution: "© Tiles",
@@ -340,6 +390,10 @@ Deno.test("/api/config gives the tile settings, version and frame limit", async 
     tilesAttribution: "© Tiles",
     version: "9.9.9-test",
     maxFrameBytes: t.hub.limits.maxFrameBytes,
+    maxVertices: 100_000,
+    maxPropsBytes: 65_536,
+    maxOpsPerEdit: 10_000,
+    geocoder: false,
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";

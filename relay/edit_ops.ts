@@ -120,7 +120,7 @@ export function applyOps(
       continue;
     }
     if (existing === undefined) count++;
-    if (op.op !== "props") {
+    if (op.op !== "props" && next.geometry !== null) {
       const vertices = vertexCount(next.geometry);
       if (vertices > limits.maxVertices) {
         return reject(
@@ -176,7 +176,14 @@ export function inverseOps(
         if (old) inverse.push({ op: "put", feature: old });
         break;
       case "geom":
-        if (old) inverse.push({ op: "geom", fid: op.fid, geometry: old.geometry });
+        // A `geom` op cannot carry `null`: a feature that had no geometry is put back whole.
+        if (old) {
+          inverse.push(
+            old.geometry === null
+              ? { op: "put", feature: old }
+              : { op: "geom", fid: op.fid, geometry: old.geometry },
+          );
+        }
         break;
       case "props": {
         if (!old) break;

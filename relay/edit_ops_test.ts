@@ -190,3 +190,16 @@ Deno.test("the relay's applyOps and the client's applyOp make the same features,
   assert.equal(applyOp(client, { op: "geom", fid: "ghost", geometry: point() }), false);
   assert.equal(client.has("ghost"), false);
 });
+
+Deno.test("a feature without geometry: no vertex limit applies; undoing a geom op on it puts it back whole", () => {
+  const row: StoredFeature = { type: "Feature", id: "row", geometry: null, properties: { a: 1 } };
+  const applied = applyOps(new Map(), [{ op: "put", feature: row }], {
+    maxFeatures: 10,
+    maxVertices: 0,
+    maxPropsBytes: 100,
+  });
+  assert.ok(applied.ok);
+  const before: FeatureMap = new Map([["row", row]]);
+  const geom: EditOp = { op: "geom", fid: "row", geometry: { type: "Point", coordinates: [1, 2] } };
+  assert.deepEqual(inverseOps(before, [geom]), [{ op: "put", feature: row }]);
+});

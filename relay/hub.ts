@@ -148,6 +148,7 @@ export class Hub {
       internalError,
     };
     this.api = new MapApi({
+      limits: this.limits,
       maps: this.#maps,
       journal: this.#journal,
       durability: this.#durability,

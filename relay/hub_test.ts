@@ -538,9 +538,10 @@ Deno.test("hub: a map reloads after close from its snapshot", async () => {
   try {
     const first = new Hub({ store, limits: { ...DEFAULT_LIMITS } });
     const map = await first.api.createMap("Survey");
-    const edits = await first.api.importFeatures(map.id, map.editKey, [
-      { type: "Feature", id: "x", geometry: { type: "Point", coordinates: [3, 4] } },
-    ]);
+    const edits = await first.api.importFeatures(map.id, map.editKey, {
+      features: [{ id: "x", geometry: { type: "Point", coordinates: [3, 4] } }],
+      skipped: [],
+    });
     assert.ok(edits.ok);
     const before = await first.api.readFeatures(map.id, map.viewKey);
     await first.close();

@@ -2,7 +2,8 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { answerImport } from "./imports.ts";
+import type { WorkerRequest } from "./imports.ts";
 
-self.onmessage = (event: MessageEvent<Uint8Array>) => {
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   self.postMessage(answerImport(event.data));
 };

@@ -1,34 +1,45 @@
 /** Imports (`PUT .../features`): parsed and validated on a worker thread, a bounded few at once. */
 import { setImmediate } from "node:timers";
-import { parseImport } from "./protocol.ts";
-import type { ImportFeature } from "./protocol.ts";
+import { parseImport } from "./import_read.ts";
+import type { FeatureLimits, ReadFeature, SkippedFeature } from "./import_read.ts";
 
-/** A parsed import, or why it is refused. */
+/** A parsed import: the features kept and skipped, or why the whole body is refused. */
 export type ParsedImport =
-  | { ok: true; features: ImportFeature[] }
+  | { ok: true; total: number; features: ReadFeature[]; skipped: SkippedFeature[] }
   | { ok: false; status: 400 | 422; message: string };
 
-/** What the worker answers: the validated features as JSON text in slices, or why not. */
+/** What the worker answers: the kept features as JSON text in slices, or why not. */
 export type WorkerAnswer =
-  | { ok: true; slices: string[] }
+  | { ok: true; total: number; slices: string[]; skipped: SkippedFeature[] }
   | { ok: false; status: 400 | 422; message: string };
+
+/** What the worker is sent: the body and the limits each feature must meet. */
+export interface WorkerRequest {
+  /** The request body. */
+  bytes: Uint8Array;
+  /** The relay's limits. */
+  limits: FeatureLimits;
+}
 
 /** Features per slice the worker sends back: each is parsed in one turn of a few ms. */
 const SLICE = 1000;
 
-/** Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. */
-export function parseImportBytes(bytes: Uint8Array): ParsedImport {
+/**
+ * Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. Each feature is kept or
+ * skipped (with the reason) on its own; only a body that is not such a collection is refused.
+ */
+export function parseImportBytes(bytes: Uint8Array, limits: FeatureLimits): ParsedImport {
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return { ok: false, status: 400, message: "body is not valid JSON" };
   }
-  const parsed = parseImport(json);
+  const parsed = parseImport(json, limits);
   if (!parsed.ok) {
     return { ok: false, status: 422, message: `not a valid FeatureCollection: ${parsed.error}` };
   }
-  return { ok: true, features: parsed.features };
+  return { ok: true, total: parsed.total, features: parsed.features, skipped: parsed.skipped };
 }
 
 /** Options for {@link Imports}. */
@@ -70,8 +81,8 @@ export class Imports {
   }
 
   /** Parses and validates an import body on a worker thread. */
-  parse(bytes: Uint8Array): Promise<ParsedImport> {
-    return parseOnWorker(bytes);
+  parse(bytes: Uint8Array, limits: FeatureLimits): Promise<ParsedImport> {
+    return parseOnWorker({ bytes, limits });
   }
 
   /**
@@ -97,15 +108,15 @@ export class Imports {
   }
 }
 
-/** The worker's side: parse and validate, then slice the features as JSON text. */
-export function answerImport(bytes: Uint8Array): WorkerAnswer {
-  const parsed = parseImportBytes(bytes);
+/** The worker's side: parse and validate, then slice the kept features as JSON text. */
+export function answerImport({ bytes, limits }: WorkerRequest): WorkerAnswer {
+  const parsed = parseImportBytes(bytes, limits);
   if (!parsed.ok) return parsed;
   const slices: string[] = [];
   for (let at = 0; at < parsed.features.length; at += SLICE) {
     slices.push(JSON.stringify(parsed.features.slice(at, at + SLICE)));
   }
-  return { ok: true, slices };
+  return { ok: true, total: parsed.total, slices, skipped: parsed.skipped };
 }
 
 /**
@@ -113,7 +124,7 @@ export function answerImport(bytes: Uint8Array): WorkerAnswer {
  * JSON text in slices, parsed one slice per turn: handing back the objects themselves would cost
  * the relay's thread seconds of structured-clone reading for a big import.
  */
-async function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
+async function parseOnWorker(request: WorkerRequest): Promise<ParsedImport> {
   const worker = new Worker(new URL("./import_worker.ts", import.meta.url).href, {
     type: "module",
   });
@@ -124,17 +135,17 @@ async function parseOnWorker(bytes: Uint8Array): Promise<ParsedImport> {
       // The worker could not start (a binary compiled without it) or died: parse here rather
       // than refuse a good import, and say so in the log.
       console.error(JSON.stringify({ event: "import_worker_failed", error: event.message }));
-      resolve(answerImport(bytes));
+      resolve(answerImport(request));
     };
     // Copied, not transferred (a memcpy), so the bytes are still here if the worker fails.
-    worker.postMessage(bytes);
+    worker.postMessage(request);
   }).finally(() => worker.terminate());
   if (!answer.ok) return answer;
-  const features: ImportFeature[] = [];
+  const features: ReadFeature[] = [];
   for (const slice of answer.slices) {
     // Text the worker made from validated features: parsing it again cannot fail.
-    for (const feature of JSON.parse(slice) as ImportFeature[]) features.push(feature);
+    for (const feature of JSON.parse(slice) as ReadFeature[]) features.push(feature);
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return { ok: true, features };
+  return { ok: true, total: answer.total, features, skipped: answer.skipped };
 }

@@ -3,7 +3,10 @@ import { DEFAULT_MAX_FRAME_BYTES } from "./protocol.ts";
 
 /** Limits the relay enforces; each has a flag and an environment variable. */
 export interface Limits {
-  /** Largest inbound frame, in bytes; larger ones close the socket with 1009. @default 1048576 */
+  /**
+   * Largest inbound frame, in bytes; larger ones close the socket with 1009. It also bounds one
+   * edit, so one feature: 4 MiB holds a 100 000-position country as JSON. @default 4194304
+   */
   maxFrameBytes: number;
   /** How long a new socket may take to send `hello`, in ms (then 1008). @default 10000 */
   helloTimeoutMs: number;
@@ -21,7 +24,7 @@ export interface Limits {
   maxMaps: number;
   /** Features on one map. @default 100000 */
   maxFeatures: number;
-  /** Positions in one feature's geometry. @default 50000 */
+  /** Positions in one feature's geometry (Natural Earth 10m Canada has 68 099). @default 100000 */
   maxVertices: number;
   /** Size of one feature's properties as JSON, in bytes. @default 65536 */
   maxPropsBytes: number;
@@ -37,7 +40,7 @@ export interface Limits {
   recentBytes: number;
   /** A snapshot is written after this many edits, so a restart replays only the tail. @default 500 */
   snapshotEvery: number;
-  /** Largest `PUT /api/maps/<id>/features` body, in bytes (then 413). @default 16777216 */
+  /** Largest `PUT /api/maps/<id>/features` body, in bytes (then 413); Natural Earth 10m from GDAL is 24 MB. @default 33554432 */
   maxImportBytes: number;
   /** Maps one client address may create per minute (then 429). @default 30 */
   createRate: number;
@@ -63,7 +66,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxPeersPerMap: 200,
   maxMaps: 1000,
   maxFeatures: 100_000,
-  maxVertices: 50_000,
+  maxVertices: 100_000,
   maxPropsBytes: 64 * 1024,
   maxBufferedBytes: 8 << 20,
   idleTimeout: 30,
@@ -71,7 +74,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   recentEdits: 1000,
   recentBytes: 8 << 20,
   snapshotEvery: 500,
-  maxImportBytes: 16 << 20,
+  maxImportBytes: 32 << 20,
   createRate: 30,
   createBurst: 60,
   maxMapsPerAddr: 64,

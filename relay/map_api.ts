@@ -3,9 +3,14 @@ import type { Durability } from "./durability.ts";
 import type { Journal } from "./journal.ts";
 import { hashKey, newKey, newMapId } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
-import type { MapRegistry, Outcome } from "./map_registry.ts";
+import type { MapRegistry, Outcome, Refusal } from "./map_registry.ts";
 import type { Metrics } from "./metrics.ts";
-import type { EditOp, ImportFeature } from "./protocol.ts";
+import { opFid } from "./edit_ops.ts";
+import { delSize, splitOps } from "./import_read.ts";
+import type { ReadFeature, SkippedFeature } from "./import_read.ts";
+import type { Limits } from "./limits.ts";
+import { DEFAULT_SCHEMA_LIMITS } from "./protocol.ts";
+import type { EditOp } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
 /** A newly created map: the only time the keys are known to the server. */
@@ -18,8 +23,39 @@ export interface CreatedMap {
   viewKey: string;
 }
 
+/** An import as read ({@link ReadFeature}s; `index` and `size` are worked out when missing). */
+export interface ImportInput {
+  /** Features in the file, kept and skipped. @default features + skipped */
+  total?: number;
+  /** The features to import. */
+  features: (Pick<ReadFeature, "geometry"> & Partial<ReadFeature>)[];
+  /** The features already skipped while reading. */
+  skipped: SkippedFeature[];
+}
+
+/** The answer to an import (`PUT .../features`). */
+export interface ImportAnswer {
+  /** The `seq` of its last edit. */
+  seq: number;
+  /** Features imported. */
+  features: number;
+  /** Features in the file. */
+  total: number;
+  /** Features not imported, and why, in file order. */
+  skipped: SkippedFeature[];
+  /** Edits it took. */
+  edits: number;
+}
+
+/** An import's outcome: a refusal also lists the features that were skipped. */
+export type ImportOutcome =
+  | { ok: true; value: ImportAnswer }
+  | { ok: false; reason: Refusal; message: string; skipped?: SkippedFeature[] };
+
 /** What the API uses of the hub. */
 export interface MapApiOptions {
+  /** The relay's limits an import is split by. */
+  limits: Pick<Limits, "maxFrameBytes" | "maxFeatures">;
   /** The maps, for the key check. */
   maps: MapRegistry;
   /** Where new maps are written. */
@@ -98,42 +134,82 @@ export class MapApi {
   }
 
   /**
-   * Replaces a map's features with an edit key: one durable edit (deletes of what is not in the
-   * import, puts of everything in it) that connected peers receive like any other.
+   * Replaces a map's features with an edit key: deletes of what is not in the import, then puts of
+   * everything in it, as as many durable edits as the relay's limits need (ops per edit, bytes per
+   * frame), each waited for before the next (so peers and the store keep pace). Features read with
+   * problems are reported as skipped; a feature whose id repeats an earlier one gets a fresh id.
    */
   async importFeatures(
     mapId: string,
     key: string,
-    features: ImportFeature[],
-  ): Promise<Outcome<{ seq: number; features: number }>> {
-    const { maps, ids } = this.#o;
+    read: ImportInput,
+  ): Promise<ImportOutcome> {
+    const { maps, ids, limits } = this.#o;
     const auth = maps.open(mapId, key);
     if (!auth.ok) return auth;
     const { room, role } = auth.value;
     if (role !== "editor") return FORBIDDEN;
-    const incoming = new Set<string>();
-    const puts: EditOp[] = features.map((f) => {
-      const id = f.id === undefined ? `f-${ids()}` : String(f.id);
-      incoming.add(id);
-      return {
+    const skipped: SkippedFeature[] = [...read.skipped];
+    const seen = new Set<string>();
+    const sizes = new Map<EditOp, number>();
+    const puts: EditOp[] = [];
+    for (const f of read.features) {
+      // Real files repeat ids (Natural Earth 10m has "036" twice): the repeat gets a fresh one.
+      let id = f.id === undefined ? "" : String(f.id);
+      if (id === "" || seen.has(id)) id = `f-${ids()}`;
+      seen.add(id);
+      const op: EditOp = {
         op: "put",
         feature: { type: "Feature", id, geometry: f.geometry, properties: f.properties ?? {} },
       };
-    });
-    if (incoming.size !== puts.length) {
-      return { ok: false, reason: "invalid", message: "feature ids in the import are not unique" };
+      sizes.set(op, (f.size ?? JSON.stringify(op).length) + id.length * 3);
+      puts.push(op);
     }
-    const dels: EditOp[] = [...room.featureIds()].filter((id) => !incoming.has(id)).map((fid) => ({
+    skipped.sort((a, b) => a.index - b.index);
+    const total = read.total ?? read.features.length + read.skipped.length;
+    if (puts.length === 0 && total > 0) {
+      return {
+        ok: false,
+        reason: "invalid",
+        message: `none of the ${total} features could be imported; the map is unchanged`,
+        skipped,
+      };
+    }
+    if (puts.length > limits.maxFeatures) {
+      return {
+        ok: false,
+        reason: "invalid",
+        message:
+          `the import holds ${puts.length} valid features; a map holds at most ${limits.maxFeatures}`,
+        skipped,
+      };
+    }
+    const dels: EditOp[] = [...room.featureIds()].filter((id) => !seen.has(id)).map((fid) => ({
       op: "del",
       fid,
     }));
-    const ops = [...dels, ...puts];
-    const result = room.edit("api", `import-${ids()}`, ops, undefined, this.#o.durability.next);
-    if (!result.ok) return { ok: false, reason: "invalid", message: result.message };
-    this.#o.metrics.edits++;
-    maps.active(room);
-    this.#o.touch(room);
-    if (!await this.#o.madeDurable(room)) return NOT_SAVED;
-    return { ok: true, value: { seq: result.seq, features: puts.length } };
+    const batches = splitOps([...dels, ...puts], (op) => sizes.get(op) ?? delSize(opFid(op)), {
+      maxOps: DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit,
+      maxBytes: limits.maxFrameBytes,
+    });
+    const importId = ids();
+    let seq = room.seq;
+    for (const [n, ops] of batches.entries()) {
+      const id = batches.length === 1 ? `import-${importId}` : `import-${importId}-${n + 1}`;
+      const result = room.edit("api", id, ops, undefined, this.#o.durability.next);
+      if (!result.ok) {
+        const done = n === 0 ? "" : ` after ${n} of ${batches.length} edits were applied`;
+        return { ok: false, reason: "invalid", message: `${result.message}${done}`, skipped };
+      }
+      seq = result.seq;
+      this.#o.metrics.edits++;
+      maps.active(room);
+      this.#o.touch(room);
+      if (!await this.#o.madeDurable(room)) return NOT_SAVED;
+    }
+    return {
+      ok: true,
+      value: { seq, features: puts.length, total, skipped, edits: batches.length },
+    };
   }
 }

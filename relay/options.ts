@@ -19,6 +19,8 @@ export interface RelayOptions {
   tiles: string | null;
   /** Attribution shown with the tiles. */
   tilesAttribution: string | null;
+  /** Base URL of a Nominatim-compatible geocoder for online search; `null`: none. */
+  geocoder: string | null;
   /**
    * Start even when the write-ahead log lost acknowledged commits or `quick_check` finds damage
    * (logged); damaged maps are then refused one by one. @default false
@@ -140,6 +142,7 @@ export function parseOptions(
         tiles: { type: "string" },
         "tiles-attribution": { type: "string" },
         "public-url": { type: "string" },
+        geocoder: { type: "string" },
         "test-hooks": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
@@ -211,6 +214,17 @@ export function parseOptions(
       }`,
     );
   }
+  const geocoder = str("geocoder") ?? null;
+  if (
+    geocoder !== null &&
+    (!URL.canParse(geocoder) || !/^https?:$/.test(new URL(geocoder).protocol))
+  ) {
+    throw new UsageError(
+      `--geocoder must be the http(s) base URL of a Nominatim-compatible service: received ${
+        JSON.stringify(geocoder)
+      }`,
+    );
+  }
   return {
     kind: "run",
     options: {
@@ -221,6 +235,7 @@ export function parseOptions(
       trustProxy: list("trust-proxy"),
       tiles,
       tilesAttribution: str("tiles-attribution") ?? null,
+      geocoder,
       acceptDataLoss: values["accept-data-loss"] ??
         ["1", "true"].includes(env.DUPLEXMAP_ACCEPT_DATA_LOSS ?? ""),
       publicUrl: publicUrl === null ? null : new URL(publicUrl).origin,
@@ -269,6 +284,7 @@ export function helpText(): string {
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
     ["--accept-data-loss", "start although storage lost commits or is damaged", "off"],
     ["--public-url URL", "origin of share links", "first --origin, else this server"],
+    ["--geocoder URL", "Nominatim-compatible base URL for online search", "none (offline)"],
     ["--test-hooks", "serve the map page with window.duplex, for the browser tests", "off"],
     ...LIMIT_SPECS.map((s): [string, string, string] => [
       `--${s.flag} N`,

@@ -55,12 +55,15 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     trustProxy: [],
     tiles: null,
     tilesAttribution: null,
+    geocoder: null,
     acceptDataLoss: false,
     publicUrl: null,
     testHooks: false,
     limits: { ...DEFAULT_LIMITS },
   });
-  assert.equal(DEFAULT_LIMITS.maxFrameBytes, 1048576);
+  assert.equal(DEFAULT_LIMITS.maxFrameBytes, 4 * 1024 * 1024);
+  assert.equal(DEFAULT_LIMITS.maxVertices, 100_000);
+  assert.equal(DEFAULT_LIMITS.maxImportBytes, 32 * 1024 * 1024);
   assert.equal(DEFAULT_LIMITS.helloTimeoutMs, 10_000);
   assert.equal(DEFAULT_LIMITS.maxBufferedBytes, 8 * 1024 * 1024);
 });
@@ -114,6 +117,20 @@ Deno.test("parseOptions: --public-url (or DUPLEXMAP_PUBLIC_URL) must be an http(
   );
   for (const bad of ["maps.example.com", "https://maps.example.com/app", "ftp://x.example"]) {
     assert.throws(() => run(["--public-url", bad]), UsageError, bad);
+  }
+});
+
+Deno.test("parseOptions: --geocoder (or DUPLEXMAP_GEOCODER) must be an http(s) URL", () => {
+  assert.equal(
+    run(["--geocoder", "https://nominatim.example.org"]).geocoder,
+    "https://nominatim.example.org",
+  );
+  assert.equal(
+    run([], { DUPLEXMAP_GEOCODER: "http://127.0.0.1:8088/nominatim" }).geocoder,
+    "http://127.0.0.1:8088/nominatim",
+  );
+  for (const bad of ["nominatim.example.org", "ftp://x.example", ""]) {
+    assert.throws(() => run(["--geocoder", bad]), UsageError, JSON.stringify(bad));
   }
 });
 

@@ -206,7 +206,8 @@ function createOpSchema(limits: SchemaLimits, inbound = true) {
   const Feature = v.object({
     type: v.literal("Feature"),
     id: FeatureId,
-    geometry: Geom,
+    // Extension: `null` for a feature without geometry (RFC 7946 3.2), e.g. an attribute-only row.
+    geometry: v.nullable(Geom),
     // Normalised to an object so the echo, the snapshot and every client agree byte for byte.
     properties: v.optional(v.nullable(Props, () => ({})), () => ({})),
   });
@@ -296,7 +297,7 @@ export type FrameItem =
   | { ok: false; error: string; edit?: { id: EditId; code: RejectCode } };
 
 /** The default frame limit (`--max-frame-bytes`); clients learn the actual one from `/api/config`. */
-export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+export const DEFAULT_MAX_FRAME_BYTES = 4 << 20;
 
 /** Would `text` take more than `max` bytes as UTF-8? Encodes only when the length cannot tell. */
 export function utf8Exceeds(text: string, max: number): boolean {
@@ -400,7 +401,7 @@ export type PeerInfo = v.InferOutput<typeof PeerInfoSchema>;
 export const StoredFeatureSchema = v.object({
   type: v.literal("Feature"),
   id: v.string(),
-  geometry: StoredGeometry,
+  geometry: v.nullable(StoredGeometry),
   properties: StoredProperties,
 });
 
@@ -455,30 +456,3 @@ export const ServerMessageSchema = v.variant("type", [
 ]);
 /** Any message the relay sends. */
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;
-
-/** A GeoJSON FeatureCollection as accepted by `PUT /api/maps/<id>/features`; ids are optional. */
-export const ImportSchema = v.object({
-  type: v.literal("FeatureCollection", 'type must be "FeatureCollection"'),
-  features: v.array(
-    v.object({
-      type: v.literal("Feature", 'each feature needs type "Feature"'),
-      id: v.optional(v.union([
-        v.pipe(v.string(), v.minLength(1), v.maxLength(DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength)),
-        v.pipe(v.number(), v.safeInteger()),
-      ], "feature id must be a non-empty string or an integer")),
-      geometry: GeometrySchema,
-      properties: v.optional(v.nullable(Properties)),
-    }),
-  ),
-});
-/** One feature of an import body. */
-export type ImportFeature = v.InferOutput<typeof ImportSchema>["features"][number];
-
-/** Validates an import body, giving the first problem with its path. */
-export function parseImport(
-  json: unknown,
-): { ok: true; features: ImportFeature[] } | { ok: false; error: string } {
-  const result = v.safeParse(ImportSchema, json);
-  if (result.success) return { ok: true, features: result.output.features };
-  return { ok: false, error: describeIssue(result.issues[0]) };
-}

@@ -6,7 +6,6 @@ import {
   createClientMessageSchema,
   MAX_PROPERTY_DEPTH,
   parseFrame,
-  parseImport,
   propertiesProblem,
   ServerMessageSchema,
 } from "./protocol.ts";
@@ -179,52 +178,6 @@ Deno.test("createClientMessageSchema applies its limits", () => {
   assert.ok(result[2].ok);
 });
 
-Deno.test("parseImport accepts a FeatureCollection with optional ids and properties", () => {
-  const result = parseImport({
-    type: "FeatureCollection",
-    features: [
-      { type: "Feature", id: "a", geometry: point, properties: { n: 1 } },
-      { type: "Feature", id: 5, geometry: point, properties: null },
-      { type: "Feature", geometry: point },
-    ],
-  });
-  assert.ok(result.ok);
-  assert.equal(result.features.length, 3);
-  assert.equal(result.features[1].id, 5);
-  assert.equal(result.features[2].id, undefined);
-});
-
-Deno.test("parseImport gives the first problem with its path", () => {
-  const cases: [unknown, RegExp][] = [
-    [null, /./],
-    [{ type: "Feature" }, /type must be "FeatureCollection"/],
-    [{ type: "FeatureCollection" }, /features/],
-    [
-      {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", geometry: point }, { type: "F" }],
-      },
-      /features\.1\.type: each feature needs type "Feature"/,
-    ],
-    [
-      {
-        type: "FeatureCollection",
-        features: [{ type: "Feature", geometry: { type: "Point", coordinates: [181, 0] } }],
-      },
-      /features\.0\.geometry: .*longitude 181/,
-    ],
-    [
-      { type: "FeatureCollection", features: [{ type: "Feature", id: "", geometry: point }] },
-      /^features\.0\.id: /,
-    ],
-  ];
-  for (const [input, expected] of cases) {
-    const result = parseImport(input);
-    assert.ok(!result.ok, JSON.stringify(input));
-    assert.match(result.error, expected);
-  }
-});
-
 Deno.test("parseFrame: properties must be an object; missing or null become {}", () => {
   const put = (extra: Record<string, unknown>) =>
     JSON.stringify({
@@ -371,4 +324,32 @@ Deno.test("the depth caps limit what clients send, not what the relay sends: an 
     ClientMessageSchema,
   );
   assert.ok(sent.ok && !sent.items[0].ok, "the same edit from a client is refused");
+});
+
+Deno.test("parseFrame: a put feature may have null geometry (extension); a geom op may not", () => {
+  const frame = [
+    { type: "edit", id: 1, ops: [put("row", null)] },
+    { type: "edit", id: 2, ops: [{ op: "geom", fid: "row", geometry: null }] },
+  ];
+  const [row, geom] = items(parseFrame(JSON.stringify(frame), ClientMessageSchema));
+  assert.ok(row.ok);
+  assert.deepEqual(row.message, {
+    type: "edit",
+    id: 1,
+    ops: [{
+      op: "put",
+      feature: { type: "Feature", id: "row", geometry: null, properties: { name: "row" } },
+    }],
+  });
+  assert.ok(!geom.ok);
+  assert.equal(geom.edit?.code, "invalid_geometry");
+  // What the relay sends with it validates in a client.
+  const echo = {
+    type: "edit",
+    seq: 1,
+    by: "p",
+    id: 1,
+    ops: row.message.type === "edit" ? row.message.ops : [],
+  };
+  assert.ok(v.safeParse(ServerMessageSchema, echo).success);
 });

@@ -1,5 +1,6 @@
-/** Builds the browser client into public/dist/: the bundles, one stylesheet and the basemap data. */
+/** Builds public/dist/: the client bundles, one stylesheet, the basemap data and the gazetteer. */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { buildPlaces } from "./build_places.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const DIST = new URL("public/dist/", ROOT);
@@ -51,6 +52,8 @@ async function main(): Promise<void> {
     new URL("world-atlas/countries-50m.json", MODULES),
     new URL("countries-50m.json", DIST),
   );
+  // The relay's gazetteer (relay/routes/places.ts embeds it); not served to browsers as a file.
+  await buildPlaces();
   const files = [];
   for await (const entry of Deno.readDir(DIST)) {
     if (entry.isFile) {

@@ -150,10 +150,10 @@ export async function drawPolygon(a: Person, b: Person, shot: string): Promise<S
   }
   await a.page.mouse.click(cx + corners[0][0], cy + corners[0][1]);
   await b.page.waitForFunction(() =>
-    globalThis.duplex?.features().some((f) => f.geometry.type === "Polygon")
+    globalThis.duplex?.features().some((f) => f.geometry?.type === "Polygon")
   );
   const [polygon] = await features(b.page);
-  const ring = polygon.geometry.type === "Polygon" ? polygon.geometry.coordinates[0] : [];
+  const ring = polygon.geometry?.type === "Polygon" ? polygon.geometry.coordinates[0] : [];
   assert.equal(ring.length, 5, "four corners plus the closing one");
   assert.deepEqual(await features(a.page), [polygon]);
   await a.page.waitForTimeout(300);

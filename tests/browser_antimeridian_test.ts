@@ -92,6 +92,20 @@ async function expectPainted(page: Page, expected: [string, LngLat, boolean][]):
   assert.deepEqual(wrong, []);
 }
 
+/** The outer ring of a polygon feature, or null for anything else (a feature may lack geometry). */
+function outerRing(f: StoredFeature | null | undefined): number[][] | null {
+  const g = f?.geometry;
+  return g?.type === "Polygon" ? g.coordinates[0] : null;
+}
+
+/** Every ring of a polygon or multipolygon feature. */
+function ringsOf(f: StoredFeature): number[][][] {
+  const g = f.geometry;
+  if (g?.type === "Polygon") return g.coordinates;
+  if (g?.type === "MultiPolygon") return g.coordinates.flat();
+  return [];
+}
+
 async function view(page: Page) {
   const v = await page.evaluate(() => globalThis.duplex?.view());
   assert.ok(v);
@@ -141,10 +155,10 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
       const drawn = (await viewer.page.evaluate(() => globalThis.duplex?.features()))?.find((f) =>
         !before.has(f.id)
       );
-      assert.ok(drawn && drawn.geometry.type === "Polygon", JSON.stringify(drawn));
-      if (drawn.geometry.type !== "Polygon") return;
+      const drawnRing = outerRing(drawn);
+      assert.ok(drawn && drawnRing, JSON.stringify(drawn));
       rectangle = drawn;
-      const lngs = drawn.geometry.coordinates[0].map((q) => q[0]);
+      const lngs = drawnRing.map((q) => q[0]);
       assert.ok(lngs.every((x) => x >= -180 && x <= 180), `stored in range: ${lngs}`);
       assert.ok(
         lngs.some((x) => Math.abs(x - 172) < 1) && lngs.some((x) => Math.abs(x + 172) < 1),
@@ -167,8 +181,8 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
     await t.step(
       "a corner of that rectangle dragged with Geoman comes back in the stored form",
       async () => {
-        assert.ok(rectangle && rectangle.geometry.type === "Polygon");
-        const stored = rectangle.geometry.coordinates[0];
+        const stored = outerRing(rectangle);
+        assert.ok(rectangle && stored);
         // The corner drawn at 172, -40 stays where it was; the one at 188, -30 goes to 190, -28.
         const kept = stored.find((q) => q[0] > 0 && q[1] < -35);
         const from = stored.find((q) => q[0] < 0 && q[1] > -35);
@@ -186,11 +200,12 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
         await viewer.page.waitForFunction(
           ([fid, old]) => JSON.stringify(globalThis.duplex?.feature(fid)?.geometry) !== old,
           [fid, JSON.stringify(rectangle.geometry)] as const,
+          { timeout: 15_000 },
         );
         await editor.page.locator(".leaflet-pm-icon-edit").click();
         const edited = await viewer.page.evaluate((fid) => globalThis.duplex?.feature(fid), fid);
-        assert.ok(edited?.geometry.type === "Polygon", JSON.stringify(edited));
-        const ring = edited.geometry.coordinates[0];
+        const ring = outerRing(edited);
+        assert.ok(ring, JSON.stringify(edited));
         assert.ok(
           ring.every((q) => q[0] >= -180 && q[0] <= 180),
           `in range: ${JSON.stringify(ring)}`,
@@ -332,13 +347,28 @@ Deno.test("world countries across the antimeridian: one shape each in an editor 
       },
     );
 
-    await t.step("the export is the import, byte for byte in every coordinate", async () => {
+    await t.step("the export is the import, every position exactly as imported", async () => {
       const res = await fetch(`${relay.url}/api/maps/${map.id}/features?key=${map.viewKey}`);
       assert.equal(res.status, 200);
       const exported: { features: StoredFeature[] } = await res.json();
       assert.equal(exported.features.length, countries.length);
       const byId = new Map(exported.features.map((f) => [f.id, f]));
-      for (const f of countries) assert.deepEqual(byId.get(f.id), f, f.properties.name as string);
+      for (const f of countries) {
+        const e = byId.get(f.id);
+        const name = String(f.properties.name);
+        assert.ok(e, name);
+        assert.deepEqual(e.properties, f.properties);
+        assert.equal(e.geometry?.type, f.geometry?.type, name);
+        // The importer winds rings the RFC 7946 way (import-policy): a ring may come back
+        // reversed, but every position is the one imported: none moved by 360°, none split off.
+        const [got, want] = [ringsOf(e), ringsOf(f)];
+        assert.equal(got.length, want.length, name);
+        got.forEach((r, i) => {
+          const same = JSON.stringify(r) === JSON.stringify(want[i]) ||
+            JSON.stringify(r) === JSON.stringify([...want[i]].reverse());
+          assert.ok(same, `${name}: ring ${i} differs from the import`);
+        });
+      }
     });
 
     // The viewer's browser logs the stripped WebSocket handshake (426) before it falls back.

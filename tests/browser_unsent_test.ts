@@ -42,7 +42,7 @@ Deno.test("an edit made offline in a tab that is then closed is sent exactly onc
     await a.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await a.page.locator("#status", { hasText: "1 unsent edit" }).waitFor();
     const [drawn] = await a.page.evaluate(() => globalThis.duplex?.features() ?? []);
-    assert.equal(drawn.geometry.type, "Point");
+    assert.equal(drawn.geometry?.type, "Point");
     await until(async () => await storedUnsent(a.page) === 1, "the edit to be kept in IndexedDB");
     await screenshot(a.page, "h15-offline-unsent-edit");
 

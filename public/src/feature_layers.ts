@@ -133,7 +133,8 @@ export class FeatureLayers {
     for (const fid of fids) {
       const feature = features.get(fid);
       const entry = this.#entries.get(fid);
-      if (!feature) {
+      // A feature without geometry (an attribute-only row) is kept on the map but has no layer.
+      if (!feature || feature.geometry === null) {
         if (entry) {
           this.#group.removeLayer(entry.layer);
           this.#entries.delete(fid);

@@ -1,12 +1,39 @@
-/** Import and export of GeoJSON files: turn a file into one edit, and the map into a file. */
-import { DEFAULT_SCHEMA_LIMITS, geometryIssue, propertiesProblem } from "../../relay/protocol.ts";
-import type { EditOp, Geometry, StoredFeature } from "../../relay/protocol.ts";
+/** Import and export of GeoJSON files: turn a file into edits the relay takes, and the map into a file. */
+import { readFeatures, splitOps } from "../../relay/import_read.ts";
+import type { FeatureLimits, SkippedFeature } from "../../relay/import_read.ts";
+import { DEFAULT_LIMITS } from "../../relay/limits.ts";
+import { DEFAULT_SCHEMA_LIMITS } from "../../relay/protocol.ts";
+import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 
-/** The result of reading a file: put ops for every feature, or why the file cannot be used. */
-export type ImportResult = { ok: true; ops: EditOp[] } | {
+/** The result of reading a file: its valid features as edits the relay takes, or why none. */
+export type ImportResult = {
+  ok: true;
+  /** `put` ops, split into edits by the relay's ops per edit and bytes per frame. */
+  batches: EditOp[][];
+  /** Features that will be imported. */
+  count: number;
+  /** Features in the file. */
+  total: number;
+  /** The features that will not be, and why, in file order. */
+  skipped: SkippedFeature[];
+} | {
   ok: false;
   message: string;
+};
+
+/** The relay's limits an import follows (`/api/config`; the defaults without it). */
+export interface ImportLimits extends FeatureLimits {
+  /** Ops in one edit. */
+  maxOps: number;
+}
+
+/** The relay's default {@link ImportLimits}. */
+export const DEFAULT_IMPORT_LIMITS: ImportLimits = {
+  maxVertices: DEFAULT_LIMITS.maxVertices,
+  maxPropsBytes: DEFAULT_LIMITS.maxPropsBytes,
+  maxFrameBytes: DEFAULT_LIMITS.maxFrameBytes,
+  maxOps: DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit,
 };
 
 /** Options for {@link importOps}. */
@@ -15,19 +42,21 @@ export interface ImportOptions {
   existing: ReadonlySet<string> | ReadonlyMap<string, unknown>;
   /** Makes a fresh feature id. */
   newId: () => string;
-  /** Most features in one file. @default the relay's most ops in one edit (10 000) */
-  maxFeatures?: number;
+  /** The relay's limits. @default DEFAULT_IMPORT_LIMITS */
+  limits?: ImportLimits;
 }
 
 /**
- * Reads GeoJSON text (a FeatureCollection, a Feature, or a bare geometry) into `put` ops, all or
- * nothing: one bad feature makes the whole file fail with a message that says which and why.
+ * Reads GeoJSON text (a FeatureCollection, a Feature, or a bare geometry) into `put` ops split into
+ * edits the relay takes. Each feature is kept or skipped on its own, by the relay's own reader
+ * (null geometry kept, polygons rewound to the right-hand rule); a file is refused only when it is
+ * not GeoJSON or none of its features can be imported.
  *
  * @example
  * ```ts
  * import { importOps } from "./geojson_io.ts";
  * const r = importOps('{"type":"Point","coordinates":[1,2]}', { existing: new Set(), newId: () => "n1" });
- * r.ok && r.ops.length; // 1
+ * r.ok && r.count; // 1
  * ```
  */
 export function importOps(text: string, options: ImportOptions): ImportResult {
@@ -35,10 +64,7 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   try {
     json = JSON.parse(text);
   } catch {
-    return {
-      ok: false,
-      message: "The file is not JSON, so it cannot be GeoJSON.",
-    };
+    return { ok: false, message: "The file is not JSON, so it cannot be GeoJSON." };
   }
   if (!isObject(json)) {
     return { ok: false, message: "The file is not a GeoJSON object." };
@@ -46,10 +72,7 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   let items: unknown[];
   if (json.type === "FeatureCollection") {
     if (!Array.isArray(json.features)) {
-      return {
-        ok: false,
-        message: "The FeatureCollection has no 'features' list.",
-      };
+      return { ok: false, message: "The FeatureCollection has no 'features' list." };
     }
     items = json.features;
   } else if (json.type === "Feature") {
@@ -57,52 +80,54 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
   } else {
     items = [{ type: "Feature", geometry: json, properties: {} }];
   }
-  // One edit: at most as many ops as the relay takes in one.
-  const max = options.maxFeatures ?? DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit;
   if (items.length === 0) {
     return { ok: false, message: "The file holds no features." };
   }
-  if (items.length > max) {
+  const limits = options.limits ?? DEFAULT_IMPORT_LIMITS;
+  const read = readFeatures(items, limits);
+  if (read.features.length === 0) {
     return {
       ok: false,
-      message: `The file holds ${items.length} features; at most ${max} can be imported at once.`,
+      message: items.length === 1
+        ? `The feature cannot be imported: ${read.skipped[0].reason}.`
+        : `None of the ${items.length} features can be imported: ${skippedList(read.skipped)}.`,
     };
   }
   const used = new Set<string>();
+  const sizes = new Map<EditOp, number>();
   const ops: EditOp[] = [];
-  for (const [index, item] of items.entries()) {
-    const where = items.length > 1 ? `Feature ${index + 1}` : "The feature";
-    if (!isObject(item) || item.type !== "Feature") {
-      return { ok: false, message: `${where} is not a GeoJSON Feature.` };
-    }
-    if (item.geometry === null || item.geometry === undefined) {
-      return { ok: false, message: `${where} has no geometry.` };
-    }
-    const problem = geometryIssue(item.geometry);
-    if (problem !== null) {
-      return { ok: false, message: `${where} has a bad geometry: ${problem}.` };
-    }
-    const properties = item.properties ?? {};
-    if (!isObject(properties)) {
-      return { ok: false, message: `${where} has 'properties' that are not an object.` };
-    }
-    // The relay's own check, so a file it would refuse is refused here, before anything is sent.
-    const deep = propertiesProblem(properties);
-    if (deep !== null) return { ok: false, message: `${where} has bad 'properties': ${deep}.` };
-    let id = typeof item.id === "string" && item.id.length > 0 &&
-        item.id.length <= DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength
-      ? item.id
-      : "";
+  for (const f of read.features) {
+    let id = typeof f.id === "string" ? f.id : "";
     if (!id || used.has(id) || options.existing.has(id)) id = options.newId();
     used.add(id);
-    // geometryIssue() has checked the shape, which is what the Geometry type describes.
-    const geometry = item.geometry as Geometry;
-    ops.push({
+    const op: EditOp = {
       op: "put",
-      feature: { type: "Feature", id, geometry, properties },
-    });
+      feature: { type: "Feature", id, geometry: f.geometry, properties: f.properties },
+    };
+    sizes.set(op, f.size + id.length * 3);
+    ops.push(op);
   }
-  return { ok: true, ops };
+  const batches = splitOps(ops, (op) => sizes.get(op) ?? 0, {
+    maxOps: limits.maxOps,
+    maxBytes: limits.maxFrameBytes,
+  });
+  return { ok: true, batches, count: ops.length, total: items.length, skipped: read.skipped };
+}
+
+/**
+ * The skipped features for a person: `#17 (id "x"): reason`, the first `max` of them.
+ *
+ * @example
+ * ```ts
+ * skippedList([{ index: 4, reason: "bad geometry" }]); // "#4: bad geometry"
+ * ```
+ */
+export function skippedList(skipped: readonly SkippedFeature[], max = 5): string {
+  const shown = skipped.slice(0, max).map((s) =>
+    `#${s.index}${s.id === undefined ? "" : ` (id ${JSON.stringify(s.id)})`}: ${s.reason}`
+  );
+  const more = skipped.length - shown.length;
+  return shown.join("; ") + (more > 0 ? `; and ${more} more` : "");
 }
 
 /**

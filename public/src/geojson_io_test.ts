@@ -1,6 +1,6 @@
-/** Tests for GeoJSON import (all or nothing, clear messages) and export. */
+/** Tests for GeoJSON import (valid features kept, the rest reported, split into edits) and export. */
 import assert from "assert";
-import { exportText, importOps } from "./geojson_io.ts";
+import { DEFAULT_IMPORT_LIMITS, exportText, importOps } from "./geojson_io.ts";
 
 const options = () => {
   let n = 0;
@@ -32,12 +32,12 @@ Deno.test("a FeatureCollection becomes one put per feature; clashing or missing 
   const result = importOps(text, options());
   assert.ok(result.ok);
   assert.deepEqual(
-    result.ops.map((op) => op.op === "put" ? op.feature.id : ""),
+    result.batches.flat().map((op) => op.op === "put" ? op.feature.id : ""),
     ["keep", "new-1", "new-2"],
   );
   const round = JSON.parse(
     exportText(
-      result.ops.flatMap((op) =>
+      result.batches.flat().flatMap((op) =>
         op.op === "put" ? [{ ...op.feature, properties: op.feature.properties ?? {} }] : []
       ),
     ),
@@ -46,27 +46,34 @@ Deno.test("a FeatureCollection becomes one put per feature; clashing or missing 
   assert.deepEqual(round.features[0].properties, { a: 1 });
 });
 
-Deno.test("bad files are refused with a message that says what is wrong", () => {
+Deno.test("bad files are refused with a message that says what is wrong; bad features are skipped", () => {
   const o = options();
   assert.deepEqual(importOps("nope", o), {
     ok: false,
     message: "The file is not JSON, so it cannot be GeoJSON.",
   });
-  const bad = importOps(
+  const some = importOps(
     JSON.stringify({
       type: "FeatureCollection",
       features: [
         { type: "Feature", geometry: { type: "Point", coordinates: [1, 2] } },
-        { type: "Feature", geometry: { type: "Point", coordinates: [500, 2] } },
+        { type: "Feature", id: "far", geometry: { type: "Point", coordinates: [500, 2] } },
       ],
     }),
     o,
   );
-  assert.equal(bad.ok, false);
-  assert.match(
-    bad.ok ? "" : bad.message,
-    /^Feature 2 has a bad geometry: .*longitude/,
+  assert.ok(some.ok);
+  assert.equal(some.count, 1);
+  assert.deepEqual(some.skipped, [{
+    index: 1,
+    id: "far",
+    reason: "bad geometry: coordinates: longitude 500 is outside -180..180",
+  }]);
+  const none = importOps(
+    JSON.stringify({ type: "Feature", geometry: { type: "Point", coordinates: [500, 2] } }),
+    o,
   );
+  assert.match(none.ok ? "" : none.message, /^The feature cannot be imported: .*longitude/);
   assert.equal(
     importOps('{"type":"FeatureCollection","features":[]}', o).ok,
     false,
@@ -104,4 +111,24 @@ Deno.test("a file whose properties nest deeper than the relay accepts is refused
   const result = importOps(text, options());
   assert.equal(result.ok, false);
   assert.match(result.ok ? "" : result.message, /nested more than 32 levels deep/);
+});
+
+Deno.test("a file over the relay's limits is split into edits under them: 10 001 points", () => {
+  const features = Array.from({ length: 10_001 }, (_, i) => ({
+    type: "Feature",
+    geometry: { type: "Point", coordinates: [(i % 360) - 180, (i % 170) - 85] },
+    properties: { i, label: `point number ${i}` },
+  }));
+  const result = importOps(JSON.stringify({ type: "FeatureCollection", features }), {
+    ...options(),
+    limits: { ...DEFAULT_IMPORT_LIMITS, maxFrameBytes: 200_000 },
+  });
+  assert.ok(result.ok);
+  assert.equal(result.count, 10_001);
+  assert.ok(result.batches.length > 1);
+  for (const batch of result.batches) {
+    assert.ok(batch.length <= DEFAULT_IMPORT_LIMITS.maxOps);
+    const frame = JSON.stringify({ type: "edit", id: "c-123456", ops: batch });
+    assert.ok(new TextEncoder().encode(frame).length <= 200_000, `${frame.length}`);
+  }
 });

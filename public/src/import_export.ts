@@ -1,6 +1,9 @@
-/** Import (a picked or dropped GeoJSON file becomes one edit) and Export (a .geojson download). */
+/** Import (a picked or dropped GeoJSON file becomes edits, with a progress bar) and Export (a .geojson download). */
 import { byId, h, toast } from "./dom.ts";
-import { exportText, importOps } from "./geojson_io.ts";
+import { DEFAULT_IMPORT_LIMITS, exportText, importOps, skippedList } from "./geojson_io.ts";
+import type { PageConfig } from "./page_map.ts";
+import type { ImportLimits } from "./geojson_io.ts";
+import type { SkippedFeature } from "../../relay/import_read.ts";
 import { randomId } from "./identity.ts";
 import type { MapFeatures } from "./map_features.ts";
 import type { Session } from "./session.ts";
@@ -21,6 +24,37 @@ export function exportFileName(title: string): string {
 /** The words for a finished import. */
 export function importedNotice(count: number, file: string): string {
   return `Imported ${count} feature${count === 1 ? "" : "s"} from ${file}.`;
+}
+
+/**
+ * The words for a finished import that skipped features: which ones and why.
+ *
+ * @example
+ * ```ts
+ * importSummary(1, 2, [{ index: 1, reason: "bad geometry" }], "a.geojson");
+ * // "Imported 1 of 2 features from a.geojson; 1 skipped: #1: bad geometry."
+ * ```
+ */
+export function importSummary(
+  count: number,
+  total: number,
+  skipped: readonly SkippedFeature[],
+  file: string,
+): string {
+  if (skipped.length === 0) return importedNotice(count, file);
+  return `Imported ${count} of ${total} features from ${file}; ${skipped.length} skipped: ${
+    skippedList(skipped)
+  }.`;
+}
+
+/** The limits imports follow, from the relay's `/api/config` (its defaults where it says nothing). */
+export function importLimits(config: PageConfig): ImportLimits {
+  return {
+    maxVertices: config.maxVertices ?? DEFAULT_IMPORT_LIMITS.maxVertices,
+    maxPropsBytes: config.maxPropsBytes ?? DEFAULT_IMPORT_LIMITS.maxPropsBytes,
+    maxFrameBytes: config.maxFrameBytes ?? DEFAULT_IMPORT_LIMITS.maxFrameBytes,
+    maxOps: config.maxOpsPerEdit ?? DEFAULT_IMPORT_LIMITS.maxOps,
+  };
 }
 
 /** The Import and Export buttons and dropping a file on the page; a bad file changes nothing. */
@@ -54,9 +88,12 @@ export class ImportExport {
   };
   #download = () => this.exportFile();
 
-  constructor(options: { session: Session; features: MapFeatures }) {
+  #limits?: ImportLimits;
+
+  constructor(options: { session: Session; features: MapFeatures; limits?: ImportLimits }) {
     this.#session = options.session;
     this.#features = options.features;
+    this.#limits = options.limits;
   }
 
   /** Lets the Import button be used (by editors, once welcomed). */
@@ -64,7 +101,10 @@ export class ImportExport {
     this.#import.disabled = !editor;
   }
 
-  /** Adds a file's features as one edit and shows them. */
+  /**
+   * Adds a file's valid features and shows them: as many edits as the relay's limits need, sent
+   * one after another with a progress bar; then says what was imported and what was skipped.
+   */
   async importFile(file: File): Promise<void> {
     const session = this.#session;
     // Before welcome (or on a refused link) an import would only reach this page's copy.
@@ -75,15 +115,37 @@ export class ImportExport {
     const result = importOps(await file.text(), {
       existing: session.doc.features,
       newId: () => `f-${randomId(16)}`,
+      limits: this.#limits,
     });
     if (!result.ok) {
       toast(`Nothing was imported from ${file.name}: ${result.message}`, "error");
       return;
     }
-    const pending = session.edit(result.ops);
-    const fids = result.ops.flatMap((op) => op.op === "put" ? [op.feature.id] : []);
+    const progress = new ImportProgress(file.name, result.count);
+    const fids: string[] = [];
+    let done = 0;
+    try {
+      for (const batch of result.batches) {
+        const outcome = await session.edit(batch);
+        if (!outcome.ok) {
+          toast(
+            `The import of ${file.name} stopped after ${done} of ${result.count} features: ` +
+              outcome.message,
+            "error",
+          );
+          break;
+        }
+        for (const op of batch) if (op.op === "put") fids.push(op.feature.id);
+        done += batch.length;
+        progress.set(done);
+      }
+    } finally {
+      progress.remove();
+    }
     this.#features.fit(fids);
-    if ((await pending).ok) toast(importedNotice(fids.length, file.name));
+    if (done === result.count) {
+      toast(importSummary(done, result.total, result.skipped, file.name));
+    }
   }
 
   /** Downloads the map as GeoJSON. */
@@ -122,5 +184,35 @@ export class ImportExport {
     document.removeEventListener("dragover", this.#dragOver);
     document.removeEventListener("dragleave", this.#dragLeave);
     document.removeEventListener("drop", this.#drop);
+  }
+}
+
+/** The progress bar of a running import, in the corner of the page. */
+class ImportProgress {
+  #bar: HTMLProgressElement;
+  #text: HTMLElement;
+  #box: HTMLElement;
+  #file: string;
+  #total: number;
+
+  constructor(file: string, total: number) {
+    this.#file = file;
+    this.#total = total;
+    this.#bar = h("progress", { max: String(total), value: "0" }) as HTMLProgressElement;
+    this.#text = h("span", {}, "");
+    this.#box = h("div", { class: "import-progress", role: "status" }, this.#text, this.#bar);
+    this.set(0);
+    document.body.append(this.#box);
+  }
+
+  /** Shows `done` features as imported. */
+  set(done: number): void {
+    this.#bar.value = done;
+    this.#text.textContent = `Importing ${this.#file}: ${done} of ${this.#total} features`;
+  }
+
+  /** Takes the bar away. */
+  remove(): void {
+    this.#box.remove();
   }
 }

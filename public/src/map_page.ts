@@ -1,9 +1,10 @@
 /** The map page (`/m/<id>#key=...`): the composition root that makes the session and wires the views. */
 import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
+import { FindBox } from "./find.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
-import { ImportExport } from "./import_export.ts";
+import { ImportExport, importLimits } from "./import_export.ts";
 import type L from "./leaflet.ts";
 import { welcomeTimeoutFrom } from "./link_state.ts";
 import { MapFeatures } from "./map_features.ts";
@@ -116,11 +117,22 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     key: link.key,
     viewKey: () => localStorage.getItem(viewKeyName(mapId)),
   }).onAdd();
-  const importExport = new ImportExport({ session, features }).onAdd();
+  const importExport = new ImportExport({ session, features, limits: importLimits(config) })
+    .onAdd();
   const viewport = new ViewportSync(map, session).onAdd();
   new MeButton({ identity, storage: localStorage, session }).onAdd();
   features.onAdd();
   people.onAdd();
+  new FindBox({
+    map,
+    before: byId("status", HTMLElement),
+    features: () => session.doc.features.values(),
+    showFeature: (fid) => {
+      features.select(fid);
+      features.zoomTo(fid);
+    },
+    geocoder: config.geocoder === true,
+  }).onAdd();
   new Shortcuts(document, {
     cancel: (typing) => {
       if (people.following !== null) people.follow(null);

@@ -9,6 +9,12 @@ export interface PageConfig {
   tilesAttribution: string | null;
   /** The relay's frame limit. */
   maxFrameBytes?: number;
+  /** The relay's limits on one feature and one edit, which imports follow. */
+  maxVertices?: number;
+  maxPropsBytes?: number;
+  maxOpsPerEdit?: number;
+  /** Whether `/api/geocode` answers (`--geocoder`). */
+  geocoder?: boolean;
 }
 
 /** Makes the map in `element` on the whole world, then reads the config and adds the basemap. */

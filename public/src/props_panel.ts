@@ -101,20 +101,25 @@ export class PropsPanel {
     this.#rows.clear();
     const list = h("div", { class: "props-list", role: "list" });
     this.#list = list;
+    const located = feature.geometry === null ? 0 : vertexCount(feature.geometry);
     const head = h(
       "div",
       { class: "props-head" },
       h(
         "span",
         { class: "geom-type" },
-        rectangleBounds(feature.geometry) ? "Rectangle" : feature.geometry.type,
+        feature.geometry === null
+          ? "No geometry"
+          : rectangleBounds(feature.geometry)
+          ? "Rectangle"
+          : feature.geometry.type,
       ),
       // An empty MultiPoint or GeometryCollection is valid but has nowhere to zoom to.
       h("button", {
         type: "button",
         class: "link zoom-to",
-        disabled: vertexCount(feature.geometry) === 0,
-        title: vertexCount(feature.geometry) === 0 ? "This feature has no location" : "",
+        disabled: located === 0,
+        title: located === 0 ? "This feature has no location" : "",
         onclick: () => this.#options.zoomTo(feature.id),
       }, "Zoom to"),
       editable &&

@@ -1,6 +1,7 @@
 /** The embedded web client: its pages, its assets and `/api/config`. */
 import type { Context, Hono } from "hono";
 import { assets, pages, testHookAssets } from "../../public/assets.ts";
+import { DEFAULT_SCHEMA_LIMITS } from "../protocol.ts";
 import { problem } from "./common.ts";
 import type { Env, RouteContext } from "./common.ts";
 
@@ -27,5 +28,10 @@ export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): vo
       version: options.version,
       // The client keeps each frame (and so each edit) under this, instead of being closed 1009.
       maxFrameBytes: hub.limits.maxFrameBytes,
+      // Imports in the page skip and split by the relay's own limits, as the import API does.
+      maxVertices: hub.limits.maxVertices,
+      maxPropsBytes: hub.limits.maxPropsBytes,
+      maxOpsPerEdit: DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit,
+      geocoder: Boolean(options.geocoder),
     }));
 }

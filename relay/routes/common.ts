@@ -45,9 +45,10 @@ export function problem(
   status: number,
   detail: string,
   headers: Record<string, string> = {},
+  extra: Record<string, unknown> = {},
 ): Response {
   return c.body(
-    JSON.stringify({ type: "about:blank", title: statusTitle(status), status, detail }),
+    JSON.stringify({ type: "about:blank", title: statusTitle(status), status, detail, ...extra }),
     status as ContentfulStatusCode,
     { "content-type": "application/problem+json", ...headers },
   );
@@ -64,7 +65,9 @@ function statusTitle(status: number): string {
     426: "Upgrade Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
   };
   return titles[status] ?? "Error";
 }

@@ -130,10 +130,13 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
         maxBytes: limits.maxImportBytes,
         timeoutMs: bodyTimeoutMs,
       });
-      const parsed = await imports.parse(bytes);
+      const parsed = await imports.parse(bytes, limits);
       if (!parsed.ok) return problem(c, parsed.status, parsed.message);
-      const result = await hub.api.importFeatures(mapId, key, parsed.features);
-      if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
+      const result = await hub.api.importFeatures(mapId, key, parsed);
+      if (!result.ok) {
+        const extra = result.skipped ? { skipped: result.skipped } : {};
+        return problem(c, REFUSAL_STATUS[result.reason], result.message, {}, extra);
+      }
       return c.json(result.value);
     } finally {
       slot.release();

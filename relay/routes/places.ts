@@ -1,0 +1,99 @@
+/** The offline gazetteer's HTTP face: `GET /api/places?q=` (find) and `?bbox=` (map labels). */
+import type { Context, Hono } from "hono";
+import { type BBox, parsePlaces, type PlaceIndex } from "../places.ts";
+import { problem } from "./common.ts";
+import type { Env, RouteContext } from "./common.ts";
+
+/** Longest query accepted; no place name in the data is longer. */
+export const MAX_QUERY_LENGTH = 200;
+
+// The data only changes with the relay's own build, so answers may be cached for a day.
+const CACHE = { "cache-control": "public, max-age=86400" };
+
+/**
+ * Reads the gazetteer that scripts/build_places.ts wrote. Imported dynamically so that the ~9 MB
+ * text and its index enter memory on the first query, not when the relay starts; the literal
+ * specifier keeps it in `deno compile`'s module graph, so the binary carries the same bytes.
+ */
+export async function loadEmbeddedPlaces(): Promise<PlaceIndex> {
+  const { default: text } = await import("../../public/dist/places.txt", {
+    with: { type: "text" },
+  });
+  return parsePlaces(text);
+}
+
+/**
+ * Adds `GET /api/places`: `?q=TEXT&limit=N` (default 10, at most 50) or `?bbox=W,S,E,N&limit=N`
+ * (default 50, at most 200). No key: the data is public and the same for every map.
+ */
+export function placesRoutes(
+  app: Hono<Env>,
+  _ctx: RouteContext,
+  load: () => Promise<PlaceIndex> = loadEmbeddedPlaces,
+): void {
+  let index: Promise<PlaceIndex> | null = null;
+  const ready = (): Promise<PlaceIndex> => {
+    index ??= load().catch((err) => {
+      index = null; // the next request tries again
+      throw err;
+    });
+    return index;
+  };
+
+  app.get("/api/places", async (c) => {
+    const q = c.req.query("q");
+    const bbox = c.req.query("bbox");
+    if ((q === undefined) === (bbox === undefined)) {
+      return problem(c, 400, "give either q=TEXT (a place name) or bbox=WEST,SOUTH,EAST,NORTH");
+    }
+    if (q !== undefined) {
+      if (q.trim() === "" || q.length > MAX_QUERY_LENGTH) {
+        return problem(
+          c,
+          400,
+          `q must be 1 to ${MAX_QUERY_LENGTH} characters: received ${q.length}`,
+        );
+      }
+      const limit = parseLimit(c, 10, 50);
+      if (typeof limit === "string") return problem(c, 400, limit);
+      return c.json({ places: (await ready()).search(q, limit) }, 200, CACHE);
+    }
+    const box = parseBBox(bbox ?? "");
+    if (typeof box === "string") return problem(c, 400, box);
+    const limit = parseLimit(c, 50, 200);
+    if (typeof limit === "string") return problem(c, 400, limit);
+    return c.json({ places: (await ready()).within(box, limit) }, 200, CACHE);
+  });
+}
+
+/** `?limit=` as a whole number in 1..max, or what is wrong with it. */
+function parseLimit(c: Context, fallback: number, max: number): number | string {
+  const raw = c.req.query("limit");
+  if (raw === undefined) return fallback;
+  const n = /^\d{1,4}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 1 && n <= max)) {
+    return `limit must be a whole number from 1 to ${max}: received '${raw}'`;
+  }
+  return n;
+}
+
+/**
+ * `W,S,E,N` in degrees: longitudes in -180..180 (west > east crosses the antimeridian), latitudes
+ * in -90..90 with south <= north; or what is wrong with it.
+ */
+export function parseBBox(raw: string): BBox | string {
+  const parts = raw.split(",");
+  const nums = parts.map((p) => (/^\s*-?\d+(\.\d+)?\s*$/.test(p) ? Number(p) : NaN));
+  const usage = "bbox must be WEST,SOUTH,EAST,NORTH in degrees";
+  if (parts.length !== 4 || nums.some((n) => !Number.isFinite(n))) {
+    return `${usage}: received '${raw.slice(0, 100)}'`;
+  }
+  const [west, south, east, north] = nums;
+  if (Math.abs(west) > 180 || Math.abs(east) > 180) {
+    return `${usage}, longitudes from -180 to 180 (west > east crosses the antimeridian)`;
+  }
+  if (Math.abs(south) > 90 || Math.abs(north) > 90 || south > north) {
+    return `${usage}, latitudes from -90 to 90 with south <= north`;
+  }
+  return { west, south, east, north };
+}
