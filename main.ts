@@ -1,6 +1,7 @@
 /** Entry point: read options, open the store, make the hub and the app, serve, shut down cleanly. */
 import denoJson from "./deno.json" with { type: "json" };
 import { createApp } from "./relay/app.ts";
+import { BasemapError, openBasemaps } from "./relay/basemaps/registry.ts";
 import { backupDatabase, BackupError } from "./relay/backup.ts";
 import { Geocoder } from "./relay/geocoder.ts";
 import { Hub } from "./relay/hub.ts";
@@ -51,6 +52,22 @@ const options = command.options;
 const encoder = new TextEncoder();
 const logger = jsonLogger((line) => Deno.stdout.writeSync(encoder.encode(line + "\n")));
 
+// A basemap file that cannot be served is a mistake on the command line: say so before anything.
+const basemaps = await openBasemaps(options.basemaps).catch((err) => {
+  if (!(err instanceof BasemapError)) throw err;
+  console.error(`duplexmap: ${err.message} (see --help)`);
+  Deno.exit(2);
+});
+for (const info of basemaps.list([]).slice(1)) {
+  logger.log("basemap_opened", {
+    name: info.id,
+    kind: info.kind,
+    tiles: info.tiles,
+    minzoom: info.minzoom,
+    maxzoom: info.maxzoom,
+  });
+}
+
 function openOrExit(): ReturnType<typeof openStore> {
   try {
     return openStore({ dataDir: options.dataDir, acceptDataLoss: options.acceptDataLoss, logger });
@@ -90,6 +107,8 @@ const app = createApp({
   trustProxy: options.trustProxy,
   tiles: options.tiles,
   tilesAttribution: options.tilesAttribution,
+  basemaps,
+  tileSources: options.tileSources,
   publicUrl: options.publicUrl,
   geocoder: options.geocoder === null ? null : new Geocoder({
     url: options.geocoder,
@@ -129,6 +148,7 @@ async function shutdown(signal: string): Promise<void> {
     logger.log("internal_error", { where: "shutdown", error: String(err) })
   );
   await Promise.race([closed, grace]);
+  await basemaps.close();
   store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);

@@ -14,6 +14,7 @@ import {
   type ScenarioResult,
 } from "./scenarios.ts";
 import type { ServerName } from "./servers.ts";
+import { tileScenario } from "./tiles.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const START = "<!-- bench:results:start -->";
@@ -55,6 +56,7 @@ const SCENARIOS = {
   s4: scenario4,
   s5: scenario5,
   s6: scenario6,
+  tiles: tileScenario,
 };
 type ScenarioId = keyof typeof SCENARIOS;
 
@@ -114,7 +116,7 @@ export function spliceResults(existing: string | null, generated: string): strin
   return `${before}\n${generated}\n${after}`;
 }
 
-/** Replaces scenarios of the newest saved run of `mode` with `fresh` ones (kept in s1..s6 order). */
+/** Replaces scenarios of the newest saved run of `mode` with `fresh` ones (kept in SCENARIOS order). */
 async function mergeWithPrevious(mode: Mode, fresh: ScenarioResult[]): Promise<ScenarioResult[]> {
   const dir = `${ROOT}bench/results`;
   const names: string[] = [];

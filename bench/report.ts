@@ -178,6 +178,16 @@ export function scenarioMarkdown(s: ScenarioResult): string {
         ["connect_ms", "connect ms", ms],
       ]));
       break;
+    case "tiles":
+      out.push(valuesTable(s.rows, [
+        ["tiles_per_s", "tiles/s", (v) => v.toFixed(0)],
+        ["p50_ms", "p50 ms", ms],
+        ["p99_ms", "p99 ms", ms],
+        ["cpu_us_per_tile", "relay CPU µs / tile", (v) => v.toFixed(0)],
+        ["kib_per_tile", "KiB / tile", (v) => v.toFixed(1)],
+        ["distinct_tiles", "tiles in file", (v) => v.toFixed(0)],
+      ]));
+      break;
   }
   const closes = s.rows.filter((r) => r.load && Object.keys(r.load.closes).length > 0);
   for (const r of closes) {

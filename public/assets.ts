@@ -7,7 +7,9 @@ import mapJs from "./dist/map.js" with { type: "text" };
 import startJs from "./dist/start.js" with { type: "text" };
 import mapTestHooksJs from "./dist/map_test_hooks.js" with { type: "text" };
 import appCss from "./dist/app.css" with { type: "text" };
-import countries from "./dist/countries-50m.json" with { type: "text" };
+import countries10m from "./dist/countries-10m.json" with { type: "text" };
+import countries50m from "./dist/countries-50m.json" with { type: "text" };
+import countries110m from "./dist/countries-110m.json" with { type: "text" };
 
 /** One embedded file. */
 export interface Asset {
@@ -28,7 +30,9 @@ export const assets: Record<string, Asset> = {
   "map.js": { body: mapJs, contentType: JS },
   "start.js": { body: startJs, contentType: JS },
   "app.css": { body: appCss, contentType: "text/css; charset=utf-8" },
-  "countries-50m.json": { body: countries, contentType: "application/json" },
+  "countries-110m.json": { body: countries110m, contentType: "application/json" },
+  "countries-50m.json": { body: countries50m, contentType: "application/json" },
+  "countries-10m.json": { body: countries10m, contentType: "application/json" },
 };
 
 /**

@@ -2,10 +2,14 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import type { TileSource } from "./basemaps/options.ts";
+import { fill } from "./basemaps/options.ts";
+import type { BasemapRegistry } from "./basemaps/registry.ts";
 import { BodyRefused, closingAnswer, refuseUnread } from "./body.ts";
 import type { Hub } from "./hub.ts";
 import { clientAddress } from "./proxy.ts";
 import type { Geocoder } from "./geocoder.ts";
+import { basemapRoutes } from "./routes/basemaps.ts";
 import { clientRoutes } from "./routes/client.ts";
 import { problem } from "./routes/common.ts";
 import type { Env, RouteContext } from "./routes/common.ts";
@@ -29,6 +33,10 @@ export interface AppOptions {
   tiles: string | null;
   /** Attribution shown with those tiles. */
   tilesAttribution: string | null;
+  /** The `--basemap` files, opened. @default none */
+  basemaps?: BasemapRegistry;
+  /** Every `--tiles` source, the unnamed one included. @default none */
+  tileSources?: readonly TileSource[];
   /** The relay's version, in `/api/config` and `/healthz`. */
   version: string;
   /** Origin share links are built from (`--public-url`). @default the first of `origins` */
@@ -47,7 +55,11 @@ export interface AppOptions {
 export function createApp(options: AppOptions): Hono<Env> {
   const { hub } = options;
   const app = new Hono<Env>();
-  const tilesOrigin = options.tiles ? new URL(options.tiles.replace(/\{[a-z]\}/g, "0")).origin : "";
+  const tileOrigins = new Set(
+    [options.tiles, ...(options.tileSources ?? []).map((t) => t.url)]
+      .filter((u): u is string => !!u)
+      .map((u) => new URL(fill(u)).origin),
+  );
 
   app.use(
     "*",
@@ -56,7 +68,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'", "'unsafe-inline'"],
-        imgSrc: ["'self'", "data:", "blob:", ...(tilesOrigin ? [tilesOrigin] : [])],
+        imgSrc: ["'self'", "data:", "blob:", ...tileOrigins],
         connectSrc: ["'self'"],
         frameAncestors: ["'none'"],
         baseUri: ["'self'"],
@@ -95,5 +107,6 @@ export function createApp(options: AppOptions): Hono<Env> {
   realtimeRoutes(app, ctx);
   geocodeRoutes(app, ctx);
   placesRoutes(app, ctx);
+  basemapRoutes(app, ctx);
   return app;
 }

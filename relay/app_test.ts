@@ -394,6 +394,8 @@ Deno.test("/api/config gives the tile settings, version and the limits imports f
     maxPropsBytes: 65_536,
     maxOpsPerEdit: 10_000,
     geocoder: false,
+    // The fixture gives no --basemap and no tile sources: the built-in one alone.
+    basemaps: [{ id: "builtin", kind: "builtin", name: "Offline (built in)" }],
   });
   // The page may load images from the tile server, and nothing else foreign.
   const csp = res.headers.get("content-security-policy") ?? "";

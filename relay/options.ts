@@ -1,5 +1,11 @@
 /** Command-line and environment options of the relay, parsed with `node:util` and checked. */
 import { parseArgs } from "node:util";
+import {
+  BasemapOptionError,
+  type BasemapSpec,
+  parseBasemapOptions,
+  type TileSource,
+} from "./basemaps/options.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import type { Limits } from "./limits.ts";
 
@@ -15,12 +21,16 @@ export interface RelayOptions {
   origins: string[];
   /** Direct peers whose `X-Forwarded-For` is believed. */
   trustProxy: string[];
-  /** Raster tile URL template for the client, or `null` for the built-in vector basemap. */
+  /** The unnamed `--tiles URL` (the old single form), or `null`. */
   tiles: string | null;
   /** Attribution shown with the tiles. */
   tilesAttribution: string | null;
   /** Base URL of a Nominatim-compatible geocoder for online search; `null`: none. */
   geocoder: string | null;
+  /** Every `--tiles` source, named or not, in the order given. */
+  tileSources: TileSource[];
+  /** Every `--basemap NAME=FILE`, in the order given. */
+  basemaps: BasemapSpec[];
   /**
    * Start even when the write-ahead log lost acknowledged commits or `quick_check` finds damage
    * (logged); damaged maps are then refused one by one. @default false
@@ -89,6 +99,9 @@ const LIMIT_SPECS: LimitSpec[] = [
   { key: "bodyTimeoutMs", flag: "body-timeout-ms", min: 1, help: "time to send a request body" },
 ];
 
+/** Options whose environment variable, holding a list, is named in the plural. */
+const ENV_LISTS: Record<string, string> = { DUPLEXMAP_BASEMAP: "DUPLEXMAP_BASEMAPS" };
+
 /** A user's mistake on the command line: print the message, exit 2. */
 export class UsageError extends Error {
   /** Names the error in logs. */
@@ -139,7 +152,8 @@ export function parseOptions(
         "accept-data-loss": { type: "boolean" },
         origin: { type: "string", multiple: true },
         "trust-proxy": { type: "string", multiple: true },
-        tiles: { type: "string" },
+        tiles: { type: "string", multiple: true },
+        basemap: { type: "string", multiple: true },
         "tiles-attribution": { type: "string" },
         "public-url": { type: "string" },
         geocoder: { type: "string" },
@@ -196,12 +210,17 @@ export function parseOptions(
       );
     }
   }
-  const tiles = str("tiles") ?? null;
-  if (tiles !== null && !/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/.test(tiles)) {
-    throw new UsageError(
-      `--tiles must be a URL template with {z}, {x} and {y}: received ${JSON.stringify(tiles)}`,
-    );
+  const tilesAttribution = str("tiles-attribution") ?? null;
+  let tileSources: TileSource[];
+  let basemaps: BasemapSpec[];
+  try {
+    ({ tileSources, basemaps } = parseBasemapOptions(values, env, tilesAttribution));
+  } catch (err) {
+    if (err instanceof BasemapOptionError) throw new UsageError(err.message);
+    throw err;
   }
+  // The old single `--tiles URL` is still `tiles` in /api/config, for clients that read it.
+  const tiles = tileSources.find((t) => t.id === "tiles")?.url ?? null;
   const publicUrl = str("public-url") ?? null;
   if (
     publicUrl !== null &&
@@ -234,8 +253,10 @@ export function parseOptions(
       origins: origins.map((o) => new URL(o).origin),
       trustProxy: list("trust-proxy"),
       tiles,
-      tilesAttribution: str("tiles-attribution") ?? null,
+      tilesAttribution,
       geocoder,
+      tileSources,
+      basemaps,
       acceptDataLoss: values["accept-data-loss"] ??
         ["1", "true"].includes(env.DUPLEXMAP_ACCEPT_DATA_LOSS ?? ""),
       publicUrl: publicUrl === null ? null : new URL(publicUrl).origin,
@@ -280,7 +301,16 @@ export function helpText(): string {
     ["--memory", "keep everything in memory, nothing on disk", "off"],
     ["--origin URL", "allowed browser origin (repeatable)", "the page's own host"],
     ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
-    ["--tiles URL", "raster tile URL template ({z}/{x}/{y})", "built-in vector basemap"],
+    [
+      "--basemap NAME=FILE",
+      "PMTiles or MBTiles file to serve (repeatable; env: ;-separated)",
+      "none",
+    ],
+    [
+      "--tiles [NAME=]URL",
+      "online raster tiles {z}/{x}/{y} (repeatable; env: space-separated)",
+      "none",
+    ],
     ["--tiles-attribution TEXT", "attribution shown with --tiles", "none"],
     ["--accept-data-loss", "start although storage lost commits or is damaged", "off"],
     ["--public-url URL", "origin of share links", "first --origin, else this server"],
@@ -296,9 +326,10 @@ export function helpText(): string {
   ];
   const width = Math.max(...rows.map((r) => r[0].length)) + 2;
   const lines = rows.map(([flag, help, def]) => {
+    const name = envName(flag.slice(2).split(" ")[0]);
     const envVar = flag.startsWith("--help") || flag.startsWith("--version")
       ? ""
-      : `  [${envName(flag.slice(2).split(" ")[0])}]`;
+      : `  [${ENV_LISTS[name] ?? name}]`;
     return `  ${flag.padEnd(width)}${help}${def ? ` (default: ${def})` : ""}${envVar}`;
   });
   return [

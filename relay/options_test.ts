@@ -56,6 +56,8 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     tiles: null,
     tilesAttribution: null,
     geocoder: null,
+    tileSources: [],
+    basemaps: [],
     acceptDataLoss: false,
     publicUrl: null,
     testHooks: false,
@@ -250,7 +252,7 @@ Deno.test("helpText lists every option with its default and environment variable
     ["memory", "off"],
     ["origin", "the page's own host"],
     ["trust-proxy", "none"],
-    ["tiles", "built-in vector basemap"],
+    ["tiles", "none"],
     ["tiles-attribution", "none"],
   ];
   for (const [flag, def] of plain) {
@@ -307,4 +309,79 @@ Deno.test("parseOptions: the backup subcommand takes --data (or DUPLEXMAP_DATA) 
   assert.throws(() => parseOptions(["backup"], {}), /--to FILE is required/);
   assert.throws(() => parseOptions(["backup", "--to", "x", "--port", "1"], {}), UsageError);
   assert.match(helpText(), /duplexmap backup/);
+});
+
+Deno.test("parseOptions: --basemap NAME=FILE is repeatable, DUPLEXMAP_BASEMAPS holds several separated by ;", () => {
+  const flags = run(["--basemap", "streets=/srv/zurich.pmtiles", "--basemap", "old=./a=b.mbtiles"]);
+  assert.deepEqual(flags.basemaps, [
+    { name: "streets", path: "/srv/zurich.pmtiles" },
+    { name: "old", path: "./a=b.mbtiles" },
+  ]);
+  const env = run([], { DUPLEXMAP_BASEMAPS: "a=/x.pmtiles; b-2=/y.mbtiles;" });
+  assert.deepEqual(env.basemaps, [{ name: "a", path: "/x.pmtiles" }, {
+    name: "b-2",
+    path: "/y.mbtiles",
+  }]);
+  assert.deepEqual(run(["--basemap", "c=/z"], { DUPLEXMAP_BASEMAPS: "a=/x" }).basemaps, [
+    { name: "c", path: "/z" },
+  ]);
+  for (const bad of ["/srv/zurich.pmtiles", "Streets=/x", "a b=/x", "x=", "=/x", "_a=/x"]) {
+    assert.match(usageError(["--basemap", bad]).message, /--basemap must be NAME=FILE/, bad);
+  }
+  assert.match(
+    usageError([], { DUPLEXMAP_BASEMAPS: "nope" }).message,
+    /DUPLEXMAP_BASEMAPS \(--basemap\) must be NAME=FILE/,
+  );
+  assert.match(usageError(["--basemap", "builtin=/x"]).message, /"builtin" is reserved/);
+  assert.match(
+    usageError(["--basemap", "a=/x", "--basemap", "a=/y"]).message,
+    /"a" is given twice/,
+  );
+});
+
+Deno.test("parseOptions: --tiles NAME=URL is repeatable and the old single --tiles URL still works", () => {
+  const old = run([
+    "--tiles",
+    "https://t.example.com/{z}/{x}/{y}.png",
+    "--tiles-attribution",
+    "© T",
+  ]);
+  assert.equal(old.tiles, "https://t.example.com/{z}/{x}/{y}.png");
+  assert.deepEqual(old.tileSources, [{
+    id: "tiles",
+    name: "t.example.com",
+    url: "https://t.example.com/{z}/{x}/{y}.png",
+    attribution: "© T",
+  }]);
+  const named = run([
+    "--tiles",
+    "osm=https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "--tiles",
+    "topo=https://topo.example.com/{z}/{x}/{y}.jpg",
+    "--tiles",
+    "https://t.example.com/{z}/{x}/{y}.png",
+  ]);
+  assert.deepEqual(named.tileSources.map((t) => [t.id, t.name]), [
+    ["osm", "osm"],
+    ["topo", "topo"],
+    ["tiles", "t.example.com"],
+  ]);
+  assert.equal(named.tiles, "https://t.example.com/{z}/{x}/{y}.png");
+  assert.equal(run(["--tiles", "osm=https://o/{z}/{x}/{y}.png"]).tiles, null);
+  const env = run([], {
+    DUPLEXMAP_TILES: " osm=https://o.example/{z}/{x}/{y}.png\n  a=http://a.example/{z}/{x}/{y} ",
+  });
+  assert.deepEqual(env.tileSources.map((t) => t.id), ["osm", "a"]);
+  assert.match(
+    usageError(["--tiles", "https://a/{z}/{x}/{y}", "--tiles", "https://b/{z}/{x}/{y}"]).message,
+    /give NAME=URL to each/,
+  );
+  assert.match(
+    usageError(["--tiles", "osm=https://o/tile.png"]).message,
+    /--tiles must be a URL template.*received "osm=https:\/\/o\/tile\.png"/,
+  );
+  assert.match(
+    usageError(["--tiles", "x=https://o/{z}/{x}/{y}", "--basemap", "x=/f"]).message,
+    /"x" is given twice/,
+  );
 });

@@ -83,3 +83,41 @@ Deno.test("within takes a box crossing the antimeridian (west > east)", () => {
   const rest = index.within({ west: -170, south: -30, east: 170, north: 0 }, 50);
   assert.deepEqual(rest.map((p) => p.name), ["São Paulo"]);
 });
+
+Deno.test("within answers small boxes (read by grid cell) like a scan of every place would", () => {
+  const index = parsePlaces(TEXT);
+  const all = index.within({ west: -180, south: -90, east: 180, north: 90 }, 50);
+  assert.equal(all.length, index.size);
+  // Small boxes around each place, some across the antimeridian, and on the map's edges.
+  const boxes = [
+    { west: 178, south: -19, east: -171, north: -13 },
+    { west: 179.9, south: -90, east: -179.9, north: 90 },
+    { west: 6, south: 47, east: 9, north: 51 },
+    { west: 180, south: 89, east: 180, north: 90 },
+    ...all.map((p) => ({ west: p.lon, south: p.lat, east: p.lon, north: p.lat })),
+  ];
+  for (const box of boxes) {
+    const expected = all.filter((p) =>
+      p.lat >= box.south && p.lat <= box.north &&
+      (box.west > box.east
+        ? p.lon >= box.west || p.lon <= box.east
+        : p.lon >= box.west && p.lon <= box.east)
+    );
+    assert.deepEqual(index.within(box, 50), expected, JSON.stringify(box));
+  }
+  assert.deepEqual(
+    index.within({ west: 178, south: -19, east: -171, north: -13 }, 50).map((p) => p.name),
+    ["Suva", "Apia"],
+  );
+});
+
+Deno.test("short queries answer the same the second time (they are kept), each limit its own", () => {
+  const index = parsePlaces(TEXT);
+  const first = index.search("n", 10);
+  assert.deepEqual(first.map((p) => p.name), ["New York City", "Newark", "New Yekepa"]);
+  assert.deepEqual(index.search("N", 10), first);
+  assert.deepEqual(index.search("n", 1).map((p) => p.name), ["New York City"]);
+  assert.deepEqual(index.search("n", 10), first);
+  first[0].name = "changed by a caller";
+  assert.equal(index.search("n", 10)[0].name, "New York City");
+});

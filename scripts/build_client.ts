@@ -48,10 +48,13 @@ async function main(): Promise<void> {
   ].join("\n");
   await Deno.writeTextFile(new URL("app.css", DIST), css);
 
-  await Deno.copyFile(
-    new URL("world-atlas/countries-50m.json", MODULES),
-    new URL("countries-50m.json", DIST),
-  );
+  // Natural Earth at three scales: the built-in basemap fetches each when the zoom first needs it.
+  for (const scale of ["110m", "50m", "10m"]) {
+    await Deno.copyFile(
+      new URL(`world-atlas/countries-${scale}.json`, MODULES),
+      new URL(`countries-${scale}.json`, DIST),
+    );
+  }
   // The relay's gazetteer (relay/routes/places.ts embeds it); not served to browsers as a file.
   await buildPlaces();
   const files = [];

@@ -18,7 +18,7 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     const stderr = new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
     const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
-    assert.deepEqual(results.map((r) => r.id), ["s1", "s2", "s3", "s4", "s5", "s6"]);
+    assert.deepEqual(results.map((r) => r.id), ["s1", "s2", "s3", "s4", "s5", "s6", "tiles"]);
     for (const scenario of results) {
       assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
       assert.ok(scenario.rows.length > 0, `${scenario.id} has no rows`);

@@ -23,6 +23,8 @@ export interface DebugHandle {
     zoom: number;
     bbox: [number, number, number, number];
   };
+  /** Moves the map to `[lng, lat]` at `zoom`, without animation. */
+  setView(center: [number, number], zoom: number): void;
   sendEdit(ops: EditOp[]): Promise<EditOutcome>;
   select(fid: string | null): void;
   /** How a feature is drawn: the kind of Leaflet layer that shows it, or null if none does. */

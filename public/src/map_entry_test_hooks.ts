@@ -23,6 +23,7 @@ function debugHandle(parts: MapPageParts): DebugHandle {
       const c = map.getCenter();
       return { center: [c.lng, c.lat], zoom: map.getZoom(), bbox: clampBBox(map.getBounds()) };
     },
+    setView: ([lng, lat], zoom) => void map.setView([lat, lng], zoom, { animate: false }),
     sendEdit: (ops) => session.edit(ops),
     select: (fid) => features.select(fid),
     layerKind: (fid) => features.kind(fid),

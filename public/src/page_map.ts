@@ -1,5 +1,5 @@
 /** The page's Leaflet map, with the basemap and limits the relay's `/api/config` gives. */
-import { addBasemap } from "./basemap.ts";
+import { addBasemaps } from "./basemap.ts";
 import { toast } from "./dom.ts";
 import L from "./leaflet.ts";
 
@@ -7,6 +7,8 @@ import L from "./leaflet.ts";
 export interface PageConfig {
   tiles: string | null;
   tilesAttribution: string | null;
+  /** Every basemap the relay offers (see basemap_list.ts); older relays send only `tiles`. */
+  basemaps?: unknown;
   /** The relay's frame limit. */
   maxFrameBytes?: number;
   /** The relay's limits on one feature and one edit, which imports follow. */
@@ -33,7 +35,6 @@ export async function openPageMap(
   const config: PageConfig = await fetch("/api/config")
     .then((r) => r.ok ? r.json() : noConfig)
     .catch(() => noConfig);
-  addBasemap({ map, tiles: config.tiles, tilesAttribution: config.tilesAttribution })
-    .catch((e) => toast(`The basemap could not be loaded (${e}).`, "error"));
+  addBasemaps({ map, config, onError: (m) => toast(m, "error") });
   return { map, config };
 }

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { assets, pages, testHookAssets } from "../../public/assets.ts";
 import { DEFAULT_SCHEMA_LIMITS } from "../protocol.ts";
+import { basemapList } from "./basemaps.ts";
 import { problem } from "./common.ts";
 import type { Env, RouteContext } from "./common.ts";
 
@@ -33,5 +34,7 @@ export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): vo
       maxPropsBytes: hub.limits.maxPropsBytes,
       maxOpsPerEdit: DEFAULT_SCHEMA_LIMITS.maxOpsPerEdit,
       geocoder: Boolean(options.geocoder),
+      // Everything the basemap switcher offers (docs/PROTOCOL.md, "Basemaps").
+      basemaps: basemapList(options),
     }));
 }
