@@ -29,8 +29,6 @@ export interface DebugHandle {
   select(fid: string | null): void;
   /** How a feature is drawn: the kind of Leaflet layer that shows it, or null if none does. */
   layerKind(fid: string): LayerKind | null;
-  /** Moves the map to `[lng, lat]` at `zoom`, without animation. */
-  setView(center: [number, number], zoom: number): void;
   /** Where `[lng, lat]` is on the page now, in CSS pixels from the viewport's top left. */
   pagePoint(at: [number, number]): { x: number; y: number };
 }

@@ -27,7 +27,6 @@ function debugHandle(parts: MapPageParts): DebugHandle {
     sendEdit: (ops) => session.edit(ops),
     select: (fid) => features.select(fid),
     layerKind: (fid) => features.kind(fid),
-    setView: ([lng, lat], zoom) => void map.setView([lat, lng], zoom, { animate: false }),
     pagePoint: ([lng, lat]) => {
       const p = map.latLngToContainerPoint([lat, lng]);
       const rect = map.getContainer().getBoundingClientRect();
