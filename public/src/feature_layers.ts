@@ -1,5 +1,7 @@
 /** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
+import { type Box, copyOffset, coveringBox, shiftGeometry, shownGeometry } from "./antimeridian.ts";
+import { restoredGeometry } from "./antimeridian_edit.ts";
 import L from "./leaflet.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
@@ -11,7 +13,7 @@ export interface FeatureLayersOptions {
   editable: boolean;
   /** A feature was clicked (outside Geoman's draw/remove modes). */
   onSelect: (fid: string) => void;
-  /** Geoman finished changing a feature's shape or position. */
+  /** Geoman finished changing a feature's shape or position (given in the stored form). */
   onGeometry: (fid: string, geometry: Geometry) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;
@@ -39,6 +41,10 @@ interface Entry {
   layer: L.Layer;
   /** The geometry the layer shows, to skip redraws when only properties changed. */
   shown: Geometry;
+  /** Where it is drawn ({@link shownGeometry}), before `offset`; null when it has no positions. */
+  box: Box | null;
+  /** Which copy of the world it is drawn on: a multiple of 360 added to its longitudes. */
+  offset: number;
 }
 
 /**
@@ -51,10 +57,24 @@ export class FeatureLayers {
   #fids = new WeakMap<L.Layer, string>();
   #group: L.FeatureGroup;
   #selected: string | null = null;
+  /** The longitude of the view's middle when the features were last placed on copies. */
+  #placedAt = 0;
+  #moved = () => {
+    // Dragging across the antimeridian jumps the view by 360° (worldCopyJump): place at once.
+    if (Math.abs(this.#options.map.getCenter().lng - this.#placedAt) > 90) this.#place();
+  };
+  #place = () => this.#placeAll();
 
   constructor(options: FeatureLayersOptions) {
     this.#options = options;
     this.#group = L.featureGroup([], { pmIgnore: true }).addTo(options.map);
+    options.map.on("moveend", this.#place).on("move", this.#moved);
+  }
+
+  /** Removes the layers and stops following the view. */
+  remove(): void {
+    this.#options.map.off("moveend", this.#place).off("move", this.#moved);
+    this.#group.remove();
   }
 
   /** The layer that shows a feature. */
@@ -78,16 +98,31 @@ export class FeatureLayers {
     return this.#entries.size;
   }
 
-  /** The bounds of everything drawn, if anything is. */
-  bounds(): L.LatLngBounds | null {
-    const b = this.#group.getBounds();
-    return b.isValid() ? b : null;
+  /**
+   * The bounds of these features (all when not given), if any has a location: the smallest box,
+   * so features on both sides of the antimeridian give a box around it, not the whole world.
+   */
+  bounds(fids?: Iterable<string>): L.LatLngBounds | null {
+    const boxes: Box[] = [];
+    for (const fid of fids ?? this.#entries.keys()) {
+      const box = this.#entries.get(fid)?.box;
+      if (box) boxes.push(box);
+    }
+    const b = coveringBox(boxes);
+    return b ? L.latLngBounds([b[1], b[0]], [b[3], b[2]]) : null;
   }
 
   /** Records that a layer already shows this geometry (Geoman changed it in place). */
   adopt(fid: string, geometry: Geometry): void {
     const entry = this.#entries.get(fid);
-    if (entry) entry.shown = geometry;
+    if (!entry) return;
+    entry.shown = geometry;
+    entry.box = shownGeometry(geometry).box;
+    // The layer stays on the copy of the world where it was edited.
+    const at = this.#middle(entry.layer);
+    entry.offset = entry.box && at !== null
+      ? 360 * Math.round((at - (entry.box[0] + entry.box[2]) / 2) / 360)
+      : 0;
   }
 
   /** Brings the given features in line with `features` (added, changed or removed). */
@@ -112,16 +147,60 @@ export class FeatureLayers {
         entry.shown = shown;
         continue;
       }
-      if (entry && this.#reshape(entry.layer, feature.geometry)) {
-        entry.shown = shown;
-        continue;
-      }
-      if (entry) this.#group.removeLayer(entry.layer);
-      const layer = this.#create({ ...feature, geometry: shown });
-      this.#entries.set(fid, { layer, shown });
-      this.#fids.set(layer, fid);
-      this.#group.addLayer(layer);
+      const drawn = shownGeometry(shown);
+      const offset = drawn.box ? copyOffset(drawn.box, this.#view()) : 0;
+      this.#draw(
+        fid,
+        { layer: entry?.layer ?? null, shown, box: drawn.box, offset },
+        drawn.geometry,
+      );
     }
+  }
+
+  /** Shows `next.shown` moved by `next.offset`, in `next.layer` if it can change in place. */
+  #draw(
+    fid: string,
+    next: Omit<Entry, "layer"> & { layer: L.Layer | null },
+    drawn: Geometry,
+  ): void {
+    const geometry = shiftGeometry(drawn, next.offset);
+    if (next.layer && this.#reshape(next.layer, geometry)) {
+      this.#entries.set(fid, { ...next, layer: next.layer });
+      return;
+    }
+    if (next.layer) this.#group.removeLayer(next.layer);
+    const layer = this.#create(fid, geometry);
+    this.#entries.set(fid, { ...next, layer });
+    this.#fids.set(layer, fid);
+    this.#group.addLayer(layer);
+  }
+
+  /** The view's west and east longitudes (past ±180 when it shows another copy of the world). */
+  #view(): [number, number] {
+    const b = this.#options.map.getBounds();
+    return [b.getWest(), b.getEast()];
+  }
+
+  /** Moves each feature near the antimeridian to the copy of the world in view. */
+  #placeAll(): void {
+    this.#placedAt = this.#options.map.getCenter().lng;
+    const view = this.#view();
+    for (const [fid, entry] of this.#entries) {
+      if (!entry.box) continue;
+      const offset = copyOffset(entry.box, view);
+      if (offset === entry.offset) continue;
+      this.#draw(fid, { ...entry, offset }, shownGeometry(entry.shown).geometry);
+    }
+  }
+
+  /** The longitude of a layer's middle, as drawn. */
+  #middle(layer: L.Layer): number | null {
+    if (layer instanceof L.CircleMarker) return layer.getLatLng().lng;
+    if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
+      const b = layer.getBounds();
+      return b.isValid() ? b.getCenter().lng : null;
+    }
+    return null;
   }
 
   /** Highlights one feature (or none). */
@@ -172,16 +251,15 @@ export class FeatureLayers {
     return false;
   }
 
-  #create(feature: StoredFeature & { geometry: Geometry }): L.Layer {
-    const fid = feature.id;
+  #create(fid: string, geometry: Geometry): L.Layer {
     const base = {
       ...STYLE,
       ...(fid === this.#selected ? SELECTED : {}),
       pmIgnore: !this.#options.editable,
     };
-    const rectangle = rectangleBounds(feature.geometry);
+    const rectangle = rectangleBounds(geometry);
     const layer = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
-      { type: "Feature", geometry: feature.geometry, properties: {} },
+      { type: "Feature", geometry, properties: {} },
       {
         ...base,
         pointToLayer: (_f, latlng) =>
@@ -197,14 +275,17 @@ export class FeatureLayers {
     });
     layer.on("pm:edit", () => {
       const current = this.#fids.get(layer);
-      if (current === undefined) return;
+      const entry = current === undefined ? undefined : this.#entries.get(current);
+      if (current === undefined || !entry) return;
+      // Unrounded, so the positions the edit left alone come back exactly as they are stored.
       const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.FeatureGroup
-        ? layer.toGeoJSON()
+        ? layer.toGeoJSON(false)
         : null;
       if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
       // Leaflet's GeoJSON types and the relay's describe the same RFC 7946 shapes.
-      const geometry = geojson.geometry as Geometry;
+      const edited = geojson.geometry as Geometry;
+      const geometry = restoredGeometry(edited, entry.shown, entry.offset);
       this.adopt(current, geometry);
       this.#options.onGeometry(current, geometry);
     });

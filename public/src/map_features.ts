@@ -5,7 +5,6 @@ import { addDrawingTools } from "./drawing_tools.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
 import { randomId } from "./identity.ts";
 import L from "./leaflet.ts";
-import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import type { Session } from "./session.ts";
 
@@ -47,8 +46,8 @@ export class MapFeatures {
       map: this.#map,
       editable,
       onSelect: (fid) => this.select(fid),
-      onGeometry: (fid, geometry: Geometry) =>
-        void session.edit([{ op: "geom", fid, geometry: normalizeGeometry(geometry) }]),
+      // Already in the stored form (FeatureLayers maps Geoman's edits back to it).
+      onGeometry: (fid, geometry: Geometry) => void session.edit([{ op: "geom", fid, geometry }]),
       onRemove: (fid) => {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
@@ -109,15 +108,8 @@ export class MapFeatures {
 
   /** Fits the map to these features, if any of them has a location. */
   fit(fids: readonly string[]): void {
-    const bounds = L.latLngBounds([]);
-    for (const fid of fids) {
-      const layer = this.#layers?.layer(fid);
-      if (layer instanceof L.CircleMarker) bounds.extend(layer.getLatLng());
-      else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
-        bounds.extend(layer.getBounds());
-      }
-    }
-    if (bounds.isValid()) this.#map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
+    const bounds = this.#layers?.bounds(fids);
+    if (bounds) this.#map.fitBounds(bounds, { maxZoom: 14, padding: [24, 24] });
   }
 
   /** The first time only: fits the map to all features, so a link opens on the map's content. */

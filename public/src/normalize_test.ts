@@ -2,7 +2,7 @@
 import assert from "assert";
 import { normalizeGeometry } from "./normalize.ts";
 
-Deno.test("shapes drawn on a world copy come back into range; shapes in range are untouched", () => {
+Deno.test("shapes drawn on a world copy come back into range, whole; shapes in range are untouched", () => {
   assert.deepEqual(
     normalizeGeometry({ type: "Point", coordinates: [-200, 10] }),
     {
@@ -21,9 +21,10 @@ Deno.test("shapes drawn on a world copy come back into range; shapes in range ar
     type: "Polygon",
     coordinates: [[[170, 0], [190, 0], [190, 10], [170, 0]]],
   });
+  // Kept whole, its crossing edges jumping from +180 to -180 (it used to be cut off at 180).
   assert.deepEqual(across, {
     type: "Polygon",
-    coordinates: [[[170, 0], [180, 0], [180, 10], [170, 0]]],
+    coordinates: [[[170, 0], [-170, 0], [-170, 10], [170, 0]]],
   });
   const inside = { type: "Point" as const, coordinates: [1, 2] };
   assert.equal(normalizeGeometry(inside), inside);
