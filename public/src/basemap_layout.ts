@@ -164,20 +164,5 @@ export function nearestCopy(lon: number, centerLng: number): number {
   return lon + 360 * Math.round((centerLng - lon) / 360);
 }
 
-/**
- * Natural Earth rings that cross the antimeridian jump from +180 to -180, which a flat map draws as
- * a band across the whole world; shifting longitudes by 360 after each jump keeps the ring local.
- * A ring around a pole (Antarctica) does not close after shifting and is left as it is.
- */
-export function unwrapRing(ring: number[][]): number[][] {
-  let offset = 0;
-  const out = ring.map((p, i) => {
-    if (i > 0) {
-      const d = p[0] - ring[i - 1][0];
-      if (d > 180) offset -= 360;
-      else if (d < -180) offset += 360;
-    }
-    return offset === 0 ? p : [p[0] + offset, p[1]];
-  });
-  return offset === 0 ? out : ring;
-}
+/** The basemap unwraps rings with the same rule as features (public/src/antimeridian.ts). */
+export { unwrapRing } from "./antimeridian.ts";
