@@ -2,6 +2,7 @@
 import denoJson from "./deno.json" with { type: "json" };
 import { createApp } from "./relay/app.ts";
 import { BasemapError, openBasemaps } from "./relay/basemaps/registry.ts";
+import { PlacesThread } from "./relay/places_thread.ts";
 import { backupDatabase, BackupError } from "./relay/backup.ts";
 import { Geocoder } from "./relay/geocoder.ts";
 import { Hub } from "./relay/hub.ts";
@@ -101,8 +102,11 @@ const journal = options.dataDir === null
 const hub = new Hub({ store, journal, limits: options.limits, logger });
 // Share links may name this server as the request did only when that is this server's address.
 let listening: { hostname: string; port: number } | undefined;
+// The gazetteer is loaded and queried on a worker thread: indexing it takes seconds of CPU.
+const places = new PlacesThread();
 const app = createApp({
   hub,
+  places,
   origins: options.origins,
   trustProxy: options.trustProxy,
   tiles: options.tiles,
@@ -149,6 +153,7 @@ async function shutdown(signal: string): Promise<void> {
   );
   await Promise.race([closed, grace]);
   await basemaps.close();
+  places.close();
   store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);

@@ -17,6 +17,7 @@ import { geocodeRoutes } from "./routes/geocode.ts";
 import { mapRoutes } from "./routes/maps.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { placesRoutes } from "./routes/places.ts";
+import type { PlaceLookup } from "./places_thread.ts";
 import { realtimeRoutes } from "./routes/realtime.ts";
 
 export type { Env } from "./routes/common.ts";
@@ -45,6 +46,8 @@ export interface AppOptions {
   listen?: () => { hostname: string; port: number } | undefined;
   /** Heartbeat of the HTTP fallback stream, in ms. @default 15000 */
   fallbackHeartbeatMs?: number;
+  /** Answers `/api/places`; the caller closes it. @default a `PlacesThread` of the app's own */
+  places?: PlaceLookup;
   /** The online geocoder (`--geocoder`); without it `/api/geocode` answers 404. @default null */
   geocoder?: Geocoder | null;
   /** Serve the map page with its test hook, `window.duplex` (`--test-hooks`). @default false */

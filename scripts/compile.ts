@@ -114,6 +114,8 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     `${ROOT}relay/journal_worker.ts`,
     "--include",
     `${ROOT}relay/import_worker.ts`,
+    "--include",
+    `${ROOT}relay/places_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

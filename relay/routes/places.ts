@@ -1,6 +1,7 @@
 /** The offline gazetteer's HTTP face: `GET /api/places?q=` (find) and `?bbox=` (map labels). */
 import type { Context, Hono } from "hono";
-import { type BBox, parsePlaces, type PlaceIndex } from "../places.ts";
+import type { BBox, PlaceIndex } from "../places.ts";
+import { inProcessPlaces, type PlaceLookup, PlacesThread } from "../places_thread.ts";
 import { problem } from "./common.ts";
 import type { Env, RouteContext } from "./common.ts";
 
@@ -11,36 +12,29 @@ export const MAX_QUERY_LENGTH = 200;
 const CACHE = { "cache-control": "public, max-age=86400" };
 
 /**
- * Reads the gazetteer that scripts/build_places.ts wrote. Imported dynamically so that the ~9 MB
- * text and its index enter memory on the first query, not when the relay starts; the literal
- * specifier keeps it in `deno compile`'s module graph, so the binary carries the same bytes.
- */
-export async function loadEmbeddedPlaces(): Promise<PlaceIndex> {
-  const { default: text } = await import("../../public/dist/places.txt", {
-    with: { type: "text" },
-  });
-  return parsePlaces(text);
-}
-
-/**
  * Adds `GET /api/places`: `?q=TEXT&limit=N` (default 10, at most 50) or `?bbox=W,S,E,N&limit=N`
- * (default 50, at most 200). No key: the data is public and the same for every map.
+ * (default 50, at most 200). No key: the data is public and the same for every map. Answers come
+ * from the app's `places` (main.ts gives a {@link PlacesThread}); `load` builds an index on this
+ * thread instead, for tests. A gazetteer that fails answers 503 and is tried again next time.
  */
 export function placesRoutes(
   app: Hono<Env>,
-  _ctx: RouteContext,
-  load: () => Promise<PlaceIndex> = loadEmbeddedPlaces,
+  ctx: RouteContext,
+  load?: () => Promise<PlaceIndex>,
 ): void {
-  let index: Promise<PlaceIndex> | null = null;
-  const ready = (): Promise<PlaceIndex> => {
-    index ??= load().catch((err) => {
-      index = null; // the next request tries again
-      throw err;
-    });
-    return index;
+  const places: PlaceLookup = load
+    ? inProcessPlaces(load)
+    : ctx.options?.places ?? new PlacesThread();
+  const answer = async (c: Context<Env>, ask: () => Promise<unknown>) => {
+    try {
+      return c.json({ places: await ask() }, 200, CACHE);
+    } catch (err) {
+      console.error(JSON.stringify({ event: "places_failed", error: String(err) }));
+      return problem(c, 503, "the gazetteer is not available now; try again");
+    }
   };
 
-  app.get("/api/places", async (c) => {
+  app.get("/api/places", (c) => {
     const q = c.req.query("q");
     const bbox = c.req.query("bbox");
     if ((q === undefined) === (bbox === undefined)) {
@@ -56,13 +50,13 @@ export function placesRoutes(
       }
       const limit = parseLimit(c, 10, 50);
       if (typeof limit === "string") return problem(c, 400, limit);
-      return c.json({ places: (await ready()).search(q, limit) }, 200, CACHE);
+      return answer(c, () => places.search(q, limit));
     }
     const box = parseBBox(bbox ?? "");
     if (typeof box === "string") return problem(c, 400, box);
     const limit = parseLimit(c, 50, 200);
     if (typeof limit === "string") return problem(c, 400, limit);
-    return c.json({ places: (await ready()).within(box, limit) }, 200, CACHE);
+    return answer(c, () => places.within(box, limit));
   });
 }
 

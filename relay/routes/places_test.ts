@@ -37,12 +37,13 @@ Deno.test("the gazetteer is loaded on the first query, not before, and only once
 Deno.test("a gazetteer that failed to load is tried again on the next query", async () => {
   let loads = 0;
   const app = new Hono<Env>();
-  app.onError(() => new Response("failed", { status: 500 }));
   placesRoutes(app, {} as RouteContext, () => {
     loads++;
     return loads === 1 ? Promise.reject(new Error("disk")) : Promise.resolve(parsePlaces(TEXT));
   });
-  assert.equal((await app.request("/api/places?q=zur")).status, 500);
+  const failed = await app.request("/api/places?q=zur");
+  assert.equal(failed.status, 503, "a failed load says so, as a problem");
+  assert.equal(failed.headers.get("content-type"), "application/problem+json");
   assert.equal((await app.request("/api/places?q=zur")).status, 200);
   assert.equal(loads, 2);
 });
