@@ -24,23 +24,26 @@ Deno.test("GET /api/places finds places by name and by box, with no key", async 
   await using relay = await startRelay({ args: ["--memory"] });
   const base = relay.url;
 
-  await t.step("loading the gazetteer does not stall the relay: /healthz answers first", async () => {
-    // The first query loads and indexes ~200 000 places (a second or more of CPU). On the relay's
-    // own thread that held up every map's edits and cursors, and HAProxy's health checks.
-    const order: string[] = [];
-    const first = fetch(`${base}/api/places?q=zur`).then(async (res) => {
-      await res.body?.cancel();
-      order.push("places");
-    });
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const health = fetch(`${base}/healthz`).then(async (res) => {
-      assert.equal(res.status, 200);
-      await res.body?.cancel();
-      order.push("healthz");
-    });
-    await Promise.all([first, health]);
-    assert.deepEqual(order, ["healthz", "places"]);
-  });
+  await t.step(
+    "loading the gazetteer does not stall the relay: /healthz answers first",
+    async () => {
+      // The first query loads and indexes ~200 000 places (a second or more of CPU). On the relay's
+      // own thread that held up every map's edits and cursors, and HAProxy's health checks.
+      const order: string[] = [];
+      const first = fetch(`${base}/api/places?q=zur`).then(async (res) => {
+        await res.body?.cancel();
+        order.push("places");
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const health = fetch(`${base}/healthz`).then(async (res) => {
+        assert.equal(res.status, 200);
+        await res.body?.cancel();
+        order.push("healthz");
+      });
+      await Promise.all([first, health]);
+      assert.deepEqual(order, ["healthz", "places"]);
+    },
+  );
 
   await t.step("'zur' finds Zürich first", async () => {
     const [first] = await places(base, "q=zur");
