@@ -12,6 +12,12 @@ import type * as Formats from "./formats_entry.ts";
  * GeoJSON path), which the page fetches only when such a file is first imported.
  */
 export async function readImportFile(file: File, options: ImportOptions): Promise<ImportResult> {
+  if (/\.(shp|shx|dbf|prj|cpg)$/i.test(file.name)) {
+    return {
+      ok: false,
+      message: "A Shapefile is imported as one .zip holding its .shp, .dbf and .prj files.",
+    };
+  }
   const format = formatOfName(file.name);
   const head = new TextDecoder().decode(await file.slice(0, 64).arrayBuffer()).trimStart();
   if (format === "geojson" || (format === null && /^\uFEFF?\s*[{[]/.test(head))) {

@@ -34,4 +34,6 @@ Deno.test("when formats.js cannot be loaded, a KML import says so and imports no
   const r = await readImportFile(new File(["<kml/>"], "a.kml"), options());
   assert.equal(r.ok, false);
   assert.match(!r.ok ? r.message : "", /^The file readers could not be loaded/);
+  const shp = await readImportFile(new File(["x"], "parcels.shp"), options());
+  assert.match(!shp.ok ? shp.message : "", /one \.zip holding its \.shp, \.dbf and \.prj/);
 });
