@@ -66,7 +66,9 @@ Deno.test("import formats in Chromium: KML and a zipped Shapefile by the button 
         2,
         "the hole is kept",
       );
-      await screenshot(b.page, "import-formats-01-kml-on-b");
+      // The importer's page zooms to what it imported.
+      await a.page.waitForTimeout(300);
+      await screenshot(a.page, "import-formats-01-kml-on-a");
     });
 
     await t.step("a zipped Shapefile in EPSG:2056 by the Import button", async () => {
@@ -96,7 +98,7 @@ Deno.test("import formats in Chromium: KML and a zipped Shapefile by the button 
         "Trail",
       ]);
       await a.page.waitForTimeout(300);
-      await screenshot(b.page, "import-formats-02-dropped-on-b");
+      await screenshot(a.page, "import-formats-02-dropped-on-a");
     });
 
     await t.step("a CSV whose rows without coordinates are reported by line", async () => {
