@@ -5,6 +5,7 @@ import mapPage from "./map.html" with { type: "text" };
 import startPage from "./start.html" with { type: "text" };
 import mapJs from "./dist/map.js" with { type: "text" };
 import startJs from "./dist/start.js" with { type: "text" };
+import formatsJs from "./dist/formats.js" with { type: "text" };
 import mapTestHooksJs from "./dist/map_test_hooks.js" with { type: "text" };
 import appCss from "./dist/app.css" with { type: "text" };
 import countries10m from "./dist/countries-10m.json" with { type: "text" };
@@ -29,6 +30,7 @@ const JS = "text/javascript; charset=utf-8";
 export const assets: Record<string, Asset> = {
   "map.js": { body: mapJs, contentType: JS },
   "start.js": { body: startJs, contentType: JS },
+  "formats.js": { body: formatsJs, contentType: JS },
   "app.css": { body: appCss, contentType: "text/css; charset=utf-8" },
   "countries-110m.json": { body: countries110m, contentType: "application/json" },
   "countries-50m.json": { body: countries50m, contentType: "application/json" },

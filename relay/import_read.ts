@@ -21,6 +21,8 @@ export interface SkippedFeature {
   index: number;
   /** Its `id` in the file, when it has a string or number one. */
   id?: string | number;
+  /** Its line in the file, where the format has lines (CSV rows, GeoJSONSeq records). */
+  line?: number;
   /** Why, for a person. */
   reason: string;
 }

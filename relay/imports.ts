@@ -1,5 +1,8 @@
 /** Imports (`PUT .../features`): parsed and validated on a worker thread, a bounded few at once. */
 import { setImmediate } from "node:timers";
+import { formatOfMediaType, sniffFormat } from "./formats/detect.ts";
+import type { FileFormat } from "./formats/records.ts";
+import { zipNames } from "./formats/zip.ts";
 import { parseImport } from "./import_read.ts";
 import type { FeatureLimits, ReadFeature, SkippedFeature } from "./import_read.ts";
 
@@ -19,20 +22,45 @@ export interface WorkerRequest {
   bytes: Uint8Array;
   /** The relay's limits. */
   limits: FeatureLimits;
+  /** What the request says of the body's format. */
+  hint?: FormatHint;
+}
+
+/** What a request says of its body's format: `?format=`, else its `Content-Type`, else sniffed. */
+export interface FormatHint {
+  /** From `?format=` (already checked). */
+  format?: FileFormat;
+  /** The `Content-Type` header. */
+  contentType?: string | null;
+  /** Bound on a zip's unpacked entries (KMZ, Shapefile). */
+  maxUnzippedBytes?: number;
 }
 
 /** Features per slice the worker sends back: each is parsed in one turn of a few ms. */
 const SLICE = 1000;
 
 /**
- * Parses an import body: UTF-8 JSON holding a GeoJSON FeatureCollection. Each feature is kept or
- * skipped (with the reason) on its own; only a body that is not such a collection is refused.
+ * Parses an import body: a GeoJSON FeatureCollection (UTF-8 JSON), or a file of another format
+ * (GeoJSONSeq, KML, KMZ, GPX, CSV, zipped Shapefile) as `hint` or the bytes say. Each feature is
+ * kept or skipped (with the reason) on its own; only a body that cannot be read is refused.
  */
-export function parseImportBytes(bytes: Uint8Array, limits: FeatureLimits): ParsedImport {
+export async function parseImportBytes(
+  bytes: Uint8Array,
+  limits: FeatureLimits,
+  hint: FormatHint = {},
+): Promise<ParsedImport> {
+  const format = hint.format ?? formatOfMediaType(hint.contentType) ??
+    sniffFormat(bytes, zipNames);
+  if (format !== "geojson") return await parseOtherFormat(bytes, format, limits, hint);
   let json: unknown;
+  const text = new TextDecoder().decode(bytes);
   try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
+    json = JSON.parse(text);
   } catch {
+    // One Feature per line sent as JSON: read it as the sequence it is.
+    if (hint.format === undefined && isJsonLines(text)) {
+      return await parseOtherFormat(bytes, "geojsonseq", limits, hint);
+    }
     return { ok: false, status: 400, message: "body is not valid JSON" };
   }
   const parsed = parseImport(json, limits);
@@ -40,6 +68,43 @@ export function parseImportBytes(bytes: Uint8Array, limits: FeatureLimits): Pars
     return { ok: false, status: 422, message: `not a valid FeatureCollection: ${parsed.error}` };
   }
   return { ok: true, total: parsed.total, features: parsed.features, skipped: parsed.skipped };
+}
+
+/** True when the text's first two non-empty lines are each a JSON object. */
+function isJsonLines(text: string): boolean {
+  const lines = text.split("\n", 64).map((l) => l.trim()).filter((l) => l !== "").slice(0, 2);
+  return lines.length === 2 && lines.every((l) => {
+    try {
+      const v = JSON.parse(l);
+      return typeof v === "object" && v !== null && !Array.isArray(v);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Reads a body of another format than GeoJSON; the readers are loaded only for such a body. */
+async function parseOtherFormat(
+  bytes: Uint8Array,
+  format: FileFormat,
+  limits: FeatureLimits,
+  hint: FormatHint,
+): Promise<ParsedImport> {
+  const [{ readFile }, { readRecords }, { DOMParser }] = await Promise.all([
+    import("./formats/read_file.ts"),
+    import("./formats/records.ts"),
+    import("@xmldom/xmldom"),
+  ]);
+  const read = readFile(bytes, format, {
+    // xmldom reports a fatal error by throwing, which the reader turns into a 400; no logging.
+    parseXml: (text) => new DOMParser({ onError: () => {} }).parseFromString(text, "text/xml"),
+    maxUnzippedBytes: hint.maxUnzippedBytes,
+  });
+  if (!read.ok) return read;
+  if (read.records.length === 0) {
+    return { ok: false, status: 422, message: `the ${format} file holds no features` };
+  }
+  return { ok: true, total: read.records.length, ...readRecords(read.records, limits) };
 }
 
 /** Options for {@link Imports}. */
@@ -81,8 +146,8 @@ export class Imports {
   }
 
   /** Parses and validates an import body on a worker thread. */
-  parse(bytes: Uint8Array, limits: FeatureLimits): Promise<ParsedImport> {
-    return parseOnWorker({ bytes, limits });
+  parse(bytes: Uint8Array, limits: FeatureLimits, hint?: FormatHint): Promise<ParsedImport> {
+    return parseOnWorker(hint ? { bytes, limits, hint } : { bytes, limits });
   }
 
   /**
@@ -109,8 +174,10 @@ export class Imports {
 }
 
 /** The worker's side: parse and validate, then slice the kept features as JSON text. */
-export function answerImport({ bytes, limits }: WorkerRequest): WorkerAnswer {
-  const parsed = parseImportBytes(bytes, limits);
+export async function answerImport(
+  { bytes, limits, hint }: WorkerRequest,
+): Promise<WorkerAnswer> {
+  const parsed = await parseImportBytes(bytes, limits, hint);
   if (!parsed.ok) return parsed;
   const slices: string[] = [];
   for (let at = 0; at < parsed.features.length; at += SLICE) {
@@ -135,7 +202,7 @@ async function parseOnWorker(request: WorkerRequest): Promise<ParsedImport> {
       // The worker could not start (a binary compiled without it) or died: parse here rather
       // than refuse a good import, and say so in the log.
       console.error(JSON.stringify({ event: "import_worker_failed", error: event.message }));
-      resolve(answerImport(request));
+      answerImport(request).then(resolve);
     };
     // Copied, not transferred (a memcpy), so the bytes are still here if the worker fails.
     worker.postMessage(request);

@@ -38,6 +38,8 @@ async function main(): Promise<void> {
   // The same page plus `window.duplex`, served as map.js only by a relay run with --test-hooks.
   await bundle("public/src/map_entry_test_hooks.ts", "map_test_hooks.js");
   await bundle("public/src/start_page.ts", "start.js");
+  // Loaded by the map page on the first import of a KML, GPX, CSV, Shapefile, … (not GeoJSON).
+  await bundle("public/src/formats_entry.ts", "formats.js");
 
   const css = [
     flattenImageUrls(await Deno.readTextFile(new URL("leaflet/dist/leaflet.css", MODULES))),

@@ -1,6 +1,8 @@
 /** Import and export of GeoJSON files: turn a file into edits the relay takes, and the map into a file. */
 import { readFeatures, splitOps } from "../../relay/import_read.ts";
-import type { FeatureLimits, SkippedFeature } from "../../relay/import_read.ts";
+import type { FeatureLimits, ReadResult, SkippedFeature } from "../../relay/import_read.ts";
+import { readRecords } from "../../relay/formats/records.ts";
+import type { SourceRecord } from "../../relay/formats/records.ts";
 import { DEFAULT_LIMITS } from "../../relay/limits.ts";
 import { DEFAULT_SCHEMA_LIMITS } from "../../relay/protocol.ts";
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
@@ -84,13 +86,30 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
     return { ok: false, message: "The file holds no features." };
   }
   const limits = options.limits ?? DEFAULT_IMPORT_LIMITS;
-  const read = readFeatures(items, limits);
+  return importRead(readFeatures(items, limits), items.length, options);
+}
+
+/**
+ * The same as {@link importOps} for a file of another format, read into records (a KML's
+ * placemarks, a CSV's rows): records its reader could not use are reported with the others.
+ */
+export function importRecords(
+  records: readonly SourceRecord[],
+  options: ImportOptions,
+): ImportResult {
+  if (records.length === 0) return { ok: false, message: "The file holds no features." };
+  const read = readRecords(records, options.limits ?? DEFAULT_IMPORT_LIMITS);
+  return importRead(read, records.length, options);
+}
+
+function importRead(read: ReadResult, total: number, options: ImportOptions): ImportResult {
+  const limits = options.limits ?? DEFAULT_IMPORT_LIMITS;
   if (read.features.length === 0) {
     return {
       ok: false,
-      message: items.length === 1
+      message: total === 1
         ? `The feature cannot be imported: ${read.skipped[0].reason}.`
-        : `None of the ${items.length} features can be imported: ${skippedList(read.skipped)}.`,
+        : `None of the ${total} features can be imported: ${skippedList(read.skipped)}.`,
     };
   }
   const used = new Set<string>();
@@ -111,7 +130,7 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
     maxOps: limits.maxOps,
     maxBytes: limits.maxFrameBytes,
   });
-  return { ok: true, batches, count: ops.length, total: items.length, skipped: read.skipped };
+  return { ok: true, batches, count: ops.length, total, skipped: read.skipped };
 }
 
 /**
@@ -123,8 +142,11 @@ export function importOps(text: string, options: ImportOptions): ImportResult {
  * ```
  */
 export function skippedList(skipped: readonly SkippedFeature[], max = 5): string {
+  // A CSV row or GeoJSONSeq record is found by its line; other features by their position.
   const shown = skipped.slice(0, max).map((s) =>
-    `#${s.index}${s.id === undefined ? "" : ` (id ${JSON.stringify(s.id)})`}: ${s.reason}`
+    `${s.line === undefined ? `#${s.index}` : `line ${s.line}`}${
+      s.id === undefined ? "" : ` (id ${JSON.stringify(s.id)})`
+    }: ${s.reason}`
   );
   const more = skipped.length - shown.length;
   return shown.join("; ") + (more > 0 ? `; and ${more} more` : "");

@@ -1,6 +1,7 @@
 /** Import (a picked or dropped GeoJSON file becomes edits, with a progress bar) and Export (a .geojson download). */
 import { byId, h, toast } from "./dom.ts";
-import { DEFAULT_IMPORT_LIMITS, exportText, importOps, skippedList } from "./geojson_io.ts";
+import { DEFAULT_IMPORT_LIMITS, exportText, skippedList } from "./geojson_io.ts";
+import { readImportFile } from "./import_file.ts";
 import type { PageConfig } from "./page_map.ts";
 import type { ImportLimits } from "./geojson_io.ts";
 import type { SkippedFeature } from "../../relay/import_read.ts";
@@ -112,7 +113,7 @@ export class ImportExport {
       toast("Nothing was imported: the map is not open for editing.", "error");
       return;
     }
-    const result = importOps(await file.text(), {
+    const result = await readImportFile(file, {
       existing: session.doc.features,
       newId: () => `f-${randomId(16)}`,
       limits: this.#limits,

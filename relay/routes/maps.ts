@@ -4,6 +4,8 @@ import { HTTPException } from "hono/http-exception";
 import { AddressBuckets } from "../address_limits.ts";
 import { readBody, readText, refuseUnread } from "../body.ts";
 import type { Refusal } from "../map_registry.ts";
+import { FILE_FORMATS } from "../formats/records.ts";
+import type { FileFormat } from "../formats/records.ts";
 import { Imports } from "../imports.ts";
 import { isTrustedProxy } from "../proxy.ts";
 import { shareOrigin } from "../share_links.ts";
@@ -113,6 +115,11 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
         bodyTimeoutMs,
       );
     }
+    const format = c.req.query("format");
+    if (format !== undefined && !(FILE_FORMATS as readonly string[]).includes(format)) {
+      const res = problem(c, 400, `format must be one of ${FILE_FORMATS.join(", ")}`);
+      return refuseUnread(c.req.raw, res, bodyTimeoutMs);
+    }
     const slot = imports.begin(mapId, addrOf(c));
     if (!slot.ok) {
       const why = {
@@ -130,7 +137,12 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
         maxBytes: limits.maxImportBytes,
         timeoutMs: bodyTimeoutMs,
       });
-      const parsed = await imports.parse(bytes, limits);
+      const parsed = await imports.parse(bytes, limits, {
+        format: format as FileFormat | undefined,
+        contentType: c.req.header("content-type"),
+        // A zip's unpacked entries count like a body: up to four times the largest one.
+        maxUnzippedBytes: 4 * limits.maxImportBytes,
+      });
       if (!parsed.ok) return problem(c, parsed.status, parsed.message);
       const result = await hub.api.importFeatures(mapId, key, parsed);
       if (!result.ok) {
