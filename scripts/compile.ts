@@ -34,6 +34,13 @@ export const SERVER_IMPORTS = [
   "valibot",
   "pmtiles",
   "@placemarkio/geojson-rewind",
+  // The import worker's readers of KML/KMZ, GPX, CSV and zipped Shapefiles (relay/formats/).
+  "@tmcw/togeojson",
+  "@xmldom/xmldom",
+  "fflate",
+  "papaparse",
+  "wellknown",
+  "shpjs",
 ] as const;
 
 /** The config `deno compile` uses: the server's imports from `deno.json`, nothing else. */
@@ -107,6 +114,9 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     "compile",
     "--config",
     config,
+    // Type-checked by `deno task check` against the project's config; this trimmed config has no
+    // node_modules folder, where some packages' `@types` are found.
+    "--no-check",
     ...BINARY_PERMISSIONS,
     ...(options.target ? ["--target", options.target] : []),
     // The workers are loaded by URL at run time, so the module graph does not show them.
