@@ -1,5 +1,6 @@
 /** The map's features on the page: their layers, the drawing tools, the selection and its panel. */
 import type { Geometry } from "../../relay/protocol.ts";
+import { circleForgotten } from "./circle.ts";
 import { toast } from "./dom.ts";
 import { addDrawingTools } from "./drawing_tools.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
@@ -48,19 +49,24 @@ export class MapFeatures {
       editable,
       onSelect: (fid) => this.select(fid),
       onGeometry: (fid, geometry: Geometry) =>
-        void session.edit([{ op: "geom", fid, geometry: normalizeGeometry(geometry) }]),
+        void session.edit([
+          { op: "geom", fid, geometry: normalizeGeometry(geometry) },
+          ...circleForgotten(fid, session.doc.features.get(fid)?.properties ?? {}),
+        ]),
       onRemove: (fid) => {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
       },
     });
     this.#layers.update(session.doc.features.keys(), session.doc.features);
+    // The empty panel was made before the role was known: now it can say what this person can do.
+    if (this.#selected === null) this.#panel.show(null, editable);
     if (!editable) return;
-    addDrawingTools(this.#map, (geometry) => {
+    addDrawingTools(this.#map, (geometry, properties) => {
       const fid = `f-${randomId(16)}`;
       void session.edit([{
         op: "put",
-        feature: { type: "Feature", id: fid, geometry, properties: {} },
+        feature: { type: "Feature", id: fid, geometry, properties },
       }]);
       this.select(fid);
     });
