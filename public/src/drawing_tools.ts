@@ -16,6 +16,10 @@ export function addDrawingTools(
   L.PM.setOptIn(true);
   map.pm.setLang("en", {
     buttonTitles: { drawCircleMarkerButton: "Draw point", drawLineButton: "Draw line" },
+    tooltips: {
+      finishLine: "Click the last point to finish; Esc cancels",
+      finishPoly: "Click the first point to finish; Esc cancels",
+    },
   }, "en");
   map.pm.setGlobalOptions({
     pathOptions: { color: "#2563eb", weight: 2, fillOpacity: 0.18 },

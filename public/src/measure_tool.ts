@@ -66,7 +66,7 @@ export class MeasureTool extends L.Control {
       title: "Measure a distance or an area",
       "aria-label": "Measure a distance or an area",
       "aria-pressed": "false",
-    }, "📏");
+    });
     this.#button = button;
     button.addEventListener("click", (e) => {
       e.preventDefault();
