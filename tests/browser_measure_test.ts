@@ -185,9 +185,42 @@ Deno.test("measuring and drawing in Chromium: panel values, a measure tool that 
         // Half a degree of latitude north: about 55.4 km.
         const r = circle.properties["circle-radius-m"] as number;
         assert.ok(Math.abs(r - 55_400) < 1_000, `radius ${r}`);
+        await b.page.evaluate((fid) => {
+          globalThis.duplex!.setView([60.5, 30], 8);
+          globalThis.duplex!.select(fid);
+        }, circle.id);
+        await b.page.waitForTimeout(300);
         await screenshot(b.page, "measure-04-circle-second-page");
       },
     );
+
+    await t.step("a stored circle is moved as a circle: the centre property follows", async () => {
+      const before = (await a.page.evaluate(() => globalThis.duplex!.features())).find((f) =>
+        f.properties["circle-radius-m"] !== undefined
+      )!;
+      const [lng, lat] = before.properties["circle-center"] as number[];
+      await a.page.evaluate(() => globalThis.duplex!.setView([60.5, 30], 8));
+      await a.page.locator(".leaflet-pm-icon-drag").click();
+      const from = await at(a.page, [lng, lat]);
+      await a.page.mouse.move(from.x, from.y);
+      await a.page.mouse.down();
+      await a.page.mouse.move(from.x + 120, from.y, { steps: 10 });
+      await a.page.mouse.up();
+      await a.page.locator(".leaflet-pm-icon-drag").click();
+      await b.page.waitForFunction(
+        ([fid, was]) => {
+          const c = globalThis.duplex!.feature(fid)?.properties["circle-center"];
+          return Array.isArray(c) && c[0] !== was;
+        },
+        [before.id, lng] as const,
+      );
+      const after = (await b.page.evaluate((fid) => globalThis.duplex!.feature(fid), before.id))!;
+      const [lng2, lat2] = after.properties["circle-center"] as number[];
+      assert.ok(lng2 - lng > 0.3 && Math.abs(lat2 - lat) < 0.02, `moved to ${lng2},${lat2}`);
+      assert.equal(after.properties["circle-radius-m"], before.properties["circle-radius-m"]);
+      const g = after.geometry;
+      assert.equal(g?.type === "Polygon" && g.coordinates[0].length, 65);
+    });
 
     await t.step(
       "snapping: a new line's end placed near an existing vertex ends exactly on it",
@@ -213,6 +246,11 @@ Deno.test("measuring and drawing in Chromium: panel values, a measure tool that 
         assert.equal(g?.type, "LineString");
         const coords = g?.type === "LineString" ? g.coordinates : [];
         assert.deepEqual(coords[coords.length - 1], [21, 10.5]);
+        await b.page.evaluate((fid) => {
+          globalThis.duplex!.setView([20.7, 10.6], 9);
+          globalThis.duplex!.select(fid);
+        }, made.id);
+        await b.page.waitForTimeout(300);
         await screenshot(b.page, "measure-05-snapped-line");
       },
     );

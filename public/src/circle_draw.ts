@@ -1,7 +1,19 @@
-/** Turns a circle drawn with Geoman into the Polygon and properties a feature stores. */
+/** Circles on the map: a drawn one stored as a Polygon and properties, a stored one drawn as a circle. */
 import type { Geometry } from "../../relay/geometry.ts";
-import { circlePolygon, circleProperties } from "./circle.ts";
-import type L from "./leaflet.ts";
+import type { StoredFeature } from "../../relay/protocol.ts";
+import { circleOf, circlePolygon, circleProperties } from "./circle.ts";
+import L from "./leaflet.ts";
+
+/**
+ * A circle layer for a Polygon feature whose properties describe a circle, so Geoman edits it as
+ * one (drag the centre, pull the radius); null for any other feature.
+ */
+export function circleLayer(feature: StoredFeature, options: L.PathOptions): L.Circle | null {
+  const circle = feature.geometry?.type === "Polygon" ? circleOf(feature.properties) : null;
+  if (!circle) return null;
+  const [lng, lat] = circle.center;
+  return L.circle([lat, lng], { ...options, radius: circle.radius });
+}
 
 /** The stored form of a drawn circle, or null if it has no size. */
 export function circleShape(

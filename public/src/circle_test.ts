@@ -1,6 +1,6 @@
 /** Unit tests of circles as polygons and of the properties that keep their centre and radius. */
 import assert from "assert";
-import { circleOf, circlePolygon, circleProperties } from "./circle.ts";
+import { circleForgotten, circleOf, circlePolygon, circleProperties } from "./circle.ts";
 import { measureGeometry, pathLength, ringArea } from "./measure.ts";
 
 Deno.test("a circle's polygon: 64 vertices, closed, counterclockwise, each at the radius", () => {
@@ -47,4 +47,14 @@ Deno.test("circle properties round-trip; anything else describes no circle", () 
   assert.equal(circleOf({ "circle-center": [1], "circle-radius-m": 5 }), null);
   assert.equal(circleOf({ "circle-center": [1, 2], "circle-radius-m": -5 }), null);
   assert.equal(circleOf({ "circle-center": [1, 2], "circle-radius-m": "5" }), null);
+});
+
+Deno.test("a circle reshaped vertex by vertex forgets its centre and radius; other features keep theirs", () => {
+  assert.deepEqual(
+    circleForgotten("f", { name: "x", "circle-center": [0, 0], "circle-radius-m": 5 }),
+    [
+      { op: "props", fid: "f", set: {}, unset: ["circle-center", "circle-radius-m"] },
+    ],
+  );
+  assert.deepEqual(circleForgotten("f", { name: "x" }), []);
 });

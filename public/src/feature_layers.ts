@@ -1,5 +1,6 @@
 /** Draws the map's features on a canvas, one Leaflet layer per feature, updating only changed ones. */
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
+import { circleLayer, circleShape } from "./circle_draw.ts";
 import L from "./leaflet.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
@@ -11,8 +12,8 @@ export interface FeatureLayersOptions {
   editable: boolean;
   /** A feature was clicked (outside Geoman's draw/remove modes). */
   onSelect: (fid: string) => void;
-  /** Geoman finished changing a feature's shape or position. */
-  onGeometry: (fid: string, geometry: Geometry) => void;
+  /** Geoman finished changing a feature's shape or position (a circle's: with its properties). */
+  onGeometry: (fid: string, geometry: Geometry, properties?: Record<string, unknown>) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;
 }
@@ -66,6 +67,7 @@ export class FeatureLayers {
   kind(fid: string): LayerKind | null {
     const layer = this.#entries.get(fid)?.layer;
     if (!layer) return null;
+    if (layer instanceof L.Circle) return "polygon";
     if (layer instanceof L.Rectangle) return "rectangle";
     if (layer instanceof L.Polygon) return "polygon";
     if (layer instanceof L.Polyline) return "line";
@@ -180,7 +182,7 @@ export class FeatureLayers {
       pmIgnore: !this.#options.editable,
     };
     const rectangle = rectangleBounds(feature.geometry);
-    const layer = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
+    const made = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
       { type: "Feature", geometry: feature.geometry, properties: {} },
       {
         ...base,
@@ -188,6 +190,8 @@ export class FeatureLayers {
           L.circleMarker(latlng, { ...base, radius: 7, fillOpacity: 0.7 }),
       },
     );
+    // A Polygon with a circle's properties is edited as a circle (centre and radius).
+    const layer = circleLayer(feature, base) ?? made;
     layer.on("click", (e) => {
       const mode = this.#options.map.pm.globalRemovalModeEnabled() ||
         this.#options.map.pm.globalDrawModeEnabled();
@@ -198,6 +202,13 @@ export class FeatureLayers {
     layer.on("pm:edit", () => {
       const current = this.#fids.get(layer);
       if (current === undefined) return;
+      if (layer instanceof L.Circle) {
+        const circle = circleShape(layer);
+        if (!circle) return;
+        this.adopt(current, circle.geometry);
+        this.#options.onGeometry(current, circle.geometry, circle.properties);
+        return;
+      }
       const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.FeatureGroup
         ? layer.toGeoJSON()

@@ -48,10 +48,12 @@ export class MapFeatures {
       map: this.#map,
       editable,
       onSelect: (fid) => this.select(fid),
-      onGeometry: (fid, geometry: Geometry) =>
+      onGeometry: (fid, geometry: Geometry, properties) =>
         void session.edit([
           { op: "geom", fid, geometry: normalizeGeometry(geometry) },
-          ...circleForgotten(fid, session.doc.features.get(fid)?.properties ?? {}),
+          ...(properties
+            ? [{ op: "props" as const, fid, set: properties }]
+            : circleForgotten(fid, session.doc.features.get(fid)?.properties ?? {})),
         ]),
       onRemove: (fid) => {
         if (this.#selected === fid) this.select(null);
