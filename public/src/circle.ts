@@ -16,7 +16,8 @@ export const CIRCLE_STEPS = 64;
 
 /**
  * The Polygon approximating a circle: `steps` points at `radius` metres from `center`
- * (`[longitude, latitude]`) along geodesics on WGS84, counterclockwise as RFC 7946 asks.
+ * (`[longitude, latitude]`) along geodesics on WGS84, counterclockwise as RFC 7946 asks, each
+ * longitude within -180..180 (a circle across 180° has edges that cross it).
  *
  * @example
  * ```ts
@@ -41,7 +42,7 @@ export function circlePolygon(
     const azimuth = 360 - (360 * i) / steps;
     const p = lib.Geodesic.WGS84.Direct(lat, lng, azimuth, radius);
     // Rounded like the drawing tools' positions (about 1 cm), so stored copies compare equal.
-    ring.push([round(lng + wrap(p.lon2! - lng)), round(p.lat2!)]);
+    ring.push([round(wrap(p.lon2!)), round(p.lat2!)]);
   }
   ring.push([...ring[0]]);
   return { type: "Polygon", coordinates: [ring] };
@@ -91,7 +92,8 @@ function round(n: number): number {
   return Math.round(n * 1e7) / 1e7;
 }
 
-// Keeps a vertex on the centre's side of 180°, so a circle across it is one continuous ring.
+// Stored positions stay in -180..180: an edge of a circle across 180° jumps from one side to the
+// other, which RFC 7946 readers (and the measurements here) take as the short way across.
 function wrap(d: number): number {
   return ((d + 540) % 360) - 180;
 }
