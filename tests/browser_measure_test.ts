@@ -146,7 +146,7 @@ Deno.test("measuring and drawing in Chromium: panel values, a measure tool that 
         .boundingBox();
       assert.ok(bar, "the action bar is shown while drawing");
       for (const { x, y } of spots) {
-        const inside = x >= bar.x && x <= bar.x + bar.width && y >= bar.y &&
+        const inside: boolean = x >= bar.x && x <= bar.x + bar.width && y >= bar.y &&
           y <= bar.y + bar.height;
         assert.ok(!inside, `the action bar covers ${x},${y}`);
         await a.page.mouse.move(x, y, { steps: 4 });
