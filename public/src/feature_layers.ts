@@ -2,6 +2,7 @@
 import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
 import { type Box, copyOffset, coveringBox, shiftGeometry, shownGeometry } from "./antimeridian.ts";
 import { restoredGeometry } from "./antimeridian_edit.ts";
+import { circleLayer, circleShape } from "./circle_draw.ts";
 import L from "./leaflet.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
@@ -13,8 +14,11 @@ export interface FeatureLayersOptions {
   editable: boolean;
   /** A feature was clicked (outside Geoman's draw/remove modes). */
   onSelect: (fid: string) => void;
-  /** Geoman finished changing a feature's shape or position (given in the stored form). */
-  onGeometry: (fid: string, geometry: Geometry) => void;
+  /**
+   * Geoman finished changing a feature's shape or position (given in the stored form; a circle's
+   * with its properties).
+   */
+  onGeometry: (fid: string, geometry: Geometry, properties?: Record<string, unknown>) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;
 }
@@ -57,6 +61,8 @@ export class FeatureLayers {
   #fids = new WeakMap<L.Layer, string>();
   #group: L.FeatureGroup;
   #selected: string | null = null;
+  /** The features last given to `update`, for what their layers need beyond geometry (circles). */
+  #features: ReadonlyMap<string, StoredFeature> | null = null;
   /** The longitude of the view's middle when the features were last placed on copies. */
   #placedAt = 0;
   #moved = () => {
@@ -86,6 +92,7 @@ export class FeatureLayers {
   kind(fid: string): LayerKind | null {
     const layer = this.#entries.get(fid)?.layer;
     if (!layer) return null;
+    if (layer instanceof L.Circle) return "polygon";
     if (layer instanceof L.Rectangle) return "rectangle";
     if (layer instanceof L.Polygon) return "polygon";
     if (layer instanceof L.Polyline) return "line";
@@ -130,6 +137,7 @@ export class FeatureLayers {
     fids: Iterable<string>,
     features: ReadonlyMap<string, StoredFeature>,
   ): void {
+    this.#features = features;
     for (const fid of fids) {
       const feature = features.get(fid);
       const entry = this.#entries.get(fid);
@@ -258,7 +266,7 @@ export class FeatureLayers {
       pmIgnore: !this.#options.editable,
     };
     const rectangle = rectangleBounds(geometry);
-    const layer = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
+    const made = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
       { type: "Feature", geometry, properties: {} },
       {
         ...base,
@@ -266,6 +274,9 @@ export class FeatureLayers {
           L.circleMarker(latlng, { ...base, radius: 7, fillOpacity: 0.7 }),
       },
     );
+    // A Polygon with a circle's properties is edited as a circle (centre and radius).
+    const feature = this.#features?.get(fid);
+    const layer = (feature && circleLayer({ ...feature, geometry }, base)) ?? made;
     layer.on("click", (e) => {
       const mode = this.#options.map.pm.globalRemovalModeEnabled() ||
         this.#options.map.pm.globalDrawModeEnabled();
@@ -277,6 +288,13 @@ export class FeatureLayers {
       const current = this.#fids.get(layer);
       const entry = current === undefined ? undefined : this.#entries.get(current);
       if (current === undefined || !entry) return;
+      if (layer instanceof L.Circle) {
+        const circle = circleShape(layer);
+        if (!circle) return;
+        this.adopt(current, circle.geometry);
+        this.#options.onGeometry(current, circle.geometry, circle.properties);
+        return;
+      }
       // Unrounded, so the positions the edit left alone come back exactly as they are stored.
       const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
           layer instanceof L.FeatureGroup

@@ -1,5 +1,6 @@
 /** The map's features on the page: their layers, the drawing tools, the selection and its panel. */
 import type { Geometry } from "../../relay/protocol.ts";
+import { circleForgotten } from "./circle.ts";
 import { toast } from "./dom.ts";
 import { addDrawingTools } from "./drawing_tools.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
@@ -46,20 +47,29 @@ export class MapFeatures {
       map: this.#map,
       editable,
       onSelect: (fid) => this.select(fid),
-      // Already in the stored form (FeatureLayers maps Geoman's edits back to it).
-      onGeometry: (fid, geometry: Geometry) => void session.edit([{ op: "geom", fid, geometry }]),
+      // Already in the stored form (FeatureLayers maps Geoman's edits back to it); a circle's comes
+      // with its centre and radius, and a reshaped one that was a circle forgets them.
+      onGeometry: (fid, geometry: Geometry, properties) =>
+        void session.edit([
+          { op: "geom", fid, geometry },
+          ...(properties
+            ? [{ op: "props" as const, fid, set: properties }]
+            : circleForgotten(fid, session.doc.features.get(fid)?.properties ?? {})),
+        ]),
       onRemove: (fid) => {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
       },
     });
     this.#layers.update(session.doc.features.keys(), session.doc.features);
+    // The empty panel was made before the role was known: now it can say what this person can do.
+    if (this.#selected === null) this.#panel.show(null, editable);
     if (!editable) return;
-    addDrawingTools(this.#map, (geometry) => {
+    addDrawingTools(this.#map, (geometry, properties) => {
       const fid = `f-${randomId(16)}`;
       void session.edit([{
         op: "put",
-        feature: { type: "Feature", id: fid, geometry, properties: {} },
+        feature: { type: "Feature", id: fid, geometry, properties },
       }]);
       this.select(fid);
     });

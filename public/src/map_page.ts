@@ -8,6 +8,7 @@ import { ImportExport, importLimits } from "./import_export.ts";
 import type L from "./leaflet.ts";
 import { welcomeTimeoutFrom } from "./link_state.ts";
 import { MapFeatures } from "./map_features.ts";
+import { MeasureTool } from "./measure_tool.ts";
 import { takeMapLink, viewKeyName } from "./map_link.ts";
 import { openPageMap } from "./page_map.ts";
 import { PeopleList } from "./people_list.ts";
@@ -133,9 +134,13 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     },
     geocoder: config.geocoder === true,
   }).onAdd();
+  const measure = new MeasureTool().addTo(map);
   new Shortcuts(document, {
     cancel: (typing) => {
-      if (people.following !== null) people.follow(null);
+      // Esc ends the innermost thing first: measuring, then a shape half drawn (none is kept).
+      if (measure.stop()) return;
+      if (map.pm?.globalDrawModeEnabled()) map.pm.disableDraw();
+      else if (people.following !== null) people.follow(null);
       else if (!typing && features.selected !== null) features.select(null);
     },
     undo: () => session.undo(),

@@ -4,6 +4,7 @@ import { h } from "./dom.ts";
 import { vertexCount } from "../../relay/geometry.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
+import { measurementView, showMeasurement } from "./measure_view.ts";
 
 /** Options for {@link PropsPanel}. */
 export interface PropsPanelOptions {
@@ -59,6 +60,7 @@ export class PropsPanel {
   #rows = new Map<string, Row>();
   #list: HTMLElement | null = null;
   #feature: StoredFeature | null = null;
+  #measure: HTMLElement | null = null;
 
   constructor(options: PropsPanelOptions) {
     this.#options = options;
@@ -78,7 +80,7 @@ export class PropsPanel {
           "p",
           { class: "hint" },
           editable
-            ? "Click a feature to see and edit its properties, or draw one with the tools on the map."
+            ? "Click a feature to edit its properties, or draw one with the tools on the left."
             : "Click a feature to see its properties.",
         ),
       );
@@ -91,6 +93,7 @@ export class PropsPanel {
       return;
     }
     this.#feature = feature;
+    if (this.#measure) showMeasurement(this.#measure, feature.geometry);
     this.#sync(feature);
   }
 
@@ -129,7 +132,8 @@ export class PropsPanel {
           onclick: () => this.#options.edit([{ op: "del", fid: feature.id }]),
         }, "Delete feature"),
     );
-    const children: (Node | false)[] = [head, list];
+    this.#measure = measurementView(feature.geometry);
+    const children: (Node | false)[] = [head, this.#measure, list];
     if (editable) children.push(this.#addForm());
     this.#options.root.replaceChildren(
       ...children.filter((c): c is Node => c !== false),
