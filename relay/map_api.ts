@@ -10,7 +10,7 @@ import { delSize, splitOps } from "./import_read.ts";
 import type { ReadFeature, SkippedFeature } from "./import_read.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_SCHEMA_LIMITS } from "./protocol.ts";
-import type { EditOp } from "./protocol.ts";
+import type { EditOp, StoredFeature } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
 /** A newly created map: the only time the keys are known to the server. */
@@ -120,6 +120,19 @@ export class MapApi {
     const json = room.featureCollectionJson();
     if (!await this.#o.madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: json };
+  }
+
+  /** A map's features and title, for either key, for an export; the same rules as {@link readFeatures}. */
+  async readForExport(
+    mapId: string,
+    key: string,
+  ): Promise<Outcome<{ title: string; features: StoredFeature[] }>> {
+    const auth = this.#o.maps.open(mapId, key);
+    if (!auth.ok) return auth;
+    const { room } = auth.value;
+    const features = JSON.parse(room.featuresJson()) as StoredFeature[];
+    if (!await this.#o.madeDurable(room)) return NOT_SAVED;
+    return { ok: true, value: { title: room.record.title, features } };
   }
 
   /**

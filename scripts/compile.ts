@@ -28,7 +28,16 @@ export const BINARY_PERMISSIONS = [
  * names the client's, the tests' and the benchmark's packages (about 40 MB that the server never
  * loads). scripts/compile_test.ts checks that this list covers main.ts's module graph.
  */
-export const SERVER_IMPORTS = ["hono", "hono/", "valibot", "pmtiles"] as const;
+export const SERVER_IMPORTS = [
+  "hono",
+  "hono/",
+  "valibot",
+  "pmtiles",
+  "@placemarkio/geojson-rewind",
+  "@placemarkio/tokml",
+  "@mapbox/shp-write",
+  "jszip",
+] as const;
 
 /** The config `deno compile` uses: the server's imports from `deno.json`, nothing else. */
 export async function binaryConfig(): Promise<{
