@@ -1,62 +1,8 @@
 /** The GET features API's `?format=` against a real relay, each file read back by GDAL (ogrinfo, ogr2ogr). */
 import assert from "assert";
 import { createMap, startRelay } from "./_relay.ts";
-
-type Position = number[];
-type Geometry = { type: string; coordinates: unknown } | null;
-type Feature = { id?: unknown; geometry: Geometry; properties: Record<string, unknown> };
-
-const square = (x: number, y: number, d: number): Position[] => [
-  [x, y],
-  [x + d, y],
-  [x + d, y + d],
-  [x, y + d],
-  [x, y],
-];
-
-/** One feature of each geometry type a map holds, properties of every JSON kind, one without geometry. */
-const SOURCE: Feature[] = [
-  {
-    id: "paris",
-    geometry: { type: "Point", coordinates: [2.3522219, 48.856614] },
-    properties: {
-      name: 'Café, "Paris"',
-      population: 2148000,
-      capital: true,
-      tags: { kind: "city", ids: [1, 2] },
-      a_very_long_property_name: "long",
-    },
-  },
-  {
-    id: "sf",
-    geometry: { type: "Point", coordinates: [-122.4194155, 37.7749295] },
-    properties: { name: "San Francisco", population: 808437.5, capital: false },
-  },
-  {
-    id: "route",
-    geometry: {
-      type: "LineString",
-      coordinates: [[2.35, 48.85], [4.8357, 45.764], [5.3698, 43.2965]],
-    },
-    properties: { name: "Route" },
-  },
-  {
-    id: "two-lines",
-    geometry: { type: "MultiLineString", coordinates: [[[0, 0], [1, 1]], [[2, 2], [3, 3.5]]] },
-    properties: { name: "Two lines" },
-  },
-  {
-    id: "holed",
-    geometry: { type: "Polygon", coordinates: [square(10, 10, 4), square(11, 11, 1).reverse()] },
-    properties: { name: "Holed" },
-  },
-  {
-    id: "islands",
-    geometry: { type: "MultiPolygon", coordinates: [[square(20, 0, 1)], [square(22, 0, 1)]] },
-    properties: { name: "Islands" },
-  },
-  { id: "row", geometry: null, properties: { name: "Attributes only", population: 5 } },
-];
+import { SOURCE, sourceText } from "./_export_fixture.ts";
+import type { Feature, Geometry } from "./_export_fixture.ts";
 
 /** A value as the text a format without types holds it as: JSON for nested values. */
 function asText(value: unknown): string {
@@ -125,10 +71,7 @@ Deno.test("GET features ?format=: every format is a download GDAL reads back wit
   const put = await fetch(`${relay.url}/api/maps/${map.id}/features`, {
     method: "PUT",
     headers: { authorization: `Bearer ${map.editKey}` },
-    body: JSON.stringify({
-      type: "FeatureCollection",
-      features: SOURCE.map((f) => ({ type: "Feature", ...f })),
-    }),
+    body: sourceText(),
   });
   assert.equal(put.status, 200, await put.text());
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-export-" });
