@@ -10,7 +10,7 @@ import { delSize, splitOps } from "./import_read.ts";
 import type { ReadFeature, SkippedFeature } from "./import_read.ts";
 import type { Limits } from "./limits.ts";
 import { DEFAULT_SCHEMA_LIMITS } from "./protocol.ts";
-import type { EditOp, StoredFeature } from "./protocol.ts";
+import type { EditOp } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
 /** A newly created map: the only time the keys are known to the server. */
@@ -122,17 +122,20 @@ export class MapApi {
     return { ok: true, value: json };
   }
 
-  /** A map's features and title, for either key, for an export; the same rules as {@link readFeatures}. */
+  /**
+   * A map's title and features (a JSON array), for either key, for an export; the same rules as
+   * {@link readFeatures}.
+   */
   async readForExport(
     mapId: string,
     key: string,
-  ): Promise<Outcome<{ title: string; features: StoredFeature[] }>> {
+  ): Promise<Outcome<{ title: string; featuresJson: string }>> {
     const auth = this.#o.maps.open(mapId, key);
     if (!auth.ok) return auth;
     const { room } = auth.value;
-    const features = JSON.parse(room.featuresJson()) as StoredFeature[];
+    const featuresJson = room.featuresJson();
     if (!await this.#o.madeDurable(room)) return NOT_SAVED;
-    return { ok: true, value: { title: room.record.title, features } };
+    return { ok: true, value: { title: room.record.title, featuresJson } };
   }
 
   /**

@@ -117,6 +117,8 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     `${ROOT}relay/journal_worker.ts`,
     "--include",
     `${ROOT}relay/import_worker.ts`,
+    "--include",
+    `${ROOT}relay/export_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

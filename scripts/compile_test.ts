@@ -36,7 +36,14 @@ Deno.test("the binary's config resolves every npm package the relay loads, the w
   try {
     const config = `${dir}/deno.json`;
     await Deno.writeTextFile(config, JSON.stringify(await binaryConfig()));
-    for (const entry of ["main.ts", "relay/journal_worker.ts", "relay/import_worker.ts"]) {
+    for (
+      const entry of [
+        "main.ts",
+        "relay/journal_worker.ts",
+        "relay/import_worker.ts",
+        "relay/export_worker.ts",
+      ]
+    ) {
       const withProject = await npmPackagesOf(entry);
       const withBinary = await npmPackagesOf(entry, config);
       assert.deepEqual(withBinary, withProject, entry);

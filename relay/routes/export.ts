@@ -1,12 +1,7 @@
 /** `GET /api/maps/:id/features?format=`: the map as a GeoJSON, KML, CSV, zipped Shapefile or GPX file. */
 import type { Context } from "hono";
-import {
-  EXPORT_FORMATS,
-  exportFeatures,
-  exportName,
-  FORMAT_INFO,
-  isExportFormat,
-} from "../export_formats.ts";
+import { EXPORT_FORMATS, exportName, FORMAT_INFO, isExportFormat } from "../export_formats.ts";
+import type { Exports } from "../exports.ts";
 import type { MapApi } from "../map_api.ts";
 import { problem, requestKey } from "./common.ts";
 import { REFUSAL_STATUS } from "./maps.ts";
@@ -16,7 +11,12 @@ import { REFUSAL_STATUS } from "./maps.ts";
  * before it is durable), as a download named from the map's title. What the format left out is
  * counted in `X-Skipped-Features` and said in `X-Export-Note`.
  */
-export async function exportResponse(c: Context, api: MapApi, format: string): Promise<Response> {
+export async function exportResponse(
+  c: Context,
+  api: MapApi,
+  exports: Exports,
+  format: string,
+): Promise<Response> {
   if (!isExportFormat(format)) {
     return problem(
       c,
@@ -28,7 +28,7 @@ export async function exportResponse(c: Context, api: MapApi, format: string): P
   }
   const result = await api.readForExport(c.req.param("id") ?? "", requestKey(c));
   if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
-  const { title, features } = result.value;
+  const { title, featuresJson } = result.value;
   const info = FORMAT_INFO[format];
   const headers: Record<string, string> = {
     "content-type": info.type,
@@ -36,9 +36,14 @@ export async function exportResponse(c: Context, api: MapApi, format: string): P
     "cache-control": "no-store",
   };
   if (format === "geojson") {
-    return c.body(JSON.stringify({ type: "FeatureCollection", features }), 200, headers);
+    return c.body(`{"type":"FeatureCollection","features":${featuresJson}}`, 200, headers);
   }
-  const file = await exportFeatures(features, format);
+  const file = await exports.write({ featuresJson, format });
+  if (!file) {
+    return problem(c, 503, "the server is busy with other exports; try again shortly", {
+      "retry-after": "2",
+    });
+  }
   headers["x-skipped-features"] = String(file.skipped);
   if (file.note) headers["x-export-note"] = file.note;
   return c.body(file.body, 200, headers);

@@ -5,6 +5,7 @@ import { AddressBuckets } from "../address_limits.ts";
 import { readBody, readText, refuseUnread } from "../body.ts";
 import type { Refusal } from "../map_registry.ts";
 import { Imports } from "../imports.ts";
+import { Exports } from "../exports.ts";
 import { isTrustedProxy } from "../proxy.ts";
 import { shareOrigin } from "../share_links.ts";
 import { exportResponse } from "./export.ts";
@@ -36,6 +37,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     now: hub.timers.now,
   });
   const imports = new Imports({ maxConcurrent: 4 });
+  const exports = new Exports(4);
   const origin = originCheck(options.origins);
 
   app.post("/api/maps", origin, async (c) => {
@@ -95,7 +97,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
 
   app.get("/api/maps/:id/features", async (c) => {
     const format = c.req.query("format");
-    if (format !== undefined) return await exportResponse(c, hub.api, format);
+    if (format !== undefined) return await exportResponse(c, hub.api, exports, format);
     const result = await hub.api.readFeatures(c.req.param("id"), requestKey(c));
     if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
     return c.body(result.value, 200, {
