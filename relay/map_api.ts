@@ -123,6 +123,22 @@ export class MapApi {
   }
 
   /**
+   * A map's title and features (a JSON array), for either key, for an export; the same rules as
+   * {@link readFeatures}.
+   */
+  async readForExport(
+    mapId: string,
+    key: string,
+  ): Promise<Outcome<{ title: string; featuresJson: string }>> {
+    const auth = this.#o.maps.open(mapId, key);
+    if (!auth.ok) return auth;
+    const { room } = auth.value;
+    const featuresJson = room.featuresJson();
+    if (!await this.#o.madeDurable(room)) return NOT_SAVED;
+    return { ok: true, value: { title: room.record.title, featuresJson } };
+  }
+
+  /**
    * Checks that `key` may edit `mapId` before anything big is read for it: the same `not_found`
    * for an unknown map or a wrong key as everywhere, `forbidden` for a view key.
    */

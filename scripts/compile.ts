@@ -41,6 +41,9 @@ export const SERVER_IMPORTS = [
   "papaparse",
   "wellknown",
   "shpjs",
+  "@placemarkio/tokml",
+  "@mapbox/shp-write",
+  "jszip",
 ] as const;
 
 /** The config `deno compile` uses: the server's imports from `deno.json`, nothing else. */
@@ -126,6 +129,8 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     `${ROOT}relay/import_worker.ts`,
     "--include",
     `${ROOT}relay/places_worker.ts`,
+    "--include",
+    `${ROOT}relay/export_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

@@ -42,6 +42,7 @@ Deno.test("the binary's config resolves every npm package the relay loads, the w
         "relay/journal_worker.ts",
         "relay/import_worker.ts",
         "relay/places_worker.ts",
+        "relay/export_worker.ts",
       ]
     ) {
       const withProject = await npmPackagesOf(entry);

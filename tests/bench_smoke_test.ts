@@ -54,3 +54,17 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("bench/import_points.ts in small: a second peer gets every point, by the API and by the page", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}bench/import_points.ts`, "--points", "3000"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, `exited with ${out.code}:\n${new TextDecoder().decode(out.stderr)}`);
+  assert.equal(stdout.match(/the second peer had all 3000 after \d+ ms/g)?.length, 2, stdout);
+  assert.match(stdout, /import API: answer 200 \(3000 features, 1 edits\)/);
+});

@@ -195,6 +195,7 @@ Deno.test("export of a property nested 20 000 levels deep, and 'Zoom to' on empt
     });
     const download = a.page.waitForEvent("download");
     await a.page.locator("#export").click();
+    await a.page.locator('.export-menu [data-format="geojson"]').click();
     const file = await download;
     const exported = JSON.parse(await Deno.readTextFile(await file.path()));
     const deep = exported.features.find((f: { id: string }) => f.id === "deep");

@@ -320,6 +320,7 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
 
         const download = a.page.waitForEvent("download");
         await a.page.locator("#export").click();
+        await a.page.locator('.export-menu [data-format="geojson"]').click();
         const file = await download;
         assert.equal(file.suggestedFilename(), "lakes-survey.geojson");
         const path = await file.path();

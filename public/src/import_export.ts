@@ -58,12 +58,11 @@ export function importLimits(config: PageConfig): ImportLimits {
   };
 }
 
-/** The Import and Export buttons and dropping a file on the page; a bad file changes nothing. */
+/** The Import button and dropping a file on the page; a bad file changes nothing. */
 export class ImportExport {
   #session: Session;
   #features: MapFeatures;
   #import = byId("import", HTMLButtonElement);
-  #export = byId("export", HTMLButtonElement);
   #file = byId("import-file", HTMLInputElement);
   #dropHint = byId("drop-hint", HTMLElement);
   #pick = () => this.#file.click();
@@ -87,8 +86,6 @@ export class ImportExport {
     e.preventDefault();
     void this.importFile(file);
   };
-  #download = () => this.exportFile();
-
   #limits?: ImportLimits;
 
   constructor(options: { session: Session; features: MapFeatures; limits?: ImportLimits }) {
@@ -149,7 +146,7 @@ export class ImportExport {
     }
   }
 
-  /** Downloads the map as GeoJSON. */
+  /** Downloads the map as GeoJSON (the Export button's menu, public/src/export_menu.ts, offers every format). */
   exportFile(): void {
     let text: string;
     try {
@@ -170,7 +167,6 @@ export class ImportExport {
   onAdd(): this {
     this.#import.addEventListener("click", this.#pick);
     this.#file.addEventListener("change", this.#picked);
-    this.#export.addEventListener("click", this.#download);
     document.addEventListener("dragover", this.#dragOver);
     document.addEventListener("dragleave", this.#dragLeave);
     document.addEventListener("drop", this.#drop);
@@ -181,7 +177,6 @@ export class ImportExport {
   onRemove(): void {
     this.#import.removeEventListener("click", this.#pick);
     this.#file.removeEventListener("change", this.#picked);
-    this.#export.removeEventListener("click", this.#download);
     document.removeEventListener("dragover", this.#dragOver);
     document.removeEventListener("dragleave", this.#dragLeave);
     document.removeEventListener("drop", this.#drop);

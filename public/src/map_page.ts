@@ -5,6 +5,7 @@ import { FindBox } from "./find.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
 import { ImportExport, importLimits } from "./import_export.ts";
+import { ExportMenu } from "./export_menu.ts";
 import type L from "./leaflet.ts";
 import { welcomeTimeoutFrom } from "./link_state.ts";
 import { MapFeatures } from "./map_features.ts";
@@ -120,6 +121,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
   }).onAdd();
   const importExport = new ImportExport({ session, features, limits: importLimits(config) })
     .onAdd();
+  new ExportMenu({ session, button: byId("export", HTMLButtonElement) }).onAdd();
   const viewport = new ViewportSync(map, session).onAdd();
   new MeButton({ identity, storage: localStorage, session }).onAdd();
   features.onAdd();

@@ -7,13 +7,15 @@ import type { Refusal } from "../map_registry.ts";
 import { FILE_FORMATS } from "../formats/records.ts";
 import type { FileFormat } from "../formats/records.ts";
 import { Imports } from "../imports.ts";
+import { Exports } from "../exports.ts";
 import { isTrustedProxy } from "../proxy.ts";
 import { shareOrigin } from "../share_links.ts";
+import { exportResponse } from "./export.ts";
 import { originCheck, problem, requestKey } from "./common.ts";
 import type { Env, RouteContext } from "./common.ts";
 
 /** The HTTP status of each way the hub says no. */
-const REFUSAL_STATUS: Record<Refusal, number> = {
+export const REFUSAL_STATUS: Record<Refusal, number> = {
   not_found: 404,
   forbidden: 403,
   invalid: 422,
@@ -37,6 +39,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     now: hub.timers.now,
   });
   const imports = new Imports({ maxConcurrent: 4 });
+  const exports = new Exports(4);
   const origin = originCheck(options.origins);
 
   app.post("/api/maps", origin, async (c) => {
@@ -95,6 +98,8 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
   });
 
   app.get("/api/maps/:id/features", async (c) => {
+    const format = c.req.query("format");
+    if (format !== undefined) return await exportResponse(c, hub.api, exports, format);
     const result = await hub.api.readFeatures(c.req.param("id"), requestKey(c));
     if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
     return c.body(result.value, 200, {

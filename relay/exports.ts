@@ -1,0 +1,64 @@
+/** Exports (`GET .../features?format=`): written on a worker thread, a bounded few at once. */
+import { exportFeatures } from "./export_formats.ts";
+import type { ExportedFile, ExportFormat } from "./export_formats.ts";
+import type { StoredFeature } from "./protocol.ts";
+
+/** What the worker is sent: the map's features as JSON text and the format. */
+export interface ExportRequest {
+  featuresJson: string;
+  format: Exclude<ExportFormat, "geojson">;
+}
+
+/** The worker's side: parse the features and write the file. */
+export async function answerExport(request: ExportRequest): Promise<ExportedFile> {
+  const features = JSON.parse(request.featuresJson) as StoredFeature[];
+  return await exportFeatures(features, request.format);
+}
+
+/** Writes exports on worker threads, at most `maxConcurrent` at once on the relay. */
+export class Exports {
+  #max: number;
+  #running = 0;
+
+  /** @param maxConcurrent exports written at once. @default 4 */
+  constructor(maxConcurrent = 4) {
+    if (!(Number.isSafeInteger(maxConcurrent) && maxConcurrent >= 1)) {
+      throw new RangeError(
+        `Cannot create Exports as 'maxConcurrent' must be a whole number >= 1: received ${maxConcurrent}`,
+      );
+    }
+    this.#max = maxConcurrent;
+  }
+
+  /** The file, or `null` when `maxConcurrent` exports are already running (answer 503). */
+  async write(request: ExportRequest): Promise<ExportedFile | null> {
+    if (this.#running >= this.#max) return null;
+    this.#running++;
+    try {
+      return await writeOnWorker(request);
+    } finally {
+      this.#running--;
+    }
+  }
+}
+
+async function writeOnWorker(request: ExportRequest): Promise<ExportedFile> {
+  const worker = new Worker(new URL("./export_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  try {
+    return await new Promise<ExportedFile>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<ExportedFile>) => resolve(event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        // The worker could not start (a binary compiled without it) or died: write it here rather
+        // than refuse the export, and say so in the log.
+        console.error(JSON.stringify({ event: "export_worker_failed", error: event.message }));
+        answerExport(request).then(resolve, reject);
+      };
+      worker.postMessage(request);
+    });
+  } finally {
+    worker.terminate();
+  }
+}
