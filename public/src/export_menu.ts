@@ -1,13 +1,9 @@
 /** The Export button's menu: the map as GeoJSON, KML, CSV, zipped Shapefile or GPX, named from the map title. */
 import { h, toast } from "./dom.ts";
 import { exportText } from "./geojson_io.ts";
-import {
-  EXPORT_FORMATS,
-  exportFeatures,
-  exportName,
-  FORMAT_INFO,
-} from "../../relay/export_formats.ts";
-import type { ExportFormat } from "../../relay/export_formats.ts";
+import { EXPORT_FORMATS, exportName, FORMAT_INFO } from "../../relay/export_names.ts";
+import type { ExportFormat } from "../../relay/export_names.ts";
+import type * as Formats from "./formats_entry.ts";
 import type { Session } from "./session.ts";
 
 /** What each menu item says a format keeps and loses. */
@@ -82,7 +78,13 @@ export class ExportMenu {
     let note = "";
     try {
       if (format === "geojson") body = exportText(features);
-      else ({ body, note } = await exportFeatures(features, format));
+      else {
+        // The writers (tokml, shp-write, jszip) are in formats.js, loaded on the first such export.
+        const formats: typeof Formats = await import(
+          new URL("./formats.js", import.meta.url).href
+        );
+        ({ body, note } = await formats.exportFeatures(features, format));
+      }
     } catch (e) {
       toast(`The map could not be exported: ${e instanceof Error ? e.message : e}`, "error");
       return;

@@ -1,6 +1,8 @@
-/** The file readers for KML, KMZ, GPX, CSV, GeoJSONSeq and zipped Shapefiles: bundled apart (formats.js) and loaded on the first such import. */
+/** The file readers (KML, KMZ, GPX, CSV, GeoJSONSeq, zipped Shapefiles) and writers (KML, CSV, Shapefile, GPX): bundled apart (formats.js), loaded on the first such import or export. */
 import { fileFormat, readFile } from "../../relay/formats/read_file.ts";
 import type { FileRead } from "../../relay/formats/records.ts";
+
+export { exportFeatures } from "../../relay/export_formats.ts";
 
 /**
  * Reads a picked or dropped file (not a GeoJSON object: the map page reads those itself) into
