@@ -22,10 +22,10 @@ async function cellText(page: Page, fid: string, column: string): Promise<string
 
 /** A column's place in the grid, by its header (-1 when there is none). */
 async function colIndex(page: Page, column: string): Promise<number> {
-  const heads = await page.locator(".ft-header .ft-sort").evaluateAll((bs) =>
-    bs.map((b) => b.firstChild?.textContent ?? "")
+  const keys = await page.locator(".ft-header [role=columnheader]").evaluateAll((cs) =>
+    cs.map((c) => c.getAttribute("data-key"))
   );
-  return heads.indexOf(column);
+  return keys.indexOf(column);
 }
 
 /** Waits until exactly one row is in the table. */

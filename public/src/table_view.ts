@@ -55,6 +55,9 @@ export class TableView {
   #editor: Editor | null = null;
   #pool: HTMLElement[] = [];
   #frame = 0;
+  #frameFull = false;
+  /** The header rows' height, measured when they change, so scrolling never forces a layout. */
+  #headHeight = 0;
 
   constructor(events: TableViewEvents) {
     this.#events = events;
@@ -70,7 +73,7 @@ export class TableView {
       this.#head,
       this.#body,
     );
-    this.scroller.addEventListener("scroll", () => this.schedule());
+    this.scroller.addEventListener("scroll", () => this.schedule(false));
     this.scroller.addEventListener("keydown", (e) => this.#key(e));
     this.#body.addEventListener("click", (e) => this.#click(e));
     this.#body.addEventListener("dblclick", (e) => this.#dblclick(e));
@@ -99,13 +102,14 @@ export class TableView {
     this.#renderHead(sort);
     this.scroller.style.setProperty(
       "--ft-cols",
-      `7.5em ${columns.map((c) => c.type === "boolean" ? "6em" : "11em").join(" ")}`,
+      `7.5em ${columns.map((c) => c.type === "boolean" ? "8em" : "12em").join(" ")}`,
     );
     this.scroller.setAttribute("aria-rowcount", String(rows.length + 2));
     this.scroller.setAttribute("aria-colcount", String(all.length));
     this.#body.style.height = `${rows.length * ROW_HEIGHT}px`;
     this.#active.row = Math.min(this.#active.row, Math.max(0, rows.length - 1));
     this.#active.col = Math.min(this.#active.col, all.length - 1);
+    this.#headHeight = this.#head.offsetHeight;
     this.#render();
   }
 
@@ -145,12 +149,17 @@ export class TableView {
     this.#render();
   }
 
-  /** Redraws on the next frame (once, however often asked). */
-  schedule(): void {
+  /**
+   * Redraws on the next frame (once, however often asked); `full` rewrites every row, otherwise
+   * (a scroll) rows still showing the same feature at the same place are left alone.
+   */
+  schedule(full = true): void {
+    this.#frameFull ||= full;
     if (this.#frame !== 0) return;
     this.#frame = requestAnimationFrame(() => {
       this.#frame = 0;
-      this.#render();
+      this.#render(this.#frameFull);
+      this.#frameFull = false;
     });
   }
 
@@ -175,6 +184,7 @@ export class TableView {
           class: "ft-cell",
           role: "columnheader",
           "aria-colindex": String(i + 1),
+          "data-key": c.key,
           "aria-sort": dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none",
         },
         h(
@@ -185,10 +195,15 @@ export class TableView {
             title: `Sort by ${label}`,
             onclick: () => this.#events.sort(c.key),
           },
-          label,
-          " ",
-          h("span", { class: "ft-type" }, c.key === GEOMETRY_COLUMN ? "" : c.type),
-          arrow,
+          // Chromium centres a button's overflowing content, cutting both ends: the span clips.
+          h(
+            "span",
+            { class: "ft-label" },
+            label,
+            " ",
+            h("span", { class: "ft-type" }, c.key === GEOMETRY_COLUMN ? "" : c.type),
+            arrow,
+          ),
         ),
       );
       if (c.key !== GEOMETRY_COLUMN) {
@@ -240,9 +255,8 @@ export class TableView {
     this.#emitFilter(text);
   }
 
-  #render(): void {
-    const headHeight = this.#head.offsetHeight;
-    const top = Math.max(0, this.scroller.scrollTop - headHeight);
+  #render(full = true): void {
+    const top = Math.max(0, this.scroller.scrollTop - this.#headHeight);
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const visible = Math.ceil(this.scroller.clientHeight / ROW_HEIGHT) + 2 * OVERSCAN;
     const last = Math.min(this.#rows.length, first + visible);
@@ -255,13 +269,16 @@ export class TableView {
       this.#body.append(row);
     }
     while (this.#pool.length > last - first) this.#pool.pop()?.remove();
-    this.scroller.removeAttribute("aria-activedescendant");
-    for (let i = first; i < last; i++) this.#fill(this.#pool[i - first], i);
+    if (full) this.scroller.removeAttribute("aria-activedescendant");
+    for (let i = first; i < last; i++) this.#fill(this.#pool[i - first], i, full);
     this.#placeEditor();
   }
 
-  #fill(row: HTMLElement, i: number): void {
+  #fill(row: HTMLElement, i: number, full: boolean): void {
     const f = this.#rows[i];
+    if (row.dataset.index === String(i) && row.dataset.fid === f.id && !full) {
+      return;
+    }
     row.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
     row.dataset.fid = f.id;
     row.dataset.index = String(i);
@@ -273,11 +290,14 @@ export class TableView {
     this.#columns.forEach((c, ci) => {
       const cell = cells[ci] as HTMLElement;
       const value = cellValue(f, c.key);
-      cell.className = `ft-cell ft-${c.key === GEOMETRY_COLUMN ? "geom" : c.type}`;
-      cell.dataset.col = String(ci);
       const active = this.#active.row === i && this.#active.col === ci;
-      cell.classList.toggle("ft-active", active);
-      cell.id = active ? "ft-active-cell" : "";
+      // Only what changed is written: a write restyles the cell even when the value is the same.
+      const name = `ft-cell ft-${c.key === GEOMETRY_COLUMN ? "geom" : c.type}${
+        active ? " ft-active" : ""
+      }`;
+      if (cell.className !== name) cell.className = name;
+      if (cell.dataset.col !== String(ci)) cell.dataset.col = String(ci);
+      if (cell.id !== (active ? "ft-active-cell" : "")) cell.id = active ? "ft-active-cell" : "";
       if (active) this.scroller.setAttribute("aria-activedescendant", "ft-active-cell");
       if (c.type === "boolean" && (typeof value === "boolean" || value == null)) {
         const box = cell.firstElementChild instanceof HTMLInputElement
@@ -298,7 +318,7 @@ export class TableView {
 
   #reveal(i: number): void {
     const s = this.scroller;
-    const head = this.#head.offsetHeight;
+    const head = this.#headHeight;
     const y = head + i * ROW_HEIGHT;
     if (y < s.scrollTop + head) s.scrollTop = y - head;
     else if (y + ROW_HEIGHT > s.scrollTop + s.clientHeight) {
