@@ -232,6 +232,25 @@ Deno.test("feature table in Chromium: live edits, one-undo column rename, sort, 
       await a.page.locator('.ft-body .ft-row[data-fid="p9999"]').waitFor();
       const after = await a.page.locator(".ft-body .ft-row").count();
       assert.ok(after < 100, `${after} rows in the DOM after scrolling`);
+      // Edits update rows in place: the scroll position stays, for a changed and a new feature.
+      const top = await grid.evaluate((el) => el.scrollTop);
+      await a.page.evaluate(() =>
+        globalThis.duplex!.sendEdit([
+          { op: "props", fid: "p9998", set: { name: "Changed" } },
+          {
+            op: "put",
+            feature: {
+              type: "Feature",
+              id: "extra",
+              geometry: null,
+              properties: { name: "Extra" },
+            },
+          },
+        ])
+      );
+      await a.page.locator(".ft-count", { hasText: "10001 features" }).waitFor();
+      assert.equal(await cellText(a.page, "p9998", "name"), "Changed");
+      assert.equal(await grid.evaluate((el) => el.scrollTop), top);
       await screenshot(a.page, "table-07-10000-rows-bottom");
     });
 
