@@ -1,6 +1,7 @@
 /** The feature table's DOM: a virtualised grid (fixed row height, only visible rows exist) with sortable headers, filters and cell editors. */
 import type { StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
+import { headRows } from "./table_head.ts";
 import {
   cellText,
   cellValue,
@@ -172,66 +173,15 @@ export class TableView {
     this.#head.querySelectorAll<HTMLInputElement>(".ft-filter").forEach((i) =>
       filters.set(i.dataset.col ?? "", i.value)
     );
-    const head = h("div", { class: "ft-row ft-header", role: "row", "aria-rowindex": "1" });
-    const filterRow = h("div", { class: "ft-row ft-filters", role: "row", "aria-rowindex": "2" });
-    this.#columns.forEach((c, i) => {
-      const label = c.key === GEOMETRY_COLUMN ? "Geometry" : c.key;
-      const dir = sort?.key === c.key ? sort.dir : null;
-      const arrow = dir === "asc" ? " ▲" : dir === "desc" ? " ▼" : "";
-      const cell = h(
-        "div",
-        {
-          class: "ft-cell",
-          role: "columnheader",
-          "aria-colindex": String(i + 1),
-          "data-key": c.key,
-          "aria-sort": dir === "asc" ? "ascending" : dir === "desc" ? "descending" : "none",
-        },
-        h(
-          "button",
-          {
-            type: "button",
-            class: "ft-sort",
-            title: `Sort by ${label}`,
-            onclick: () => this.#events.sort(c.key),
-          },
-          // Chromium centres a button's overflowing content, cutting both ends: the span clips.
-          h(
-            "span",
-            { class: "ft-label" },
-            label,
-            " ",
-            h("span", { class: "ft-type" }, c.key === GEOMETRY_COLUMN ? "" : c.type),
-            arrow,
-          ),
-        ),
-      );
-      if (c.key !== GEOMETRY_COLUMN) {
-        const action = (text: string, what: string, run: () => void) =>
-          h("button", {
-            type: "button",
-            class: "ft-col-action",
-            "aria-label": `${what} column ${c.key}`,
-            title: `${what} column`,
-            hidden: !this.#editable,
-            onclick: run,
-          }, text);
-        cell.append(
-          action("✎", "Rename", () => this.#events.rename(c.key)),
-          action("×", "Delete", () => this.#events.remove(c.key)),
-        );
-      }
-      head.append(cell);
-      const input = h("input", {
-        type: "search",
-        class: "ft-filter",
-        "data-col": c.key,
-        "aria-label": `Filter ${label}`,
-        placeholder: "filter",
-        oninput: () => this.#emitFilter(),
-      });
-      input.value = filters.get(c.key) ?? "";
-      filterRow.append(h("div", { class: "ft-cell", role: "gridcell" }, input));
+    const [head, filterRow] = headRows({
+      columns: this.#columns,
+      order: sort,
+      editable: this.#editable,
+      filters,
+      sort: (key) => this.#events.sort(key),
+      rename: (key) => this.#events.rename(key),
+      remove: (key) => this.#events.remove(key),
+      filter: () => this.#emitFilter(),
     });
     this.#head.replaceChildren(head, filterRow);
     if (focused !== undefined) {
