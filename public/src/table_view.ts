@@ -1,6 +1,7 @@
 /** The feature table's DOM: a virtualised grid (fixed row height, only visible rows exist) with sortable headers, filters and cell editors. */
 import type { StoredFeature } from "../../relay/protocol.ts";
 import { h } from "./dom.ts";
+import { CellEditor } from "./table_editor.ts";
 import { headRows } from "./table_head.ts";
 import {
   cellText,
@@ -28,14 +29,6 @@ export interface TableViewEvents {
   remove(key: string): void;
 }
 
-interface Editor {
-  fid: string;
-  column: Column;
-  before: string;
-  input: HTMLInputElement;
-  note: HTMLElement;
-}
-
 /**
  * The grid: a sticky header row (sort buttons, column actions), a filter row and a body whose
  * height is every row's, holding only the rows in view plus {@link OVERSCAN}. Keyboard: arrows,
@@ -53,7 +46,7 @@ export class TableView {
   #editable = false;
   #selected: string | null = null;
   #active = { row: 0, col: 0 };
-  #editor: Editor | null = null;
+  #editor: CellEditor | null = null;
   #pool: HTMLElement[] = [];
   #frame = 0;
   #frameFull = false;
@@ -127,14 +120,7 @@ export class TableView {
     const ed = this.#editor;
     if (ed && fids.has(ed.fid)) {
       const f = this.#rows[this.#index.get(ed.fid) ?? -1];
-      const now = f ? cellText(cellValue(f, ed.column.key)) : null;
-      if (now !== ed.before) {
-        ed.note.textContent = now === null
-          ? "Someone deleted this feature meanwhile."
-          : `Someone changed this cell meanwhile to "${now}". Enter keeps yours, Escape keeps theirs.`;
-        ed.note.hidden = false;
-        ed.input.classList.add("ft-conflict");
-      }
+      ed.remoteChange(f ? cellText(cellValue(f, ed.column.key)) : null);
     }
     this.#render();
   }
@@ -309,69 +295,31 @@ export class TableView {
       this.#events.commit(f.id, column, cellValue(f, column.key) !== true);
       return;
     }
-    this.#close();
-    const before = cellText(cellValue(f, column.key));
-    const input = h("input", {
-      type: "text",
-      class: "ft-editor",
-      "aria-label": `${column.key} of this feature`,
+    this.#editor?.close();
+    const editor: CellEditor = new CellEditor({
+      host: this.#body,
+      fid: f.id,
+      column,
+      before: cellText(cellValue(f, column.key)),
+      commit: (text) => this.#events.commit(f.id, column, text),
+      closed: (move) => {
+        if (this.#editor === editor) this.#editor = null;
+        this.scroller.focus({ preventScroll: true });
+        if (move !== 0) this.#move(0, move, true);
+      },
     });
-    input.value = before;
-    const note = h("div", { class: "ft-note", role: "status", hidden: true });
-    this.#editor = { fid: f.id, column, before, input, note };
-    input.addEventListener("keydown", (e) => this.#editorKey(e));
-    input.addEventListener("blur", () => {
-      if (this.#editor?.input === input) this.#commit(0);
-    });
-    this.#body.append(input, note);
+    this.#editor = editor;
     this.#placeEditor();
-    input.focus();
-    input.select();
+    editor.focus();
   }
 
   #placeEditor(): void {
     const ed = this.#editor;
     if (!ed) return;
-    const i = this.#index.get(ed.fid) ?? -1;
+    const i = Math.max(0, this.#index.get(ed.fid) ?? 0);
     const col = this.#columns.findIndex((c) => c.key === ed.column.key);
     const cell = this.#pool[0]?.children[col] as HTMLElement | undefined;
-    ed.input.style.top = `${Math.max(0, i) * ROW_HEIGHT}px`;
-    ed.input.style.left = `${cell?.offsetLeft ?? 0}px`;
-    ed.input.style.width = `${cell?.offsetWidth ?? 160}px`;
-    ed.note.style.top = `${(Math.max(0, i) + 1) * ROW_HEIGHT}px`;
-    ed.note.style.left = ed.input.style.left;
-  }
-
-  /** Commits the editor; `move` then moves the active cell across (Tab: 1, Shift+Tab: -1). */
-  #commit(move: number): void {
-    const ed = this.#editor;
-    if (!ed) return;
-    const error = this.#events.commit(ed.fid, ed.column, ed.input.value);
-    if (error !== null) {
-      ed.note.textContent = error;
-      ed.note.hidden = false;
-      ed.input.setAttribute("aria-invalid", "true");
-      return;
-    }
-    this.#close();
-    if (move !== 0) this.#move(0, move, true);
-  }
-
-  #close(): void {
-    const ed = this.#editor;
-    this.#editor = null;
-    ed?.input.remove();
-    ed?.note.remove();
-    if (ed) this.scroller.focus({ preventScroll: true });
-  }
-
-  #editorKey(e: KeyboardEvent): void {
-    e.stopPropagation();
-    if (e.key === "Enter") this.#commit(0);
-    else if (e.key === "Escape") this.#close();
-    else if (e.key === "Tab") this.#commit(e.shiftKey ? -1 : 1);
-    else return;
-    e.preventDefault();
+    ed.place(i * ROW_HEIGHT, cell?.offsetLeft ?? 0, cell?.offsetWidth ?? 160);
   }
 
   #move(dRow: number, dCol: number, edit = false): void {
