@@ -1,11 +1,11 @@
 /** The feature table drawer: the "Table" button, the model kept in step with the session, and cell and column edits as ordinary edits. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
-import { splitOps } from "../../relay/import_read.ts";
 import { byId, h, toast } from "./dom.ts";
 import type { Session } from "./session.ts";
 import {
   addColumnOps,
   type Column,
+  columnEdits,
   columnNameProblem,
   columnsOf,
   type ColumnType,
@@ -229,13 +229,7 @@ export class FeatureTable {
    */
   #send(ops: EditOp[], what: string): void {
     if (ops.length === 0) return toast("There are no features to change.");
-    const { maxOps, maxBytes } = this.#options.limits;
-    const encoder = new TextEncoder();
-    // 9/10 of the frame: room for the edit's envelope and the id.
-    const batches = splitOps(ops, (op) => encoder.encode(JSON.stringify(op)).length, {
-      maxOps,
-      maxBytes: Math.floor(maxBytes * 0.9),
-    });
+    const batches = columnEdits(ops, this.#options.limits);
     for (const batch of batches) void this.#options.session.edit(batch);
     if (batches.length > 1) {
       toast(

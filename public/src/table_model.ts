@@ -1,5 +1,6 @@
 /** The feature table's model, without any DOM: typed columns, rows, sorting, filtering, cell parsing and column edits. */
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
+import { splitOps } from "../../relay/import_read.ts";
 
 /** How a column's values are shown and parsed; mixed columns are `text` or `json`. */
 export type ColumnType = "text" | "number" | "boolean" | "json";
@@ -230,4 +231,20 @@ export function deleteColumnOps(features: Iterable<StoredFeature>, key: string):
     }
   }
   return ops;
+}
+
+/**
+ * A column change as the edits to send: one edit (one undo) whenever the relay takes it whole,
+ * split only when it holds more than `maxOps` ops or about `maxBytes` of JSON (the relay's
+ * `maxOpsPerEdit` and `maxFrameBytes`, with a tenth kept for the edit's envelope).
+ */
+export function columnEdits(
+  ops: readonly EditOp[],
+  limits: { maxOps: number; maxBytes: number },
+): EditOp[][] {
+  const encoder = new TextEncoder();
+  return splitOps(ops, (op) => encoder.encode(JSON.stringify(op)).length, {
+    maxOps: limits.maxOps,
+    maxBytes: Math.floor(limits.maxBytes * 0.9),
+  });
 }

@@ -5,6 +5,7 @@ import { applyOp, type FeatureMap } from "../../relay/edit_ops.ts";
 import {
   addColumnOps,
   cellText,
+  columnEdits,
   columnNameProblem,
   columnsOf,
   deleteColumnOps,
@@ -135,4 +136,17 @@ Deno.test("column ops: add, rename and delete touch exactly the features that ne
   assert.equal(columnNameProblem("n", cols), 'There is already a column "n".');
   assert.equal(columnNameProblem(" ", cols), "A column needs a name.");
   assert.equal(columnNameProblem("new", cols), null);
+});
+
+Deno.test("columnEdits: one edit when the relay takes it whole, split by ops or bytes only if it must", () => {
+  const fs = Array.from({ length: 5 }, (_, i) => feature(`f${i}`, { n: i }));
+  const ops = renameColumnOps(fs, "n", "count");
+  assert.deepEqual(columnEdits(ops, { maxOps: 10_000, maxBytes: 1 << 20 }), [ops]);
+  assert.deepEqual(columnEdits(ops, { maxOps: 2, maxBytes: 1 << 20 }).map((b) => b.length), [
+    2,
+    2,
+    1,
+  ]);
+  const bytes = columnEdits(ops, { maxOps: 10_000, maxBytes: 300 });
+  assert.ok(bytes.length > 1 && bytes.flat().length === 5, `${bytes.length} edits`);
 });
