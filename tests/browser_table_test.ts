@@ -183,6 +183,17 @@ Deno.test("feature table in Chromium: live edits, one-undo column rename, sort, 
       await b.page.evaluate(() => globalThis.duplex!.select("route"));
       await b.page.locator('.ft-row.ft-selected[data-fid="route"]').waitFor();
       await screenshot(a.page, "table-05-row-selected-zoomed");
+      // By keyboard: the row click left Paris's first cell active; Right, F2, type, Enter.
+      const grid = a.page.getByRole("grid", { name: "Features" });
+      await grid.focus();
+      await grid.press("ArrowRight");
+      await grid.press("F2");
+      await a.page.getByLabel("name of this feature").fill("Paris");
+      await a.page.getByLabel("name of this feature").press("Enter");
+      await b.page.waitForFunction(() =>
+        globalThis.duplex?.feature("paris")?.properties.name === "Paris"
+      );
+      assert.equal(await grid.getAttribute("aria-activedescendant"), "ft-active-cell");
     });
 
     await t.step("a viewer sees the table read-only", async () => {
