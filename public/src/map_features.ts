@@ -20,12 +20,22 @@ export class MapFeatures {
   #selected: string | null = null;
   #fitted = false;
   #panel: PropsPanel;
+  #onSelect: (fid: string | null) => void;
   #click = () => {
     if (!this.#map.pm.globalDrawModeEnabled()) this.select(null);
   };
 
-  constructor(options: { map: L.Map; session: Session; panel: HTMLElement }) {
+  constructor(
+    options: {
+      map: L.Map;
+      session: Session;
+      panel: HTMLElement;
+      /** Told of every selection (the feature table follows it). */
+      onSelect?: (fid: string | null) => void;
+    },
+  ) {
     this.#map = options.map;
+    this.#onSelect = options.onSelect ?? (() => {});
     this.#session = options.session;
     this.#panel = new PropsPanel({
       root: options.panel,
@@ -95,6 +105,7 @@ export class MapFeatures {
       this.#session.canEdit,
     );
     document.body.classList.toggle("has-selection", fid !== null);
+    this.#onSelect(fid);
   }
 
   /** How a feature is drawn, or null if it is not. */

@@ -1,6 +1,7 @@
 /** The map page (`/m/<id>#key=...`): the composition root that makes the session and wires the views. */
 import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
+import { FeatureTable } from "./feature_table.ts";
 import { FindBox } from "./find.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
@@ -79,7 +80,10 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     transport: createFallbackTransport({
       onFallback: () => console.info("WebSockets are blocked on this network; using HTTP instead"),
     }),
-    onFeatures: (fids) => features.update(fids),
+    onFeatures: (fids) => {
+      features.update(fids);
+      table.update(fids);
+    },
     onPeers: () => people.render(),
     onPresence: (peer, what) => people.presence(peer, what),
     onStatus: (s) => status.render(s),
@@ -98,6 +102,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
         importExport.enable(you.role === "editor");
         share.enable();
         features.setup(you.role === "editor");
+        table.setup(you.role === "editor");
         if (link.share && you.role === "editor") share.open();
       }
       features.fitOnce();
@@ -105,7 +110,19 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     },
   });
 
-  const features = new MapFeatures({ map, session, panel: byId("props-body", HTMLElement) });
+  const features = new MapFeatures({
+    map,
+    session,
+    panel: byId("props-body", HTMLElement),
+    onSelect: (fid) => table.selected(fid),
+  });
+  const table = new FeatureTable({
+    session,
+    select: (fid) => features.select(fid),
+    zoomTo: (fid) => features.zoomTo(fid),
+    onResize: () => map.invalidateSize(),
+    limits: { maxOps: importLimits(config).maxOps, maxBytes: importLimits(config).maxFrameBytes },
+  }).onAdd();
   const people = new PeopleList({ map, session, presence: new PresenceLayers(map) });
   const status = new StatusView({
     status: byId("status", HTMLElement),
