@@ -3,6 +3,7 @@ import type { Geometry, StoredFeature } from "../../relay/protocol.ts";
 import L from "./leaflet.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
+import { hasMarkerStyle, pathStyle, pinIcon, readStyle } from "./simplestyle.ts";
 
 /** Options for {@link FeatureLayers}. */
 export interface FeatureLayersOptions {
@@ -17,20 +18,8 @@ export interface FeatureLayersOptions {
   onRemove: (fid: string) => void;
 }
 
-const STYLE: L.PathOptions = {
-  color: "#2563eb",
-  weight: 2,
-  opacity: 0.9,
-  fillOpacity: 0.18,
-};
-// Near-black, so a selected feature is never mistaken for a peer's colour.
-const SELECTED: L.PathOptions = {
-  color: "#0f172a",
-  fillColor: "#2563eb",
-  weight: 4,
-  opacity: 1,
-  fillOpacity: 0.28,
-};
+// Near-black, so a selected feature is never mistaken for a peer's colour; its fill stays its own.
+const SELECTED: L.PathOptions = { color: "#0f172a", weight: 4, opacity: 1 };
 
 /** The kinds of layer a feature can be drawn as. */
 export type LayerKind = "point" | "line" | "polygon" | "rectangle" | "collection";
@@ -39,6 +28,8 @@ interface Entry {
   layer: L.Layer;
   /** The geometry the layer shows, to skip redraws when only properties changed. */
   shown: Geometry;
+  /** The properties its style was read from, to restyle only when they changed. */
+  styled: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -69,7 +60,7 @@ export class FeatureLayers {
     if (layer instanceof L.Rectangle) return "rectangle";
     if (layer instanceof L.Polygon) return "polygon";
     if (layer instanceof L.Polyline) return "line";
-    if (layer instanceof L.CircleMarker) return "point";
+    if (layer instanceof L.CircleMarker || layer instanceof L.Marker) return "point";
     return "collection";
   }
 
@@ -107,18 +98,24 @@ export class FeatureLayers {
         continue;
       }
       const shown = feature.geometry;
+      // A point gains or loses its pin when its marker properties come or go: a new layer.
+      const pinChange = entry !== undefined && (entry.layer instanceof L.Marker) !==
+          (shown.type === "Point" && hasMarkerStyle(feature.properties));
       // A props edit keeps the geometry object; an echo of our own reshape brings an equal copy.
-      if (entry && (entry.shown === shown || sameGeometry(entry.shown, shown))) {
+      if (
+        entry && !pinChange && (entry.shown === shown || sameGeometry(entry.shown, shown) ||
+          this.#reshape(entry.layer, feature.geometry))
+      ) {
         entry.shown = shown;
-        continue;
-      }
-      if (entry && this.#reshape(entry.layer, feature.geometry)) {
-        entry.shown = shown;
+        if (entry.styled !== feature.properties) {
+          entry.styled = feature.properties;
+          this.#style(fid);
+        }
         continue;
       }
       if (entry) this.#group.removeLayer(entry.layer);
       const layer = this.#create({ ...feature, geometry: shown });
-      this.#entries.set(fid, { layer, shown });
+      this.#entries.set(fid, { layer, shown, styled: feature.properties });
       this.#fids.set(layer, fid);
       this.#group.addLayer(layer);
     }
@@ -126,13 +123,28 @@ export class FeatureLayers {
 
   /** Highlights one feature (or none). */
   select(fid: string | null): void {
-    if (this.#selected !== null) this.#style(this.#selected, STYLE);
+    const previous = this.#selected;
     this.#selected = fid;
-    if (fid !== null) this.#style(fid, SELECTED);
+    if (previous !== null) this.#style(previous);
+    if (fid !== null) this.#style(fid);
   }
 
-  #style(fid: string, style: L.PathOptions): void {
-    const layer = this.#entries.get(fid)?.layer;
+  /** The Leaflet options a feature is drawn with: its simplestyle properties, then selection. */
+  #pathOptions(fid: string, properties: Readonly<Record<string, unknown>>): L.PathOptions {
+    return { ...pathStyle(readStyle(properties)), ...(fid === this.#selected ? SELECTED : {}) };
+  }
+
+  #style(fid: string): void {
+    const entry = this.#entries.get(fid);
+    if (!entry) return;
+    const layer = entry.layer;
+    if (layer instanceof L.Marker) {
+      layer.setIcon(pinFor(entry.styled, fid === this.#selected));
+      return;
+    }
+    const style = this.#pathOptions(fid, entry.styled);
+    // A plain point is a dot in the marker colour, filled more than an area is.
+    if (layer instanceof L.CircleMarker) Object.assign(style, dotStyle(entry.styled));
     if (layer instanceof L.Path) layer.setStyle(style);
     else if (layer instanceof L.FeatureGroup) layer.setStyle(style);
   }
@@ -150,7 +162,7 @@ export class FeatureLayers {
       if (editing) layer.pm.enable();
       return true;
     }
-    if (geometry.type === "Point" && layer instanceof L.CircleMarker) {
+    if (geometry.type === "Point" && (layer instanceof L.CircleMarker || layer instanceof L.Marker)) {
       layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
       return true;
     }
@@ -175,17 +187,28 @@ export class FeatureLayers {
   #create(feature: StoredFeature & { geometry: Geometry }): L.Layer {
     const fid = feature.id;
     const base = {
-      ...STYLE,
-      ...(fid === this.#selected ? SELECTED : {}),
+      ...this.#pathOptions(fid, feature.properties),
       pmIgnore: !this.#options.editable,
     };
+    const pin = hasMarkerStyle(feature.properties);
     const rectangle = rectangleBounds(feature.geometry);
     const layer = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
       { type: "Feature", geometry: feature.geometry, properties: {} },
       {
         ...base,
+        // A styled point is a pin (a DOM element); a plain one stays a dot on the canvas, so a
+        // 100 000-point import stays cheap to draw.
         pointToLayer: (_f, latlng) =>
-          L.circleMarker(latlng, { ...base, radius: 7, fillOpacity: 0.7 }),
+          pin
+            ? L.marker(latlng, {
+              icon: pinFor(feature.properties, fid === this.#selected),
+              pmIgnore: !this.#options.editable,
+            })
+            : L.circleMarker(latlng, {
+              ...base,
+              ...dotStyle(feature.properties),
+              ...(fid === this.#selected ? SELECTED : {}),
+            }),
       },
     );
     layer.on("click", (e) => {
@@ -199,7 +222,7 @@ export class FeatureLayers {
       const current = this.#fids.get(layer);
       if (current === undefined) return;
       const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
-          layer instanceof L.FeatureGroup
+          layer instanceof L.Marker || layer instanceof L.FeatureGroup
         ? layer.toGeoJSON()
         : null;
       if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
@@ -225,4 +248,25 @@ function boundsOf([west, south, east, north]: [number, number, number, number]):
 
 function sameGeometry(a: Geometry, b: Geometry): boolean {
   return a.type === b.type && stringifyAnyDepth(a) === stringifyAnyDepth(b);
+}
+
+/** A point's pin as a Leaflet icon. */
+function pinFor(properties: Readonly<Record<string, unknown>>, selected: boolean): L.DivIcon {
+  const pin = pinIcon(readStyle(properties), selected);
+  return L.divIcon({
+    html: pin.html,
+    className: "feature-pin",
+    iconSize: pin.size,
+    iconAnchor: pin.anchor,
+  });
+}
+
+/** A plain point's dot: the marker colour, sized by `marker-size`. */
+function dotStyle(properties: Readonly<Record<string, unknown>>): L.CircleMarkerOptions {
+  const style = readStyle(properties);
+  return {
+    fillColor: style.markerColor,
+    fillOpacity: 0.7,
+    radius: style.markerSize === "small" ? 5 : style.markerSize === "large" ? 10 : 7,
+  };
 }

@@ -97,7 +97,7 @@ export class MapFeatures {
   zoomTo(fid: string): void {
     const map = this.#map;
     const layer = this.#layers?.layer(fid);
-    if (layer instanceof L.CircleMarker) {
+    if (layer instanceof L.CircleMarker || layer instanceof L.Marker) {
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 12));
     } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
       // Empty geometries draw as empty layers, whose bounds Leaflet refuses to fit.
@@ -112,8 +112,9 @@ export class MapFeatures {
     const bounds = L.latLngBounds([]);
     for (const fid of fids) {
       const layer = this.#layers?.layer(fid);
-      if (layer instanceof L.CircleMarker) bounds.extend(layer.getLatLng());
-      else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
+      if (layer instanceof L.CircleMarker || layer instanceof L.Marker) {
+        bounds.extend(layer.getLatLng());
+      } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
         bounds.extend(layer.getBounds());
       }
     }

@@ -4,6 +4,7 @@ import { h } from "./dom.ts";
 import { vertexCount } from "../../relay/geometry.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
+import { StyleEditor } from "./style_editor.ts";
 
 /** Options for {@link PropsPanel}. */
 export interface PropsPanelOptions {
@@ -59,9 +60,11 @@ export class PropsPanel {
   #rows = new Map<string, Row>();
   #list: HTMLElement | null = null;
   #feature: StoredFeature | null = null;
+  #style: StyleEditor;
 
   constructor(options: PropsPanelOptions) {
     this.#options = options;
+    this.#style = new StyleEditor({ edit: options.edit });
     this.show(null, false);
   }
 
@@ -73,6 +76,7 @@ export class PropsPanel {
       this.#feature = null;
       this.#rows.clear();
       this.#list = null;
+      this.#style.cancel();
       root.replaceChildren(
         h(
           "p",
@@ -129,10 +133,10 @@ export class PropsPanel {
           onclick: () => this.#options.edit([{ op: "del", fid: feature.id }]),
         }, "Delete feature"),
     );
-    const children: (Node | false)[] = [head, list];
+    const children: (Node | false | null)[] = [head, this.#style.render(feature, editable), list];
     if (editable) children.push(this.#addForm());
     this.#options.root.replaceChildren(
-      ...children.filter((c): c is Node => c !== false),
+      ...children.filter((c): c is Node => c !== false && c !== null),
     );
     this.#sync(feature);
   }
@@ -140,6 +144,7 @@ export class PropsPanel {
   #sync(feature: StoredFeature): void {
     const list = this.#list;
     if (!list) return;
+    this.#style.sync(feature);
     const keys = Object.keys(feature.properties);
     for (const [key, row] of this.#rows) {
       if (!Object.hasOwn(feature.properties, key)) {
