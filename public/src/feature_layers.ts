@@ -162,7 +162,9 @@ export class FeatureLayers {
       if (editing) layer.pm.enable();
       return true;
     }
-    if (geometry.type === "Point" && (layer instanceof L.CircleMarker || layer instanceof L.Marker)) {
+    if (
+      geometry.type === "Point" && (layer instanceof L.CircleMarker || layer instanceof L.Marker)
+    ) {
       layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
       return true;
     }
