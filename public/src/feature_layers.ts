@@ -16,6 +16,8 @@ export interface FeatureLayersOptions {
   onGeometry: (fid: string, geometry: Geometry) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;
+  /** What hovering a feature shows (its name, who changed it last); nothing when it is empty. */
+  hoverText?: (fid: string) => string;
 }
 
 // Near-black, so a selected feature is never mistaken for a peer's colour; its fill stays its own.
@@ -213,6 +215,15 @@ export class FeatureLayers {
             }),
       },
     );
+    const hover = this.#options.hoverText;
+    if (hover) {
+      layer.bindTooltip(() => hover(this.#fids.get(layer) ?? fid), {
+        sticky: true,
+        direction: "top",
+        offset: [0, -12],
+        className: "feature-hover",
+      });
+    }
     layer.on("click", (e) => {
       const mode = this.#options.map.pm.globalRemovalModeEnabled() ||
         this.#options.map.pm.globalDrawModeEnabled();

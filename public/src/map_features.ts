@@ -2,9 +2,12 @@
 import type { Geometry } from "../../relay/protocol.ts";
 import { toast } from "./dom.ts";
 import { addDrawingTools } from "./drawing_tools.ts";
+import { FeatureLabels } from "./feature_labels.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
 import { randomId } from "./identity.ts";
 import L from "./leaflet.ts";
+import { changedText } from "./last_changed.ts";
+import { labelText } from "./label_declutter.ts";
 import { normalizeGeometry } from "./normalize.ts";
 import { PropsPanel } from "./props_panel.ts";
 import type { Session } from "./session.ts";
@@ -17,6 +20,8 @@ export class MapFeatures {
   #map: L.Map;
   #session: Session;
   #layers: FeatureLayers | null = null;
+  #labels: FeatureLabels | null = null;
+  #now: () => number;
   #selected: string | null = null;
   #fitted = false;
   #panel: PropsPanel;
@@ -24,10 +29,14 @@ export class MapFeatures {
     if (!this.#map.pm.globalDrawModeEnabled()) this.select(null);
   };
 
-  constructor(options: { map: L.Map; session: Session; panel: HTMLElement }) {
+  constructor(
+    options: { map: L.Map; session: Session; panel: HTMLElement; now?: () => number },
+  ) {
     this.#map = options.map;
     this.#session = options.session;
+    this.#now = options.now ?? Date.now;
     this.#panel = new PropsPanel({
+      now: this.#now,
       root: options.panel,
       edit: (ops) => void this.#session.edit(ops),
       notice: (m) => toast(m, "error"),
@@ -53,8 +62,17 @@ export class MapFeatures {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
       },
+      hoverText: (fid) => this.hoverText(fid),
     });
     this.#layers.update(session.doc.features.keys(), session.doc.features);
+    this.#labels = new FeatureLabels({
+      map: this.#map,
+      features: () => session.doc.features,
+      layer: (fid) => this.#layers?.layer(fid),
+      selected: () => this.#selected,
+      cursors: () =>
+        [...session.peers.values()].flatMap((p) => p.cursor ? [p.cursor as [number, number]] : []),
+    }).onAdd();
     if (!editable) return;
     addDrawingTools(this.#map, (geometry) => {
       const fid = `f-${randomId(16)}`;
@@ -70,6 +88,7 @@ export class MapFeatures {
   update(fids: ReadonlySet<string>): void {
     const features = this.#session.doc.features;
     this.#layers?.update(fids, features);
+    this.#labels?.update();
     if (this.#selected !== null && fids.has(this.#selected)) {
       const f = features.get(this.#selected);
       if (!f) this.select(null);
@@ -81,11 +100,27 @@ export class MapFeatures {
   select(fid: string | null): void {
     this.#selected = fid;
     this.#layers?.select(fid);
+    this.#labels?.update();
     this.#panel.show(
       fid === null ? null : this.#session.doc.features.get(fid) ?? null,
       this.#session.canEdit,
     );
     document.body.classList.toggle("has-selection", fid !== null);
+  }
+
+  /** What hovering a feature shows: its label and who changed it last, one per line. */
+  hoverText(fid: string): string {
+    const f = this.#session.doc.features.get(fid);
+    if (!f) return "";
+    const name = labelText(f.properties);
+    const changed = changedText(f.meta, this.#now());
+    return [name, changed ?? "No change recorded"].filter((t) => t !== null).map(escapeHtml)
+      .join("<br>");
+  }
+
+  /** The fids whose labels are on the map now. */
+  get labels(): string[] {
+    return this.#labels?.shown ?? [];
   }
 
   /** How a feature is drawn, or null if it is not. */
@@ -139,4 +174,8 @@ export class MapFeatures {
   onRemove(): void {
     this.#map.off("click", this.#click);
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

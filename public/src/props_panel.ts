@@ -5,6 +5,7 @@ import { vertexCount } from "../../relay/geometry.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 import { StyleEditor } from "./style_editor.ts";
+import { changedText } from "./last_changed.ts";
 
 /** Options for {@link PropsPanel}. */
 export interface PropsPanelOptions {
@@ -16,6 +17,8 @@ export interface PropsPanelOptions {
   notice: (message: string) => void;
   /** Zooms the map to the feature. */
   zoomTo: (fid: string) => void;
+  /** The clock "Changed by Ann, 2 min ago" counts from. @default Date.now */
+  now?: () => number;
 }
 
 /** How a value is shown in a text field. */
@@ -61,6 +64,7 @@ export class PropsPanel {
   #list: HTMLElement | null = null;
   #feature: StoredFeature | null = null;
   #style: StyleEditor;
+  #changed = h("p", { class: "changed-by" });
 
   constructor(options: PropsPanelOptions) {
     this.#options = options;
@@ -133,7 +137,12 @@ export class PropsPanel {
           onclick: () => this.#options.edit([{ op: "del", fid: feature.id }]),
         }, "Delete feature"),
     );
-    const children: (Node | false | null)[] = [head, this.#style.render(feature, editable), list];
+    const children: (Node | false | null)[] = [
+      head,
+      this.#changed,
+      this.#style.render(feature, editable),
+      list,
+    ];
     if (editable) children.push(this.#addForm());
     this.#options.root.replaceChildren(
       ...children.filter((c): c is Node => c !== false && c !== null),
@@ -145,6 +154,9 @@ export class PropsPanel {
     const list = this.#list;
     if (!list) return;
     this.#style.sync(feature);
+    const changed = changedText(feature.meta, (this.#options.now ?? Date.now)());
+    this.#changed.textContent = changed ?? "";
+    this.#changed.hidden = changed === null;
     const keys = Object.keys(feature.properties);
     for (const [key, row] of this.#rows) {
       if (!Object.hasOwn(feature.properties, key)) {
