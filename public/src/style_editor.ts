@@ -9,9 +9,6 @@ export interface StyleEditorOptions {
   edit: (ops: EditOp[]) => void;
   /** How long a slider rests before its value is sent, in ms. @default 400 */
   debounceMs?: number;
-  /** The timer functions, injectable for tests. @default globalThis's */
-  setTimeout?: (fn: () => void, ms: number) => number;
-  clearTimeout?: (handle: number) => void;
 }
 
 type Kind = "color" | "range" | "size" | "symbol";
@@ -100,7 +97,7 @@ export function fieldValue(kind: Kind, text: string): string | number | undefine
 export class StyleEditor {
   #options: StyleEditorOptions;
   #inputs = new Map<string, { field: Field; input: HTMLInputElement | HTMLSelectElement }>();
-  #timers = new Map<string, number>();
+  #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #feature: StoredFeature | null = null;
 
   constructor(options: StyleEditorOptions) {
@@ -136,8 +133,7 @@ export class StyleEditor {
 
   /** Drops slider values not sent yet (the panel moved to another feature). */
   cancel(): void {
-    const clear = this.#options.clearTimeout ?? clearTimeout;
-    for (const t of this.#timers.values()) clear(t);
+    for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
   }
 
@@ -191,20 +187,18 @@ export class StyleEditor {
 
   /** A slider moved: send its value once it rests, unless the drag ends first. */
   #later(field: Field, input: HTMLInputElement | HTMLSelectElement): void {
-    const set = this.#options.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
-    const clear = this.#options.clearTimeout ?? clearTimeout;
     const old = this.#timers.get(field.key);
-    if (old !== undefined) clear(old);
+    if (old !== undefined) clearTimeout(old);
     this.#timers.set(
       field.key,
-      set(() => this.#send(field, input), this.#options.debounceMs ?? 400),
+      setTimeout(() => this.#send(field, input), this.#options.debounceMs ?? 400),
     );
   }
 
   #send(field: Field, input: HTMLInputElement | HTMLSelectElement): void {
     const timer = this.#timers.get(field.key);
     if (timer !== undefined) {
-      (this.#options.clearTimeout ?? clearTimeout)(timer);
+      clearTimeout(timer);
       this.#timers.delete(field.key);
     }
     const feature = this.#feature;
