@@ -175,7 +175,11 @@ export class ClientConnection implements Connection {
           this.#reject(msg.id, "rate_limited", "too many edits; slow down and send it again");
           return;
         }
-        const result = room.edit(peer.id, msg.id, msg.ops, peer.client, host.durability.next);
+        const result = room.edit(peer.id, msg.id, msg.ops, peer.client, host.durability.next, {
+          by: peer.name,
+          color: peer.color,
+          at: host.now(),
+        });
         if (!result.ok) {
           this.#reject(msg.id, result.code, result.message);
           return;

@@ -1,6 +1,6 @@
 /** What an edit op does to a map's features: one definition, used by the relay and the client. */
 import { vertexCount } from "./geometry.ts";
-import type { EditOp, RejectCode, StoredFeature } from "./protocol.ts";
+import type { EditFrame, EditOp, FeatureMeta, RejectCode, StoredFeature } from "./protocol.ts";
 
 /** A feature map that ops are applied to, by feature id. */
 export type FeatureMap = Map<string, StoredFeature>;
@@ -221,6 +221,13 @@ function utf8Length(text: string): number {
   // Most property text is ASCII: only count bytes when a character could take more than one.
   // JSON.stringify escapes control characters, so its ASCII output is all printable.
   return /[^\x20-\x7e]/.test(text) ? encoder.encode(text).length : text.length;
+}
+
+/** The `meta` an edit frame gives the features it touches, if it names its author. */
+export function frameMeta(frame: EditFrame): FeatureMeta | undefined {
+  return frame.name !== undefined && frame.color !== undefined && frame.at !== undefined
+    ? { by: frame.name, color: frame.color, at: frame.at }
+    : undefined;
 }
 
 /** A refusal as a value. */

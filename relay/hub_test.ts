@@ -206,7 +206,8 @@ Deno.test("hub: an edit is echoed to every peer, author included, only after the
   await t.hub.settled();
   assert.deepEqual(t.events.slice(0, 2), ["append 1", "commit"]);
   assert.deepEqual(t.events.slice(2).sort(), ["send a", "send b"]);
-  const echo = { ...putEdit("e1"), seq: 1, by: "p1" };
+  // The author's name, colour and the relay's time ride along (the `meta` extension).
+  const echo = { ...putEdit("e1"), seq: 1, by: "p1", name: "a", color: "#aabbcc", at: 1_000_000 };
   assert.deepEqual(a.take(), [echo]);
   assert.deepEqual(b.take(), [echo]);
   const stored = t.store.loadMap(t.map.id, 10);

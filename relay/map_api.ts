@@ -117,7 +117,7 @@ export class MapApi {
     const auth = this.#o.maps.open(mapId, key);
     if (!auth.ok) return auth;
     const { room } = auth.value;
-    const json = room.featureCollectionJson();
+    const json = room.exportJson();
     if (!await this.#o.madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: json };
   }
@@ -133,7 +133,8 @@ export class MapApi {
     const auth = this.#o.maps.open(mapId, key);
     if (!auth.ok) return auth;
     const { room } = auth.value;
-    const featuresJson = room.featuresJson();
+    // Without each feature's meta, as GET features gives them.
+    const featuresJson = room.exportFeaturesJson();
     if (!await this.#o.madeDurable(room)) return NOT_SAVED;
     return { ok: true, value: { title: room.record.title, featuresJson } };
   }
@@ -212,7 +213,11 @@ export class MapApi {
     let seq = room.seq;
     for (const [n, ops] of batches.entries()) {
       const id = batches.length === 1 ? `import-${importId}` : `import-${importId}-${n + 1}`;
-      const result = room.edit("api", id, ops, undefined, this.#o.durability.next);
+      const result = room.edit("api", id, ops, undefined, this.#o.durability.next, {
+        by: "API import",
+        color: "#64748b",
+        at: this.#o.now(),
+      });
       if (!result.ok) {
         const done = n === 0 ? "" : ` after ${n} of ${batches.length} edits were applied`;
         return { ok: false, reason: "invalid", message: `${result.message}${done}`, skipped };

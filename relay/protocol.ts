@@ -397,12 +397,21 @@ export const PeerInfoSchema = v.object({
 /** A peer as others see it. */
 export type PeerInfo = v.InferOutput<typeof PeerInfoSchema>;
 
+/**
+ * Extension: who last changed a feature and when (a foreign member, never a property). `by` is the
+ * author's name, `color` their colour, `at` the relay's clock in ms since 1970.
+ */
+export const FeatureMetaSchema = v.object({ by: v.string(), color: v.string(), at: v.number() });
+/** Who last changed a feature and when (see {@link FeatureMetaSchema}). */
+export type FeatureMeta = v.InferOutput<typeof FeatureMetaSchema>;
+
 /** A feature as the relay stores and sends it: `properties` always an object. */
 export const StoredFeatureSchema = v.object({
   type: v.literal("Feature"),
   id: v.string(),
   geometry: v.nullable(StoredGeometry),
   properties: StoredProperties,
+  meta: v.optional(FeatureMetaSchema),
 });
 
 /** An accepted edit as it travels to clients and sits in the journal. */
@@ -412,6 +421,10 @@ export const EditFrameSchema = v.object({
   by: v.string(),
   id: EditIdSchema,
   ops: v.array(createOpSchema(DEFAULT_SCHEMA_LIMITS, false)),
+  /** Extension: the author's name and colour, and when the relay accepted it (ms). */
+  name: v.optional(v.string()),
+  color: v.optional(v.string()),
+  at: v.optional(v.number()),
 });
 /** An accepted edit as broadcast and journaled. */
 export type EditFrame = v.InferOutput<typeof EditFrameSchema>;

@@ -1,7 +1,15 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
-import { applyOp, applyOps, type EditLimits, opFid, reject, type Rejection } from "./edit_ops.ts";
+import {
+  applyOp,
+  applyOps,
+  type EditLimits,
+  frameMeta,
+  opFid,
+  reject,
+  type Rejection,
+} from "./edit_ops.ts";
 import type { Peer } from "./peer.ts";
-import type { EditFrame, EditId, EditOp, StoredFeature } from "./protocol.ts";
+import type { EditFrame, EditId, EditOp, FeatureMeta, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
 /** The limits a room enforces on edits. */
@@ -68,6 +76,7 @@ export class Room {
   /** Peers whose view and/or cursor changed since the last flush. */
   #presenceDirty = new Map<Peer, { view: boolean; cursor: boolean }>();
   #snapshot: { seq: number; json: string } | null = null;
+  #export: { seq: number; json: string } | null = null;
   #snapshotSeq = 0;
   #epoch: string | undefined;
   /** `client + id` of recent edits -> seq, so an edit re-sent after a reconnect is not applied twice. */
@@ -92,13 +101,17 @@ export class Room {
     for (const entry of stored.tail) {
       // Accepted edits: their limits were checked then, so they are applied as they are, in place
       // (a map that does not replay is refused whole, so a half-applied edit is never served).
-      for (const op of (JSON.parse(entry.frame) as EditFrame).ops) {
+      const frame = JSON.parse(entry.frame) as EditFrame;
+      const meta = frameMeta(frame);
+      for (const op of frame.ops) {
         if (!applyOp(this.#features, op)) {
           throw new Error(
             `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ` +
               `no feature ${JSON.stringify(opFid(op))}`,
           );
         }
+        const f = meta && this.#features.get(opFid(op));
+        if (f) this.#features.set(f.id, { ...f, meta });
       }
       this.#seq = entry.seq;
       this.#remember(entry);
@@ -146,6 +159,23 @@ export class Room {
   /** The map as a GeoJSON FeatureCollection (JSON text). */
   featureCollectionJson(): string {
     return `{"type":"FeatureCollection","features":${this.featuresJson()}}`;
+  }
+
+  /**
+   * The features as a JSON array for the features API and exports: without each feature's `meta`
+   * (who last changed it), which is collaboration state, not data. Cached until the next edit.
+   */
+  exportFeaturesJson(): string {
+    if (this.#export?.seq !== this.#seq) {
+      const features = [...this.#features.values()].map(({ meta: _meta, ...f }) => f);
+      this.#export = { seq: this.#seq, json: JSON.stringify(features) };
+    }
+    return this.#export.json;
+  }
+
+  /** The map as GeoJSON for the features API and exports (see {@link exportFeaturesJson}). */
+  exportJson(): string {
+    return `{"type":"FeatureCollection","features":${this.exportFeaturesJson()}}`;
   }
 
   /** Records that a snapshot at `seq` is durable. */
@@ -244,6 +274,8 @@ export class Room {
   /**
    * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
    * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
+   * With `author`, the frame carries the author's name, colour and time, and every feature it
+   * leaves on the map records them as its `meta` (who last changed it, kept in snapshots).
    */
   edit(
     by: string,
@@ -251,6 +283,7 @@ export class Room {
     ops: readonly EditOp[],
     client?: string,
     ticket = 0,
+    author?: FeatureMeta,
   ): Accepted | Rejection {
     const dedupeKey = client === undefined ? null : `${client}\u0000${id}`;
     const earlier = dedupeKey === null ? undefined : this.#recentIds.get(dedupeKey);
@@ -262,9 +295,13 @@ export class Room {
     }
     const result = applyOps(this.#features, ops, this.#limits);
     if (!result.ok) return result;
-    this.#commit(result.changes);
+    this.#commit(result.changes, author);
     const seq = ++this.#seq;
-    const frame = JSON.stringify({ type: "edit", seq, by, id, ops });
+    const frame = JSON.stringify(
+      author
+        ? { type: "edit", seq, by, id, ops, name: author.by, color: author.color, at: author.at }
+        : { type: "edit", seq, by, id, ops },
+    );
     const entry = { seq, frame };
     this.#unsaved.push(entry);
     this.#remember(entry);
@@ -297,10 +334,10 @@ export class Room {
     return this.#features.keys();
   }
 
-  #commit(changes: Map<string, StoredFeature | null>): void {
+  #commit(changes: Map<string, StoredFeature | null>, meta?: FeatureMeta): void {
     for (const [fid, feature] of changes) {
       if (feature === null) this.#features.delete(fid);
-      else this.#features.set(fid, feature);
+      else this.#features.set(fid, meta ? { ...feature, meta } : feature);
     }
   }
 

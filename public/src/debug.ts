@@ -29,6 +29,8 @@ export interface DebugHandle {
   select(fid: string | null): void;
   /** How a feature is drawn: the kind of Leaflet layer that shows it, or null if none does. */
   layerKind(fid: string): LayerKind | null;
+  /** The fids whose name labels are on the map now (after decluttering). */
+  labels?(): string[];
   /** Where `[lng, lat]` is on the page now, in CSS pixels from the viewport's top left. */
   pagePoint(at: [number, number]): { x: number; y: number };
 }

@@ -1,6 +1,6 @@
 /** The client's copy of a map: the state confirmed by the relay plus pending local edits on top. */
 import type { EditFrame, EditId, EditOp, StoredFeature } from "../../relay/protocol.ts";
-import { applyOp, type FeatureMap, inverseOps, opFid } from "../../relay/edit_ops.ts";
+import { applyOp, type FeatureMap, frameMeta, inverseOps, opFid } from "../../relay/edit_ops.ts";
 
 /** A local edit the relay has not acknowledged yet. */
 export interface PendingEdit {
@@ -102,9 +102,14 @@ export class MapDoc {
       for (const op of this.#pending[index].ops) touched.add(opFid(op));
       this.#pending.splice(index, 1);
     }
+    // Who made the edit (a relay extension) becomes the `meta` of what it touched, as on the relay.
+    const meta = frameMeta(frame);
     for (const op of frame.ops) {
       applyOp(this.#confirmed, op);
-      touched.add(opFid(op));
+      const fid = opFid(op);
+      touched.add(fid);
+      const f = meta && this.#confirmed.get(fid);
+      if (f) this.#confirmed.set(fid, { ...f, meta });
     }
     this.#seq = frame.seq;
     this.#recompute(touched);

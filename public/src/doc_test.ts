@@ -103,3 +103,19 @@ Deno.test("a remote edit only reports the features it touches", () => {
   );
   assert.deepEqual(changes, [["f7", "f9"]]);
 });
+
+Deno.test("an edit frame naming its author stamps meta on what it touched, as the relay does", () => {
+  const doc = new MapDoc();
+  doc.load([{ ...point("a", 1), meta: { by: "Old", color: "#000000", at: 1 } }, point("b", 2)], 1);
+  doc.applyRemote({
+    ...frame(2, "x", [{ op: "props", fid: "a", set: { fill: "#ff8800" } }]),
+    name: "Ann",
+    color: "#e11d48",
+    at: 5000,
+  });
+  assert.deepEqual(doc.features.get("a")?.meta, { by: "Ann", color: "#e11d48", at: 5000 });
+  assert.equal(doc.features.get("b")?.meta, undefined, "an untouched feature keeps none");
+  // A frame from before the extension leaves meta as it was.
+  doc.applyRemote(frame(3, "y", [{ op: "props", fid: "a", set: { n: 1 } }]));
+  assert.deepEqual(doc.features.get("a")?.meta, { by: "Ann", color: "#e11d48", at: 5000 });
+});

@@ -6,6 +6,7 @@ import { circleLayer, circleShape } from "./circle_draw.ts";
 import L from "./leaflet.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
+import { hasMarkerStyle, pathStyle, pinIcon, readStyle } from "./simplestyle.ts";
 
 /** Options for {@link FeatureLayers}. */
 export interface FeatureLayersOptions {
@@ -21,22 +22,12 @@ export interface FeatureLayersOptions {
   onGeometry: (fid: string, geometry: Geometry, properties?: Record<string, unknown>) => void;
   /** Geoman's removal mode removed a feature. */
   onRemove: (fid: string) => void;
+  /** What hovering a feature shows (its name, who changed it last); nothing when it is empty. */
+  hoverText?: (fid: string) => string;
 }
 
-const STYLE: L.PathOptions = {
-  color: "#2563eb",
-  weight: 2,
-  opacity: 0.9,
-  fillOpacity: 0.18,
-};
-// Near-black, so a selected feature is never mistaken for a peer's colour.
-const SELECTED: L.PathOptions = {
-  color: "#0f172a",
-  fillColor: "#2563eb",
-  weight: 4,
-  opacity: 1,
-  fillOpacity: 0.28,
-};
+// Near-black, so a selected feature is never mistaken for a peer's colour; its fill stays its own.
+const SELECTED: L.PathOptions = { color: "#0f172a", weight: 4, opacity: 1 };
 
 /** The kinds of layer a feature can be drawn as. */
 export type LayerKind = "point" | "line" | "polygon" | "rectangle" | "collection";
@@ -49,6 +40,8 @@ interface Entry {
   box: Box | null;
   /** Which copy of the world it is drawn on: a multiple of 360 added to its longitudes. */
   offset: number;
+  /** The properties its style was read from, to restyle only when they changed. */
+  styled: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -61,8 +54,6 @@ export class FeatureLayers {
   #fids = new WeakMap<L.Layer, string>();
   #group: L.FeatureGroup;
   #selected: string | null = null;
-  /** The features last given to `update`, for what their layers need beyond geometry (circles). */
-  #features: ReadonlyMap<string, StoredFeature> | null = null;
   /** The longitude of the view's middle when the features were last placed on copies. */
   #placedAt = 0;
   #moved = () => {
@@ -96,7 +87,7 @@ export class FeatureLayers {
     if (layer instanceof L.Rectangle) return "rectangle";
     if (layer instanceof L.Polygon) return "polygon";
     if (layer instanceof L.Polyline) return "line";
-    if (layer instanceof L.CircleMarker) return "point";
+    if (layer instanceof L.CircleMarker || layer instanceof L.Marker) return "point";
     return "collection";
   }
 
@@ -137,7 +128,6 @@ export class FeatureLayers {
     fids: Iterable<string>,
     features: ReadonlyMap<string, StoredFeature>,
   ): void {
-    this.#features = features;
     for (const fid of fids) {
       const feature = features.get(fid);
       const entry = this.#entries.get(fid);
@@ -150,18 +140,29 @@ export class FeatureLayers {
         continue;
       }
       const shown = feature.geometry;
+      const styled = feature.properties;
+      // A point gains or loses its pin when its marker properties come or go: a new layer.
+      const pinChange = entry !== undefined && (entry.layer instanceof L.Marker) !==
+          (shown.type === "Point" && hasMarkerStyle(styled));
       // A props edit keeps the geometry object; an echo of our own reshape brings an equal copy.
-      if (entry && (entry.shown === shown || sameGeometry(entry.shown, shown))) {
+      if (entry && !pinChange && (entry.shown === shown || sameGeometry(entry.shown, shown))) {
         entry.shown = shown;
+        if (entry.styled !== styled) {
+          entry.styled = styled;
+          this.#style(fid);
+        }
         continue;
       }
+      if (entry && pinChange) this.#group.removeLayer(entry.layer);
       const drawn = shownGeometry(shown);
       const offset = drawn.box ? copyOffset(drawn.box, this.#view()) : 0;
       this.#draw(
         fid,
-        { layer: entry?.layer ?? null, shown, box: drawn.box, offset },
+        { layer: pinChange ? null : entry?.layer ?? null, shown, box: drawn.box, offset, styled },
         drawn.geometry,
       );
+      // A layer reshaped in place keeps the style it had.
+      if (entry && !pinChange && entry.styled !== styled) this.#style(fid);
     }
   }
 
@@ -177,7 +178,7 @@ export class FeatureLayers {
       return;
     }
     if (next.layer) this.#group.removeLayer(next.layer);
-    const layer = this.#create(fid, geometry);
+    const layer = this.#create(fid, geometry, next.styled);
     this.#entries.set(fid, { ...next, layer });
     this.#fids.set(layer, fid);
     this.#group.addLayer(layer);
@@ -203,7 +204,7 @@ export class FeatureLayers {
 
   /** The longitude of a layer's middle, as drawn. */
   #middle(layer: L.Layer): number | null {
-    if (layer instanceof L.CircleMarker) return layer.getLatLng().lng;
+    if (layer instanceof L.CircleMarker || layer instanceof L.Marker) return layer.getLatLng().lng;
     if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
       const b = layer.getBounds();
       return b.isValid() ? b.getCenter().lng : null;
@@ -213,13 +214,28 @@ export class FeatureLayers {
 
   /** Highlights one feature (or none). */
   select(fid: string | null): void {
-    if (this.#selected !== null) this.#style(this.#selected, STYLE);
+    const previous = this.#selected;
     this.#selected = fid;
-    if (fid !== null) this.#style(fid, SELECTED);
+    if (previous !== null) this.#style(previous);
+    if (fid !== null) this.#style(fid);
   }
 
-  #style(fid: string, style: L.PathOptions): void {
-    const layer = this.#entries.get(fid)?.layer;
+  /** The Leaflet options a feature is drawn with: its simplestyle properties, then selection. */
+  #pathOptions(fid: string, properties: Readonly<Record<string, unknown>>): L.PathOptions {
+    return { ...pathStyle(readStyle(properties)), ...(fid === this.#selected ? SELECTED : {}) };
+  }
+
+  #style(fid: string): void {
+    const entry = this.#entries.get(fid);
+    if (!entry) return;
+    const layer = entry.layer;
+    if (layer instanceof L.Marker) {
+      layer.setIcon(pinFor(entry.styled, fid === this.#selected));
+      return;
+    }
+    const style = this.#pathOptions(fid, entry.styled);
+    // A plain point is a dot in the marker colour, filled more than an area is.
+    if (layer instanceof L.CircleMarker) Object.assign(style, dotStyle(entry.styled));
     if (layer instanceof L.Path) layer.setStyle(style);
     else if (layer instanceof L.FeatureGroup) layer.setStyle(style);
   }
@@ -237,7 +253,9 @@ export class FeatureLayers {
       if (editing) layer.pm.enable();
       return true;
     }
-    if (geometry.type === "Point" && layer instanceof L.CircleMarker) {
+    if (
+      geometry.type === "Point" && (layer instanceof L.CircleMarker || layer instanceof L.Marker)
+    ) {
       layer.setLatLng([geometry.coordinates[1], geometry.coordinates[0]]);
       return true;
     }
@@ -259,24 +277,43 @@ export class FeatureLayers {
     return false;
   }
 
-  #create(fid: string, geometry: Geometry): L.Layer {
+  #create(fid: string, geometry: Geometry, properties: Readonly<Record<string, unknown>>): L.Layer {
     const base = {
-      ...STYLE,
-      ...(fid === this.#selected ? SELECTED : {}),
+      ...this.#pathOptions(fid, properties),
       pmIgnore: !this.#options.editable,
     };
+    const pin = hasMarkerStyle(properties);
     const rectangle = rectangleBounds(geometry);
     const made = rectangle ? L.rectangle(boundsOf(rectangle), base) : L.GeoJSON.geometryToLayer(
       { type: "Feature", geometry, properties: {} },
       {
         ...base,
+        // A styled point is a pin (a DOM element); a plain one stays a dot on the canvas, so a
+        // 100 000-point import stays cheap to draw.
         pointToLayer: (_f, latlng) =>
-          L.circleMarker(latlng, { ...base, radius: 7, fillOpacity: 0.7 }),
+          pin
+            ? L.marker(latlng, {
+              icon: pinFor(properties, fid === this.#selected),
+              pmIgnore: !this.#options.editable,
+            })
+            : L.circleMarker(latlng, {
+              ...base,
+              ...dotStyle(properties),
+              ...(fid === this.#selected ? SELECTED : {}),
+            }),
       },
     );
     // A Polygon with a circle's properties is edited as a circle (centre and radius).
-    const feature = this.#features?.get(fid);
-    const layer = (feature && circleLayer({ ...feature, geometry }, base)) ?? made;
+    const layer = circleLayer({ type: "Feature", id: fid, geometry, properties }, base) ?? made;
+    const hover = this.#options.hoverText;
+    if (hover) {
+      layer.bindTooltip(() => hover(this.#fids.get(layer) ?? fid), {
+        sticky: true,
+        direction: "top",
+        offset: [0, -12],
+        className: "feature-hover",
+      });
+    }
     layer.on("click", (e) => {
       const mode = this.#options.map.pm.globalRemovalModeEnabled() ||
         this.#options.map.pm.globalDrawModeEnabled();
@@ -297,7 +334,7 @@ export class FeatureLayers {
       }
       // Unrounded, so the positions the edit left alone come back exactly as they are stored.
       const geojson = layer instanceof L.Polyline || layer instanceof L.CircleMarker ||
-          layer instanceof L.FeatureGroup
+          layer instanceof L.Marker || layer instanceof L.FeatureGroup
         ? layer.toGeoJSON(false)
         : null;
       if (!geojson || geojson.type !== "Feature" || !geojson.geometry) return;
@@ -324,4 +361,25 @@ function boundsOf([west, south, east, north]: [number, number, number, number]):
 
 function sameGeometry(a: Geometry, b: Geometry): boolean {
   return a.type === b.type && stringifyAnyDepth(a) === stringifyAnyDepth(b);
+}
+
+/** A point's pin as a Leaflet icon. */
+function pinFor(properties: Readonly<Record<string, unknown>>, selected: boolean): L.DivIcon {
+  const pin = pinIcon(readStyle(properties), selected);
+  return L.divIcon({
+    html: pin.html,
+    className: "feature-pin",
+    iconSize: pin.size,
+    iconAnchor: pin.anchor,
+  });
+}
+
+/** A plain point's dot: the marker colour, sized by `marker-size`. */
+function dotStyle(properties: Readonly<Record<string, unknown>>): L.CircleMarkerOptions {
+  const style = readStyle(properties);
+  return {
+    fillColor: style.markerColor,
+    fillOpacity: 0.7,
+    radius: style.markerSize === "small" ? 5 : style.markerSize === "large" ? 10 : 7,
+  };
 }

@@ -153,11 +153,13 @@ export function skippedList(skipped: readonly SkippedFeature[], max = 5): string
 }
 
 /**
- * The map as a GeoJSON FeatureCollection text, for download. A property nested too deeply for the
+ * The map as a GeoJSON FeatureCollection text, for download, without each feature's `meta`. A property nested too deeply for the
  * indented form (old maps and imported files can hold one) makes the whole file compact instead.
  */
 export function exportText(features: Iterable<StoredFeature>): string {
-  return stringifyAnyDepth({ type: "FeatureCollection", features: [...features] }, 1);
+  // Who last changed a feature (`meta`) is collaboration state, left out as the features API does.
+  const data = [...features].map(({ meta: _meta, ...f }) => f);
+  return stringifyAnyDepth({ type: "FeatureCollection", features: data }, 1);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

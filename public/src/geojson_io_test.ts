@@ -132,3 +132,19 @@ Deno.test("a file over the relay's limits is split into edits under them: 10 001
     assert.ok(new TextEncoder().encode(frame).length <= 200_000, `${frame.length}`);
   }
 });
+
+Deno.test("exportText: leaves out who last changed each feature (meta); style properties stay", () => {
+  const parsed = JSON.parse(exportText([{
+    type: "Feature",
+    id: "a",
+    geometry: { type: "Point", coordinates: [1, 2] },
+    properties: { "marker-color": "#00aa55", fill: "#ff8800" },
+    meta: { by: "Ann", color: "#e11d48", at: 1 },
+  }]));
+  assert.deepEqual(parsed.features, [{
+    type: "Feature",
+    id: "a",
+    geometry: { type: "Point", coordinates: [1, 2] },
+    properties: { "marker-color": "#00aa55", fill: "#ff8800" },
+  }]);
+});

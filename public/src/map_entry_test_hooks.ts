@@ -27,6 +27,7 @@ function debugHandle(parts: MapPageParts): DebugHandle {
     sendEdit: (ops) => session.edit(ops),
     select: (fid) => features.select(fid),
     layerKind: (fid) => features.kind(fid),
+    labels: () => features.labels,
     pagePoint: ([lng, lat]) => {
       const p = map.latLngToContainerPoint([lat, lng]);
       const rect = map.getContainer().getBoundingClientRect();

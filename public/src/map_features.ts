@@ -3,9 +3,12 @@ import type { Geometry } from "../../relay/protocol.ts";
 import { circleForgotten } from "./circle.ts";
 import { toast } from "./dom.ts";
 import { addDrawingTools } from "./drawing_tools.ts";
+import { FeatureLabels } from "./feature_labels.ts";
 import { FeatureLayers, type LayerKind } from "./feature_layers.ts";
 import { randomId } from "./identity.ts";
 import L from "./leaflet.ts";
+import { changedText } from "./last_changed.ts";
+import { labelText } from "./label_declutter.ts";
 import { PropsPanel } from "./props_panel.ts";
 import type { Session } from "./session.ts";
 
@@ -17,6 +20,8 @@ export class MapFeatures {
   #map: L.Map;
   #session: Session;
   #layers: FeatureLayers | null = null;
+  #labels: FeatureLabels | null = null;
+  #now: () => number;
   #selected: string | null = null;
   #fitted = false;
   #panel: PropsPanel;
@@ -32,12 +37,16 @@ export class MapFeatures {
       panel: HTMLElement;
       /** Told of every selection (the feature table follows it). */
       onSelect?: (fid: string | null) => void;
+      /** The clock "Changed by … ago" reads. @default Date.now */
+      now?: () => number;
     },
   ) {
     this.#map = options.map;
     this.#onSelect = options.onSelect ?? (() => {});
     this.#session = options.session;
+    this.#now = options.now ?? Date.now;
     this.#panel = new PropsPanel({
+      now: this.#now,
       root: options.panel,
       edit: (ops) => void this.#session.edit(ops),
       notice: (m) => toast(m, "error"),
@@ -70,10 +79,19 @@ export class MapFeatures {
         if (this.#selected === fid) this.select(null);
         void session.edit([{ op: "del", fid }]);
       },
+      hoverText: (fid) => this.hoverText(fid),
     });
     this.#layers.update(session.doc.features.keys(), session.doc.features);
     // The empty panel was made before the role was known: now it can say what this person can do.
     if (this.#selected === null) this.#panel.show(null, editable);
+    this.#labels = new FeatureLabels({
+      map: this.#map,
+      features: () => session.doc.features,
+      layer: (fid) => this.#layers?.layer(fid),
+      selected: () => this.#selected,
+      cursors: () =>
+        [...session.peers.values()].flatMap((p) => p.cursor ? [p.cursor as [number, number]] : []),
+    }).onAdd();
     if (!editable) return;
     addDrawingTools(this.#map, (geometry, properties) => {
       const fid = `f-${randomId(16)}`;
@@ -89,6 +107,7 @@ export class MapFeatures {
   update(fids: ReadonlySet<string>): void {
     const features = this.#session.doc.features;
     this.#layers?.update(fids, features);
+    this.#labels?.update();
     if (this.#selected !== null && fids.has(this.#selected)) {
       const f = features.get(this.#selected);
       if (!f) this.select(null);
@@ -100,12 +119,28 @@ export class MapFeatures {
   select(fid: string | null): void {
     this.#selected = fid;
     this.#layers?.select(fid);
+    this.#labels?.update();
     this.#panel.show(
       fid === null ? null : this.#session.doc.features.get(fid) ?? null,
       this.#session.canEdit,
     );
     document.body.classList.toggle("has-selection", fid !== null);
     this.#onSelect(fid);
+  }
+
+  /** What hovering a feature shows: its label and who changed it last, one per line. */
+  hoverText(fid: string): string {
+    const f = this.#session.doc.features.get(fid);
+    if (!f) return "";
+    const name = labelText(f.properties);
+    const changed = changedText(f.meta, this.#now());
+    return [name, changed ?? "No change recorded"].filter((t) => t !== null).map(escapeHtml)
+      .join("<br>");
+  }
+
+  /** The fids whose labels are on the map now. */
+  get labels(): string[] {
+    return this.#labels?.shown ?? [];
   }
 
   /** How a feature is drawn, or null if it is not. */
@@ -117,7 +152,7 @@ export class MapFeatures {
   zoomTo(fid: string): void {
     const map = this.#map;
     const layer = this.#layers?.layer(fid);
-    if (layer instanceof L.CircleMarker) {
+    if (layer instanceof L.CircleMarker || layer instanceof L.Marker) {
       map.setView(layer.getLatLng(), Math.max(map.getZoom(), 12));
     } else if (layer instanceof L.Polyline || layer instanceof L.FeatureGroup) {
       // Empty geometries draw as empty layers, whose bounds Leaflet refuses to fit.
@@ -151,4 +186,8 @@ export class MapFeatures {
   onRemove(): void {
     this.#map.off("click", this.#click);
   }
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

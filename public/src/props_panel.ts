@@ -5,6 +5,8 @@ import { vertexCount } from "../../relay/geometry.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
 import { rectangleBounds } from "./rectangle.ts";
 import { measurementView, showMeasurement } from "./measure_view.ts";
+import { StyleEditor } from "./style_editor.ts";
+import { changedText } from "./last_changed.ts";
 
 /** Options for {@link PropsPanel}. */
 export interface PropsPanelOptions {
@@ -16,6 +18,8 @@ export interface PropsPanelOptions {
   notice: (message: string) => void;
   /** Zooms the map to the feature. */
   zoomTo: (fid: string) => void;
+  /** The clock "Changed by Ann, 2 min ago" counts from. @default Date.now */
+  now?: () => number;
 }
 
 /** How a value is shown in a text field. */
@@ -61,9 +65,12 @@ export class PropsPanel {
   #list: HTMLElement | null = null;
   #feature: StoredFeature | null = null;
   #measure: HTMLElement | null = null;
+  #style: StyleEditor;
+  #changed = h("p", { class: "changed-by" });
 
   constructor(options: PropsPanelOptions) {
     this.#options = options;
+    this.#style = new StyleEditor({ edit: options.edit });
     this.show(null, false);
   }
 
@@ -75,6 +82,7 @@ export class PropsPanel {
       this.#feature = null;
       this.#rows.clear();
       this.#list = null;
+      this.#style.cancel();
       root.replaceChildren(
         h(
           "p",
@@ -133,10 +141,16 @@ export class PropsPanel {
         }, "Delete feature"),
     );
     this.#measure = measurementView(feature.geometry);
-    const children: (Node | false)[] = [head, this.#measure, list];
+    const children: (Node | false | null)[] = [
+      head,
+      this.#changed,
+      this.#measure,
+      this.#style.render(feature, editable),
+      list,
+    ];
     if (editable) children.push(this.#addForm());
     this.#options.root.replaceChildren(
-      ...children.filter((c): c is Node => c !== false),
+      ...children.filter((c): c is Node => c !== false && c !== null),
     );
     this.#sync(feature);
   }
@@ -144,6 +158,10 @@ export class PropsPanel {
   #sync(feature: StoredFeature): void {
     const list = this.#list;
     if (!list) return;
+    this.#style.sync(feature);
+    const changed = changedText(feature.meta, (this.#options.now ?? Date.now)());
+    this.#changed.textContent = changed ?? "";
+    this.#changed.hidden = changed === null;
     const keys = Object.keys(feature.properties);
     for (const [key, row] of this.#rows) {
       if (!Object.hasOwn(feature.properties, key)) {
