@@ -58,6 +58,12 @@ async function painted(page: Page, points: LngLat[]): Promise<boolean[]> {
     (pts) => pts.map((p) => globalThis.duplex?.pagePoint(p) ?? { x: -1, y: -1 }),
     points,
   );
+  // Feature names are labels in a pane of their own: one over a sampled pixel would hide the shape.
+  const setLabels = (visibility: string) =>
+    page.evaluate(`for (const p of document.querySelectorAll(".leaflet-feature-labels-pane")) {
+      p.style.visibility = "${visibility}";
+    }`);
+  await setLabels("hidden");
   const shown = (await page.screenshot()).toString("base64");
   const setHidden = (hidden: boolean) =>
     page.evaluate(`for (const c of document.querySelectorAll(".leaflet-overlay-pane canvas")) {
@@ -66,6 +72,7 @@ async function painted(page: Page, points: LngLat[]): Promise<boolean[]> {
   await setHidden(true);
   const hidden = (await page.screenshot()).toString("base64");
   await setHidden(false);
+  await setLabels("");
   // Decoded in a blank page of the same browser: the map page's CSP rightly refuses data: URLs.
   const scratch = await page.context().newPage();
   const diffs: number[] = await scratch.evaluate(`(async () => {
