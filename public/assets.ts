@@ -5,18 +5,22 @@ import mapPage from "./map.html" with { type: "text" };
 import startPage from "./start.html" with { type: "text" };
 import mapJs from "./dist/map.js" with { type: "text" };
 import startJs from "./dist/start.js" with { type: "text" };
-import formatsJs from "./dist/formats.js" with { type: "text" };
-import mapTestHooksJs from "./dist/map_test_hooks.js" with { type: "text" };
 import appCss from "./dist/app.css" with { type: "text" };
-import countries10m from "./dist/countries-10m.json" with { type: "text" };
-import countries50m from "./dist/countries-50m.json" with { type: "text" };
 import countries110m from "./dist/countries-110m.json" with { type: "text" };
 
-/** One embedded file. */
+/**
+ * One embedded file: its text, or a loader for a big one that not every page needs. A loader's
+ * literal specifier keeps the file in `deno compile`'s module graph, and it enters the relay's
+ * memory on the first request (about 5 MB of text in all, most of it Natural Earth 1:10m).
+ */
 export interface Asset {
-  body: Uint8Array | string;
+  body: string | (() => Promise<string>);
   contentType: string;
 }
+
+/** The text of a module imported with `type: "text"`. */
+const text = async (module: Promise<{ default: string }>): Promise<string> =>
+  (await module).default;
 
 /** HTML of the start page (`/`) and the map page (`/m/<id>`). */
 export const pages: { start: string; map: string } = {
@@ -30,11 +34,20 @@ const JS = "text/javascript; charset=utf-8";
 export const assets: Record<string, Asset> = {
   "map.js": { body: mapJs, contentType: JS },
   "start.js": { body: startJs, contentType: JS },
-  "formats.js": { body: formatsJs, contentType: JS },
+  "formats.js": {
+    body: () => text(import("./dist/formats.js", { with: { type: "text" } })),
+    contentType: JS,
+  },
   "app.css": { body: appCss, contentType: "text/css; charset=utf-8" },
   "countries-110m.json": { body: countries110m, contentType: "application/json" },
-  "countries-50m.json": { body: countries50m, contentType: "application/json" },
-  "countries-10m.json": { body: countries10m, contentType: "application/json" },
+  "countries-50m.json": {
+    body: () => text(import("./dist/countries-50m.json", { with: { type: "text" } })),
+    contentType: "application/json",
+  },
+  "countries-10m.json": {
+    body: () => text(import("./dist/countries-10m.json", { with: { type: "text" } })),
+    contentType: "application/json",
+  },
 };
 
 /**
@@ -42,5 +55,8 @@ export const assets: Record<string, Asset> = {
  * the handle the browser tests read the page through. Production pages never load it.
  */
 export const testHookAssets: Record<string, Asset> = {
-  "map.js": { body: mapTestHooksJs, contentType: JS },
+  "map.js": {
+    body: () => text(import("./dist/map_test_hooks.js", { with: { type: "text" } })),
+    contentType: JS,
+  },
 };

@@ -1,6 +1,6 @@
 /** Exports (`GET .../features?format=`): written on a worker thread, a bounded few at once. */
-import { exportFeatures } from "./export_formats.ts";
-import type { ExportedFile, ExportFormat } from "./export_formats.ts";
+import type { ExportedFile } from "./export_formats.ts";
+import type { ExportFormat } from "./export_names.ts";
 import type { StoredFeature } from "./protocol.ts";
 
 /** What the worker is sent: the map's features as JSON text and the format. */
@@ -9,8 +9,12 @@ export interface ExportRequest {
   format: Exclude<ExportFormat, "geojson">;
 }
 
-/** The worker's side: parse the features and write the file. */
+/**
+ * The worker's side: parse the features and write the file. The writers (tokml, shp-write, jszip)
+ * are loaded here, on first use, so the relay's own thread never holds them.
+ */
 export async function answerExport(request: ExportRequest): Promise<ExportedFile> {
+  const { exportFeatures } = await import("./export_formats.ts");
   const features = JSON.parse(request.featuresJson) as StoredFeature[];
   return await exportFeatures(features, request.format);
 }

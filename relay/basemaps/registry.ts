@@ -2,7 +2,6 @@
 import { BasemapError, type BasemapFile, type BasemapInfo } from "./basemap_file.ts";
 import { openMbtiles } from "./mbtiles.ts";
 import type { BasemapSpec, TileSource } from "./options.ts";
-import { openPmtiles } from "./pmtiles.ts";
 
 export { BasemapError } from "./basemap_file.ts";
 export type { BasemapFile, BasemapInfo } from "./basemap_file.ts";
@@ -95,7 +94,8 @@ export async function openBasemaps(specs: readonly BasemapSpec[]): Promise<Basem
         const kind = await detect(spec.path);
         files.push(
           kind === "pmtiles"
-            ? await openPmtiles(spec.name, spec.path)
+            // The PMTiles reader (npm pmtiles, with fflate) is loaded only when a file needs it.
+            ? await (await import("./pmtiles.ts")).openPmtiles(spec.name, spec.path)
             : await openMbtiles(spec.name, spec.path),
         );
       } catch (err) {

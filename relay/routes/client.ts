@@ -12,14 +12,14 @@ export function clientRoutes(app: Hono<Env>, { hub, options }: RouteContext): vo
   app.get("/", html(pages.start));
   app.get("/m/:id", html(pages.map));
   const served = options.testHooks ? { ...assets, ...testHookAssets } : assets;
-  app.get("/assets/:name", (c) => {
+  app.get("/assets/:name", async (c) => {
     const asset = Object.hasOwn(served, c.req.param("name")) ? served[c.req.param("name")] : null;
     if (!asset) return problem(c, 404, "no such asset");
-    return c.body(
-      typeof asset.body === "string" ? asset.body : new Uint8Array(asset.body),
-      200,
-      { "content-type": asset.contentType, "cache-control": "public, max-age=300" },
-    );
+    const body = typeof asset.body === "string" ? asset.body : await asset.body();
+    return c.body(body, 200, {
+      "content-type": asset.contentType,
+      "cache-control": "public, max-age=300",
+    });
   });
 
   app.get("/api/config", (c) =>

@@ -1,6 +1,6 @@
 /** `GET /api/maps/:id/features?format=`: the map as a GeoJSON, KML, CSV, zipped Shapefile or GPX file. */
 import type { Context } from "hono";
-import { EXPORT_FORMATS, exportName, FORMAT_INFO, isExportFormat } from "../export_formats.ts";
+import { EXPORT_FORMATS, exportName, FORMAT_INFO, isExportFormat } from "../export_names.ts";
 import type { Exports } from "../exports.ts";
 import type { MapApi } from "../map_api.ts";
 import { problem, requestKey } from "./common.ts";
