@@ -1,19 +1,9 @@
 /** The optional online geocoder (`--geocoder URL`): a Nominatim-compatible search behind a cache and rate limits. */
+import type { Place } from "./places.ts";
 import type { Logger } from "./log.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
-/** A place as `/api/places` and `/api/geocode` answer it (docs/PROTOCOL.md). */
-export interface Place {
-  name: string;
-  country: string;
-  admin1?: string;
-  lat: number;
-  lon: number;
-  /** Unknown (0) for online results; Nominatim does not say. */
-  population: number;
-  /** West, south, east, north, when the geocoder gives an extent (online results). */
-  bbox?: [number, number, number, number];
-}
+export type { Place };
 
 /** What a search came to: places, or an HTTP status and a sentence saying why not. */
 export type GeocodeResult =

@@ -1,6 +1,6 @@
 /** The offline gazetteer: GeoNames places searched by name prefix or picked by bounding box. */
 
-/** One place, as `GET /api/places` answers it (docs/PROTOCOL.md). */
+/** One place, as `GET /api/places` and `GET /api/geocode` answer it (docs/PROTOCOL.md). */
 export interface Place {
   name: string;
   /** ISO 3166-1 alpha-2 code. */
@@ -9,7 +9,10 @@ export interface Place {
   admin1?: string;
   lat: number;
   lon: number;
+  /** Unknown (0) for online results: Nominatim does not say. */
   population: number;
+  /** West, south, east, north, when the online geocoder gives an extent. */
+  bbox?: [number, number, number, number];
 }
 
 /** A box in degrees; `west > east` means it crosses the antimeridian. */

@@ -1,4 +1,5 @@
 /** The built-in basemap's layout rules: which Natural Earth scale and which place names at a zoom, how big, where. */
+import type { Place } from "../../relay/places.ts";
 
 /** Natural Earth scales world-atlas ships, coarse to fine. */
 export type Scale = "110m" | "50m" | "10m";
@@ -8,15 +9,7 @@ export function scaleForZoom(zoom: number): Scale {
   return zoom < 3 ? "110m" : zoom < 5 ? "50m" : "10m";
 }
 
-/** A place as `GET /api/places` answers it. */
-export interface Place {
-  name: string;
-  country: string;
-  admin1?: string;
-  lat: number;
-  lon: number;
-  population: number;
-}
+export type { Place };
 
 /** How one label is drawn. */
 export interface LabelStyle {

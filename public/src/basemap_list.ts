@@ -1,26 +1,7 @@
 /** The pure side of basemaps: the list read from `/api/config`, the remembered choice, the over-zoom rule. */
+import type { BasemapInfo } from "../../relay/basemaps/basemap_file.ts";
 
-/** One basemap the relay offers, as `/api/config` lists it (see docs/PROTOCOL.md). */
-export interface BasemapInfo {
-  /** `"builtin"`, a `--basemap` NAME or a `--tiles` NAME (`"tiles"` for the old single URL). */
-  id: string;
-  /** What the switcher shows. */
-  name: string;
-  kind: "builtin" | "vector" | "raster";
-  /** The z/x/y URL template of the tiles. */
-  tiles?: string;
-  /** The whole PMTiles archive, for Range requests. */
-  archive?: string;
-  minzoom?: number;
-  maxzoom?: number;
-  /** West, south, east, north. */
-  bounds?: [number, number, number, number];
-  attribution?: string;
-  /** The MVT layer names (vector only). */
-  vectorLayers?: string[];
-  /** `"protomaps"` for a Protomaps basemap build, drawn with that project's own theme. */
-  flavor?: "protomaps" | null;
-}
+export type { BasemapInfo };
 
 /** The built-in offline basemap: always first, always available, the default. */
 export const BUILTIN: BasemapInfo = { id: "builtin", name: "Offline (built in)", kind: "builtin" };

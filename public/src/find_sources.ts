@@ -1,17 +1,8 @@
 /** The search box's remote sources (`/api/places`, `/api/geocode`): debounced, aborted when outrun, stale answers dropped. */
+import type { Place } from "../../relay/places.ts";
 import type { Timers } from "../../relay/timers.ts";
 
-/** A place as `/api/places` and `/api/geocode` answer it (docs/PROTOCOL.md). */
-export interface Place {
-  name: string;
-  country: string;
-  admin1?: string;
-  lat: number;
-  lon: number;
-  population: number;
-  /** West, south, east, north (online results). */
-  bbox?: [number, number, number, number];
-}
+export type { Place };
 
 /** Options for {@link PlaceSource}. */
 export interface PlaceSourceOptions {
