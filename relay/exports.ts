@@ -2,6 +2,7 @@
 import type { ExportedFile } from "./export_formats.ts";
 import type { ExportFormat } from "./export_names.ts";
 import type { StoredFeature } from "./protocol.ts";
+import { onWorker } from "./worker_task.ts";
 
 /** What the worker is sent: the map's features as JSON text and the format. */
 export interface ExportRequest {
@@ -39,30 +40,14 @@ export class Exports {
     if (this.#running >= this.#max) return null;
     this.#running++;
     try {
-      return await writeOnWorker(request);
+      return await onWorker(
+        new URL("./export_worker.ts", import.meta.url),
+        request,
+        answerExport,
+        "export_worker_failed",
+      );
     } finally {
       this.#running--;
     }
-  }
-}
-
-async function writeOnWorker(request: ExportRequest): Promise<ExportedFile> {
-  const worker = new Worker(new URL("./export_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  try {
-    return await new Promise<ExportedFile>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<ExportedFile>) => resolve(event.data);
-      worker.onerror = (event) => {
-        event.preventDefault();
-        // The worker could not start (a binary compiled without it) or died: write it here rather
-        // than refuse the export, and say so in the log.
-        console.error(JSON.stringify({ event: "export_worker_failed", error: event.message }));
-        answerExport(request).then(resolve, reject);
-      };
-      worker.postMessage(request);
-    });
-  } finally {
-    worker.terminate();
   }
 }

@@ -5,6 +5,7 @@ import type { FileFormat } from "./formats/records.ts";
 import { zipNames } from "./formats/zip.ts";
 import { parseImport } from "./import_read.ts";
 import type { FeatureLimits, ReadFeature, SkippedFeature } from "./import_read.ts";
+import { onWorker } from "./worker_task.ts";
 
 /** A parsed import: the features kept and skipped, or why the whole body is refused. */
 export type ParsedImport =
@@ -192,21 +193,12 @@ export async function answerImport(
  * the relay's thread seconds of structured-clone reading for a big import.
  */
 async function parseOnWorker(request: WorkerRequest): Promise<ParsedImport> {
-  const worker = new Worker(new URL("./import_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  const answer = await new Promise<WorkerAnswer>((resolve) => {
-    worker.onmessage = (event: MessageEvent<WorkerAnswer>) => resolve(event.data);
-    worker.onerror = (event) => {
-      event.preventDefault();
-      // The worker could not start (a binary compiled without it) or died: parse here rather
-      // than refuse a good import, and say so in the log.
-      console.error(JSON.stringify({ event: "import_worker_failed", error: event.message }));
-      answerImport(request).then(resolve);
-    };
-    // Copied, not transferred (a memcpy), so the bytes are still here if the worker fails.
-    worker.postMessage(request);
-  }).finally(() => worker.terminate());
+  const answer = await onWorker(
+    new URL("./import_worker.ts", import.meta.url),
+    request,
+    answerImport,
+    "import_worker_failed",
+  );
   if (!answer.ok) return answer;
   const features: ReadFeature[] = [];
   for (const slice of answer.slices) {
