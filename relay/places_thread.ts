@@ -22,11 +22,11 @@ export type PlacesAnswer =
   | { id: number; ok: true; places: Place[] }
   | { id: number; ok: false; error: string };
 
-/** Answers one request from an index (the worker's side, and the in-process one). */
-export function answerPlaces(index: PlaceIndex, request: PlacesQuestion): Place[] {
-  return request.kind === "search"
-    ? index.search(request.query, request.limit)
-    : index.within(request.box, request.limit);
+/** Asks `places` one question (the worker's side). */
+export function askPlaces(places: PlaceLookup, question: PlacesQuestion): Promise<Place[]> {
+  return question.kind === "search"
+    ? places.search(question.query, question.limit)
+    : places.within(question.box, question.limit);
 }
 
 /**

@@ -2,7 +2,12 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 import { parsePlaces, type PlaceIndex } from "./places.ts";
-import { answerPlaces, type PlacesAnswer, type PlacesRequest } from "./places_thread.ts";
+import {
+  askPlaces,
+  inProcessPlaces,
+  type PlacesAnswer,
+  type PlacesRequest,
+} from "./places_thread.ts";
 
 /**
  * The text scripts/build_places.ts wrote. The literal specifier keeps it in `deno compile`'s
@@ -15,17 +20,14 @@ async function loadEmbeddedPlaces(): Promise<PlaceIndex> {
   return parsePlaces(text);
 }
 
-/** Answers requests from the index, loading it on the first one (again after a failed load). */
+/** Answers requests from the index, loaded on the first one (again after a failed load). */
 function answerer(): (event: MessageEvent<PlacesRequest>) => Promise<void> {
-  let index: Promise<PlaceIndex> | null = null;
-  return async (event) => {
-    const request = event.data;
+  const places = inProcessPlaces(loadEmbeddedPlaces);
+  return async ({ data: request }) => {
     let answer: PlacesAnswer;
     try {
-      index ??= loadEmbeddedPlaces();
-      answer = { id: request.id, ok: true, places: answerPlaces(await index, request) };
+      answer = { id: request.id, ok: true, places: await askPlaces(places, request) };
     } catch (err) {
-      index = null; // the next request tries again
       answer = { id: request.id, ok: false, error: String(err) };
     }
     self.postMessage(answer);
