@@ -230,6 +230,29 @@ export function frameMeta(frame: EditFrame): FeatureMeta | undefined {
     : undefined;
 }
 
+/**
+ * Applies an accepted edit frame to `features` in place, as every copy of a map does (the relay
+ * replaying its journal, each client): its ops, and its author (when it names one) as the `meta`
+ * of every feature it leaves on the map. Each touched fid is added to `touched`. Returns the first
+ * op that could not apply (the others are applied all the same), or null.
+ */
+export function applyFrame(
+  features: FeatureMap,
+  frame: EditFrame,
+  touched?: Set<string>,
+): EditOp | null {
+  const meta = frameMeta(frame);
+  let failed: EditOp | null = null;
+  for (const op of frame.ops) {
+    if (!applyOp(features, op)) failed ??= op;
+    const fid = opFid(op);
+    touched?.add(fid);
+    const f = meta && features.get(fid);
+    if (f) features.set(fid, { ...f, meta });
+  }
+  return failed;
+}
+
 /** A refusal as a value. */
 export function reject(code: RejectCode, message: string): Rejection {
   return { ok: false, code, message };

@@ -1,9 +1,8 @@
 /** One map live in memory: its features, its edit order (`seq`), its peers and their presence. */
 import {
-  applyOp,
+  applyFrame,
   applyOps,
   type EditLimits,
-  frameMeta,
   opFid,
   reject,
   type Rejection,
@@ -101,17 +100,12 @@ export class Room {
     for (const entry of stored.tail) {
       // Accepted edits: their limits were checked then, so they are applied as they are, in place
       // (a map that does not replay is refused whole, so a half-applied edit is never served).
-      const frame = JSON.parse(entry.frame) as EditFrame;
-      const meta = frameMeta(frame);
-      for (const op of frame.ops) {
-        if (!applyOp(this.#features, op)) {
-          throw new Error(
-            `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ` +
-              `no feature ${JSON.stringify(opFid(op))}`,
-          );
-        }
-        const f = meta && this.#features.get(opFid(op));
-        if (f) this.#features.set(f.id, { ...f, meta });
+      const failed = applyFrame(this.#features, JSON.parse(entry.frame) as EditFrame);
+      if (failed) {
+        throw new Error(
+          `journal of map ${this.record.id} does not replay at seq ${entry.seq}: ` +
+            `no feature ${JSON.stringify(opFid(failed))}`,
+        );
       }
       this.#seq = entry.seq;
       this.#remember(entry);

@@ -1,6 +1,6 @@
 /** The client's copy of a map: the state confirmed by the relay plus pending local edits on top. */
 import type { EditFrame, EditId, EditOp, StoredFeature } from "../../relay/protocol.ts";
-import { applyOp, type FeatureMap, frameMeta, inverseOps, opFid } from "../../relay/edit_ops.ts";
+import { applyFrame, applyOp, type FeatureMap, inverseOps, opFid } from "../../relay/edit_ops.ts";
 
 /** A local edit the relay has not acknowledged yet. */
 export interface PendingEdit {
@@ -103,14 +103,7 @@ export class MapDoc {
       this.#pending.splice(index, 1);
     }
     // Who made the edit (a relay extension) becomes the `meta` of what it touched, as on the relay.
-    const meta = frameMeta(frame);
-    for (const op of frame.ops) {
-      applyOp(this.#confirmed, op);
-      const fid = opFid(op);
-      touched.add(fid);
-      const f = meta && this.#confirmed.get(fid);
-      if (f) this.#confirmed.set(fid, { ...f, meta });
-    }
+    applyFrame(this.#confirmed, frame, touched);
     this.#seq = frame.seq;
     this.#recompute(touched);
     return { own: index >= 0, duplicate: false };
