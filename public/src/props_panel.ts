@@ -133,6 +133,12 @@ export class PropsPanel {
         title: located === 0 ? "This feature has no location" : "",
         onclick: () => this.#options.zoomTo(feature.id),
       }, "Zoom to"),
+      h("button", {
+        type: "button",
+        class: "link comment-on",
+        onclick: () =>
+          dispatchEvent(new CustomEvent("duplex:comment", { detail: { fid: feature.id } })),
+      }, "Comment on this feature"),
       editable &&
         h("button", {
           type: "button",
