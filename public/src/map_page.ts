@@ -3,6 +3,7 @@ import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
 import { FeatureTable } from "./feature_table.ts";
 import { FindBox } from "./find.ts";
+import { addHistory } from "./history.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
 import { ImportExport, importLimits } from "./import_export.ts";
@@ -83,6 +84,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     onFeatures: (fids) => {
       features.update(fids);
       table.update(fids);
+      versionHistory.changed();
     },
     onPeers: () => people.render(),
     onPresence: (peer, what) => people.presence(peer, what),
@@ -123,6 +125,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     onResize: () => map.invalidateSize(),
     limits: { maxOps: importLimits(config).maxOps, maxBytes: importLimits(config).maxFrameBytes },
   }).onAdd();
+  const versionHistory = addHistory({ map, session, mapId, key: link.key, config });
   const people = new PeopleList({ map, session, presence: new PresenceLayers(map) });
   const status = new StatusView({
     status: byId("status", HTMLElement),
