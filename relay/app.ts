@@ -11,6 +11,7 @@ import { clientAddress } from "./proxy.ts";
 import type { Geocoder } from "./geocoder.ts";
 import { basemapRoutes } from "./routes/basemaps.ts";
 import { clientRoutes } from "./routes/client.ts";
+import { commentRoutes } from "./routes/comments.ts";
 import { problem } from "./routes/common.ts";
 import type { Env, RouteContext } from "./routes/common.ts";
 import { geocodeRoutes } from "./routes/geocode.ts";
@@ -106,6 +107,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   };
   clientRoutes(app, ctx);
   mapRoutes(app, ctx);
+  commentRoutes(app, ctx);
   opsRoutes(app, ctx);
   realtimeRoutes(app, ctx);
   geocodeRoutes(app, ctx);

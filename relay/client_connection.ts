@@ -1,5 +1,6 @@
 /** One connection's side of the protocol: dispatch, rate limits, the hello timer, replies, close. */
 import type { Connection, ConnectionHost, ConnectionInfo } from "./connection_host.ts";
+import { commentRefused, CommentRequests } from "./comment_requests.ts";
 import { admit, join } from "./hello.ts";
 import type { Peer } from "./peer.ts";
 import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
@@ -26,6 +27,7 @@ export class ClientConnection implements Connection {
   #helloTimer: TimerId | undefined;
   #bucket: TokenBucket;
   #flood: TokenBucket;
+  #comments: CommentRequests | undefined;
 
   /** A connection in the `hello` state; {@link ClientConnection.start} arms the hello timer. */
   constructor(host: ConnectionHost, peer: Peer, info: ConnectionInfo) {
@@ -136,6 +138,9 @@ export class ClientConnection implements Connection {
         );
       } else if (item.edit) {
         this.#reject(item.edit.id, item.edit.code, item.error);
+      } else if (item.comment !== undefined) {
+        this.#host.metrics.rejections.inc("comment_invalid_comment");
+        this.#send(commentRefused(item.comment, "invalid_comment", item.error));
       } else {
         this.#error("bad_message", item.error);
       }
@@ -194,6 +199,11 @@ export class ClientConnection implements Connection {
         peer.color = msg.color.toLowerCase();
         room.profile(peer);
         host.touch(room);
+        return;
+      case "comment":
+        if (!this.#allowed()) return;
+        this.#comments ??= new CommentRequests(host);
+        this.#comments.handle(room, peer, msg, (text) => this.#send(text));
         return;
       case "ping":
         if (!this.#allowed()) return;

@@ -44,7 +44,11 @@ export class Committer {
     const pending = rooms.filter((r) => r.hasUnsaved && o.maps.isLive(r));
     if (pending.length === 0) return;
     const ticket = o.durability.issue();
-    const batches = pending.map((room) => ({ mapId: room.id, entries: room.takeUnsaved() }));
+    const batches = pending.map((room) => ({
+      mapId: room.id,
+      entries: room.takeUnsaved(),
+      ...room.comments.takeUnsaved(),
+    }));
     o.journal.append(batches).then(
       () =>
         o.safely("committed", () => {

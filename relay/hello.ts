@@ -82,6 +82,7 @@ export function join(
   peer.color = msg.color.toLowerCase();
   peer.role = role;
   peer.client = msg.client;
+  peer.comments = msg.comments === true;
   // A client ahead of the store saw acknowledged edits the store no longer has (a restore, a
   // lost log): it gets the whole map, and the operator must hear of it.
   if ((msg.since ?? 0) > room.seq) {

@@ -13,6 +13,7 @@ import { MapApi } from "./map_api.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
 import { Committer } from "./commit.ts";
+import { CommentsApi } from "./comments_api.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
 import { FrameCache, Peer } from "./peer.ts";
@@ -69,6 +70,8 @@ export class Hub {
   readonly timers: Timers;
   /** The HTTP API's work on its maps: create, read, import. */
   readonly api: MapApi;
+  /** The HTTP API's work on comments and settings. */
+  readonly comments: CommentsApi;
   #journal: Journal;
   #durability = new Durability();
   #maps: MapRegistry;
@@ -156,6 +159,12 @@ export class Hub {
       now: this.#now,
       ids: this.#ids,
       random: options.random ?? cryptoRandomBytes,
+      touch: (room) => this.#touch(room),
+      madeDurable: (room) => this.#madeDurable(room),
+    });
+    this.comments = new CommentsApi({
+      maps: this.#maps,
+      durability: this.#durability,
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });

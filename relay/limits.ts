@@ -53,6 +53,10 @@ export interface Limits {
   maxMapsPerAddr: number;
   /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
   bodyTimeoutMs: number;
+  /** Comments and replies on one map (then `comment_refused` `too_many_comments`). @default 10000 */
+  maxComments: number;
+  /** Comment requests per minute per connection, 10 at once (then `rate_limited`). @default 30 */
+  commentRate: number;
 }
 
 /** The default {@link Limits}. */
@@ -79,4 +83,6 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   createBurst: 60,
   maxMapsPerAddr: 64,
   bodyTimeoutMs: 30_000,
+  maxComments: 10_000,
+  commentRate: 30,
 });

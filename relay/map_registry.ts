@@ -200,7 +200,8 @@ export class MapRegistry {
     try {
       const stored = this.#o.store.loadMap(mapId, limits.recentEdits);
       if (!stored) return null;
-      room = new Room({ record: stored.record, limits, stored });
+      const comments = this.#o.store.loadComments(mapId);
+      room = new Room({ record: stored.record, limits, stored, comments });
       // A state that cannot be serialised (written by an older relay) would fail every welcome,
       // read and snapshot later: find out now. The text is cached for the first of them.
       room.featuresJson();

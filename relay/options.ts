@@ -97,6 +97,13 @@ const LIMIT_SPECS: LimitSpec[] = [
     help: "maps one address has peers on at once",
   },
   { key: "bodyTimeoutMs", flag: "body-timeout-ms", min: 1, help: "time to send a request body" },
+  { key: "maxComments", flag: "max-comments", min: 0, help: "comments and replies per map" },
+  {
+    key: "commentRate",
+    flag: "comment-rate",
+    min: 1,
+    help: "comment requests per minute per connection",
+  },
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */

@@ -74,6 +74,8 @@ export class Peer {
   role: Role = "viewer";
   /** The client id from `hello`, for recognising re-sent edits. */
   client: string | undefined;
+  /** It said `comments` in `hello`: it is sent comments and settings (extension). */
+  comments = false;
   /** Its last viewport. */
   view: PeerInfo["view"];
   /** Its last cursor position. */

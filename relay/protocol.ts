@@ -188,6 +188,65 @@ const StoredGeometry = v.custom<Geometry>(
   (issue) => geometryProblem(issue.input) ?? "invalid geometry",
 );
 
+const COMMENT_OPS_MESSAGE = "comment op must be one of add, reply, resolve";
+
+/** Longest comment text, in characters after trimming (extension: comments). */
+export const MAX_COMMENT_CHARS = 2000;
+
+/** A client's id for one comment request, echoed in the `comment` or `comment_refused` answer. */
+export const CommentRefSchema = v.pipe(
+  v.string("comment ref must be a string"),
+  v.minLength(1, "comment ref must not be empty"),
+  v.maxLength(128, "comment ref is longer than 128"),
+);
+const CommentId = v.pipe(
+  v.string("thread must be a comment id"),
+  v.minLength(1, "thread must not be empty"),
+  v.maxLength(64, "thread is longer than 64"),
+);
+const CommentText = v.pipe(
+  v.string("text must be a string"),
+  v.trim(),
+  v.minLength(1, "text must not be empty"),
+  v.maxLength(MAX_COMMENT_CHARS, `text is longer than ${MAX_COMMENT_CHARS} characters`),
+);
+const AnchorMessage = 'anchor must be {"at": [lng, lat]} or {"fid": "<feature id>"}';
+const CommentAnchor = v.union([
+  v.strictObject({ at: LngLatSchema }),
+  v.strictObject({
+    fid: v.pipe(v.string(), v.minLength(1), v.maxLength(DEFAULT_SCHEMA_LIMITS.maxFeatureIdLength)),
+  }),
+], AnchorMessage);
+
+/**
+ * Extension: a `comment` request. `add` starts a thread pinned to a place or a feature, `reply`
+ * answers one, `resolve` resolves (`true`) or reopens (`false`) one. `ref` is the client's id for
+ * the request, echoed in the answer.
+ */
+export const CommentRequestSchema = v.variant("op", [
+  v.object({
+    type: v.literal("comment"),
+    ref: CommentRefSchema,
+    op: v.literal("add"),
+    text: CommentText,
+    anchor: CommentAnchor,
+  }),
+  v.object({
+    type: v.literal("comment"),
+    ref: CommentRefSchema,
+    op: v.literal("reply"),
+    thread: CommentId,
+    text: CommentText,
+  }),
+  v.object({
+    type: v.literal("comment"),
+    ref: CommentRefSchema,
+    op: v.literal("resolve"),
+    thread: CommentId,
+    resolved: v.boolean("resolved must be true or false"),
+  }),
+], COMMENT_OPS_MESSAGE);
+
 /**
  * Builds the schema of one edit op (and of a feature in it), for the given limits: as a client may
  * send it (`inbound`, depth-capped), or as the relay sends and stores it.
@@ -238,6 +297,8 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
       // Extension: the epoch `since` was seen under (from `welcome`); see docs/PROTOCOL.md.
       epoch: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
       client: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
+      // Extension: this client understands comments (`comment` frames, `welcome.comments`).
+      comments: v.optional(v.boolean()),
     }),
     v.object({
       type: v.literal("view"),
@@ -261,7 +322,9 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
     }),
     // Extension: a new name or colour for this peer, without reconnecting.
     v.object({ type: v.literal("profile"), name: PeerName, color: Color }),
-  ], "type must be one of hello, view, cursor, edit, ping, profile");
+    // Extension: add, reply to or resolve a comment (relay/comments.ts).
+    CommentRequestSchema,
+  ], "type must be one of hello, view, cursor, edit, ping, profile, comment");
 }
 
 /** The schema for a client message with the default limits. */
@@ -294,7 +357,7 @@ export type FrameResult =
 /** One message of a frame; an invalid edit keeps its id so it can be answered with `rejected`. */
 export type FrameItem =
   | { ok: true; message: ClientMessage }
-  | { ok: false; error: string; edit?: { id: EditId; code: RejectCode } };
+  | { ok: false; error: string; edit?: { id: EditId; code: RejectCode }; comment?: string };
 
 /** The default frame limit (`--max-frame-bytes`); clients learn the actual one from `/api/config`. */
 export const DEFAULT_MAX_FRAME_BYTES = 4 << 20;
@@ -324,6 +387,12 @@ export function parseFrame(
       const result = v.safeParse(schema, item);
       if (result.success) return { ok: true, message: result.output };
       const error = describeIssue(result.issues[0]);
+      const ref = commentRefOf(item);
+      if (ref !== undefined) {
+        // The nested variant reports an unknown op with the outer message; say what is meant.
+        const badOp = result.issues[0].path?.length === 1 && result.issues[0].path[0].key === "op";
+        return { ok: false, error: badOp ? `op: ${COMMENT_OPS_MESSAGE}` : error, comment: ref };
+      }
       const id = editIdOf(item);
       if (id === undefined) return { ok: false, error };
       const geometry = result.issues[0].path?.some((p) => p.key === "geometry") ?? false;
@@ -342,6 +411,14 @@ function editIdOf(item: unknown): EditId | undefined {
   }
   const id = "id" in item ? item.id : undefined;
   return v.is(EditIdSchema, id) ? id : undefined;
+}
+
+function commentRefOf(item: unknown): string | undefined {
+  if (typeof item !== "object" || item === null || !("type" in item) || item.type !== "comment") {
+    return undefined;
+  }
+  const ref = "ref" in item ? item.ref : undefined;
+  return v.is(CommentRefSchema, ref) ? ref : undefined;
 }
 
 function describeIssue(issue: v.BaseIssue<unknown>): string {
@@ -429,6 +506,48 @@ export const EditFrameSchema = v.object({
 /** An accepted edit as broadcast and journaled. */
 export type EditFrame = v.InferOutput<typeof EditFrameSchema>;
 
+/** Extension: where a comment thread is pinned: a place, or a feature (roots only). */
+export const CommentAnchorSchema = v.union([
+  v.object({ at: LngLatSchema }),
+  v.object({ fid: v.string() }),
+]);
+/** Where a comment thread is pinned. */
+export type CommentAnchor = v.InferOutput<typeof CommentAnchorSchema>;
+
+/**
+ * Extension: one comment as the relay stores and sends it. `thread` is the root's id (its own for a
+ * root); `resolved` and `anchor` are on roots only; `created` is the relay's clock (ms).
+ */
+export const CommentSchema = v.object({
+  id: v.string(),
+  thread: v.string(),
+  text: v.string(),
+  name: v.string(),
+  color: v.string(),
+  created: v.number(),
+  resolved: v.optional(v.boolean()),
+  anchor: v.optional(CommentAnchorSchema),
+});
+/** One comment (see {@link CommentSchema}). */
+export type Comment = v.InferOutput<typeof CommentSchema>;
+
+/** Extension: a map's settings, changed with the edit key (`PATCH .../settings`). */
+export const MapSettingsSchema = v.object({ viewersMayComment: v.boolean() });
+/** A map's settings. */
+export type MapSettings = v.InferOutput<typeof MapSettingsSchema>;
+
+/** Why a comment request was refused (`comment_refused.code`). */
+export const CommentRefusalSchema = v.picklist([
+  "forbidden",
+  "invalid_comment",
+  "unknown_thread",
+  "unknown_feature",
+  "too_many_comments",
+  "rate_limited",
+]);
+/** Why a comment request was refused. */
+export type CommentRefusal = v.InferOutput<typeof CommentRefusalSchema>;
+
 /**
  * Everything the server sends. Objects are not strict, so a client validating with this schema
  * keeps working when a later relay adds fields.
@@ -446,6 +565,9 @@ export const ServerMessageSchema = v.variant("type", [
       v.object({ type: v.literal("FeatureCollection"), features: v.array(StoredFeatureSchema) }),
     ),
     ops: v.optional(v.array(EditFrameSchema)),
+    /** Extension, to clients that said `comments` in hello: the map's comments, oldest first. */
+    comments: v.optional(v.array(CommentSchema)),
+    settings: v.optional(MapSettingsSchema),
   }),
   v.object({
     type: v.literal("joined"),
@@ -466,6 +588,20 @@ export const ServerMessageSchema = v.variant("type", [
   }),
   v.object({ type: v.literal("error"), code: ErrorCodeSchema, message: v.string() }),
   v.object({ type: v.literal("pong"), t: v.optional(v.union([v.number(), v.string()])) }),
+  // Extension: a comment added, replied or resolved (its record as it now is), and its refusal.
+  v.object({
+    type: v.literal("comment"),
+    by: v.string(),
+    ref: v.optional(v.string()),
+    comment: CommentSchema,
+  }),
+  v.object({
+    type: v.literal("comment_refused"),
+    ref: v.string(),
+    code: CommentRefusalSchema,
+    message: v.string(),
+  }),
+  v.object({ type: v.literal("settings"), viewersMayComment: v.boolean() }),
 ]);
 /** Any message the relay sends. */
 export type ServerMessage = v.InferOutput<typeof ServerMessageSchema>;

@@ -7,6 +7,8 @@ import {
   reject,
   type Rejection,
 } from "./edit_ops.ts";
+import { MapComments } from "./comments.ts";
+import type { StoredComments } from "./comments.ts";
 import type { Peer } from "./peer.ts";
 import type { EditFrame, EditId, EditOp, FeatureMeta, StoredFeature } from "./protocol.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
@@ -17,6 +19,8 @@ export interface RoomLimits extends EditLimits {
   recentEdits: number;
   /** Characters of edit frames kept for catch-up, whatever their number. @default 8 MiB */
   recentBytes?: number;
+  /** Comments (and replies) on one map. @default 10 000 */
+  maxComments?: number;
 }
 
 /** The default of {@link RoomLimits.recentBytes}. */
@@ -55,6 +59,8 @@ export interface RoomOptions {
   limits: RoomLimits;
   /** The map as stored; omit for a new, empty map. */
   stored?: StoredMap;
+  /** Its comments and settings as stored; omit for none. */
+  comments?: StoredComments;
 }
 
 /**
@@ -84,11 +90,17 @@ export class Room {
   ticket = 0;
   /** When the last peer left (ms, by the hub's clock), or `null` while anyone is here. */
   emptySince: number | null = null;
+  /** Its comment threads and settings (extension: comments). */
+  readonly comments: MapComments;
 
   /** A room holding the stored map, with no peers. */
   constructor(options: RoomOptions) {
     this.record = options.record;
     this.#limits = options.limits;
+    this.comments = new MapComments({
+      maxComments: options.limits.maxComments ?? 10_000,
+      stored: options.comments,
+    });
     const stored = options.stored;
     if (!stored) return;
     this.#epoch = stored.epoch;
@@ -190,13 +202,17 @@ export class Room {
     },"seq":${this.#seq}${
       this.#epoch === undefined ? "" : `,"epoch":${JSON.stringify(this.#epoch)}`
     },"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
+    // Comments go only to clients that said they understand them, so older ones never see them.
+    const comments = peer.comments
+      ? `,"comments":${this.comments.json()},"settings":${JSON.stringify(this.comments.settings)}`
+      : "";
     const otherEpoch = since !== undefined && epoch !== undefined && epoch !== this.#epoch;
     const missed = since === undefined || otherEpoch ? null : this.#editsAfter(since);
     // The welcome shows the state up to the latest edit: it waits for that edit's commit.
     peer.enqueue(
       missed === null
-        ? `${head},"features":${this.featureCollectionJson()}}`
-        : `${head},"ops":[${missed.join(",")}]}`,
+        ? `${head}${comments},"features":${this.featureCollectionJson()}}`
+        : `${head}${comments},"ops":[${missed.join(",")}]}`,
       this.ticket,
     );
     const joined = joinedFrame(peer);
@@ -311,6 +327,20 @@ export class Room {
     return { ok: true, seq, frame };
   }
 
+  /**
+   * Queues a comment frame (or a settings frame) on every peer that understands comments, after
+   * commit `ticket`: like an edit's echo, it is sent only once it is durable.
+   */
+  broadcastComment(frame: string, ticket: number): void {
+    this.ticket = Math.max(this.ticket, ticket);
+    for (const peer of this.#peers.values()) if (peer.comments) peer.enqueue(frame, ticket);
+  }
+
+  /** The feature `fid` as it is now, or undefined (for comment anchors). */
+  feature(fid: string): StoredFeature | undefined {
+    return this.#features.get(fid);
+  }
+
   /** Accepted edits not yet handed to the store, oldest first; empties the list. */
   takeUnsaved(): JournalEntry[] {
     const unsaved = this.#unsaved;
@@ -320,7 +350,7 @@ export class Room {
 
   /** Are there accepted edits the store has not seen? */
   get hasUnsaved(): boolean {
-    return this.#unsaved.length > 0;
+    return this.#unsaved.length > 0 || this.comments.hasUnsaved;
   }
 
   /** The features, for import diffs. */

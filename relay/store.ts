@@ -1,6 +1,7 @@
 /** The durable store: maps, a journal of accepted edits and snapshots, in SQLite (`node:sqlite`). */
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
+import type { CommentRow, StoredComments } from "./comments.ts";
 
 /** SQL for a new epoch: 128 random bits as 32 hex digits (not a secret, only never reused). */
 const NEW_EPOCH = "lower(hex(randomblob(16)))";
@@ -45,6 +46,10 @@ export interface JournalBatch {
   mapId: string;
   /** Each edit's `seq` and its edit frame as sent, oldest first. */
   entries: { seq: number; frame: string }[];
+  /** Comments added or changed in the turn (extension: comments). */
+  comments?: CommentRow[];
+  /** The map's settings as JSON, when they changed in the turn. */
+  settings?: string;
 }
 
 /** Options for {@link Store}. */
@@ -132,6 +137,10 @@ export class Store {
   #history: StatementSync;
   #countMaps: StatementSync;
   #lastSeq: StatementSync;
+  #putComment: StatementSync;
+  #comments: StatementSync;
+  #putSettings: StatementSync;
+  #settings: StatementSync;
   #depth = 0;
 
   /** Opens (or creates) the database at `path` and its schema. */
@@ -167,6 +176,17 @@ export class Store {
         frame TEXT NOT NULL,
         PRIMARY KEY (map_id, seq)
       ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS comments (
+        map_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        PRIMARY KEY (map_id, n)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS map_settings (
+        map_id TEXT PRIMARY KEY,
+        settings TEXT NOT NULL
+      ) WITHOUT ROWID;
     `);
     this.#addEpochs();
     this.#insertMap = this.#db.prepare(
@@ -196,6 +216,18 @@ export class Store {
       "SELECT max(snapshot_seq, coalesce((SELECT max(seq) FROM edits WHERE map_id = ?1), 0)) " +
         "AS seq FROM maps WHERE id = ?1",
     );
+    this.#putComment = this.#db.prepare(
+      "INSERT INTO comments (map_id, n, id, record) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (map_id, n) DO UPDATE SET record = excluded.record",
+    );
+    this.#comments = this.#db.prepare(
+      "SELECT n, id, record FROM comments WHERE map_id = ? ORDER BY n",
+    );
+    this.#putSettings = this.#db.prepare(
+      "INSERT INTO map_settings (map_id, settings) VALUES (?, ?) " +
+        "ON CONFLICT (map_id) DO UPDATE SET settings = excluded.settings",
+    );
+    this.#settings = this.#db.prepare("SELECT settings FROM map_settings WHERE map_id = ?");
   }
 
   /**
@@ -314,8 +346,23 @@ export class Store {
   /** Appends several maps' edits in one transaction (all or nothing). */
   appendBatches(batches: readonly JournalBatch[]): void {
     this.transaction(() => {
-      for (const b of batches) this.appendEdits(b.mapId, b.entries);
+      for (const b of batches) {
+        this.appendEdits(b.mapId, b.entries);
+        for (const c of b.comments ?? []) this.#putComment.run(b.mapId, c.n, c.id, c.record);
+        if (b.settings !== undefined) this.#putSettings.run(b.mapId, b.settings);
+      }
     });
+  }
+
+  /** A map's comments (oldest first) and settings (extension: comments). */
+  loadComments(mapId: string): StoredComments {
+    const rows = this.#comments.all(mapId).map((r) => ({
+      n: Number(r.n),
+      id: String(r.id),
+      record: String(r.record),
+    }));
+    const settings = this.#settings.get(mapId)?.settings;
+    return { rows, settings: settings === undefined ? null : String(settings) };
   }
 
   /**

@@ -1,0 +1,230 @@
+/** Unit tests of comments through the hub and the HTTP app, with fake sockets and an in-memory store. */
+import assert from "assert";
+import { appFixture } from "./_app_fixture.ts";
+import { FakeSocket } from "./_fake_socket.ts";
+import { FakeTimers } from "./_fake_timers.ts";
+import type { Hub } from "./hub.ts";
+
+type Msg = Record<string, unknown> & { type: string };
+
+/** A fake client on `hub`; `messages()` unpacks batched frames. */
+function client(hub: Hub, mapId: string, name: string) {
+  const socket = new FakeSocket(name);
+  const conn = hub.accept(socket, { mapId, addr: "192.0.2.1", transport: "test" });
+  let read = 0;
+  return {
+    socket,
+    send: (message: unknown) => conn.receive(JSON.stringify(message)),
+    /** Messages received since the last call. */
+    take(): Msg[] {
+      const all = socket.sent.flatMap((t) => [JSON.parse(t)].flat()) as Msg[];
+      const fresh = all.slice(read);
+      read = all.length;
+      return fresh;
+    },
+  };
+}
+
+async function setup() {
+  const timers = new FakeTimers(1_796_212_800_000);
+  const fixture = appFixture({}, { timers });
+  const { id, editKey, viewKey } = await fixture.hub.api.createMap("Dams");
+  return {
+    hub: fixture.hub,
+    app: fixture.app,
+    id,
+    editKey,
+    viewKey,
+    timers,
+    [Symbol.asyncDispose]: () => fixture[Symbol.asyncDispose](),
+  };
+}
+
+Deno.test("comments reach every peer that understands them, after the commit; others never see them", async () => {
+  await using s = await setup();
+  const { hub, id, editKey, viewKey } = s;
+  const ann = client(hub, id, "Ann");
+  const bob = client(hub, id, "Bob");
+  const old = client(hub, id, "Old");
+  ann.send({ type: "hello", key: editKey, name: "Ann", color: "#E11D48", comments: true });
+  bob.send({ type: "hello", key: viewKey, name: "Bob", color: "#17bebb", comments: true });
+  old.send({ type: "hello", key: viewKey, name: "Old", color: "#000000" });
+  await hub.settled();
+  const welcome = bob.take().find((m) => m.type === "welcome")!;
+  assert.deepEqual(welcome.comments, []);
+  assert.deepEqual(welcome.settings, { viewersMayComment: false });
+  assert.equal("comments" in old.take().find((m) => m.type === "welcome")!, false);
+  ann.take();
+
+  ann.send({ type: "comment", ref: "a1", op: "add", text: "Dam here?", anchor: { at: [2, 48] } });
+  ann.send({ type: "comment", ref: "a2", op: "reply", thread: "c1", text: "Checking" });
+  hub.flush();
+  assert.deepEqual(bob.take(), [], "nothing before the commit is durable");
+  await hub.settled();
+  const comment = {
+    id: "c1",
+    thread: "c1",
+    text: "Dam here?",
+    name: "Ann",
+    color: "#e11d48",
+    created: 1_796_212_800_000,
+    resolved: false,
+    anchor: { at: [2, 48] },
+  };
+  const seen = ann.take();
+  assert.deepEqual(bob.take(), seen, "the viewer sees the very frames the author does");
+  assert.deepEqual(seen.map((m) => [m.type, m.ref, (m.comment as Msg).id]), [
+    ["comment", "a1", "c1"],
+    ["comment", "a2", "c2"],
+  ]);
+  assert.deepEqual(seen[0].comment, comment);
+  assert.deepEqual(old.take().filter((m) => m.type === "comment"), []);
+
+  // A viewer is refused with its own frame, not an edit's `rejected`, and nobody else hears of it.
+  bob.send({ type: "comment", ref: "b1", op: "reply", thread: "c1", text: "me too" });
+  await hub.settled();
+  assert.deepEqual(bob.take(), [{
+    type: "comment_refused",
+    ref: "b1",
+    code: "forbidden",
+    message: "this link is view-only and the map's owner has not allowed viewers to comment",
+  }]);
+  assert.deepEqual(ann.take(), []);
+
+  // A later joiner gets the comments in its welcome.
+  const cat = client(hub, id, "Cat");
+  cat.send({ type: "hello", key: viewKey, name: "Cat", color: "#123456", comments: true });
+  await hub.settled();
+  const catWelcome = cat.take().find((m) => m.type === "welcome")!;
+  assert.deepEqual((catWelcome.comments as Msg[]).map((c) => c.id), ["c1", "c2"]);
+});
+
+Deno.test("the owner's setting: PATCH with the edit key lets viewers comment, told live; view key 403", async () => {
+  await using s = await setup();
+  const { hub, app, id, editKey, viewKey } = s;
+  const bob = client(hub, id, "Bob");
+  bob.send({ type: "hello", key: viewKey, name: "Bob", color: "#17bebb", comments: true });
+  await hub.settled();
+  bob.take();
+  const patch = (key: string, body: string) =>
+    app.request(`/api/maps/${id}/settings?key=${key}`, { method: "PATCH", body });
+  const viewer = await patch(viewKey, '{"viewersMayComment":true}');
+  assert.equal(viewer.status, 403);
+  assert.match((await viewer.json()).detail, /only the edit key/);
+  for (
+    const bad of ["nope", "{}", '{"viewersMayComment":"yes"}', '{"viewersMayComment":true,"x":1}']
+  ) {
+    const res = await patch(editKey, bad);
+    assert.equal(res.status, 400, bad);
+    assert.equal(res.headers.get("content-type"), "application/problem+json");
+    await res.body?.cancel();
+  }
+  const wrong = await patch("nope", '{"viewersMayComment":true}');
+  assert.equal(wrong.status, 404);
+  await wrong.body?.cancel();
+  const ok = await patch(editKey, '{"viewersMayComment":true}');
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { viewersMayComment: true });
+  await hub.settled();
+  assert.deepEqual(bob.take(), [{ type: "settings", viewersMayComment: true }]);
+  const read = await app.request(`/api/maps/${id}/settings?key=${viewKey}`);
+  assert.deepEqual(await read.json(), { viewersMayComment: true });
+
+  bob.send({
+    type: "comment",
+    ref: "b1",
+    op: "add",
+    text: "From a viewer",
+    anchor: { at: [0, 0] },
+  });
+  await hub.settled();
+  const [echo] = bob.take();
+  assert.equal(echo.type, "comment");
+  assert.equal((echo.comment as Msg).name, "Bob");
+});
+
+Deno.test("bad comment requests get comment_refused with the reason; the rate is limited per connection", async () => {
+  await using s = await setup();
+  const { hub, id, editKey } = s;
+  const ann = client(hub, id, "Ann");
+  ann.send({ type: "hello", key: editKey, name: "Ann", color: "#e11d48", comments: true });
+  await hub.settled();
+  ann.take();
+  ann.send({ type: "comment", ref: "x1", op: "add", text: "", anchor: { at: [0, 0] } });
+  ann.send({ type: "comment", ref: "x2", op: "add", text: "on f9", anchor: { fid: "f9" } });
+  ann.send({ type: "comment", ref: "x3", op: "reply", thread: "c7", text: "hi" });
+  ann.send({ type: "comment", ref: "x4", op: "resolve", thread: "c7", resolved: true });
+  await hub.settled();
+  assert.deepEqual(ann.take().map((m) => [m.type, m.ref, m.code]), [
+    ["comment_refused", "x1", "invalid_comment"],
+    ["comment_refused", "x2", "unknown_feature"],
+    ["comment_refused", "x3", "unknown_thread"],
+    ["comment_refused", "x4", "unknown_thread"],
+  ]);
+  // Ten at once (three were already taken above), then the rate of 30 a minute.
+  for (let i = 0; i < 10; i++) {
+    ann.send({ type: "comment", ref: `r${i}`, op: "add", text: `n${i}`, anchor: { at: [0, 0] } });
+  }
+  await hub.settled();
+  const answers = ann.take();
+  assert.deepEqual(answers.map((m) => m.type), [
+    ...Array(7).fill("comment"),
+    ...Array(3).fill("comment_refused"),
+  ]);
+  assert.equal(answers[9].code, "rate_limited");
+  s.timers.advance(2_000);
+  ann.send({ type: "comment", ref: "later", op: "add", text: "later", anchor: { at: [0, 0] } });
+  await hub.settled();
+  assert.equal(ann.take()[0].type, "comment");
+});
+
+Deno.test("GET comments: JSON oldest first, the GeoJSON layer at the feature's point; same 404 for a wrong key", async () => {
+  await using s = await setup();
+  const { hub, app, id, editKey, viewKey } = s;
+  const ann = client(hub, id, "Ann");
+  ann.send({ type: "hello", key: editKey, name: "Ann", color: "#e11d48", comments: true });
+  ann.send({
+    type: "edit",
+    id: 1,
+    ops: [{
+      op: "put",
+      feature: {
+        type: "Feature",
+        id: "dam",
+        geometry: { type: "Point", coordinates: [5, 6] },
+        properties: {},
+      },
+    }],
+  });
+  ann.send({ type: "comment", ref: "a", op: "add", text: "On the dam", anchor: { fid: "dam" } });
+  ann.send({ type: "comment", ref: "b", op: "reply", thread: "c1", text: "Yes" });
+  ann.send({ type: "comment", ref: "c", op: "resolve", thread: "c1", resolved: true });
+  await hub.settled();
+  const json = await app.request(`/api/maps/${id}/comments?key=${viewKey}`);
+  assert.equal(json.headers.get("content-type"), "application/json");
+  const { comments } = await json.json();
+  assert.deepEqual(comments.map((c: Msg) => [c.id, c.thread, c.resolved]), [
+    ["c1", "c1", true],
+    ["c2", "c1", undefined],
+  ]);
+  const geo = await app.request(`/api/maps/${id}/comments?key=${viewKey}&format=geojson`);
+  assert.equal(geo.headers.get("content-type"), "application/geo+json");
+  assert.equal(
+    geo.headers.get("content-disposition"),
+    'attachment; filename="dams-comments.geojson"',
+  );
+  const fc = await geo.json();
+  assert.equal(fc.features.length, 1);
+  assert.deepEqual(fc.features[0].geometry, { type: "Point", coordinates: [5, 6] });
+  assert.deepEqual(fc.features[0].properties.replies.map((r: Msg) => r.text), ["Yes"]);
+  // Comments are never in the features or their exports.
+  const features = await (await app.request(`/api/maps/${id}/features?key=${viewKey}`)).json();
+  assert.deepEqual(features.features.map((f: Msg) => f.id), ["dam"]);
+  const wrong = await app.request(`/api/maps/${id}/comments?key=wrong`);
+  const unknown = await app.request(`/api/maps/AAAAAAAAAAAAAAAA/comments?key=${viewKey}`);
+  assert.equal(wrong.status, 404);
+  assert.deepEqual(await wrong.json(), await unknown.json());
+  const badFormat = await app.request(`/api/maps/${id}/comments?key=${viewKey}&format=kml`);
+  assert.equal(badFormat.status, 400);
+  await badFormat.body?.cancel();
+});

@@ -1,0 +1,241 @@
+/** Unit tests of comments: the wire schema, a map's threads in memory, the GeoJSON layer. */
+import assert from "assert";
+import * as v from "valibot";
+import { MapComments } from "./comments.ts";
+import { commentsGeoJson, representativePoint } from "./comments_geojson.ts";
+import {
+  ClientMessageSchema,
+  MAX_COMMENT_CHARS,
+  parseFrame,
+  ServerMessageSchema,
+} from "./protocol.ts";
+import type { StoredFeature } from "./protocol.ts";
+
+const ann = { name: "Ann", color: "#e11d48", at: 1000 };
+const bob = { name: "Bob", color: "#17bebb", at: 2000 };
+
+function parseOne(message: unknown) {
+  const frame = parseFrame(JSON.stringify(message), ClientMessageSchema);
+  assert.ok(frame.ok);
+  return frame.items[0];
+}
+
+Deno.test("comment requests: valid ones pass trimmed; a bad one keeps its ref for comment_refused", () => {
+  const ok = parseOne({
+    type: "comment",
+    ref: "r1",
+    op: "add",
+    text: " Dam? ",
+    anchor: { at: [1, 2] },
+  });
+  assert.deepEqual(ok, {
+    ok: true,
+    message: { type: "comment", ref: "r1", op: "add", text: "Dam?", anchor: { at: [1, 2] } },
+  });
+  const cases: [unknown, string][] = [
+    [
+      { type: "comment", ref: "r2", op: "add", text: "  ", anchor: { at: [1, 2] } },
+      "text: text must not be empty",
+    ],
+    [
+      {
+        type: "comment",
+        ref: "r3",
+        op: "add",
+        text: "x".repeat(MAX_COMMENT_CHARS + 1),
+        anchor: { fid: "f1" },
+      },
+      `text: text is longer than ${MAX_COMMENT_CHARS} characters`,
+    ],
+    [{ type: "comment", ref: "r4", op: "add", text: "x", anchor: { at: [200, 0] } }, "anchor"],
+    [
+      { type: "comment", ref: "r5", op: "add", text: "x", anchor: { at: [1, 2], fid: "f" } },
+      "anchor:",
+    ],
+    [
+      { type: "comment", ref: "r6", op: "delete", thread: "c1" },
+      "op: comment op must be one of add, reply, resolve",
+    ],
+    [
+      { type: "comment", ref: "r7", op: "resolve", thread: "c1", resolved: "yes" },
+      "resolved: resolved must be true or false",
+    ],
+    [{ type: "comment", ref: "r8", op: "reply", text: "x" }, "thread:"],
+  ];
+  for (const [message, error] of cases) {
+    const item = parseOne(message);
+    assert.equal(item.ok, false);
+    assert.ok(
+      !item.ok && item.error.startsWith(error),
+      `${JSON.stringify(message)}: ${!item.ok && item.error}`,
+    );
+    assert.equal(!item.ok && item.comment, (message as { ref: string }).ref);
+    assert.equal(!item.ok && item.edit, undefined);
+  }
+  // Without a usable ref there is nobody to answer by ref: an ordinary bad_message.
+  const noRef = parseOne({ type: "comment", op: "add", text: "x", anchor: { at: [1, 2] } });
+  assert.ok(!noRef.ok && noRef.comment === undefined);
+});
+
+Deno.test("MapComments: threads in order, replies, resolve and reopen, refusals", () => {
+  const comments = new MapComments({ maxComments: 3 });
+  const root = comments.add("Is this the dam?", { fid: "f1" }, ann);
+  assert.ok(root.ok);
+  assert.deepEqual(root.comment, {
+    id: "c1",
+    thread: "c1",
+    text: "Is this the dam?",
+    name: "Ann",
+    color: "#e11d48",
+    created: 1000,
+    resolved: false,
+    anchor: { fid: "f1" },
+  });
+  const reply = comments.reply("c1", "Yes", bob);
+  assert.ok(reply.ok);
+  assert.deepEqual(reply.comment, {
+    id: "c2",
+    thread: "c1",
+    text: "Yes",
+    name: "Bob",
+    color: "#17bebb",
+    created: 2000,
+  });
+  assert.deepEqual(comments.reply("c2", "reply to a reply", bob), {
+    ok: false,
+    code: "unknown_thread",
+    message: 'there is no comment thread "c2" on this map',
+  });
+  assert.equal(comments.resolve("c9", true).ok, false);
+  const resolved = comments.resolve("c1", true);
+  assert.ok(resolved.ok && resolved.comment.resolved === true);
+  // A resolved root keeps its place; every comment is a row for the commit, the root once.
+  assert.deepEqual(comments.list().map((c) => [c.id, c.resolved]), [["c1", true], [
+    "c2",
+    undefined,
+  ]]);
+  const unsaved = comments.takeUnsaved();
+  assert.deepEqual(unsaved.comments?.map((r) => [r.n, r.id]), [[1, "c1"], [2, "c2"]]);
+  assert.equal(JSON.parse(unsaved.comments![0].record).resolved, true);
+  assert.equal(comments.hasUnsaved, false);
+  assert.ok(comments.add("third", { at: [0, 0] }, ann).ok);
+  assert.deepEqual(comments.add("fourth", { at: [0, 0] }, ann), {
+    ok: false,
+    code: "too_many_comments",
+    message: "this map already holds 3 comments, the most allowed",
+  });
+  // Reopening is allowed at the limit: it adds nothing.
+  assert.ok(comments.resolve("c1", false).ok);
+});
+
+Deno.test("MapComments: what was stored comes back in order, ids go on after the last", () => {
+  const first = new MapComments({ maxComments: 100 });
+  first.add("a", { at: [1, 1] }, ann);
+  first.reply("c1", "b", bob);
+  first.setSettings({ viewersMayComment: true });
+  const taken = first.takeUnsaved();
+  const again = new MapComments({
+    maxComments: 100,
+    stored: { rows: taken.comments!, settings: taken.settings! },
+  });
+  assert.deepEqual(again.list(), first.list());
+  assert.deepEqual(again.settings, { viewersMayComment: true });
+  const next = again.add("c", { at: [2, 2] }, ann);
+  assert.ok(next.ok && next.comment.id === "c3");
+  assert.equal(
+    again.setSettings({ viewersMayComment: true }),
+    false,
+    "unchanged: nothing to store",
+  );
+});
+
+Deno.test("representativePoint: on the shape, also for a U-shaped polygon whose centroid is outside", () => {
+  assert.deepEqual(representativePoint({ type: "Point", coordinates: [3, 4, 5] }), [3, 4]);
+  assert.deepEqual(
+    representativePoint({ type: "LineString", coordinates: [[0, 0], [2, 0], [2, 2]] }),
+    [2, 0],
+  );
+  assert.deepEqual(
+    representativePoint({
+      type: "Polygon",
+      coordinates: [[[0, 0], [4, 0], [4, 2], [0, 2], [0, 0]]],
+    }),
+    [2, 1],
+  );
+  // A U opening to the north: the centroid (x = 3) lies in the gap between the arms.
+  const u = [[0, 0], [6, 0], [6, 6], [5, 6], [5, 1], [1, 1], [1, 6], [0, 6], [0, 0]];
+  const p = representativePoint({ type: "Polygon", coordinates: [u] })!;
+  assert.ok((p[0] > 0 && p[0] < 1) || (p[0] > 5 && p[0] < 6), `inside an arm: ${p}`);
+  assert.equal(representativePoint(null), null);
+});
+
+Deno.test("commentsGeoJson: one point per thread with its replies; a gone feature has no geometry", () => {
+  const comments = new MapComments({ maxComments: 100 });
+  comments.add("place", { at: [10, 20] }, ann);
+  comments.add("on the dam", { fid: "dam" }, ann);
+  comments.reply("c2", "agreed", bob);
+  comments.add("on a deleted one", { fid: "gone" }, bob);
+  const dam: StoredFeature = {
+    type: "Feature",
+    id: "dam",
+    geometry: { type: "LineString", coordinates: [[0, 0], [4, 0]] },
+    properties: {},
+  };
+  const fc = commentsGeoJson(comments.list(), (fid) => fid === "dam" ? dam : undefined);
+  const features = fc.features as {
+    id: string;
+    geometry: unknown;
+    properties: Record<string, unknown>;
+  }[];
+  assert.deepEqual(features.map((f) => [f.id, f.geometry]), [
+    ["c1", { type: "Point", coordinates: [10, 20] }],
+    ["c2", { type: "Point", coordinates: [2, 0] }],
+    ["c4", null],
+  ]);
+  assert.deepEqual(features[1].properties, {
+    text: "on the dam",
+    name: "Ann",
+    color: "#e11d48",
+    created: "1970-01-01T00:00:01.000Z",
+    resolved: false,
+    fid: "dam",
+    replies: [{
+      id: "c3",
+      text: "agreed",
+      name: "Bob",
+      color: "#17bebb",
+      created: "1970-01-01T00:00:02.000Z",
+    }],
+  });
+});
+
+Deno.test("server comment frames pass the client's schema; older messages still do", () => {
+  const comment = {
+    id: "c1",
+    thread: "c1",
+    text: "x",
+    name: "A",
+    color: "#000000",
+    created: 1,
+    resolved: false,
+    anchor: { fid: "f" },
+  };
+  for (
+    const message of [
+      { type: "comment", by: "p1", ref: "r1", comment },
+      { type: "comment_refused", ref: "r1", code: "forbidden", message: "no" },
+      { type: "settings", viewersMayComment: true },
+      {
+        type: "welcome",
+        you: { peer: "p", name: "A", color: "#000000", role: "viewer" },
+        peers: [],
+        seq: 0,
+        comments: [comment],
+        settings: { viewersMayComment: false },
+        ops: [],
+      },
+    ]
+  ) {
+    assert.ok(v.is(ServerMessageSchema, message), JSON.stringify(message));
+  }
+});
