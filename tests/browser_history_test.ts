@@ -12,6 +12,7 @@ import {
   waitLive,
 } from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
+import { connect } from "./_ws.ts";
 import type {} from "../public/src/debug.ts";
 
 function point(id: string, at: [number, number], name: string): EditOp {
@@ -81,18 +82,32 @@ Deno.test("history in Chromium: timeline in words, preview, restore seen live an
     await send(a.page, [{ op: "del", fid: "hut" }]);
     await send(a.page, [{ op: "props", fid: "dam", set: { name: "Big Dam", height: 40 } }]);
     await b.page.waitForFunction(() => globalThis.duplex?.feature("dam")?.properties.height === 40);
+    // Cleo comments on the dam (a comment is part of the timeline), then Bob adds Camp.
+    const cleo = await connect(relay.wsUrl, map.id, { label: "Cleo" });
+    cleo.send({ type: "hello", key: map.editKey, name: "Cleo", color: "#16a34a", comments: true });
+    await cleo.nextOf("welcome");
+    cleo.send({
+      type: "comment",
+      ref: "r1",
+      op: "add",
+      text: "Is it here?",
+      anchor: { fid: "dam" },
+    });
+    await cleo.waitFor((m) => m.type === "comment" && m.ref === "r1", 10_000, "the comment's ack");
+    await cleo.close();
     await send(b.page, [point("camp", [13, 49], "Camp")]);
     await a.page.waitForFunction(() => globalThis.duplex?.featureCount() === 2);
 
     await t.step("A's timeline says who changed what, newest first, in sessions", async () => {
       await a.page.locator(".history-session", { hasText: "Bob" }).waitFor();
       const lines = await timeline(a.page);
-      assert.equal(lines.length, 2, lines.join("\n"));
+      assert.equal(lines.length, 3, lines.join("\n"));
       assert.match(lines[0], /Bob.*'Camp'/);
-      assert.match(lines[1], /Alice/);
-      assert.match(lines[1], /deleted 'Hut'/);
+      assert.match(lines[1], /Cleo commented on 'Big Dam': Is it here\?/);
+      assert.match(lines[2], /Alice/);
+      assert.match(lines[2], /deleted 'Hut'/);
       assert.match(
-        lines[1],
+        lines[2],
         /Before the field trip/,
         "the named version is marked in the timeline",
       );
