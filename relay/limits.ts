@@ -53,6 +53,11 @@ export interface Limits {
   maxMapsPerAddr: number;
   /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
   bodyTimeoutMs: number;
+  /**
+   * Days of edit history kept; older edits already in a snapshot are pruned (named versions stay).
+   * 0 keeps all. @default 0
+   */
+  historyDays: number;
 }
 
 /** The default {@link Limits}. */
@@ -79,4 +84,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   createBurst: 60,
   maxMapsPerAddr: 64,
   bodyTimeoutMs: 30_000,
+  historyDays: 0,
 });

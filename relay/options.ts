@@ -97,6 +97,7 @@ const LIMIT_SPECS: LimitSpec[] = [
     help: "maps one address has peers on at once",
   },
   { key: "bodyTimeoutMs", flag: "body-timeout-ms", min: 1, help: "time to send a request body" },
+  { key: "historyDays", flag: "history-days", min: 0, help: "days of edit history kept (0: all)" },
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */

@@ -269,7 +269,8 @@ export class Room {
    * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
    * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
    * With `author`, the frame carries the author's name, colour and time, and every feature it
-   * leaves on the map records them as its `meta` (who last changed it, kept in snapshots).
+   * leaves on the map records them as its `meta` (who last changed it, kept in snapshots). A
+   * `label` is kept in the frame as sent.
    */
   edit(
     by: string,
@@ -278,6 +279,7 @@ export class Room {
     client?: string,
     ticket = 0,
     author?: FeatureMeta,
+    label?: string,
   ): Accepted | Rejection {
     const dedupeKey = client === undefined ? null : `${client}\u0000${id}`;
     const earlier = dedupeKey === null ? undefined : this.#recentIds.get(dedupeKey);
@@ -293,8 +295,18 @@ export class Room {
     const seq = ++this.#seq;
     const frame = JSON.stringify(
       author
-        ? { type: "edit", seq, by, id, ops, name: author.by, color: author.color, at: author.at }
-        : { type: "edit", seq, by, id, ops },
+        ? {
+          type: "edit",
+          seq,
+          by,
+          id,
+          ops,
+          name: author.by,
+          color: author.color,
+          at: author.at,
+          label,
+        }
+        : { type: "edit", seq, by, id, ops, label },
     );
     const entry = { seq, frame };
     this.#unsaved.push(entry);
@@ -321,6 +333,11 @@ export class Room {
   /** Are there accepted edits the store has not seen? */
   get hasUnsaved(): boolean {
     return this.#unsaved.length > 0;
+  }
+
+  /** One feature as it is now, or `undefined` (the history names features by their title). */
+  feature(fid: string): StoredFeature | undefined {
+    return this.#features.get(fid);
   }
 
   /** The features, for import diffs. */
