@@ -10,6 +10,8 @@ import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
+import { HistoryApi } from "./history_api.ts";
+import { Retention } from "./retention.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
 import { Committer } from "./commit.ts";
@@ -72,6 +74,8 @@ export class Hub {
   readonly api: MapApi;
   /** The HTTP API's work on comments and settings. */
   readonly comments: CommentsApi;
+  /** The HTTP API's work on its maps' history: pages, states at a seq, named versions. */
+  readonly history: HistoryApi;
   #journal: Journal;
   #durability = new Durability();
   #maps: MapRegistry;
@@ -168,9 +172,26 @@ export class Hub {
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });
+    this.history = new HistoryApi({
+      maps: this.#maps,
+      store: options.store,
+      journal: this.#journal,
+      now: this.#now,
+      madeDurable: (room) => this.#madeDurable(room),
+    });
+    const retention = new Retention({
+      days: this.limits.historyDays ?? 0,
+      journal: this.#journal,
+      now: this.#now,
+      logger: this.#logger,
+    });
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
     this.#sweepTimer = timers.setInterval(
-      () => this.#safely("sweep", () => this.#maps.sweep()),
+      () =>
+        this.#safely("sweep", () => {
+          this.#maps.sweep();
+          void retention.tick();
+        }),
       sweepEvery,
     );
   }

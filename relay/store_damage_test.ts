@@ -94,7 +94,7 @@ Deno.test("Store.checkJournals finds every damaged map without loading the whole
   `);
   const check = f.store.checkJournals();
   assert.equal(check.maps, 2);
-  assert.equal(check.edits, 20 + 8 + 5 - 3);
+  assert.equal(check.edits, 20 + 20 - 3);
   assert.deepEqual(check.damaged, [
     { mapId: "map-aaaaaaaa", missing: [[3, 3], [19, 19]] },
     { mapId: "map-bbbbbbbb", missing: [[13, 13]] },
@@ -117,7 +117,8 @@ Deno.test("Store.quickCheck reports a page of the file overwritten with garbage"
     setup.close();
     // Past the schema page: the file opens, but a b-tree page of the journal is now noise.
     const bytes = await Deno.readFile(path);
-    bytes.fill(0xa5, 4096 * 3 + 8, 4096 * 3 + 400);
+    const page = Math.floor(bytes.length / 4096 / 2);
+    bytes.fill(0xa5, 4096 * page + 8, 4096 * page + 400);
     await Deno.writeFile(path, bytes);
     const store = new Store({ path });
     try {
