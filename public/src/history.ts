@@ -30,7 +30,8 @@ export function addHistory(options: AddHistoryOptions): HistoryPanel {
     api,
     container,
     limits: { maxOps: limits.maxOps, maxBytes: limits.maxFrameBytes },
-    moment: (ms) => momentText(ms, { now: Date.now() }),
+    // Mid-sentence in the banner: "version of today 14:05".
+    moment: (ms) => momentText(ms, { now: Date.now() }).replace(/^[TY]/, (c) => c.toLowerCase()),
     onChange: (seq) => panel.previewed(seq),
   }).onAdd();
   const panel = new HistoryPanel({
