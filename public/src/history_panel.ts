@@ -1,19 +1,16 @@
 /** The "History" side panel: named versions, the timeline of edits and comments in sessions, paged as it scrolls, per feature on request. */
-import { byId, h, toast } from "./dom.ts";
+import { byId, h } from "./dom.ts";
 import type { HistoryApi } from "./history_api.ts";
 import {
   groupSessions,
   type HistoryEntry,
   type MapComment,
-  momentText,
   type NamedVersion,
-  rangeText,
-  sessionWords,
-  type TimelineItem,
   timelineItems,
-  type TimelineSession,
 } from "./history_model.ts";
 import type { HistoryPreview } from "./history_preview.ts";
+import { TimelineView } from "./history_timeline.ts";
+import { VersionsView } from "./history_versions.ts";
 import type { Session } from "./session.ts";
 
 /** Options for {@link HistoryPanel}. */
@@ -46,15 +43,9 @@ export class HistoryPanel {
   }, "History");
   #title = h("h2", { id: "history-heading" }, "Version history");
   #scope = h("div", { class: "history-scope", hidden: true });
-  #versions = h("ul", { class: "history-versions", "aria-label": "Named versions" });
-  #list = h("ol", { class: "history-list", "aria-label": "Edits and comments, newest first" });
+  #timeline: TimelineView;
+  #versions: VersionsView;
   #more = h("p", { class: "history-more small", role: "status" });
-  #nameInput = h("input", {
-    type: "text",
-    maxlength: "120",
-    placeholder: "e.g. Before the field trip",
-    "aria-label": "Name of the current version",
-  });
   #root: HTMLElement;
   #entries: HistoryEntry[] = [];
   #comments: MapComment[] = [];
@@ -64,7 +55,6 @@ export class HistoryPanel {
   #fid: string | null = null;
   #loading = false;
   #generation = 0;
-  #expanded = new Set<number>();
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #onFeatureHistory = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: unknown }>).detail?.fid;
@@ -78,12 +68,16 @@ export class HistoryPanel {
 
   constructor(options: HistoryPanelOptions) {
     this.#o = options;
-    const nameForm = h(
-      "form",
-      { class: "history-name editor-only", onsubmit: (e: Event) => this.#nameVersion(e) },
-      this.#nameInput,
-      h("button", { type: "submit" }, "Name current version"),
-    );
+    this.#versions = new VersionsView({
+      preview: (ver) =>
+        void options.preview.show({ seq: ver.seq, at: ver.at, author: ver.author, name: ver.name }),
+      name: (name) => this.#nameVersion(name),
+      now: () => this.#now(),
+    });
+    this.#timeline = new TimelineView({
+      preview: (e) => void this.#preview(e),
+      rerender: () => this.#render(),
+    });
     this.#root = h(
       "aside",
       {
@@ -104,14 +98,8 @@ export class HistoryPanel {
         }, "×"),
       ),
       this.#scope,
-      h(
-        "section",
-        { class: "history-named" },
-        h("h3", {}, "Named versions"),
-        this.#versions,
-        nameForm,
-      ),
-      this.#list,
+      this.#versions.element,
+      this.#timeline.element,
       this.#more,
     );
     this.#root.addEventListener("scroll", () => this.#maybeLoadMore());
@@ -164,9 +152,7 @@ export class HistoryPanel {
 
   /** The preview changed: its entry is marked. */
   previewed(seq: number | null): void {
-    for (const el of this.#list.querySelectorAll<HTMLElement>("[data-seq]")) {
-      el.classList.toggle("current", Number(el.dataset.seq) === seq);
-    }
+    this.#timeline.mark(seq);
   }
 
   async #reload(): Promise<void> {
@@ -174,9 +160,8 @@ export class HistoryPanel {
     this.#entries = [];
     this.#next = null;
     this.#head = 0;
-    this.#expanded.clear();
+    this.#timeline.clear();
     this.#renderScope();
-    this.#list.replaceChildren();
     this.#more.textContent = "Loading…";
     const api = this.#o.api;
     const [versions, comments] = await Promise.all([
@@ -186,7 +171,7 @@ export class HistoryPanel {
     if (generation !== this.#generation) return;
     this.#namedVersions = versions;
     this.#comments = comments ?? [];
-    this.#renderVersions();
+    this.#versions.render(this.#namedVersions);
     await this.#load(undefined, generation);
   }
 
@@ -254,39 +239,6 @@ export class HistoryPanel {
     );
   }
 
-  #renderVersions(): void {
-    const items = this.#namedVersions.map((ver) =>
-      h(
-        "li",
-        {},
-        h(
-          "button",
-          {
-            type: "button",
-            class: "history-version",
-            "data-seq": String(ver.seq),
-            onclick: () =>
-              void this.#o.preview.show({
-                seq: ver.seq,
-                at: ver.at,
-                author: ver.author,
-                name: ver.name,
-              }),
-          },
-          h("strong", {}, ver.name),
-          h(
-            "span",
-            { class: "small" },
-            `${this.#moment(ver.at)}${ver.author ? ` · ${ver.author}` : ""}`,
-          ),
-        ),
-      )
-    );
-    this.#versions.replaceChildren(
-      ...(items.length > 0 ? items : [h("li", { class: "hint" }, "No named versions yet.")]),
-    );
-  }
-
   #render(): void {
     const complete = this.#next === null;
     const items = timelineItems(
@@ -295,83 +247,9 @@ export class HistoryPanel {
       complete,
       (fid) => featureTitle(this.#o.session, fid),
     );
-    this.#list.replaceChildren(...groupSessions(items).map((s) => this.#session(s)));
+    this.#timeline.render(groupSessions(items), this.#namedVersions, this.#now());
     this.previewed(this.#o.preview.seq);
     if (items.length === 0 && complete) this.#more.textContent = "No edits yet.";
-  }
-
-  #session(s: TimelineSession): HTMLElement {
-    const newest = s.items.find((i) => i.kind === "edit");
-    const key = newest?.kind === "edit" ? newest.entry.seq : -s.to;
-    const open = this.#expanded.has(key);
-    const words = sessionWords(s.items.map((i) => i.kind === "edit" ? i.entry.summary : i.text));
-    const head = h(
-      "button",
-      {
-        type: "button",
-        class: "history-session-head",
-        ...(newest?.kind === "edit" ? { "data-seq": String(newest.entry.seq) } : {}),
-        onclick: () => newest?.kind === "edit" && void this.#preview(newest.entry),
-      },
-      h("span", { class: "history-when" }, rangeText(s.from, s.to, { now: this.#now() })),
-      h(
-        "span",
-        { class: "history-who" },
-        h("span", { class: "dot", style: `background:${s.color}` }),
-        s.name,
-      ),
-      h("span", { class: "history-words" }, words),
-      ...this.#marks(s.items),
-    );
-    const toggle = s.items.length > 1 &&
-      h("button", {
-        type: "button",
-        class: "link history-expand",
-        "aria-expanded": String(open),
-        onclick: () => {
-          if (open) this.#expanded.delete(key);
-          else this.#expanded.add(key);
-          this.#render();
-        },
-      }, open ? "Hide the single changes" : `Show ${s.items.length} single changes`);
-    const detail = open &&
-      h("ol", { class: "history-items" }, ...s.items.map((i) => this.#item(i)));
-    return h("li", { class: "history-session" }, head, toggle, detail);
-  }
-
-  #item(item: TimelineItem): HTMLElement {
-    if (item.kind === "comment") {
-      return h(
-        "li",
-        { class: "history-comment" },
-        `${this.#time(item.at)} ${item.name} ${item.text}`,
-      );
-    }
-    const e = item.entry;
-    return h(
-      "li",
-      {},
-      h(
-        "button",
-        {
-          type: "button",
-          class: "history-entry",
-          "data-seq": String(e.seq),
-          onclick: () => void this.#preview(e),
-        },
-        h("span", { class: "history-when" }, this.#time(e.at)),
-        ` ${e.name} ${e.summary}`,
-        ...this.#marks([item]),
-      ),
-    );
-  }
-
-  /** Badges of the named versions at these items' seqs. */
-  #marks(items: readonly TimelineItem[]): HTMLElement[] {
-    const seqs = new Set(items.flatMap((i) => i.kind === "edit" ? [i.entry.seq] : []));
-    return this.#namedVersions.filter((ver) => seqs.has(ver.seq)).map((ver) =>
-      h("span", { class: "history-badge" }, ver.name)
-    );
   }
 
   #preview(e: HistoryEntry): Promise<void> {
@@ -387,38 +265,17 @@ export class HistoryPanel {
     if (e) await this.#preview(e);
   }
 
-  async #nameVersion(event: Event): Promise<void> {
-    event.preventDefault();
-    const name = this.#nameInput.value.trim();
-    if (!name) {
-      toast("Type a name for the version first.", "error");
-      return this.#nameInput.focus();
-    }
+  async #nameVersion(name: string): Promise<void> {
     const session = this.#o.session;
-    try {
-      // The head this page has seen, so the name goes to the version its author is looking at.
-      await this.#o.api.nameVersion(name, session.you?.name ?? "", session.doc.seq);
-    } catch (e) {
-      toast(`The version was not named: ${e instanceof Error ? e.message : e}`, "error");
-      return;
-    }
-    this.#nameInput.value = "";
-    toast(`Named this version “${name}”.`);
+    // The head this page has seen, so the name goes to the version its author is looking at.
+    await this.#o.api.nameVersion(name, session.you?.name ?? "", session.doc.seq);
     this.#namedVersions = await this.#o.api.versions().catch(() => this.#namedVersions);
-    this.#renderVersions();
+    this.#versions.render(this.#namedVersions);
     this.#render();
   }
 
   #now(): number {
     return (this.#o.now ?? Date.now)();
-  }
-
-  #moment(ms: number): string {
-    return momentText(ms, { now: this.#now() });
-  }
-
-  #time(ms: number): string {
-    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" }).format(ms);
   }
 }
 

@@ -55,6 +55,8 @@ export class HistoryPreview {
   #features: StoredFeature[] = [];
   #banner = h("div", { class: "history-banner", role: "status", hidden: true });
   #ticket = 0;
+  /** One renderer for every preview: a renderer stays on the map once a layer has used it. */
+  #renderer: L.Renderer;
   #keydown = (e: KeyboardEvent) => {
     if (e.key !== "Escape" || this.#target === null) return;
     // Esc leaves the preview before it ends anything else (a selection, a half-drawn shape).
@@ -67,6 +69,7 @@ export class HistoryPreview {
     const pane = options.map.getPane(PANE) ?? options.map.createPane(PANE);
     pane.style.zIndex = "450";
     pane.style.pointerEvents = "none";
+    this.#renderer = L.svg({ pane: PANE });
   }
 
   /** The seq previewed now, or null when the map is live. */
@@ -90,7 +93,7 @@ export class HistoryPreview {
     this.#layer?.remove();
     this.#target = target;
     this.#features = features;
-    const renderer = L.svg({ pane: PANE });
+    const renderer = this.#renderer;
     this.#layer = L.geoJSON({ type: "FeatureCollection", features } as GeoJSON.FeatureCollection, {
       pane: PANE,
       style: () => ({ ...STYLE, renderer }),
