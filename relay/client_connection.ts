@@ -201,7 +201,10 @@ export class ClientConnection implements Connection {
         host.touch(room);
         return;
       case "comment":
-        if (!this.#allowed()) return;
+        if (!this.#bucket.take()) {
+          this.#send(commentRefused(msg.ref, "rate_limited", "too many messages; slow down"));
+          return;
+        }
         this.#comments ??= new CommentRequests(host);
         this.#comments.handle(room, peer, msg, (text) => this.#send(text));
         return;

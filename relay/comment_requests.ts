@@ -44,6 +44,11 @@ export class CommentRequests {
       reply(commentRefused(msg.ref, code, message));
     };
     const comments = room.comments;
+    if (!peer.comments) {
+      // It would never see the answer (nor anyone's comments): say what it must do instead.
+      refuse("invalid_comment", 'say "comments": true in hello to use comments');
+      return;
+    }
     if (peer.role !== "editor" && !comments.settings.viewersMayComment) {
       refuse(
         "forbidden",

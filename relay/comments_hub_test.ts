@@ -79,6 +79,15 @@ Deno.test("comments reach every peer that understands them, after the commit; ot
   ]);
   assert.deepEqual(seen[0].comment, comment);
   assert.deepEqual(old.take().filter((m) => m.type === "comment"), []);
+  // A client that did not opt in would never see an answer: it is told what to do.
+  old.send({ type: "comment", ref: "o1", op: "reply", thread: "c1", text: "hi" });
+  await hub.settled();
+  assert.deepEqual(old.take(), [{
+    type: "comment_refused",
+    ref: "o1",
+    code: "invalid_comment",
+    message: 'say "comments": true in hello to use comments',
+  }]);
 
   // A viewer is refused with its own frame, not an edit's `rejected`, and nobody else hears of it.
   bob.send({ type: "comment", ref: "b1", op: "reply", thread: "c1", text: "me too" });

@@ -34,7 +34,12 @@ export class ExportMenu {
     }
   };
 
-  constructor(options: { session: Session; button: HTMLButtonElement }) {
+  constructor(options: {
+    session: Session;
+    button: HTMLButtonElement;
+    /** Further entries after the formats (the comments layer). */
+    more?: { label: string; title: string; run: () => void }[];
+  }) {
     this.#session = options.session;
     this.#button = options.button;
     this.#menu = h(
@@ -51,6 +56,17 @@ export class ExportMenu {
             void this.download(format);
           },
         }, FORMAT_INFO[format].label)
+      ),
+      ...(options.more ?? []).map((item) =>
+        h("button", {
+          type: "button",
+          role: "menuitem",
+          title: item.title,
+          onclick: () => {
+            this.close();
+            item.run();
+          },
+        }, item.label)
       ),
     );
   }

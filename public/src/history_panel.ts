@@ -56,6 +56,7 @@ export class HistoryPanel {
   #loading = false;
   #generation = 0;
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  #commented = false;
   #onFeatureHistory = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: unknown }>).detail?.fid;
     if (typeof fid === "string") this.open({ fid });
@@ -141,12 +142,16 @@ export class HistoryPanel {
     if (open && (!was || reload)) void this.#reload();
   }
 
-  /** The map changed: while open, the new edits join the top of the timeline soon after. */
-  changed(): void {
+  /**
+   * The map changed (or, with `comment`, a comment came): while open, the new edits and comments
+   * join the timeline soon after, one request for a burst of them.
+   */
+  changed(comment = false): void {
+    this.#commented ||= comment;
     if (!this.isOpen || this.#refreshTimer !== null) return;
     this.#refreshTimer = globalThis.setTimeout(() => {
       this.#refreshTimer = null;
-      if (this.isOpen && this.#o.session.doc.seq > this.#head) void this.#loadNewer();
+      if (this.isOpen) void this.#loadNewer();
     }, 800);
   }
 
@@ -207,14 +212,27 @@ export class HistoryPanel {
 
   async #loadNewer(): Promise<void> {
     const generation = this.#generation;
+    const commented = this.#commented;
+    this.#commented = false;
     try {
-      const page = await this.#o.api.page({ limit: 500, ...(this.#fid ? { fid: this.#fid } : {}) });
-      if (generation !== this.#generation) return;
-      const fresh = page.entries.filter((e) => e.seq > this.#head);
-      this.#head = page.seq;
-      if (fresh.length === 0) return;
+      let fresh: HistoryEntry[] = [];
+      if (this.#o.session.doc.seq > this.#head) {
+        const page = await this.#o.api.page({
+          limit: 500,
+          ...(this.#fid ? { fid: this.#fid } : {}),
+        });
+        if (generation !== this.#generation) return;
+        // More new edits than one page holds: start over rather than leave a gap.
+        if (page.next !== null && page.next > this.#head + 1) return void this.#reload();
+        fresh = page.entries.filter((e) => e.seq > this.#head);
+        this.#head = page.seq;
+      }
+      const comments = this.#fid === null && (commented || fresh.length > 0)
+        ? await this.#o.api.comments().catch(() => null)
+        : null;
+      if (generation !== this.#generation || (fresh.length === 0 && comments === null)) return;
       this.#entries.unshift(...fresh);
-      if (this.#fid === null) this.#comments = await this.#o.api.comments().catch(() => null) ?? [];
+      if (comments) this.#comments = comments;
       this.#render();
     } catch {
       // The next change tries again; the panel keeps what it has.

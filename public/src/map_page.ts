@@ -1,4 +1,5 @@
 /** The map page (`/m/<id>#key=...`): the composition root that makes the session and wires the views. */
+import { CommentsUi } from "./comments_ui.ts";
 import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
 import { FeatureTable } from "./feature_table.ts";
@@ -85,6 +86,12 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
       features.update(fids);
       table.update(fids);
       versionHistory.changed();
+      comments.featuresChanged(fids);
+    },
+    comments: true,
+    onMessage: (m) => {
+      comments.receive(m);
+      if (m.type === "comment") versionHistory.changed(true);
     },
     onPeers: () => people.render(),
     onPresence: (peer, what) => people.presence(peer, what),
@@ -141,7 +148,16 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
   }).onAdd();
   const importExport = new ImportExport({ session, features, limits: importLimits(config) })
     .onAdd();
-  new ExportMenu({ session, button: byId("export", HTMLButtonElement) }).onAdd();
+  const comments = new CommentsUi({ map, session, mapId, key: link.key }).onAdd();
+  new ExportMenu({
+    session,
+    button: byId("export", HTMLButtonElement),
+    more: [{
+      label: "Comments (GeoJSON)",
+      title: "The comments, a point per thread",
+      run: () => comments.download(),
+    }],
+  }).onAdd();
   const viewport = new ViewportSync(map, session).onAdd();
   new MeButton({ identity, storage: localStorage, session }).onAdd();
   features.onAdd();

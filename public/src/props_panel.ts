@@ -140,6 +140,12 @@ export class PropsPanel {
         onclick: () =>
           dispatchEvent(new CustomEvent("duplex:feature-history", { detail: { fid: feature.id } })),
       }, "History of this feature"),
+      h("button", {
+        type: "button",
+        class: "link comment-on",
+        onclick: () =>
+          dispatchEvent(new CustomEvent("duplex:comment", { detail: { fid: feature.id } })),
+      }, "Comment on this feature"),
       editable &&
         h("button", {
           type: "button",

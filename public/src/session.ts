@@ -75,6 +75,10 @@ export interface SessionOptions {
   journal?: EditJournal;
   /** Welcomed (again); `first` on the first welcome of the page. */
   onWelcome?: (you: You, title: string, first: boolean) => void;
+  /** Say `comments` in hello: the relay then sends comments and settings (extension). */
+  comments?: boolean;
+  /** Every message from the relay, after the session handled it (for extensions: comments). */
+  onMessage?: (m: ServerMessage) => void;
 }
 
 /** A pending edit as the `edit` message that sends it (with its `label` when it has one). */
@@ -149,6 +153,7 @@ export class Session {
         // A seq counts in its epoch: the relay answers a seq from another history with the map.
         ...(this.doc.loaded ? { since: this.doc.seq } : {}),
         ...(this.doc.loaded && this.#epoch !== undefined ? { epoch: this.#epoch } : {}),
+        ...(options.comments ? { comments: true } : {}),
       }),
       onMessage: (m) => this.#receive(m),
       onStatus: (s) => {
@@ -193,6 +198,11 @@ export class Session {
     this.#connection.stop();
     if (this.#cursorTimer !== null) this.#clock.clearTimeout(this.#cursorTimer);
     this.#cursorTimer = null;
+  }
+
+  /** Sends a message of an extension (a comment request) as it is; false while the link is down. */
+  send(message: Record<string, unknown>): boolean {
+    return this.#connection.send(message);
   }
 
   /** Changes my name and colour; the relay learns them by a quick reconnect. */
@@ -439,6 +449,7 @@ export class Session {
       case "pong":
         break;
     }
+    this.#options.onMessage?.(m);
   }
 
   /** Applies an accepted edit; true when it acknowledged one of mine. */

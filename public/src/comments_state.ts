@@ -1,0 +1,127 @@
+/** The page's copy of the map's comments and settings, kept from `welcome`, `comment` and `settings` frames. */
+import type { Comment, MapSettings, ServerMessage } from "../../relay/protocol.ts";
+
+/** A thread: its root and its replies, oldest first. */
+export interface Thread {
+  /** The root comment (its `anchor` and `resolved`). */
+  root: Comment;
+  /** The replies, oldest first. */
+  replies: Comment[];
+}
+
+/** What a message changed, for the views. */
+export interface CommentsChange {
+  /** Threads added or changed (root ids); every thread after a welcome. */
+  threads: Set<string>;
+  /** The settings changed. */
+  settings: boolean;
+  /** A request of mine was answered: the comment it made, or the refusal. */
+  answered?:
+    | { ref: string; ok: true; comment: Comment }
+    | { ref: string; ok: false; message: string };
+}
+
+/**
+ * The comments as the relay last told them: a `welcome` replaces them all (the relay sends every
+ * comment in it), a `comment` frame adds or replaces one, a `settings` frame the settings.
+ *
+ * @example
+ * ```ts
+ * import { CommentsState } from "./comments_state.ts";
+ * const state = new CommentsState();
+ * state.receive({ type: "settings", viewersMayComment: true });
+ * state.settings.viewersMayComment; // true
+ * ```
+ */
+export class CommentsState {
+  #comments = new Map<string, Comment>();
+  #settings: MapSettings = { viewersMayComment: false };
+  #role: "editor" | "viewer" = "viewer";
+  #known = false;
+
+  /** The map's settings. */
+  get settings(): Readonly<MapSettings> {
+    return this.#settings;
+  }
+
+  /** Did the relay send comments (a relay before comments sends none, and the UI stays off)? */
+  get known(): boolean {
+    return this.#known;
+  }
+
+  /** May this page write comments: editors always, viewers when the owner allows it. */
+  get mayComment(): boolean {
+    return this.#known && (this.#role === "editor" || this.#settings.viewersMayComment);
+  }
+
+  /** Takes one message from the relay; `null` when it changed nothing about comments. */
+  receive(m: ServerMessage): CommentsChange | null {
+    switch (m.type) {
+      case "welcome": {
+        this.#role = m.you.role;
+        if (!m.comments) return null;
+        this.#known = true;
+        this.#comments = new Map(m.comments.map((c) => [c.id, c]));
+        if (m.settings) this.#settings = { ...m.settings };
+        return { threads: new Set(this.#threadIds()), settings: true };
+      }
+      case "comment": {
+        this.#comments.set(m.comment.id, m.comment);
+        const change: CommentsChange = { threads: new Set([m.comment.thread]), settings: false };
+        if (m.ref !== undefined) change.answered = { ref: m.ref, ok: true, comment: m.comment };
+        return change;
+      }
+      case "comment_refused":
+        return {
+          threads: new Set(),
+          settings: false,
+          answered: { ref: m.ref, ok: false, message: m.message },
+        };
+      case "settings":
+        this.#settings = { viewersMayComment: m.viewersMayComment };
+        return { threads: new Set(), settings: true };
+      default:
+        return null;
+    }
+  }
+
+  /** The thread whose root is `id`, or undefined. */
+  thread(id: string): Thread | undefined {
+    const root = this.#comments.get(id);
+    if (!root || root.thread !== root.id) return undefined;
+    const replies = [...this.#comments.values()].filter((c) => c.thread === id && c.id !== id);
+    return { root, replies };
+  }
+
+  /** Every root, oldest first. */
+  roots(): Comment[] {
+    return [...this.#comments.values()].filter((c) => c.thread === c.id);
+  }
+
+  #threadIds(): string[] {
+    return this.roots().map((c) => c.id);
+  }
+}
+
+/**
+ * Says how long ago `then` was, as people say it: "just now", "5 min ago", "3 h ago",
+ * "yesterday", "4 days ago", then the date.
+ *
+ * @example
+ * ```ts
+ * import { relativeTime } from "./comments_state.ts";
+ * relativeTime(0, 90_000); // "1 min ago"
+ * ```
+ */
+export function relativeTime(then: number, now: number): string {
+  const s = Math.max(0, Math.round((now - then) / 1000));
+  if (s < 45) return "just now";
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const hours = Math.round(min / 60);
+  if (hours < 24) return `${hours} h ago`;
+  const days = Math.round(hours / 24);
+  if (days === 1) return "yesterday";
+  if (days < 7) return `${days} days ago`;
+  return new Date(then).toISOString().slice(0, 10);
+}

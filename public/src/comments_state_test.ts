@@ -1,0 +1,67 @@
+/** Unit tests of the page's comment copy: welcome, live frames, refusals, who may comment, relative times. */
+import assert from "assert";
+import { CommentsState, relativeTime } from "./comments_state.ts";
+
+const you = { peer: "p1", name: "Bob", color: "#2563eb" };
+const root = {
+  id: "c1",
+  thread: "c1",
+  text: "Closed?",
+  name: "Ann",
+  color: "#e11d48",
+  created: 0,
+  resolved: false,
+  anchor: { at: [1, 2] as [number, number] },
+};
+const reply = { id: "c2", thread: "c1", text: "Yes", name: "Bob", color: "#2563eb", created: 5 };
+
+Deno.test("CommentsState: a welcome without comments (an older relay) leaves comments off", () => {
+  const state = new CommentsState();
+  assert.equal(
+    state.receive({ type: "welcome", you: { ...you, role: "editor" }, peers: [], seq: 0 }),
+    null,
+  );
+  assert.equal(state.known, false);
+  assert.equal(state.mayComment, false);
+});
+
+Deno.test("CommentsState: threads from welcome and live frames; answers by ref; viewers by the setting", () => {
+  const state = new CommentsState();
+  const welcomed = state.receive({
+    type: "welcome",
+    you: { ...you, role: "viewer" },
+    peers: [],
+    seq: 0,
+    comments: [root],
+    settings: { viewersMayComment: false },
+  });
+  assert.deepEqual(welcomed, { threads: new Set(["c1"]), settings: true });
+  assert.equal(state.mayComment, false, "a viewer, and the owner has not allowed it");
+  assert.deepEqual(state.receive({ type: "settings", viewersMayComment: true }), {
+    threads: new Set(),
+    settings: true,
+  });
+  assert.equal(state.mayComment, true);
+  const answered = state.receive({ type: "comment", by: "p1", ref: "r1", comment: reply });
+  assert.deepEqual(answered?.answered, { ref: "r1", ok: true, comment: reply });
+  assert.deepEqual(answered?.threads, new Set(["c1"]));
+  state.receive({ type: "comment", by: "p2", comment: { ...root, resolved: true } });
+  assert.deepEqual(state.thread("c1"), { root: { ...root, resolved: true }, replies: [reply] });
+  assert.equal(state.thread("c2"), undefined, "a reply is not a thread");
+  assert.deepEqual(
+    state.receive({ type: "comment_refused", ref: "r2", code: "forbidden", message: "no" })
+      ?.answered,
+    { ref: "r2", ok: false, message: "no" },
+  );
+});
+
+Deno.test("relativeTime: as people say it", () => {
+  const min = 60_000;
+  assert.equal(relativeTime(0, 10_000), "just now");
+  assert.equal(relativeTime(0, 5 * min), "5 min ago");
+  assert.equal(relativeTime(0, 3 * 60 * min), "3 h ago");
+  assert.equal(relativeTime(0, 26 * 60 * min), "yesterday");
+  assert.equal(relativeTime(0, 4 * 24 * 60 * min), "4 days ago");
+  assert.equal(relativeTime(0, 30 * 24 * 60 * min), "1970-01-01");
+  assert.equal(relativeTime(10_000, 0), "just now", "a clock a little behind the relay's");
+});

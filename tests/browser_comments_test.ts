@@ -1,0 +1,149 @@
+/** Comments in two Chromium pages: A pins a comment, B (a viewer the owner lets comment) sees it live and replies, A resolves; a comment on a feature follows it. */
+import assert from "assert";
+import type { Page } from "playwright-core";
+import { ALICE, BOB, launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
+import { createMap, startRelay } from "./_relay.ts";
+import type {} from "../public/src/debug.ts";
+
+/** Where `[lng, lat]` is on the page now. */
+async function at(page: Page, lngLat: [number, number]): Promise<{ x: number; y: number }> {
+  return await page.evaluate((p) => globalThis.duplex!.pagePoint(p), lngLat);
+}
+
+/** The page position of a thread's pin (its anchor point, at the bubble's lower left corner). */
+async function pinPoint(page: Page, thread: string): Promise<{ x: number; y: number }> {
+  const box = await page.locator(`.comment-pin[data-thread="${thread}"]`).boundingBox();
+  assert.ok(box, `the pin of ${thread} is on the page`);
+  return { x: box.x + 3, y: box.y + box.height };
+}
+
+Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once the owner allows viewers, resolved by A", async (t) => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const browser = await launchChromium();
+  try {
+    const created = await createMap(relay.url, "Bridges");
+    const a = await newPerson(browser, ALICE);
+    const b = await newPerson(browser, BOB);
+    await a.page.goto(`${relay.url}/m/${created.id}#key=${created.editKey}`);
+    await b.page.goto(`${relay.url}/m/${created.id}#key=${created.viewKey}`);
+    await waitLive(a.page);
+    await waitLive(b.page);
+    for (const p of [a.page, b.page]) {
+      await p.evaluate(() => globalThis.duplex!.setView([10, 50], 6));
+    }
+
+    await t.step("A pins a comment on a place; B's page shows its pin at once", async () => {
+      await a.page.locator(".comment-tool").click();
+      const spot = await at(a.page, [10, 50]);
+      await a.page.mouse.click(spot.x, spot.y);
+      await a.page.locator(".comment-new textarea").fill("Is the bridge still closed?");
+      await a.page.locator(".comment-post").click();
+      await a.page.locator('.comment-thread[data-thread="c1"]').waitFor();
+      await b.page.locator('.comment-pin[data-thread="c1"]').waitFor();
+      const pin = await pinPoint(b.page, "c1");
+      const want = await at(b.page, [10, 50]);
+      assert.ok(Math.hypot(pin.x - want.x, pin.y - want.y) < 4, "B's pin stands where A clicked");
+      await screenshot(a.page, "comments-01-a-posted");
+    });
+
+    await t.step(
+      "B opens the thread: author, time, and no reply box for a viewer yet",
+      async () => {
+        await b.page.locator('.comment-pin[data-thread="c1"]').click();
+        const thread = b.page.locator('.comment-thread[data-thread="c1"]');
+        await thread.waitFor();
+        assert.match(await thread.locator(".comment-meta").first().innerText(), /Alice · just now/);
+        assert.equal(
+          await thread.locator(".comment-body").first().innerText(),
+          "Is the bridge still closed?",
+        );
+        await thread.getByText("Only editors can comment on this map.").waitFor();
+        assert.equal(await thread.locator("textarea").count(), 0);
+        await screenshot(b.page, "comments-02-b-sees-thread");
+      },
+    );
+
+    await t.step(
+      "A lets viewers comment in the Share dialog; B's open thread gets a reply box live",
+      async () => {
+        await a.page.locator("#share").click();
+        await a.page.locator("#share-viewers-comment").check();
+        await screenshot(a.page, "comments-03-a-share-setting");
+        await a.page.locator("#share-close").click();
+        const thread = b.page.locator('.comment-thread[data-thread="c1"]');
+        await thread.locator("textarea").waitFor();
+        await thread.locator("textarea").fill("Yes, until Friday");
+        await thread.locator(".comment-reply").click();
+        await a.page.locator('.comment-thread[data-thread="c1"] .comment[data-comment="c2"]', {
+          hasText: "Yes, until Friday",
+        }).waitFor();
+        assert.match(
+          await a.page.locator('.comment-thread .comment[data-comment="c2"] .comment-meta')
+            .innerText(),
+          /Bob · just now/,
+        );
+        assert.equal(await b.page.locator(".comment-thread textarea").inputValue(), "");
+        assert.equal(await a.page.locator('.comment-pin[data-thread="c1"]').innerText(), "2");
+        await screenshot(a.page, "comments-04-a-sees-reply");
+      },
+    );
+
+    await t.step(
+      "A resolves: the thread leaves B's map, the Resolved toggle brings it back",
+      async () => {
+        await a.page.locator('.comment-thread[data-thread="c1"] .comment-resolve').click();
+        await a.page.locator('.comment-thread[data-thread="c1"] .comment-resolve', {
+          hasText: "Reopen",
+        }).waitFor();
+        await b.page.locator('.comment-pin[data-thread="c1"]').waitFor({ state: "detached" });
+        await b.page.locator(".comments-show-resolved").check();
+        await b.page.locator('.comment-pin.resolved[data-thread="c1"]').waitFor();
+        await screenshot(b.page, "comments-05-b-resolved-shown");
+      },
+    );
+
+    await t.step(
+      "a comment on a feature (from its panel) follows the feature when it moves",
+      async () => {
+        await a.page.evaluate(() =>
+          globalThis.duplex!.sendEdit([{
+            op: "put",
+            feature: {
+              type: "Feature",
+              id: "dam",
+              geometry: { type: "Point", coordinates: [12, 51] },
+              properties: { name: "Dam" },
+            },
+          }])
+        );
+        await a.page.evaluate(() => globalThis.duplex!.select("dam"));
+        await a.page.locator("#props-body .comment-on").click();
+        await a.page.locator(".comment-new", { hasText: "Comment on 'Dam'" }).waitFor();
+        await a.page.locator(".comment-new textarea").fill("Spillway looks blocked");
+        await a.page.locator(".comment-post").click();
+        await b.page.locator('.comment-pin[data-thread="c3"]').waitFor();
+        await a.page.evaluate(() =>
+          globalThis.duplex!.sendEdit([{
+            op: "geom",
+            fid: "dam",
+            geometry: { type: "Point", coordinates: [8, 49] },
+          }])
+        );
+        await b.page.waitForFunction(() =>
+          globalThis.duplex!.feature("dam")?.geometry?.type === "Point" &&
+          JSON.stringify(globalThis.duplex!.feature("dam")?.geometry) ===
+            JSON.stringify({ type: "Point", coordinates: [8, 49] })
+        );
+        const pin = await pinPoint(b.page, "c3");
+        const want = await at(b.page, [8, 49]);
+        assert.ok(Math.hypot(pin.x - want.x, pin.y - want.y) < 4, "the pin moved with the feature");
+        await screenshot(b.page, "comments-06-b-feature-comment-moved");
+      },
+    );
+
+    assert.deepEqual(a.errors, []);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await browser.close();
+  }
+});
