@@ -153,6 +153,10 @@ try {
   for (let seq = head - BACK - 4000; seq < head - BACK + 4000; seq += 500) {
     if (seq > 0) worst.push((await time(`${base}/features?${key}&at=${seq}`, 3)).ms);
   }
+  // The same rebuild without HTTP: what the relay's own thread does while the worker works.
+  const { maxLagMs: apiLag } = await stall(async () => {
+    for (let i = 0; i < 9; i++) await hub.history.featuresAt(map.id, map.viewKey, head - BACK);
+  });
   const { value: first, maxLagMs: pageLag } = await stall(() => time(`${base}/history?${key}`));
   const deep = await time(`${base}/history?${key}&before=1000`);
   const fid = "f3";
@@ -181,7 +185,9 @@ try {
     `  features?at=SEQ ${BACK} edits back: ${atBack.ms.toFixed(1)} ms median ` +
       `(max ${atBack.max.toFixed(1)} ms, ${MiB(atBack.bytes)}); event loop blocked ${
         atLag.toFixed(1)
-      } ms at most meanwhile (idle: ${idleLag.toFixed(1)} ms)`,
+      } ms at most meanwhile (idle: ${idleLag.toFixed(1)} ms; without HTTP: ${
+        apiLag.toFixed(1)
+      } ms)`,
   );
   console.log(
     `  features?at=SEQ around it (every 500 seqs, 16 points): median ${
@@ -189,7 +195,9 @@ try {
     } ms, worst ${Math.max(...worst).toFixed(1)} ms`,
   );
   console.log(
-    `  history first page (50): ${first.ms.toFixed(2)} ms; deep page: ${deep.ms.toFixed(2)} ms`,
+    `  history first page (50): ${first.ms.toFixed(2)} ms; deep page: ${
+      deep.ms.toFixed(2)
+    } ms; event loop blocked ${pageLag.toFixed(1)} ms at most meanwhile`,
   );
   console.log(
     `  history fid=${fid} first page: ${fidFirst.ms.toFixed(2)} ms; deep page: ${
