@@ -46,7 +46,7 @@ export interface ReaderRequest {
   path: string;
   /** The map. */
   mapId: string;
-  /** The seq. */
+  /** The seq; `-1` closes the worker's connection (the answer says it is closed). */
   at: number;
 }
 
@@ -65,6 +65,11 @@ export function createReaderHandler(): (request: ReaderRequest) => ReaderReply {
   let store: Store | null = null;
   return (request) => {
     try {
+      if (request.at < 0) {
+        store?.close();
+        store = null;
+        return { id: request.id, json: null };
+      }
       store ??= new Store({ path: request.path });
       return { id: request.id, json: readFeaturesAt(store, request.mapId, request.at) };
     } catch (err) {
@@ -123,12 +128,17 @@ export class WorkerHistoryReader implements HistoryReader {
     return worker;
   }
 
-  close(): Promise<void> {
-    this.#worker?.terminate();
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (worker) {
+      // Its connection is closed first, so nothing holds the file open once this resolves.
+      await this.featuresAt("", -1).catch(() => {});
+      worker.terminate();
+    }
     this.#worker = null;
     for (const pending of this.#pending.values()) pending.reject(new Error("closed"));
     this.#pending.clear();
     this.#inline?.store.close();
-    return Promise.resolve();
+    this.#inline = null;
   }
 }
