@@ -1,7 +1,7 @@
 /** The HTTP API's work on a map's history: pages of edits, the map at a seq, named versions. */
 import type { Journal } from "./journal.ts";
 import type { MapRegistry, Outcome } from "./map_registry.ts";
-import { featuresAt } from "./history_state.ts";
+import type { HistoryReader } from "./history_reader.ts";
 import type { VersionInfo } from "./history_store.ts";
 import { changesOf, MAX_CHANGES, summaryOf } from "./history_words.ts";
 import type { Change } from "./history_words.ts";
@@ -73,6 +73,8 @@ export interface HistoryApiOptions {
   store: Store;
   /** Where named versions are written. */
   journal: Journal;
+  /** Where past states are rebuilt (a worker thread with a database file). */
+  reader: HistoryReader;
   /** Milliseconds clock. */
   now: () => number;
   /** Waits until what `room` shows is durable; false when its commit failed meanwhile. */
@@ -156,12 +158,12 @@ export class HistoryApi {
     const opened = await this.#open(mapId, key);
     if (!opened.ok) return opened;
     const { room } = opened.value;
-    const json = this.#stateAt(room, at);
+    const json = await this.#stateAt(room, at);
     if (!json.ok) return json;
     return { ok: true, value: { title: room.record.title, featuresJson: json.value } };
   }
 
-  #stateAt(room: Room, at: number): Outcome<string> {
+  async #stateAt(room: Room, at: number): Promise<Outcome<string>> {
     if (at > room.seq) {
       return {
         ok: false,
@@ -170,14 +172,22 @@ export class HistoryApi {
       };
     }
     if (at === room.seq) return { ok: true, value: room.exportFeaturesJson() };
-    const store = this.#o.store;
-    const json = featuresAt(store.history, room.id, at, store.latestSnapshot(room.id));
+    let json: string | null;
+    try {
+      json = await this.#o.reader.featuresAt(room.id, at);
+    } catch {
+      return {
+        ok: false,
+        reason: "capacity",
+        message: "the map's history could not be read just now; try again",
+      };
+    }
     if (json === null) {
       return {
         ok: false,
         reason: "gone",
         message: `the map's history before seq ${
-          store.history.oldest(room.id) ?? room.seq + 1
+          this.#o.store.history.oldest(room.id) ?? room.seq + 1
         } is no longer kept (retention); at=${at} cannot be shown`,
       };
     }
@@ -208,7 +218,7 @@ export class HistoryApi {
       };
     }
     const seq = request.seq ?? room.seq;
-    const json = this.#stateAt(room, seq);
+    const json = await this.#stateAt(room, seq);
     if (!json.ok) return json;
     const version = { seq, name: request.name, at: this.#o.now(), author: request.author };
     try {

@@ -1,16 +1,16 @@
 /** The journal as history in SQLite: per-feature index, kept snapshots, named versions, retention. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { deflateSync, inflateSync } from "node:zlib";
 import { titleOf } from "./history_words.ts";
 import type { EditOp } from "./protocol.ts";
 
 /**
- * A snapshot is kept for history at most every this many edits (and, for big maps, rarely enough
- * that kept snapshots cost about as much disk as the edits between them), so a version costs one
- * snapshot parse plus the replay of at most that many edits.
+ * A snapshot is kept for history (deflated) when at least this many edits and at least half its
+ * size in edit frames were written since the last kept one: rebuilding any seq then parses one
+ * snapshot and at most about half a snapshot's worth of edits (plus one `snapshotEvery`), whatever
+ * the map's size, and kept snapshots take a fraction of the journal's disk.
  */
 export const HISTORY_SNAPSHOT_EVERY = 1000;
-/** Bytes of snapshot JSON kept per edit of history at most (see {@link HISTORY_SNAPSHOT_EVERY}). */
-const SNAPSHOT_BYTES_PER_EDIT = 256;
 
 /** A journal row: the edit's seq and its frame as sent. */
 export interface HistoryRow {
@@ -94,6 +94,7 @@ export class HistoryTables {
   #was!: StatementSync;
   #lastKept!: StatementSync;
   #keep!: StatementSync;
+  #bytesBetween!: StatementSync;
   #page!: StatementSync;
   #fidPage!: StatementSync;
   #oldest!: StatementSync;
@@ -114,7 +115,7 @@ export class HistoryTables {
         PRIMARY KEY (map_id, fid, seq)
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS snapshots (
-        map_id TEXT NOT NULL, seq INTEGER NOT NULL, features TEXT NOT NULL,
+        map_id TEXT NOT NULL, seq INTEGER NOT NULL, deflated BLOB NOT NULL,
         PRIMARY KEY (map_id, seq)
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS versions (
@@ -164,7 +165,10 @@ export class HistoryTables {
     );
     this.#lastKept = db.prepare("SELECT max(seq) AS seq FROM snapshots WHERE map_id = ?");
     this.#keep = db.prepare(
-      "INSERT OR REPLACE INTO snapshots (map_id, seq, features) VALUES (?, ?, ?)",
+      "INSERT OR REPLACE INTO snapshots (map_id, seq, deflated) VALUES (?, ?, ?)",
+    );
+    this.#bytesBetween = db.prepare(
+      "SELECT sum(length(frame)) AS bytes FROM edits WHERE map_id = ? AND seq > ? AND seq <= ?",
     );
     this.#page = db.prepare(
       "SELECT seq, frame FROM edits WHERE map_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
@@ -176,7 +180,7 @@ export class HistoryTables {
     );
     this.#oldest = db.prepare("SELECT min(seq) AS seq FROM edits WHERE map_id = ?");
     this.#base = db.prepare(
-      "SELECT seq, features FROM snapshots WHERE map_id = ? AND seq <= ? " +
+      "SELECT seq, deflated FROM snapshots WHERE map_id = ? AND seq <= ? " +
         "ORDER BY seq DESC LIMIT 1",
     );
     this.#rows = db.prepare(
@@ -214,14 +218,18 @@ export class HistoryTables {
 
   /** Keeps a snapshot for history when enough edits passed since the last kept one. */
   keepSnapshot(mapId: string, seq: number, featuresJson: string): void {
-    const last = this.#lastKept.get(mapId)?.seq;
-    const every = Math.max(
-      HISTORY_SNAPSHOT_EVERY,
-      Math.floor(featuresJson.length / SNAPSHOT_BYTES_PER_EDIT),
-    );
-    if (last === null || last === undefined || seq - Number(last) >= every) {
-      this.#keep.run(mapId, seq, featuresJson);
+    const value = this.#lastKept.get(mapId)?.seq;
+    const last = value === null || value === undefined ? null : Number(value);
+    if (last !== null) {
+      if (seq - last < HISTORY_SNAPSHOT_EVERY) return;
+      const bytes = Number(this.#bytesBetween.get(mapId, last, seq)?.bytes ?? 0);
+      if (bytes < featuresJson.length / 2) return;
     }
+    this.#keepDeflated(mapId, seq, featuresJson);
+  }
+
+  #keepDeflated(mapId: string, seq: number, featuresJson: string): void {
+    this.#keep.run(mapId, seq, deflateSync(featuresJson, { level: 1 }));
   }
 
   /** Up to `limit` journal rows with seq < `before`, newest first (only those touching `fid`). */
@@ -253,7 +261,9 @@ export class HistoryTables {
   /** The newest kept snapshot at or before `seq`, or `null`. */
   baseAt(mapId: string, seq: number): { seq: number; featuresJson: string } | null {
     const row = this.#base.get(mapId, seq);
-    return row ? { seq: Number(row.seq), featuresJson: String(row.features) } : null;
+    if (!row) return null;
+    const json = inflateSync(row.deflated as Uint8Array).toString("utf8");
+    return { seq: Number(row.seq), featuresJson: json };
   }
 
   /** Journal rows with `from` < seq <= `to`, oldest first. */
@@ -305,7 +315,7 @@ export class HistoryTables {
     const latest = snapshot.seq <= limit && snapshot.seq > base ? snapshot.featuresJson() : null;
     if (latest !== null) {
       // The latest snapshot becomes the base of what is kept: keep it for history too.
-      this.#keep.run(mapId, snapshot.seq, latest);
+      this.#keepDeflated(mapId, snapshot.seq, latest);
       base = snapshot.seq;
     }
     if (base < oldest) return 0;

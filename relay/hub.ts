@@ -11,6 +11,8 @@ import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
 import { HistoryApi } from "./history_api.ts";
+import { InlineHistoryReader } from "./history_reader.ts";
+import type { HistoryReader } from "./history_reader.ts";
 import { Retention } from "./retention.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
@@ -46,6 +48,8 @@ export interface HubOptions {
   logger?: Logger;
   /** Counters for `/metrics`. @default a new Metrics */
   metrics?: Metrics;
+  /** Where past states of maps are rebuilt. @default an InlineHistoryReader on `store` */
+  historyReader?: HistoryReader;
 }
 
 /**
@@ -77,6 +81,7 @@ export class Hub {
   /** The HTTP API's work on its maps' history: pages, states at a seq, named versions. */
   readonly history: HistoryApi;
   #journal: Journal;
+  #historyReader: HistoryReader;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
@@ -172,10 +177,12 @@ export class Hub {
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });
+    this.#historyReader = options.historyReader ?? new InlineHistoryReader(options.store);
     this.history = new HistoryApi({
       maps: this.#maps,
       store: options.store,
       journal: this.#journal,
+      reader: this.#historyReader,
       now: this.#now,
       madeDurable: (room) => this.#madeDurable(room),
     });
@@ -323,5 +330,6 @@ export class Hub {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#journal.close();
+    await this.#historyReader.close();
   }
 }
