@@ -250,6 +250,37 @@ Deno.test("history in Chromium: timeline in words, preview, restore seen live an
       assert.equal(asked.length, 1, "the next page is asked for with the cursor, once");
     });
 
+    await t.step("a new comment joins the top of an open timeline, live", async () => {
+      const cleo = await connect(relay.wsUrl, map.id, { label: "Cleo" });
+      cleo.send({
+        type: "hello",
+        key: map.editKey,
+        name: "Cleo",
+        color: "#16a34a",
+        comments: true,
+      });
+      await cleo.nextOf("welcome");
+      cleo.send({
+        type: "comment",
+        ref: "r2",
+        op: "add",
+        text: "Lunch here",
+        anchor: { at: [11, 50] },
+      });
+      await cleo.waitFor(
+        (m) => m.type === "comment" && m.ref === "r2",
+        10_000,
+        "the comment's ack",
+      );
+      await cleo.close();
+      await viewer.page.locator(".history-session").first().filter({
+        hasText: "commented: Lunch here",
+      }).waitFor();
+      assert.match((await timeline(viewer.page))[0], /Cleo commented: Lunch here/);
+      await viewer.page.locator("#history-panel").evaluate((el) => el.scrollTo(0, 0));
+      await screenshot(viewer.page, "history-06-live-comment");
+    });
+
     for (const p of [a, b, viewer]) assert.deepEqual(p.errors, []);
   } finally {
     await browser.close();

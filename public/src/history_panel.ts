@@ -51,12 +51,14 @@ export class HistoryPanel {
   #comments: MapComment[] = [];
   #namedVersions: NamedVersion[] = [];
   #next: number | null = null;
-  #head = 0;
+  /** The head seq of the newest page loaded; null until the first page of a (re)load arrives. */
+  #head: number | null = null;
   #fid: string | null = null;
   #loading = false;
   #generation = 0;
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #commented = false;
+  #refreshing = false;
   #onFeatureHistory = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: unknown }>).detail?.fid;
     if (typeof fid === "string") this.open({ fid });
@@ -164,7 +166,7 @@ export class HistoryPanel {
     const generation = ++this.#generation;
     this.#entries = [];
     this.#next = null;
-    this.#head = 0;
+    this.#head = null;
     this.#timeline.clear();
     this.#renderScope();
     this.#more.textContent = "Loading…";
@@ -190,7 +192,11 @@ export class HistoryPanel {
         ...(this.#fid === null ? {} : { fid: this.#fid }),
       });
       if (generation !== this.#generation) return;
-      if (before === undefined) this.#head = page.seq;
+      if (before === undefined) {
+        this.#head = page.seq;
+        // Edits or comments that came while this page was on its way join it.
+        if (this.#o.session.doc.seq > page.seq || this.#commented) this.changed();
+      }
       this.#entries.push(...page.entries);
       this.#next = page.next;
       this.#more.textContent = page.next !== null
@@ -212,19 +218,25 @@ export class HistoryPanel {
 
   async #loadNewer(): Promise<void> {
     const generation = this.#generation;
+    const head = this.#head;
+    // Until the first page is in, what it brings is all there is (see #load).
+    if (head === null) return;
+    // One refresh at a time, so no edit is added twice; a change meanwhile asks again after it.
+    if (this.#refreshing) return this.changed();
+    this.#refreshing = true;
     const commented = this.#commented;
     this.#commented = false;
     try {
       let fresh: HistoryEntry[] = [];
-      if (this.#o.session.doc.seq > this.#head) {
+      if (this.#o.session.doc.seq > head) {
         const page = await this.#o.api.page({
           limit: 500,
           ...(this.#fid ? { fid: this.#fid } : {}),
         });
         if (generation !== this.#generation) return;
         // More new edits than one page holds: start over rather than leave a gap.
-        if (page.next !== null && page.next > this.#head + 1) return void this.#reload();
-        fresh = page.entries.filter((e) => e.seq > this.#head);
+        if (page.next !== null && page.next > head + 1) return void this.#reload();
+        fresh = page.entries.filter((e) => e.seq > head);
         this.#head = page.seq;
       }
       const comments = this.#fid === null && (commented || fresh.length > 0)
@@ -236,6 +248,8 @@ export class HistoryPanel {
       this.#render();
     } catch {
       // The next change tries again; the panel keeps what it has.
+    } finally {
+      this.#refreshing = false;
     }
   }
 
