@@ -190,6 +190,7 @@ Deno.test("history in Chromium: timeline in words, preview, restore seen live an
       const text = (await timeline(a.page)).join("\n");
       // Bob only touched Camp, and comments are not a feature's changes; Alice's Undo touched Dam.
       assert.doesNotMatch(text, /Bob|Cleo/);
+      assert.match(text, /restored version 'Before the field trip'/);
       assert.match(text, /Alice/);
       assert.match(text, /Dam/);
       await screenshot(a.page, "history-04-feature");

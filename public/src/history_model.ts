@@ -11,9 +11,13 @@ const ChangeSchema = v.object({
 /** One accepted edit as `GET /api/maps/<id>/history` lists it (contract point 1). */
 export const HistoryEntrySchema = v.object({
   seq: v.number(),
-  at: v.number(),
-  name: v.string(),
-  color: v.string(),
+  // An edit journaled before the relay recorded authors and times has none: 0 is "earlier".
+  at: v.optional(v.pipe(v.nullable(v.number()), v.transform((at) => at ?? 0)), 0),
+  name: v.optional(v.pipe(v.nullable(v.string()), v.transform((n) => n ?? "Someone")), "Someone"),
+  color: v.optional(
+    v.pipe(v.nullable(v.string()), v.transform((c) => c ?? "#9ca3af")),
+    "#9ca3af",
+  ),
   by: v.optional(v.string()),
   id: v.optional(v.union([v.string(), v.number()])),
   label: v.optional(v.nullable(v.string()), null),
@@ -213,6 +217,7 @@ function parts(ms: number, timeZone?: string): { day: string; time: string; date
  * ```
  */
 export function momentText(ms: number, format: TimeFormat): string {
+  if (ms <= 0) return "Earlier";
   const p = parts(ms, format.timeZone);
   if (p.day === parts(format.now, format.timeZone).day) return `Today ${p.time}`;
   if (p.day === parts(format.now - 86_400_000, format.timeZone).day) return `Yesterday ${p.time}`;
