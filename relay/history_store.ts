@@ -1,8 +1,7 @@
 /** The journal as history in SQLite: per-feature index, kept snapshots, named versions, retention. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { deflateSync, inflateSync } from "node:zlib";
-import { titleOf } from "./history_words.ts";
-import type { EditOp } from "./protocol.ts";
+import { touchedFids } from "./history_index.ts";
 
 /**
  * A snapshot is kept for history (deflated) when at least this many edits and at least half its
@@ -38,48 +37,6 @@ export interface NewVersion extends VersionInfo {
   mapId: string;
   /** The features at `seq`, as a JSON array without `meta`. */
   featuresJson: string;
-}
-
-/** What one edit did to one feature, for the per-feature index. */
-interface Touch {
-  /** Did the feature exist right before the edit? */
-  was: boolean;
-  /** Does it exist right after? */
-  now: boolean;
-  /** Its name as of the edit (from the edit's ops, else as of the feature's previous edit). */
-  title: string | null;
-}
-
-/** The fids an edit frame's ops touch, each with its {@link Touch}. */
-function touchedFids(frame: string, before: (fid: string) => Touch | null): Map<string, Touch> {
-  const out = new Map<string, Touch>();
-  let ops: unknown;
-  try {
-    ops = (JSON.parse(frame) as { ops?: unknown } | null)?.ops;
-  } catch {
-    // A frame that does not parse indexes nothing; loading the map will say it is damaged.
-    return out;
-  }
-  if (!Array.isArray(ops)) return out;
-  for (const op of ops as EditOp[]) {
-    const fid = op?.op === "put" ? op.feature?.id : op?.fid;
-    if (typeof fid !== "string") continue;
-    let entry = out.get(fid);
-    if (!entry) {
-      const last = before(fid);
-      entry = { was: last?.now ?? false, now: last?.now ?? false, title: last?.title ?? null };
-      out.set(fid, entry);
-    }
-    if (op.op === "put") entry.now = true;
-    else if (op.op === "del") entry.now = false;
-    const named = op.op === "put"
-      ? titleOf(op.feature.properties ?? undefined)
-      : op.op === "props"
-      ? titleOf(op.set)
-      : null;
-    if (named !== null) entry.title = named;
-  }
-  return out;
 }
 
 /**
