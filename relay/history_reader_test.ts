@@ -43,6 +43,10 @@ Deno.test("WorkerHistoryReader rebuilds the same states as the inline reader, an
       assert.equal(await worker.featuresAt("m1", at), expected, `at=${at}`);
     }
     assert.equal(JSON.parse((await worker.featuresAt("m1", 5))!).length, 5);
+    for (const query of [{ before: 31, limit: 10 }, { before: 9, limit: 50, fid: "f5" }]) {
+      assert.deepEqual(await worker.page("m1", query), await inline.page("m1", query));
+    }
+    assert.equal((await worker.page("m1", { before: 31, limit: 10 })).next, 21);
     await worker.close();
     // Nothing holds the file any more: a checkpoint that needs every reader gone goes through.
     const raw = new DatabaseSync(path);
