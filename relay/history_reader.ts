@@ -21,7 +21,7 @@ export interface HistoryReader {
 
 /** The state at `at` from `store`: the nearest snapshot and the journal replayed to it. */
 export function readFeaturesAt(store: Store, mapId: string, at: number): string | null {
-  return featuresAt(store.history, mapId, at, store.latestSnapshot(mapId));
+  return store.read(() => featuresAt(store.history, mapId, at, store.latestSnapshot(mapId)));
 }
 
 /** A {@link HistoryReader} on the calling thread (tests, `--memory`). */
@@ -35,7 +35,7 @@ export class InlineHistoryReader implements HistoryReader {
     return attempt(() => readFeaturesAt(this.#store, mapId, at));
   }
   page(mapId: string, query: PageQuery): Promise<PageRead> {
-    return attempt(() => readPage(this.#store, mapId, query));
+    return attempt(() => this.#store.read(() => readPage(this.#store, mapId, query)));
   }
   close(): Promise<void> {
     return Promise.resolve();
@@ -81,7 +81,10 @@ export function createReaderHandler(): (request: ReaderRequest) => ReaderReply {
       store ??= new Store({ path: request.path });
       return request.op === "at"
         ? { id: request.id, json: readFeaturesAt(store, request.mapId, request.at) }
-        : { id: request.id, page: readPage(store, request.mapId, request.query) };
+        : {
+          id: request.id,
+          page: store.read(() => readPage(store!, request.mapId, request.query)),
+        };
     } catch (err) {
       return { id: request.id, error: err instanceof Error ? err.message : String(err) };
     }

@@ -56,6 +56,7 @@ export class HistoryTables {
   #fidPage!: StatementSync;
   #oldest!: StatementSync;
   #base!: StatementSync;
+  #deflated!: StatementSync;
   #rows!: StatementSync;
   #versions!: StatementSync;
   #version!: StatementSync;
@@ -137,9 +138,9 @@ export class HistoryTables {
     );
     this.#oldest = db.prepare("SELECT min(seq) AS seq FROM edits WHERE map_id = ?");
     this.#base = db.prepare(
-      "SELECT seq, deflated FROM snapshots WHERE map_id = ? AND seq <= ? " +
-        "ORDER BY seq DESC LIMIT 1",
+      "SELECT max(seq) AS seq FROM snapshots WHERE map_id = ? AND seq <= ?",
     );
+    this.#deflated = db.prepare("SELECT deflated FROM snapshots WHERE map_id = ? AND seq = ?");
     this.#rows = db.prepare(
       "SELECT seq, frame FROM edits WHERE map_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
     );
@@ -215,12 +216,22 @@ export class HistoryTables {
     return seq === null || seq === undefined ? null : Number(seq);
   }
 
-  /** The newest kept snapshot at or before `seq`, or `null`. */
-  baseAt(mapId: string, seq: number): { seq: number; featuresJson: string } | null {
-    const row = this.#base.get(mapId, seq);
-    if (!row) return null;
-    const json = inflateSync(row.deflated as Uint8Array).toString("utf8");
-    return { seq: Number(row.seq), featuresJson: json };
+  /**
+   * The newest kept snapshot at or before `seq`, or `null`: its seq, and its features read and
+   * inflated only when asked (retention and the choice of a base need only the seq).
+   */
+  baseAt(mapId: string, seq: number): { seq: number; featuresJson: () => string } | null {
+    const found = this.#base.get(mapId, seq)?.seq;
+    if (found === null || found === undefined) return null;
+    const at = Number(found);
+    return {
+      seq: at,
+      featuresJson: () => {
+        const row = this.#deflated.get(mapId, at);
+        if (!row) throw new Error(`snapshot ${at} of map ${mapId} went while it was read`);
+        return inflateSync(row.deflated as Uint8Array).toString("utf8");
+      },
+    };
   }
 
   /** Journal rows with `from` < seq <= `to`, oldest first. */
