@@ -163,6 +163,18 @@ try {
   const fidFirst = await time(`${base}/history?${key}&fid=${fid}`);
   const fidDeep = await time(`${base}/history?${key}&fid=${fid}&before=1000`);
   const page = JSON.parse(first.body) as { entries: { summary: string }[] };
+  // A page over big edits: an import of 20 000 points through the API (a few edits of thousands of
+  // ops each, megabytes of frames to parse), read on the reader's thread.
+  const points = Array.from({ length: 20_000 }, (_, i) => ({
+    geometry: { type: "Point" as const, coordinates: [(i % 360) - 180, (i % 170) - 85] },
+    properties: { name: `Point ${i}` },
+  }));
+  const imported = await hub.api.importFeatures(map.id, map.editKey, {
+    features: points,
+    skipped: [],
+  });
+  if (!imported.ok) throw new Error(imported.message);
+  const { value: bigPage, maxLagMs: bigLag } = await stall(() => time(`${base}/history?${key}`, 5));
 
   await hub.close();
   store.close();
@@ -203,6 +215,11 @@ try {
     `  history fid=${fid} first page: ${fidFirst.ms.toFixed(2)} ms; deep page: ${
       fidDeep.ms.toFixed(2)
     } ms`,
+  );
+  console.log(
+    `  history first page after an import of 20 000 points (${imported.value.edits} edits): ${
+      bigPage.ms.toFixed(1)
+    } ms; event loop blocked ${bigLag.toFixed(1)} ms at most meanwhile`,
   );
   console.log(`  e.g. "${page.entries[0].summary}", "${page.entries[1].summary}"`);
   console.log(

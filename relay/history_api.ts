@@ -3,9 +3,8 @@ import type { Journal } from "./journal.ts";
 import type { MapRegistry, Outcome } from "./map_registry.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import type { VersionInfo } from "./history_store.ts";
-import { changesOf, MAX_CHANGES, summaryOf } from "./history_words.ts";
+import { summaryOf, titleOf } from "./history_words.ts";
 import type { Change } from "./history_words.ts";
-import type { EditFrame } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Store } from "./store.ts";
 
@@ -81,6 +80,11 @@ export interface HistoryApiOptions {
   madeDurable(room: Room): Promise<boolean>;
 }
 
+const UNREADABLE = {
+  ok: false,
+  reason: "capacity",
+  message: "the map's history could not be read just now; try again",
+} as const;
 const NOT_SAVED = {
   ok: false,
   reason: "not_saved",
@@ -104,45 +108,38 @@ export class HistoryApi {
     return { ok: true, value: { room, editor: role === "editor" } };
   }
 
-  /** A page of the map's edits, newest first; for either key. */
+  /**
+   * A page of the map's edits, newest first; for either key. Read (frames parsed) by the reader;
+   * names only the live map knows are filled in here, then the summary is said.
+   */
   async page(mapId: string, key: string, query: HistoryQuery): Promise<Outcome<HistoryPage>> {
     const opened = await this.#open(mapId, key);
     if (!opened.ok) return opened;
     const { room } = opened.value;
-    const history = this.#o.store.history;
     const before = Math.min(query.before ?? room.seq + 1, room.seq + 1);
-    const rows = history.page(mapId, before, query.limit + 1, query.fid);
-    const more = rows.length > query.limit;
-    const entries = rows.slice(0, query.limit).map((row) => {
-      const frame = JSON.parse(row.frame) as EditFrame & { label?: string };
-      const all = changesOf(
-        frame,
-        (fid) => history.touch(mapId, fid, row.seq),
-        (fid) => room.feature(fid),
-      );
-      const changes = all.slice(0, MAX_CHANGES);
-      const entry: HistoryEntry = {
-        seq: row.seq,
-        at: frame.at ?? null,
-        name: frame.name ?? null,
-        color: frame.color ?? null,
-        by: frame.by,
-        id: frame.id,
-        label: frame.label ?? null,
-        summary: summaryOf(all, frame.label),
+    let read;
+    try {
+      read = await this.#o.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
+    } catch {
+      return UNREADABLE;
+    }
+    const named = (change: Change) => {
+      change.title ??= titleOf(room.feature(change.fid)?.properties);
+    };
+    const entries = read.entries.map(({ tally, ...entry }): HistoryEntry => {
+      entry.changes.forEach(named);
+      for (const t of tally) named(t.first);
+      const { changes, more, ...rest } = entry;
+      return {
+        ...rest,
+        summary: summaryOf(tally, entry.label),
         changes,
+        ...(more === undefined ? {} : { more }),
       };
-      if (all.length > changes.length) entry.more = all.length - changes.length;
-      return entry;
     });
     return {
       ok: true,
-      value: {
-        seq: room.seq,
-        oldest: history.oldest(mapId) ?? room.seq + 1,
-        next: more ? entries[entries.length - 1].seq : null,
-        entries,
-      },
+      value: { seq: room.seq, oldest: read.oldest ?? room.seq + 1, next: read.next, entries },
     };
   }
 
@@ -176,11 +173,7 @@ export class HistoryApi {
     try {
       json = await this.#o.reader.featuresAt(room.id, at);
     } catch {
-      return {
-        ok: false,
-        reason: "capacity",
-        message: "the map's history could not be read just now; try again",
-      };
+      return UNREADABLE;
     }
     if (json === null) {
       return {

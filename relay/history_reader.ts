@@ -1,22 +1,27 @@
 /**
- * Rebuilding a past state of a map (`features?at=SEQ`): tens of milliseconds of parsing and
- * replaying, so with a database file it runs on a worker thread with its own read connection,
- * and the event loop that relays edits and presence never waits for it.
+ * Reading history: rebuilding a past state (`features?at=SEQ`, tens of milliseconds of parsing and
+ * replaying) and reading pages of edits (each frame parsed, an import's can be megabytes). With a
+ * database file both run on a worker thread with its own read connection, so the event loop that
+ * relays edits and presence never waits for them.
  */
 import { featuresAt } from "./history_state.ts";
+import { readPage } from "./history_pages.ts";
+import type { PageQuery, PageRead } from "./history_pages.ts";
 import { Store } from "./store.ts";
 
-/** Rebuilds a map's features right after an edit. */
+/** Reads a map's history. */
 export interface HistoryReader {
   /** The features right after edit `at` (a JSON array without `meta`), or `null` when pruned. */
   featuresAt(mapId: string, at: number): Promise<string | null>;
-  /** Stops; pending reads still answer. */
+  /** A page of edits, newest first. */
+  page(mapId: string, query: PageQuery): Promise<PageRead>;
+  /** Stops; reads still pending are refused. */
   close(): Promise<void>;
 }
 
 /** The state at `at` from `store`: the nearest snapshot and the journal replayed to it. */
 export function readFeaturesAt(store: Store, mapId: string, at: number): string | null {
-  return featuresAt(store.history, mapId, at, store.latestSnapshot(mapId));
+  return store.read(() => featuresAt(store.history, mapId, at, store.latestSnapshot(mapId)));
 }
 
 /** A {@link HistoryReader} on the calling thread (tests, `--memory`). */
@@ -27,35 +32,38 @@ export class InlineHistoryReader implements HistoryReader {
     this.#store = store;
   }
   featuresAt(mapId: string, at: number): Promise<string | null> {
-    try {
-      return Promise.resolve(readFeaturesAt(this.#store, mapId, at));
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return attempt(() => readFeaturesAt(this.#store, mapId, at));
+  }
+  page(mapId: string, query: PageQuery): Promise<PageRead> {
+    return attempt(() => this.#store.read(() => readPage(this.#store, mapId, query)));
   }
   close(): Promise<void> {
     return Promise.resolve();
   }
 }
 
-/** A request to the reader's worker. */
-export interface ReaderRequest {
-  /** Matches the answer. */
-  id: number;
-  /** The database file (each request names it, so the worker needs no start-up message). */
-  path: string;
-  /** The map. */
-  mapId: string;
-  /** The seq; `-1` closes the worker's connection (the answer says it is closed). */
-  at: number;
+function attempt<T>(read: () => T): Promise<T> {
+  try {
+    return Promise.resolve(read());
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }
+
+/** A request to the reader's worker; each names the file, so the worker needs no start-up message. */
+export type ReaderRequest =
+  | { id: number; path: string; op: "at"; mapId: string; at: number }
+  | { id: number; path: string; op: "page"; mapId: string; query: PageQuery }
+  | { id: number; path: string; op: "close" };
 
 /** The worker's answer. */
 export interface ReaderReply {
   /** The request answered. */
   id: number;
-  /** The features, or `null` when the history was pruned. */
+  /** For `at`: the features, or `null` when the history was pruned. */
   json?: string | null;
+  /** For `page`: the page. */
+  page?: PageRead;
   /** Why it failed. */
   error?: string;
 }
@@ -65,24 +73,31 @@ export function createReaderHandler(): (request: ReaderRequest) => ReaderReply {
   let store: Store | null = null;
   return (request) => {
     try {
-      if (request.at < 0) {
+      if (request.op === "close") {
         store?.close();
         store = null;
-        return { id: request.id, json: null };
+        return { id: request.id };
       }
       store ??= new Store({ path: request.path });
-      return { id: request.id, json: readFeaturesAt(store, request.mapId, request.at) };
+      return request.op === "at"
+        ? { id: request.id, json: readFeaturesAt(store, request.mapId, request.at) }
+        : {
+          id: request.id,
+          page: store.read(() => readPage(store!, request.mapId, request.query)),
+        };
     } catch (err) {
       return { id: request.id, error: err instanceof Error ? err.message : String(err) };
     }
   };
 }
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** A {@link HistoryReader} on one long-lived worker thread reading the database file at `path`. */
 export class WorkerHistoryReader implements HistoryReader {
   #path: string;
   #worker: Worker | null = null;
-  #pending = new Map<number, PromiseWithResolvers<string | null>>();
+  #pending = new Map<number, PromiseWithResolvers<ReaderReply>>();
   #nextId = 1;
   #inline: { reader: InlineHistoryReader; store: Store } | null = null;
 
@@ -91,12 +106,23 @@ export class WorkerHistoryReader implements HistoryReader {
     this.#path = options.path;
   }
 
-  featuresAt(mapId: string, at: number): Promise<string | null> {
-    if (this.#inline) return this.#inline.reader.featuresAt(mapId, at);
+  async featuresAt(mapId: string, at: number): Promise<string | null> {
+    if (this.#inline) return await this.#inline.reader.featuresAt(mapId, at);
+    return (await this.#call({ op: "at", mapId, at })).json ?? null;
+  }
+
+  async page(mapId: string, query: PageQuery): Promise<PageRead> {
+    if (this.#inline) return await this.#inline.reader.page(mapId, query);
+    const { page } = await this.#call({ op: "page", mapId, query });
+    if (!page) throw new Error("history reader answered without a page");
+    return page;
+  }
+
+  #call(message: DistributiveOmit<ReaderRequest, "id" | "path">): Promise<ReaderReply> {
     const id = this.#nextId++;
-    const pending = Promise.withResolvers<string | null>();
+    const pending = Promise.withResolvers<ReaderReply>();
     this.#pending.set(id, pending);
-    this.#start().postMessage({ id, path: this.#path, mapId, at } satisfies ReaderRequest);
+    this.#start().postMessage({ ...message, id, path: this.#path } as ReaderRequest);
     return pending.promise;
   }
 
@@ -109,7 +135,7 @@ export class WorkerHistoryReader implements HistoryReader {
       const pending = this.#pending.get(data.id);
       this.#pending.delete(data.id);
       if (data.error !== undefined) pending?.reject(new Error(data.error));
-      else pending?.resolve(data.json ?? null);
+      else pending?.resolve(data);
     };
     worker.onerror = (event) => {
       // A worker that cannot run (a binary built without it): read on this thread instead.
@@ -132,7 +158,7 @@ export class WorkerHistoryReader implements HistoryReader {
     const worker = this.#worker;
     if (worker) {
       // Its connection is closed first, so nothing holds the file open once this resolves.
-      await this.featuresAt("", -1).catch(() => {});
+      await this.#call({ op: "close" }).catch(() => {});
       worker.terminate();
     }
     this.#worker = null;

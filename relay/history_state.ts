@@ -17,7 +17,7 @@ export function featuresAt(
   // The map's latest snapshot is a base too (it may not be one kept for history).
   if (latest.seq <= at && latest.seq > (base?.seq ?? 0)) {
     const json = latest.featuresJson();
-    if (json !== null) base = { seq: latest.seq, featuresJson: json };
+    if (json !== null) base = { seq: latest.seq, featuresJson: () => json };
   }
   const from = base?.seq ?? 0;
   const rows = history.rows(mapId, from, at);
@@ -25,7 +25,7 @@ export function featuresAt(
   if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
   const features: FeatureMap = new Map();
   if (base) {
-    for (const f of JSON.parse(base.featuresJson) as StoredFeature[]) features.set(f.id, f);
+    for (const f of JSON.parse(base.featuresJson()) as StoredFeature[]) features.set(f.id, f);
   }
   for (const row of rows) applyFrame(features, JSON.parse(row.frame) as EditFrame);
   return JSON.stringify([...features.values()].map(({ meta: _meta, ...f }) => f));

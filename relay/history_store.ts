@@ -1,8 +1,7 @@
 /** The journal as history in SQLite: per-feature index, kept snapshots, named versions, retention. */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { deflateSync, inflateSync } from "node:zlib";
-import { titleOf } from "./history_words.ts";
-import type { EditOp } from "./protocol.ts";
+import { touchedFids } from "./history_index.ts";
 
 /**
  * A snapshot is kept for history (deflated) when at least this many edits and at least half its
@@ -40,48 +39,6 @@ export interface NewVersion extends VersionInfo {
   featuresJson: string;
 }
 
-/** What one edit did to one feature, for the per-feature index. */
-interface Touch {
-  /** Did the feature exist right before the edit? */
-  was: boolean;
-  /** Does it exist right after? */
-  now: boolean;
-  /** Its name as of the edit (from the edit's ops, else as of the feature's previous edit). */
-  title: string | null;
-}
-
-/** The fids an edit frame's ops touch, each with its {@link Touch}. */
-function touchedFids(frame: string, before: (fid: string) => Touch | null): Map<string, Touch> {
-  const out = new Map<string, Touch>();
-  let ops: unknown;
-  try {
-    ops = (JSON.parse(frame) as { ops?: unknown } | null)?.ops;
-  } catch {
-    // A frame that does not parse indexes nothing; loading the map will say it is damaged.
-    return out;
-  }
-  if (!Array.isArray(ops)) return out;
-  for (const op of ops as EditOp[]) {
-    const fid = op?.op === "put" ? op.feature?.id : op?.fid;
-    if (typeof fid !== "string") continue;
-    let entry = out.get(fid);
-    if (!entry) {
-      const last = before(fid);
-      entry = { was: last?.now ?? false, now: last?.now ?? false, title: last?.title ?? null };
-      out.set(fid, entry);
-    }
-    if (op.op === "put") entry.now = true;
-    else if (op.op === "del") entry.now = false;
-    const named = op.op === "put"
-      ? titleOf(op.feature.properties ?? undefined)
-      : op.op === "props"
-      ? titleOf(op.set)
-      : null;
-    if (named !== null) entry.title = named;
-  }
-  return out;
-}
-
 /**
  * The history tables of one SQLite connection. The {@link Store} owns it and calls it inside its
  * own transactions; reads are single indexed queries, so a page of history costs what it returns.
@@ -99,6 +56,7 @@ export class HistoryTables {
   #fidPage!: StatementSync;
   #oldest!: StatementSync;
   #base!: StatementSync;
+  #deflated!: StatementSync;
   #rows!: StatementSync;
   #versions!: StatementSync;
   #version!: StatementSync;
@@ -180,9 +138,9 @@ export class HistoryTables {
     );
     this.#oldest = db.prepare("SELECT min(seq) AS seq FROM edits WHERE map_id = ?");
     this.#base = db.prepare(
-      "SELECT seq, deflated FROM snapshots WHERE map_id = ? AND seq <= ? " +
-        "ORDER BY seq DESC LIMIT 1",
+      "SELECT max(seq) AS seq FROM snapshots WHERE map_id = ? AND seq <= ?",
     );
+    this.#deflated = db.prepare("SELECT deflated FROM snapshots WHERE map_id = ? AND seq = ?");
     this.#rows = db.prepare(
       "SELECT seq, frame FROM edits WHERE map_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
     );
@@ -258,12 +216,22 @@ export class HistoryTables {
     return seq === null || seq === undefined ? null : Number(seq);
   }
 
-  /** The newest kept snapshot at or before `seq`, or `null`. */
-  baseAt(mapId: string, seq: number): { seq: number; featuresJson: string } | null {
-    const row = this.#base.get(mapId, seq);
-    if (!row) return null;
-    const json = inflateSync(row.deflated as Uint8Array).toString("utf8");
-    return { seq: Number(row.seq), featuresJson: json };
+  /**
+   * The newest kept snapshot at or before `seq`, or `null`: its seq, and its features read and
+   * inflated only when asked (retention and the choice of a base need only the seq).
+   */
+  baseAt(mapId: string, seq: number): { seq: number; featuresJson: () => string } | null {
+    const found = this.#base.get(mapId, seq)?.seq;
+    if (found === null || found === undefined) return null;
+    const at = Number(found);
+    return {
+      seq: at,
+      featuresJson: () => {
+        const row = this.#deflated.get(mapId, at);
+        if (!row) throw new Error(`snapshot ${at} of map ${mapId} went while it was read`);
+        return inflateSync(row.deflated as Uint8Array).toString("utf8");
+      },
+    };
   }
 
   /** Journal rows with `from` < seq <= `to`, oldest first. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { hashKey } from "./keys.ts";
 import { Store } from "./store.ts";
-import { changesOf, summaryOf } from "./history_words.ts";
+import { changesOf, summaryOf, tallyOf } from "./history_words.ts";
 
 function frame(seq: number, ops: unknown[], at = 1000): { seq: number; frame: string } {
   return { seq, frame: JSON.stringify({ type: "edit", seq, by: "p", id: seq, ops, at }) };
@@ -109,7 +109,9 @@ Deno.test("summaryOf: the words of an edit, a label winning", () => {
   const none = (): Known => ({ was: false, title: null });
   const existed = (): Known => ({ was: true, title: "Dam" });
   const say = (ops: unknown[], indexed = none) =>
-    summaryOf(changesOf({ ops } as Parameters<typeof changesOf>[0], indexed, () => undefined));
+    summaryOf(
+      tallyOf(changesOf({ ops } as Parameters<typeof changesOf>[0], indexed, () => undefined)),
+    );
   assert.equal(say([put("a", { name: "Dam" })]), "added 'Dam'");
   assert.equal(say([put("a")]), "added a feature");
   assert.equal(say([put("a"), put("b")]), "added 2 features");

@@ -79,30 +79,49 @@ const VERBS: Record<ChangeKind, string> = {
   del: "deleted",
 };
 
-/**
- * The words for an edit without its author ("moved 'Dam', changed 2 properties"); an edit's
- * `label`, when it has one, is the summary ("restored version 'Before the field trip'").
- */
-export function summaryOf(changes: readonly Change[], label?: string | null): string {
-  if (label !== undefined && label !== null && label.trim() !== "") return sentenceCase(label);
-  const parts: string[] = [];
-  let named: string | null = null;
+/** One kind of change in an edit, over all its ops: what its summary is made from. */
+export interface Tally {
+  /** The kind. */
+  kind: ChangeKind;
+  /** Distinct features changed so. */
+  fids: number;
+  /** The first such change (its feature is named when it is the only one). */
+  first: Change;
+  /** For `props`: every key set or removed, sorted. */
+  keys: string[];
+}
+
+/** The changes of an edit tallied by kind, in the order a summary names them. */
+export function tallyOf(changes: readonly Change[]): Tally[] {
+  const out: Tally[] = [];
   for (const kind of ["add", "replace", "geom", "props", "del"] as const) {
     const of = changes.filter((c) => c.kind === kind);
     if (of.length === 0) continue;
-    const fids = [...new Set(of.map((c) => c.fid))];
+    const keys = [...new Set(of.flatMap((c) => c.keys ?? []))].sort();
+    out.push({ kind, fids: new Set(of.map((c) => c.fid)).size, first: { ...of[0] }, keys });
+  }
+  return out;
+}
+
+/**
+ * The words for an edit without its author ("moved 'Dam', changed 2 properties") from its
+ * {@link tallyOf}; an edit's `label`, when it has one, is the summary ("restored version 'Before
+ * the field trip'").
+ */
+export function summaryOf(tally: readonly Tally[], label?: string | null): string {
+  if (label !== undefined && label !== null && label.trim() !== "") return sentenceCase(label);
+  const parts: string[] = [];
+  let named: string | null = null;
+  for (const { kind, fids, first, keys } of tally) {
     if (kind === "props") {
-      const keys = new Set(of.flatMap((c) => c.keys ?? []));
-      const what = keys.size === 1 ? `'${[...keys][0]}'` : `${keys.size} properties`;
-      if (fids.length > 1) parts.push(`changed properties of ${fids.length} features`);
-      else if (fids[0] === named) parts.push(`changed ${what}`);
-      else parts.push(`changed ${what} of ${nameOf(of[0])}`);
-      continue;
-    }
-    if (fids.length === 1) {
-      parts.push(`${VERBS[kind]} ${nameOf(of[0])}`);
-      named = of[0].fid;
-    } else parts.push(`${VERBS[kind]} ${fids.length} features`);
+      const what = keys.length === 1 ? `'${keys[0]}'` : `${keys.length} properties`;
+      if (fids > 1) parts.push(`changed properties of ${fids} features`);
+      else if (first.fid === named) parts.push(`changed ${what}`);
+      else parts.push(`changed ${what} of ${nameOf(first)}`);
+    } else if (fids === 1) {
+      parts.push(`${VERBS[kind]} ${nameOf(first)}`);
+      named = first.fid;
+    } else parts.push(`${VERBS[kind]} ${fids} features`);
   }
   return parts.length > 0 ? parts.join(", ") : "changed nothing";
 }

@@ -288,6 +288,20 @@ export class Store {
     }
   }
 
+  /**
+   * Runs `fn` in one read transaction, so everything it reads is of one moment (a snapshot of the
+   * write-ahead log) however the other connections write meanwhile. Joins an outer transaction.
+   */
+  read<T>(fn: () => T): T {
+    if (this.#depth > 0 || this.#db.isTransaction) return fn();
+    this.#db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      if (this.#db.isTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
   /** Stores a new map. */
   createMap(record: MapRecord): void {
     this.#insertMap.run(
