@@ -33,6 +33,10 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
     }
 
     await t.step("A pins a comment on a place; B's page shows its pin at once", async () => {
+      // Esc leaves the tool without pinning anything.
+      await a.page.locator(".comment-tool").click();
+      await a.page.keyboard.press("Escape");
+      assert.equal(await a.page.locator(".comment-tool").getAttribute("aria-pressed"), "false");
       await a.page.locator(".comment-tool").click();
       const spot = await at(a.page, [10, 50]);
       await a.page.mouse.click(spot.x, spot.y);
@@ -138,6 +142,28 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
         const want = await at(b.page, [8, 49]);
         assert.ok(Math.hypot(pin.x - want.x, pin.y - want.y) < 4, "the pin moved with the feature");
         await screenshot(b.page, "comments-06-b-feature-comment-moved");
+      },
+    );
+
+    await t.step(
+      "Export → Comments (GeoJSON) downloads the threads as a layer of their own",
+      async () => {
+        await a.page.locator("#export").click();
+        const [download] = await Promise.all([
+          a.page.waitForEvent("download"),
+          a.page.getByRole("menuitem", { name: "Comments (GeoJSON)" }).click(),
+        ]);
+        assert.equal(download.suggestedFilename(), "bridges-comments.geojson");
+        const fc = JSON.parse(await Deno.readTextFile((await download.path())!));
+        // c1 stands where A clicked (to the pixel), c3 on the dam as it is now.
+        assert.deepEqual(
+          fc.features.map((f: { id: string; geometry: { coordinates: number[] } }) => [
+            f.id,
+            f.geometry.coordinates.map((x) => Math.round(x * 10) / 10),
+          ]),
+          [["c1", [10, 50]], ["c3", [8, 49]]],
+        );
+        assert.equal(fc.features[0].properties.replies[0].text, "Yes, until Friday");
       },
     );
 

@@ -61,6 +61,13 @@ export class CommentsUi {
     const at = map.mouseEventToLatLng(e).wrap();
     this.compose({ at: [at.lng, at.lat] }, at);
   };
+  #escape = (e: KeyboardEvent) => {
+    if (e.key === "Escape") this.#stopPlacing();
+  };
+  #drawMode = (e: { enabled: boolean }) => {
+    // Drawing a feature and placing a comment both take the map's clicks: one at a time.
+    if (e.enabled) this.#stopPlacing();
+  };
   #onFeatureComment = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: string }>).detail?.fid;
     if (typeof fid === "string") this.composeOnFeature(fid);
@@ -186,6 +193,7 @@ export class CommentsUi {
       ),
     );
     addEventListener("duplex:comment", this.#onFeatureComment);
+    map.on("pm:globaldrawmodetoggled", this.#drawMode);
     return this;
   }
 
@@ -198,6 +206,7 @@ export class CommentsUi {
     this.#o.map.pm?.disableDraw();
     c.classList.add("commenting");
     c.addEventListener("click", this.#placing, true);
+    document.addEventListener("keydown", this.#escape);
     this.#tool.setAttribute("aria-pressed", "true");
   }
 
@@ -205,6 +214,7 @@ export class CommentsUi {
     const c = this.#o.map.getContainer();
     c.classList.remove("commenting");
     c.removeEventListener("click", this.#placing, true);
+    document.removeEventListener("keydown", this.#escape);
     this.#tool.setAttribute("aria-pressed", "false");
   }
 
