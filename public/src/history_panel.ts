@@ -4,6 +4,7 @@ import type { HistoryApi } from "./history_api.ts";
 import {
   groupSessions,
   type HistoryEntry,
+  type HistoryPage,
   type MapComment,
   type NamedVersion,
   timelineItems,
@@ -59,6 +60,7 @@ export class HistoryPanel {
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #commented = false;
   #refreshing = false;
+  #behind = 0;
   #onFeatureHistory = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: unknown }>).detail?.fid;
     if (typeof fid === "string") this.open({ fid });
@@ -193,9 +195,9 @@ export class HistoryPanel {
       });
       if (generation !== this.#generation) return;
       if (before === undefined) {
-        this.#head = page.seq;
+        this.#head = this.#headOf(page, 0);
         // Edits or comments that came while this page was on its way join it.
-        if (this.#o.session.doc.seq > page.seq || this.#commented) this.changed();
+        if (this.#o.session.doc.seq > this.#head || this.#commented) this.changed();
       }
       this.#entries.push(...page.entries);
       this.#next = page.next;
@@ -226,6 +228,7 @@ export class HistoryPanel {
     this.#refreshing = true;
     const commented = this.#commented;
     this.#commented = false;
+    let again = false;
     try {
       let fresh: HistoryEntry[] = [];
       if (this.#o.session.doc.seq > head) {
@@ -237,7 +240,10 @@ export class HistoryPanel {
         // More new edits than one page holds: start over rather than leave a gap.
         if (page.next !== null && page.next > head + 1) return void this.#reload();
         fresh = page.entries.filter((e) => e.seq > head);
-        this.#head = page.seq;
+        this.#head = this.#headOf(page, head);
+        // The relay accepted more than it listed yet: look again shortly (a few times at most).
+        this.#behind = page.seq > this.#head && this.#behind < 5 ? this.#behind + 1 : 0;
+        again = this.#behind > 0;
       }
       const comments = this.#fid === null && (commented || fresh.length > 0)
         ? await this.#o.api.comments().catch(() => null)
@@ -250,7 +256,18 @@ export class HistoryPanel {
       // The next change tries again; the panel keeps what it has.
     } finally {
       this.#refreshing = false;
+      if (again) this.changed();
     }
+  }
+
+  /**
+   * The seq up to which `page` leaves nothing out. The whole map's history lists every edit, so
+   * that is its newest entry: the page's `seq` may be newer (an edit accepted while the page was
+   * read), and taking it would skip that edit for good. A feature's history lists only some.
+   */
+  #headOf(page: HistoryPage, head: number): number {
+    if (this.#fid !== null) return page.seq;
+    return Math.max(head, page.entries[0]?.seq ?? 0);
   }
 
   #maybeLoadMore(): void {
