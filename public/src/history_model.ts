@@ -80,6 +80,22 @@ export interface TimelineSession {
   items: TimelineItem[];
 }
 
+/**
+ * The seq up to which a page of newest edits leaves nothing out, given `head` held before. The
+ * whole map's history lists every edit, so that is its newest entry: the page's `seq` may be newer
+ * (an edit accepted while the relay read the page), and taking it would skip that edit for good.
+ * A feature's history (`perFeature`) lists only some edits, so there the page's `seq` counts.
+ *
+ * @example
+ * ```ts
+ * loadedUpTo({ seq: 9, oldest: 1, next: null, entries: [] }, 7, false); // 7
+ * ```
+ */
+export function loadedUpTo(page: HistoryPage, head: number, perFeature: boolean): number {
+  if (perFeature) return page.seq;
+  return Math.max(head, page.entries[0]?.seq ?? 0);
+}
+
 /** The gap that ends a session: the same author 20 minutes later starts a new one. */
 export const SESSION_GAP_MS = 20 * 60_000;
 

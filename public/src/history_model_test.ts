@@ -6,6 +6,7 @@ import {
   groupSessions,
   type HistoryEntry,
   HistoryPageSchema,
+  loadedUpTo,
   type MapComment,
   momentText,
   rangeText,
@@ -137,4 +138,17 @@ Deno.test("the history page schema takes the contract's example and refuses a ma
   assert.ok(
     !v.safeParse(HistoryPageSchema, { seq: 1, oldest: 1, next: null, entries: [{}] }).success,
   );
+});
+
+Deno.test("loadedUpTo: the whole map's timeline is loaded up to its newest entry, a feature's up to the page's seq", () => {
+  // The relay's head is 5 but edit 5 was not listed yet: 5 must still be asked for later.
+  const page = {
+    seq: 5,
+    oldest: 1,
+    next: null,
+    entries: [entry(4, T0, "Ann"), entry(3, T0, "Ann")],
+  };
+  assert.equal(loadedUpTo(page, 2, false), 4);
+  assert.equal(loadedUpTo({ ...page, entries: [] }, 2, false), 2, "nothing new: what was held");
+  assert.equal(loadedUpTo(page, 2, true), 5, "a feature's history skips other features' edits");
 });

@@ -4,7 +4,7 @@ import type { HistoryApi } from "./history_api.ts";
 import {
   groupSessions,
   type HistoryEntry,
-  type HistoryPage,
+  loadedUpTo,
   type MapComment,
   type NamedVersion,
   timelineItems,
@@ -195,7 +195,7 @@ export class HistoryPanel {
       });
       if (generation !== this.#generation) return;
       if (before === undefined) {
-        this.#head = this.#headOf(page, 0);
+        this.#head = loadedUpTo(page, 0, this.#fid !== null);
         // Edits or comments that came while this page was on its way join it.
         if (this.#o.session.doc.seq > this.#head || this.#commented) this.changed();
       }
@@ -240,7 +240,7 @@ export class HistoryPanel {
         // More new edits than one page holds: start over rather than leave a gap.
         if (page.next !== null && page.next > head + 1) return void this.#reload();
         fresh = page.entries.filter((e) => e.seq > head);
-        this.#head = this.#headOf(page, head);
+        this.#head = loadedUpTo(page, head, this.#fid !== null);
         // The relay accepted more than it listed yet: look again shortly (a few times at most).
         this.#behind = page.seq > this.#head && this.#behind < 5 ? this.#behind + 1 : 0;
         again = this.#behind > 0;
@@ -258,16 +258,6 @@ export class HistoryPanel {
       this.#refreshing = false;
       if (again) this.changed();
     }
-  }
-
-  /**
-   * The seq up to which `page` leaves nothing out. The whole map's history lists every edit, so
-   * that is its newest entry: the page's `seq` may be newer (an edit accepted while the page was
-   * read), and taking it would skip that edit for good. A feature's history lists only some.
-   */
-  #headOf(page: HistoryPage, head: number): number {
-    if (this.#fid !== null) return page.seq;
-    return Math.max(head, page.entries[0]?.seq ?? 0);
   }
 
   #maybeLoadMore(): void {
