@@ -118,6 +118,11 @@ Deno.test("history in Chromium: timeline in words, preview, restore seen live an
       assert.equal(single.length, 4, single.join("\n"));
       assert.match(single[2], /Alice moved 'Dam'/);
       assert.match(single[3], /Alice added 2 features/);
+      assert.equal(
+        await a.page.locator(".history-entry").first().getAttribute("title"),
+        "changed 'Big Dam': height, name",
+        "the single change says which properties",
+      );
       await screenshot(a.page, "history-01-timeline");
     });
 

@@ -205,6 +205,34 @@ export function sessionWords(summaries: readonly string[], shown = 3): string {
   return `${head}; and ${rest} more change${rest === 1 ? "" : "s"}`;
 }
 
+const KIND_WORDS = {
+  add: "added",
+  replace: "replaced",
+  geom: "moved",
+  props: "changed",
+  del: "deleted",
+} as const;
+
+/**
+ * An edit's changes one per line, for the tooltip of its line in the timeline: which feature and,
+ * for properties, which keys.
+ *
+ * @example
+ * ```ts
+ * changeList({ seq: 1, at: 0, name: "Ann", color: "#000", label: null, summary: "",
+ *   changes: [{ fid: "f1", title: "Dam", kind: "props", keys: ["fill", "name"] }] });
+ * // "changed 'Dam': fill, name"
+ * ```
+ */
+export function changeList(entry: HistoryEntry): string {
+  const lines = entry.changes.map((c) => {
+    const what = `${KIND_WORDS[c.kind]} ${c.title === null ? c.fid : `'${c.title}'`}`;
+    return c.keys && c.keys.length > 0 ? `${what}: ${c.keys.join(", ")}` : what;
+  });
+  if (entry.more) lines.push(`and ${entry.more} more`);
+  return lines.join("\n");
+}
+
 /** Options of the time formats: the clock to compare with and the zone (local when absent). */
 export interface TimeFormat {
   now: number;

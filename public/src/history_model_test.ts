@@ -2,6 +2,7 @@
 import assert from "assert";
 import * as v from "valibot";
 import {
+  changeList,
   commentWords,
   groupSessions,
   type HistoryEntry,
@@ -151,4 +152,16 @@ Deno.test("loadedUpTo: the whole map's timeline is loaded up to its newest entry
   assert.equal(loadedUpTo(page, 2, false), 4);
   assert.equal(loadedUpTo({ ...page, entries: [] }, 2, false), 2, "nothing new: what was held");
   assert.equal(loadedUpTo(page, 2, true), 5, "a feature's history skips other features' edits");
+});
+
+Deno.test("changeList says each change of an edit on its own line, with the keys of property changes", () => {
+  const e: HistoryEntry = {
+    ...entry(7, T0, "Ann"),
+    changes: [
+      { fid: "f1", title: "Dam", kind: "props", keys: ["fill", "name"] },
+      { fid: "f2", title: null, kind: "del" },
+    ],
+    more: 3,
+  };
+  assert.equal(changeList(e), "changed 'Dam': fill, name\ndeleted f2\nand 3 more");
 });

@@ -1,6 +1,7 @@
 /** The timeline list of the history panel: sessions of one author, each expandable to its single edits and comments, named versions marked. */
 import { h } from "./dom.ts";
 import {
+  changeList,
   type HistoryEntry,
   type NamedVersion,
   rangeText,
@@ -114,6 +115,7 @@ export class TimelineView {
           type: "button",
           class: "history-entry",
           "data-seq": String(e.seq),
+          title: changeList(e),
           onclick: () => void this.#o.preview(e),
         },
         h("span", { class: "history-when" }, this.#time(e.at)),
