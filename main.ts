@@ -7,6 +7,7 @@ import { backupDatabase, BackupError } from "./relay/backup.ts";
 import { Geocoder } from "./relay/geocoder.ts";
 import { Hub } from "./relay/hub.ts";
 import { InlineJournal, WorkerJournal } from "./relay/journal.ts";
+import { WorkerHistoryReader } from "./relay/history_reader.ts";
 import { jsonLogger } from "./relay/log.ts";
 import { parseOptions, UsageError } from "./relay/options.ts";
 import type { ParsedCommand } from "./relay/options.ts";
@@ -99,7 +100,11 @@ globalThis.addEventListener("unhandledrejection", (event) => {
 const journal = options.dataDir === null
   ? new InlineJournal(store)
   : new WorkerJournal({ path: dbPath });
-const hub = new Hub({ store, journal, limits: options.limits, logger });
+// Past states of maps (`features?at=SEQ`) are rebuilt on a worker thread of their own too.
+const historyReader = options.dataDir === null
+  ? undefined
+  : new WorkerHistoryReader({ path: dbPath });
+const hub = new Hub({ store, journal, limits: options.limits, logger, historyReader });
 // Share links may name this server as the request did only when that is this server's address.
 let listening: { hostname: string; port: number } | undefined;
 // The gazetteer is loaded and queried on a worker thread: indexing it takes seconds of CPU.

@@ -16,6 +16,7 @@ import { problem } from "./routes/common.ts";
 import type { Env, RouteContext } from "./routes/common.ts";
 import { geocodeRoutes } from "./routes/geocode.ts";
 import { mapRoutes } from "./routes/maps.ts";
+import { historyRoutes } from "./routes/history.ts";
 import { opsRoutes } from "./routes/ops.ts";
 import { placesRoutes } from "./routes/places.ts";
 import type { PlaceLookup } from "./places_thread.ts";
@@ -108,6 +109,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   clientRoutes(app, ctx);
   mapRoutes(app, ctx);
   commentRoutes(app, ctx);
+  historyRoutes(app, ctx);
   opsRoutes(app, ctx);
   realtimeRoutes(app, ctx);
   geocodeRoutes(app, ctx);

@@ -184,7 +184,7 @@ export class ClientConnection implements Connection {
           by: peer.name,
           color: peer.color,
           at: host.now(),
-        });
+        }, msg.label);
         if (!result.ok) {
           this.#reject(msg.id, result.code, result.message);
           return;

@@ -10,6 +10,10 @@ import type { RandomBytes } from "./keys.ts";
 import { silentLogger } from "./log.ts";
 import type { Logger } from "./log.ts";
 import { MapApi } from "./map_api.ts";
+import { HistoryApi } from "./history_api.ts";
+import { InlineHistoryReader } from "./history_reader.ts";
+import type { HistoryReader } from "./history_reader.ts";
+import { Retention } from "./retention.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
 import { Committer } from "./commit.ts";
@@ -44,6 +48,8 @@ export interface HubOptions {
   logger?: Logger;
   /** Counters for `/metrics`. @default a new Metrics */
   metrics?: Metrics;
+  /** Where past states of maps are rebuilt. @default an InlineHistoryReader on `store` */
+  historyReader?: HistoryReader;
 }
 
 /**
@@ -72,7 +78,10 @@ export class Hub {
   readonly api: MapApi;
   /** The HTTP API's work on comments and settings. */
   readonly comments: CommentsApi;
+  /** The HTTP API's work on its maps' history: pages, states at a seq, named versions. */
+  readonly history: HistoryApi;
   #journal: Journal;
+  #historyReader: HistoryReader;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
@@ -168,9 +177,28 @@ export class Hub {
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });
+    this.#historyReader = options.historyReader ?? new InlineHistoryReader(options.store);
+    this.history = new HistoryApi({
+      maps: this.#maps,
+      store: options.store,
+      journal: this.#journal,
+      reader: this.#historyReader,
+      now: this.#now,
+      madeDurable: (room) => this.#madeDurable(room),
+    });
+    const retention = new Retention({
+      days: this.limits.historyDays ?? 0,
+      journal: this.#journal,
+      now: this.#now,
+      logger: this.#logger,
+    });
     const sweepEvery = Math.max(50, Math.min(this.limits.evictAfterMs / 2, 10_000));
     this.#sweepTimer = timers.setInterval(
-      () => this.#safely("sweep", () => this.#maps.sweep()),
+      () =>
+        this.#safely("sweep", () => {
+          this.#maps.sweep();
+          void retention.tick();
+        }),
       sweepEvery,
     );
   }
@@ -302,5 +330,6 @@ export class Hub {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#journal.close();
+    await this.#historyReader.close();
   }
 }

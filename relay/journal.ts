@@ -4,6 +4,7 @@
  */
 import { Store } from "./store.ts";
 import type { JournalBatch, MapRecord } from "./store.ts";
+import type { NewVersion } from "./history_store.ts";
 
 export type { JournalBatch };
 
@@ -15,6 +16,10 @@ export interface Journal {
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void>;
   /** Stores a new map. */
   createMap(record: MapRecord): Promise<void>;
+  /** Stores a named version (see {@link Store.addVersion}). */
+  addVersion(version: NewVersion): Promise<void>;
+  /** Prunes history older than `cutoff` ms, at most `budget` rows; resolves with rows deleted. */
+  pruneHistory(cutoff: number, budget: number): Promise<number>;
   /** Waits for every write, then stops; the journal is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -35,15 +40,20 @@ export class InlineJournal implements Journal {
   createMap(record: MapRecord): Promise<void> {
     return attempt(() => this.#store.createMap(record));
   }
+  addVersion(version: NewVersion): Promise<void> {
+    return attempt(() => this.#store.addVersion(version));
+  }
+  pruneHistory(cutoff: number, budget: number): Promise<number> {
+    return attempt(() => this.#store.pruneHistory(cutoff, budget));
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }
 }
 
-function attempt(write: () => void): Promise<void> {
+function attempt<T>(write: () => T): Promise<T> {
   try {
-    write();
-    return Promise.resolve();
+    return Promise.resolve(write());
   } catch (err) {
     return Promise.reject(err);
   }
@@ -55,6 +65,8 @@ export type JournalRequest =
   | { id: number; op: "append"; batches: JournalBatch[] }
   | { id: number; op: "snapshot"; mapId: string; seq: number; featuresJson: string; keep: number }
   | { id: number; op: "createMap"; record: MapRecord }
+  | { id: number; op: "addVersion"; version: NewVersion }
+  | { id: number; op: "pruneHistory"; cutoff: number; budget: number }
   | { id: number; op: "close" };
 
 /** The worker's answer to one request. */
@@ -63,6 +75,8 @@ export interface JournalReply {
   id: number;
   /** Why it failed, when it did. */
   error?: string;
+  /** What it counted (rows pruned), for the requests that count. */
+  count?: number;
 }
 
 /** Makes the worker's request handler, on its own connection to the database file. */
@@ -82,6 +96,11 @@ export function createJournalHandler(
         store.saveSnapshot(request.mapId, request.seq, request.featuresJson, request.keep);
       } else if (request.op === "createMap") {
         store.createMap(request.record);
+      } else if (request.op === "addVersion") {
+        store.addVersion(request.version);
+      } else if (request.op === "pruneHistory") {
+        reply({ id: request.id, count: store.pruneHistory(request.cutoff, request.budget) });
+        return;
       } else {
         store.close();
         store = null;
@@ -93,7 +112,7 @@ export function createJournalHandler(
   };
 }
 
-type Pending = { resolve: () => void; reject: (err: Error) => void };
+type Pending = { resolve: (count: number) => void; reject: (err: Error) => void };
 
 /** A {@link Journal} on a worker thread with its own connection to the database file. */
 export class WorkerJournal implements Journal {
@@ -119,7 +138,7 @@ export class WorkerJournal implements Journal {
       const pending = this.#pending.get(data.id);
       if (!pending) return;
       this.#pending.delete(data.id);
-      if (data.error === undefined) pending.resolve();
+      if (data.error === undefined) pending.resolve(data.count ?? 0);
       else pending.reject(new Error(data.error));
     };
     this.#worker.onerror = (event) => {
@@ -145,22 +164,34 @@ export class WorkerJournal implements Journal {
     return this.#request({ op: "createMap", record });
   }
 
+  addVersion(version: NewVersion): Promise<void> {
+    return this.#request({ op: "addVersion", version });
+  }
+
+  async pruneHistory(cutoff: number, budget: number): Promise<number> {
+    return await this.#counted({ op: "pruneHistory", cutoff, budget });
+  }
+
   close(): Promise<void> {
-    this.#closed ??= (this.#failed ? Promise.resolve() : this.#post({ op: "close" }))
+    this.#closed ??= (this.#failed ? Promise.resolve() : this.#post({ op: "close" }).then(() => {}))
       .finally(() => this.#worker.terminate());
     return this.#closed;
   }
 
-  #request(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
+  async #request(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
+    await this.#counted(message);
+  }
+
+  #counted(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
     if (this.#closed) return Promise.reject(new Error("journal is closed"));
     // Nothing posted to a dead worker would ever be answered.
     if (this.#failed) return Promise.reject(this.#failed);
     return this.#post(message);
   }
 
-  #post(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
+  #post(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
     const id = this.#nextId++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ ...message, id });
     });

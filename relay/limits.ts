@@ -57,6 +57,11 @@ export interface Limits {
   maxComments: number;
   /** Comment requests per minute per connection, 10 at once (then `rate_limited`). @default 30 */
   commentRate: number;
+  /**
+   * Days of edit history kept; older edits already in a snapshot are pruned (named versions stay).
+   * 0 keeps all. @default 0
+   */
+  historyDays: number;
 }
 
 /** The default {@link Limits}. */
@@ -85,4 +90,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   bodyTimeoutMs: 30_000,
   maxComments: 10_000,
   commentRate: 30,
+  historyDays: 0,
 });

@@ -17,7 +17,9 @@ export type Refusal =
   | "invalid"
   | "unavailable"
   | "capacity"
-  | "not_saved";
+  | "not_saved"
+  | "bad_request"
+  | "gone";
 
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };

@@ -104,6 +104,7 @@ const LIMIT_SPECS: LimitSpec[] = [
     min: 1,
     help: "comment requests per minute per connection",
   },
+  { key: "historyDays", flag: "history-days", min: 0, help: "days of edit history kept (0: all)" },
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */

@@ -46,6 +46,7 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   bodyTimeoutMs: "body-timeout-ms",
   maxComments: "max-comments",
   commentRate: "comment-rate",
+  historyDays: "history-days",
 };
 
 Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {

@@ -284,6 +284,13 @@ function createOpSchema(limits: SchemaLimits, inbound = true) {
   return Op;
 }
 
+/** Longest `label` an edit may carry, in characters. */
+export const MAX_EDIT_LABEL = 200;
+const EditLabelSchema = v.pipe(
+  v.string("label must be a string"),
+  v.maxLength(MAX_EDIT_LABEL, `label may be at most ${MAX_EDIT_LABEL} characters`),
+);
+
 /** Builds the schema for everything a client may send, for the given limits. */
 export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
   const Op = createOpSchema(limits);
@@ -314,6 +321,8 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
         v.minLength(1, "an edit needs at least one op"),
         v.maxLength(limits.maxOpsPerEdit, `an edit may hold at most ${limits.maxOpsPerEdit} ops`),
       ),
+      // Extension: words for the history ("Restored version 'X'"), kept and echoed as sent.
+      label: v.optional(EditLabelSchema),
     }),
     // `1e999` parses as Infinity, which the pong could only echo as `null`.
     v.object({
@@ -502,6 +511,8 @@ export const EditFrameSchema = v.object({
   name: v.optional(v.string()),
   color: v.optional(v.string()),
   at: v.optional(v.number()),
+  /** Extension: the edit's label, as its author sent it. */
+  label: v.optional(v.string()),
 });
 /** An accepted edit as broadcast and journaled. */
 export type EditFrame = v.InferOutput<typeof EditFrameSchema>;

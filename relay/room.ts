@@ -285,7 +285,8 @@ export class Room {
    * Applies an edit atomically and gives it the next `seq`. The echo is queued on every peer,
    * author included; the hub sends it only after {@link Room.takeUnsaved} entries are durable.
    * With `author`, the frame carries the author's name, colour and time, and every feature it
-   * leaves on the map records them as its `meta` (who last changed it, kept in snapshots).
+   * leaves on the map records them as its `meta` (who last changed it, kept in snapshots). A
+   * `label` is kept in the frame as sent.
    */
   edit(
     by: string,
@@ -294,6 +295,7 @@ export class Room {
     client?: string,
     ticket = 0,
     author?: FeatureMeta,
+    label?: string,
   ): Accepted | Rejection {
     const dedupeKey = client === undefined ? null : `${client}\u0000${id}`;
     const earlier = dedupeKey === null ? undefined : this.#recentIds.get(dedupeKey);
@@ -309,8 +311,18 @@ export class Room {
     const seq = ++this.#seq;
     const frame = JSON.stringify(
       author
-        ? { type: "edit", seq, by, id, ops, name: author.by, color: author.color, at: author.at }
-        : { type: "edit", seq, by, id, ops },
+        ? {
+          type: "edit",
+          seq,
+          by,
+          id,
+          ops,
+          name: author.by,
+          color: author.color,
+          at: author.at,
+          label,
+        }
+        : { type: "edit", seq, by, id, ops, label },
     );
     const entry = { seq, frame };
     this.#unsaved.push(entry);
@@ -336,7 +348,7 @@ export class Room {
     for (const peer of this.#peers.values()) if (peer.comments) peer.enqueue(frame, ticket);
   }
 
-  /** The feature `fid` as it is now, or undefined (for comment anchors). */
+  /** The feature `fid` as it is now, or undefined (for comment anchors, and the history's titles). */
   feature(fid: string): StoredFeature | undefined {
     return this.#features.get(fid);
   }

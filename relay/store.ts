@@ -2,6 +2,8 @@
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import type { CommentRow, StoredComments } from "./comments.ts";
+import { HistoryTables } from "./history_store.ts";
+import type { NewVersion } from "./history_store.ts";
 
 /** SQL for a new epoch: 128 random bits as 32 hex digits (not a secret, only never reused). */
 const NEW_EPOCH = "lower(hex(randomblob(16)))";
@@ -132,7 +134,8 @@ export class Store {
   #getRecord: StatementSync;
   #insertEdit: StatementSync;
   #saveSnapshot: StatementSync;
-  #prune: StatementSync;
+  #snapshotOf: StatementSync;
+  #snapshotSeqOf: StatementSync;
   #tail: StatementSync;
   #history: StatementSync;
   #countMaps: StatementSync;
@@ -142,6 +145,8 @@ export class Store {
   #putSettings: StatementSync;
   #settings: StatementSync;
   #depth = 0;
+  /** The journal read as history: pages, per-feature index, kept snapshots, named versions. */
+  readonly history: HistoryTables;
 
   /** Opens (or creates) the database at `path` and its schema. */
   constructor(options: StoreOptions) {
@@ -189,6 +194,7 @@ export class Store {
       ) WITHOUT ROWID;
     `);
     this.#addEpochs();
+    this.history = new HistoryTables(this.#db);
     this.#insertMap = this.#db.prepare(
       "INSERT INTO maps (id, title, edit_hash, view_hash, created_at, epoch) " +
         `VALUES (?, ?, ?, ?, ?, ${NEW_EPOCH})`,
@@ -204,7 +210,8 @@ export class Store {
     this.#saveSnapshot = this.#db.prepare(
       "UPDATE maps SET snapshot_seq = ?, snapshot = ? WHERE id = ? AND snapshot_seq <= ?",
     );
-    this.#prune = this.#db.prepare("DELETE FROM edits WHERE map_id = ? AND seq <= ?");
+    this.#snapshotOf = this.#db.prepare("SELECT snapshot FROM maps WHERE id = ?");
+    this.#snapshotSeqOf = this.#db.prepare("SELECT snapshot_seq FROM maps WHERE id = ?");
     this.#tail = this.#db.prepare(
       "SELECT seq, frame FROM edits WHERE map_id = ? AND seq > ? ORDER BY seq",
     );
@@ -281,6 +288,20 @@ export class Store {
     }
   }
 
+  /**
+   * Runs `fn` in one read transaction, so everything it reads is of one moment (a snapshot of the
+   * write-ahead log) however the other connections write meanwhile. Joins an outer transaction.
+   */
+  read<T>(fn: () => T): T {
+    if (this.#depth > 0 || this.#db.isTransaction) return fn();
+    this.#db.exec("BEGIN");
+    try {
+      return fn();
+    } finally {
+      if (this.#db.isTransaction) this.#db.exec("COMMIT");
+    }
+  }
+
   /** Stores a new map. */
   createMap(record: MapRecord): void {
     this.#insertMap.run(
@@ -341,6 +362,7 @@ export class Store {
       );
     }
     for (const edit of edits) this.#insertEdit.run(mapId, edit.seq, edit.frame);
+    this.history.index(mapId, edits);
   }
 
   /** Appends several maps' edits in one transaction (all or nothing). */
@@ -366,14 +388,62 @@ export class Store {
   }
 
   /**
-   * Writes a snapshot of a map at `seq` and drops journal rows no longer needed: those at or
-   * before `seq - keep` (the rest stay for `since` catch-up after a restart).
+   * Writes a snapshot of a map at `seq`, so a load replays only the edits after it. The journal is
+   * the map's history and is not pruned here (only by {@link Store.pruneHistory}); `_keep`, the
+   * rows once kept for catch-up, is no longer needed and stays for the callers' sake.
    */
-  saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number): void {
+  saveSnapshot(mapId: string, seq: number, featuresJson: string, _keep = 0): void {
     this.transaction(() => {
       this.#saveSnapshot.run(seq, featuresJson, mapId, seq);
-      this.#prune.run(mapId, seq - keep);
+      this.history.keepSnapshot(mapId, seq, featuresJson);
     });
+  }
+
+  /**
+   * Deletes history older than `cutoff` (ms since 1970), at most `budget` journal rows in one
+   * transaction (so the writes waiting behind it wait little): never an edit after a map's latest
+   * snapshot (a load needs it), never what a named version needs (it keeps its own features).
+   * Returns the rows deleted; when it equals `budget` there may be more to prune.
+   */
+  pruneHistory(cutoff: number, budget: number): number {
+    return this.transaction(() => {
+      let deleted = 0;
+      for (const map of this.history.mapsWithHistory()) {
+        if (deleted >= budget) break;
+        deleted += this.history.prune(
+          map.id,
+          {
+            seq: map.snapshotSeq,
+            featuresJson: () => {
+              const row = this.#snapshotOf.get(map.id);
+              return row?.snapshot === null || row?.snapshot === undefined
+                ? null
+                : String(row.snapshot);
+            },
+          },
+          cutoff,
+          budget - deleted,
+        );
+      }
+      return deleted;
+    });
+  }
+
+  /** A map's latest snapshot: its seq (0 when none) and, read only when asked, its features. */
+  latestSnapshot(mapId: string): { seq: number; featuresJson: () => string | null } {
+    const row = this.#snapshotSeqOf.get(mapId);
+    return {
+      seq: Number(row?.snapshot_seq ?? 0),
+      featuresJson: () => {
+        const r = this.#snapshotOf.get(mapId);
+        return r?.snapshot === null || r?.snapshot === undefined ? null : String(r.snapshot);
+      },
+    };
+  }
+
+  /** Stores a named version with its features, durably. */
+  addVersion(version: NewVersion): void {
+    this.transaction(() => this.history.addVersion(version));
   }
 
   /** How many maps exist. */

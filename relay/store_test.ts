@@ -116,20 +116,21 @@ Deno.test("Store.transaction: a nested call joins the outer transaction", () => 
   }
 });
 
-Deno.test("Store: snapshot + prune + reload gives the snapshot, the tail and recent history", () => {
+Deno.test("Store: a snapshot prunes nothing (the journal is history); reload gives the snapshot, the tail and recent history", () => {
   const store = new Store({ path: ":memory:" });
   try {
     store.createMap(record("map-aaaaaaaa"));
     store.transaction(() => store.appendEdits("map-aaaaaaaa", [1, 2, 3, 4, 5, 6, 7, 8].map(frame)));
     const features = JSON.stringify([{ type: "Feature", id: "a", geometry: null, properties: {} }]);
-    // Snapshot at 6, keeping 2 journal rows at or before it for catch-up: rows 1-4 go.
+    // Snapshot at 6: the load replays only 7 and 8, but every row stays in the journal.
     store.saveSnapshot("map-aaaaaaaa", 6, features, 2);
     const loaded = store.loadMap("map-aaaaaaaa", 100);
     assert.ok(loaded);
     assert.equal(loaded.snapshotSeq, 6);
     assert.equal(loaded.snapshot, features);
     assert.deepEqual(loaded.tail, [frame(7), frame(8)]);
-    assert.deepEqual(loaded.history, [frame(5), frame(6)]);
+    assert.deepEqual(loaded.history, [1, 2, 3, 4, 5, 6].map(frame));
+    assert.equal(store.history.oldest("map-aaaaaaaa"), 1);
     // The history limit keeps the newest rows.
     assert.deepEqual(store.loadMap("map-aaaaaaaa", 1)?.history, [frame(6)]);
   } finally {
@@ -178,7 +179,7 @@ Deno.test("Store: a second Store on the same file sees committed data (durable a
     assert.deepEqual(loaded?.record, record("map-aaaaaaaa"));
     assert.equal(loaded?.snapshot, "[]");
     assert.deepEqual(loaded?.tail, [frame(2)]);
-    assert.deepEqual(loaded?.history, []);
+    assert.deepEqual(loaded?.history, [frame(1)]);
     // And it keeps working: the journal continues after the reopen.
     reopened.transaction(() => reopened.appendEdits("map-aaaaaaaa", [frame(3)]));
     assert.deepEqual(reopened.loadMap("map-aaaaaaaa", 10)?.tail, [frame(2), frame(3)]);
@@ -233,7 +234,7 @@ Deno.test("Store: edits that do not continue a map's journal are refused, so no 
     );
     assert.deepEqual(store.loadMap("map-aaaaaaaa", 100)?.tail, [frame(1), frame(2)]);
     assert.deepEqual(store.loadMap("map-bbbbbbbb", 100)?.tail, []);
-    // After a snapshot that pruned every row, the journal continues after the snapshot.
+    // After a snapshot (and whatever retention pruned), the journal continues after the snapshot.
     store.saveSnapshot("map-aaaaaaaa", 2, "[]", 0);
     assert.throws(() => store.appendBatches([{ mapId: "map-aaaaaaaa", entries: [frame(2)] }]));
     store.appendBatches([{ mapId: "map-aaaaaaaa", entries: [frame(3)] }]);

@@ -131,6 +131,8 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     `${ROOT}relay/places_worker.ts`,
     "--include",
     `${ROOT}relay/export_worker.ts`,
+    "--include",
+    `${ROOT}relay/history_reader_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

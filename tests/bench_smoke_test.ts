@@ -68,3 +68,23 @@ Deno.test("bench/import_points.ts in small: a second peer gets every point, by t
   assert.equal(stdout.match(/the second peer had all 3000 after \d+ ms/g)?.length, 2, stdout);
   assert.match(stdout, /import API: answer 200 \(3000 features, 1 edits\)/);
 });
+
+Deno.test("bench/history.ts in small: a version 2 999 edits back, history pages, disk per edit", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}bench/history.ts`, "--edits", "3000", "--features", "200"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.ok(
+    out.success,
+    `bench/history.ts exited with ${out.code}:\n${
+      new TextDecoder().decode(out.stderr).slice(-3000)
+    }`,
+  );
+  assert.match(stdout, /features\?at=SEQ 2999 edits back: [\d.]+ ms median/);
+  assert.match(stdout, /history first page \(50\): [\d.]+ ms/);
+  assert.match(stdout, /SQLite file: [\d.]+ MiB = [\d.]+ MiB per 100 000 edits/);
+});

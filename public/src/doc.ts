@@ -6,6 +6,8 @@ import { applyFrame, applyOp, type FeatureMap, inverseOps, opFid } from "../../r
 export interface PendingEdit {
   id: EditId;
   ops: EditOp[];
+  /** Extension: what the edit was, for the map's history ("Restored version 'X'"). */
+  label?: string;
 }
 
 /** What happened to one incoming edit frame. */
@@ -113,10 +115,10 @@ export class MapDoc {
    * Applies a local edit at once (optimistically) and queues it as pending. Returns the ops that
    * undo it, or `null` (and changes nothing) when it names a feature that is not there.
    */
-  local(id: EditId, ops: EditOp[]): EditOp[] | null {
+  local(id: EditId, ops: EditOp[], label?: string): EditOp[] | null {
     const inverse = inverseOps(this.#visible, ops);
     if (inverse === null) return null;
-    this.#pending.push({ id, ops });
+    this.#pending.push(label === undefined ? { id, ops } : { id, ops, label });
     const touched = new Set<string>();
     for (const op of ops) {
       applyOp(this.#visible, op);

@@ -4,6 +4,7 @@ import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
 import { FeatureTable } from "./feature_table.ts";
 import { FindBox } from "./find.ts";
+import { addHistory } from "./history.ts";
 import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
 import { ImportExport, importLimits } from "./import_export.ts";
@@ -84,10 +85,14 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     onFeatures: (fids) => {
       features.update(fids);
       table.update(fids);
+      versionHistory.changed();
       comments.featuresChanged(fids);
     },
     comments: true,
-    onMessage: (m) => comments.receive(m),
+    onMessage: (m) => {
+      comments.receive(m);
+      if (m.type === "comment") versionHistory.changed(true);
+    },
     onPeers: () => people.render(),
     onPresence: (peer, what) => people.presence(peer, what),
     onStatus: (s) => status.render(s),
@@ -127,6 +132,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     onResize: () => map.invalidateSize(),
     limits: { maxOps: importLimits(config).maxOps, maxBytes: importLimits(config).maxFrameBytes },
   }).onAdd();
+  const versionHistory = addHistory({ map, session, mapId, key: link.key, config });
   const people = new PeopleList({ map, session, presence: new PresenceLayers(map) });
   const status = new StatusView({
     status: byId("status", HTMLElement),

@@ -133,6 +133,13 @@ export class PropsPanel {
         title: located === 0 ? "This feature has no location" : "",
         onclick: () => this.#options.zoomTo(feature.id),
       }, "Zoom to"),
+      // Heard by the history panel (public/src/history_panel.ts).
+      h("button", {
+        type: "button",
+        class: "link",
+        onclick: () =>
+          dispatchEvent(new CustomEvent("duplex:feature-history", { detail: { fid: feature.id } })),
+      }, "History of this feature"),
       h("button", {
         type: "button",
         class: "link comment-on",

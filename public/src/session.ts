@@ -81,6 +81,13 @@ export interface SessionOptions {
   onMessage?: (m: ServerMessage) => void;
 }
 
+/** A pending edit as the `edit` message that sends it (with its `label` when it has one). */
+function editMessage(p: PendingEdit): Record<string, unknown> {
+  return p.label === undefined
+    ? { type: "edit", id: p.id, ops: p.ops }
+    : { type: "edit", id: p.id, ops: p.ops, label: p.label };
+}
+
 interface UndoEntry {
   id: EditId;
   inverse: EditOp[];
@@ -219,10 +226,11 @@ export class Session {
 
   /**
    * Applies an edit locally and sends it (or keeps it for when the link is back). The promise
-   * settles when the relay accepts or rejects it.
+   * settles when the relay accepts or rejects it. `label` (an extension) names the edit in the
+   * map's history, e.g. "Restored version 'Before the field trip'".
    */
-  edit(ops: EditOp[]): Promise<EditOutcome> {
-    const result = this.#submit(ops);
+  edit(ops: EditOp[], label?: string): Promise<EditOutcome> {
+    const result = this.#submit(ops, label);
     if (!result.ok) return Promise.resolve(result);
     this.#undo.push({ id: result.id, inverse: result.inverse });
     this.#redo.length = 0;
@@ -250,7 +258,7 @@ export class Session {
     });
     const ids = new Set(edits.map((e) => e.id));
     const sent = this.doc.pending.filter((p) => ids.has(p.id));
-    this.#connection.send(sent.map((p) => ({ type: "edit", id: p.id, ops: p.ops })));
+    this.#connection.send(sent.map(editMessage));
     this.#emitStatus();
     return outcomes;
   }
@@ -312,6 +320,7 @@ export class Session {
 
   #submit(
     ops: EditOp[],
+    label?: string,
   ):
     | { ok: true; id: EditId; inverse: EditOp[]; outcome: Promise<EditOutcome> }
     | { ok: false; id: null; code: string; message: string } {
@@ -321,7 +330,7 @@ export class Session {
     const max = this.#options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     // Any depth: the compact native writer gives up near a few thousand levels in Chromium. The
     // same text is measured and sent.
-    const text = stringifyAnyDepth({ type: "edit", id, ops });
+    const text = stringifyAnyDepth(editMessage({ id, ops, label }));
     if (utf8Exceeds(text, max)) {
       const size = new TextEncoder().encode(text).length;
       const amount = (n: number) =>
@@ -332,7 +341,7 @@ export class Session {
       this.#options.onNotice?.(message, "error");
       return { ok: false, id: null, code: "too_large", message };
     }
-    const inverse = this.doc.local(id, ops);
+    const inverse = this.doc.local(id, ops, label);
     if (inverse === null) {
       return {
         ok: false,
@@ -367,9 +376,7 @@ export class Session {
         }
         // Send whatever is still pending again, in order: after `ops` the relay has not applied
         // it; after a snapshot it may have, and answers `duplicate` (settled below as done).
-        this.#connection.send(
-          this.doc.pending.map((p) => ({ type: "edit", id: p.id, ops: p.ops })),
-        );
+        this.#connection.send(this.doc.pending.map(editMessage));
         if (this.#lastView) {
           this.#connection.send({ type: "view", ...this.#lastView });
         }

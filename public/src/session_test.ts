@@ -228,3 +228,24 @@ Deno.test("edits restored from the last visit are applied and sent once after we
   t.reconnect();
   assert.deepEqual(editIds(t.welcome(8, [pointA]).sent), []);
 });
+
+Deno.test("an edit's label travels in its frame, and again when it is re-sent after a reconnect", () => {
+  const t = setup();
+  t.session.start();
+  t.welcome(0);
+  void t.session.edit([{ op: "put", feature: pointA }], "Restored version 'Start'");
+  const first = t.links.at(-1)!.sent.find((m) => (m as { type: string }).type === "edit");
+  assert.deepEqual(first, {
+    type: "edit",
+    id: "c-1",
+    ops: [{ op: "put", feature: pointA }],
+    label: "Restored version 'Start'",
+  });
+  t.reconnect();
+  const link = t.welcome(0);
+  const again = link.sent.find((m) => (m as { type: string }).type === "edit");
+  assert.equal((again as { label?: string }).label, "Restored version 'Start'");
+  void t.session.edit([{ op: "del", fid: "a" }]);
+  const plain = link.sent.filter((m) => (m as { type: string }).type === "edit").at(-1);
+  assert.equal(Object.hasOwn(plain as object, "label"), false, "no label key without a label");
+});

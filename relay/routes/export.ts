@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { EXPORT_FORMATS, exportName, FORMAT_INFO, isExportFormat } from "../export_names.ts";
 import type { Exports } from "../exports.ts";
 import type { MapApi } from "../map_api.ts";
+import type { Outcome } from "../map_registry.ts";
 import { problem, requestKey } from "./common.ts";
 import { REFUSAL_STATUS } from "./maps.ts";
 
@@ -16,6 +17,7 @@ export async function exportResponse(
   api: MapApi,
   exports: Exports,
   format: string,
+  read?: () => Promise<Outcome<{ title: string; featuresJson: string }>>,
 ): Promise<Response> {
   if (!isExportFormat(format)) {
     return problem(
@@ -26,7 +28,9 @@ export async function exportResponse(
       }`,
     );
   }
-  const result = await api.readForExport(c.req.param("id") ?? "", requestKey(c));
+  const result = read
+    ? await read()
+    : await api.readForExport(c.req.param("id") ?? "", requestKey(c));
   if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
   const { title, featuresJson } = result.value;
   const info = FORMAT_INFO[format];

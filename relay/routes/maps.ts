@@ -22,6 +22,8 @@ export const REFUSAL_STATUS: Record<Refusal, number> = {
   unavailable: 500,
   capacity: 503,
   not_saved: 503,
+  bad_request: 400,
+  gone: 410,
 };
 
 const MAX_TITLE = 200;
@@ -99,6 +101,24 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
 
   app.get("/api/maps/:id/features", async (c) => {
     const format = c.req.query("format");
+    const atText = c.req.query("at");
+    if (atText !== undefined) {
+      const at = seqParam(atText);
+      if (at === null) return problem(c, 400, "at must be a seq: a whole number >= 0");
+      const read = () => hub.history.featuresAt(c.req.param("id"), requestKey(c), at);
+      if (format !== undefined) {
+        const res = await exportResponse(c, hub.api, exports, format, read);
+        if (res.ok) res.headers.set("x-seq", String(at));
+        return res;
+      }
+      const result = await read();
+      if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
+      return c.body(`{"type":"FeatureCollection","features":${result.value.featuresJson}}`, 200, {
+        "content-type": "application/geo+json",
+        "cache-control": "no-store",
+        "x-seq": String(at),
+      });
+    }
     if (format !== undefined) return await exportResponse(c, hub.api, exports, format);
     const result = await hub.api.readFeatures(c.req.param("id"), requestKey(c));
     if (!result.ok) return problem(c, REFUSAL_STATUS[result.reason], result.message);
@@ -159,6 +179,11 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
       slot.release();
     }
   });
+}
+
+/** A seq from a query parameter (a whole number >= 0), or `null`. */
+export function seqParam(text: string): number | null {
+  return /^\d{1,15}$/.test(text) ? Number(text) : null;
 }
 
 function parseJson(text: string): unknown {

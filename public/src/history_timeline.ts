@@ -1,0 +1,139 @@
+/** The timeline list of the history panel: sessions of one author, each expandable to its single edits and comments, named versions marked. */
+import { h } from "./dom.ts";
+import {
+  changeList,
+  type HistoryEntry,
+  type NamedVersion,
+  rangeText,
+  sessionWords,
+  type TimelineItem,
+  type TimelineSession,
+} from "./history_model.ts";
+
+/** Options for {@link TimelineView}. */
+export interface TimelineViewOptions {
+  /** An edit was clicked: preview the map right after it. */
+  preview: (entry: HistoryEntry) => void;
+  /** A session was expanded or collapsed: render again. */
+  rerender: () => void;
+}
+
+/** Renders sessions into an `<ol>`; which sessions are expanded survives a render. */
+export class TimelineView {
+  /** The list element. */
+  readonly element: HTMLOListElement = h("ol", {
+    class: "history-list",
+    "aria-label": "Edits and comments, newest first",
+  });
+  #o: TimelineViewOptions;
+  #expanded = new Set<number>();
+  #versions: readonly NamedVersion[] = [];
+  #now = 0;
+
+  constructor(options: TimelineViewOptions) {
+    this.#o = options;
+  }
+
+  /** Shows these sessions, marking the named versions; `now` is the clock times are told against. */
+  render(
+    sessions: readonly TimelineSession[],
+    versions: readonly NamedVersion[],
+    now: number,
+  ): void {
+    this.#versions = versions;
+    this.#now = now;
+    this.element.replaceChildren(...sessions.map((s) => this.#session(s)));
+  }
+
+  /** Empties the list and forgets which sessions were expanded. */
+  clear(): void {
+    this.#expanded.clear();
+    this.element.replaceChildren();
+  }
+
+  /** Marks the entries of edit `seq` as the one previewed (none for `null`). */
+  mark(seq: number | null): void {
+    for (const el of this.element.querySelectorAll<HTMLElement>("[data-seq]")) {
+      el.classList.toggle("current", Number(el.dataset.seq) === seq);
+    }
+  }
+
+  #session(s: TimelineSession): HTMLElement {
+    const newest = s.items.find((i) => i.kind === "edit");
+    const key = newest?.kind === "edit" ? newest.entry.seq : -s.to;
+    const open = this.#expanded.has(key);
+    const words = sessionWords(s.items.map((i) => i.kind === "edit" ? i.entry.summary : i.text));
+    const head = h(
+      "button",
+      {
+        type: "button",
+        class: "history-session-head",
+        ...(newest?.kind === "edit" ? { "data-seq": String(newest.entry.seq) } : {}),
+        onclick: () => newest?.kind === "edit" && void this.#o.preview(newest.entry),
+      },
+      h("span", { class: "history-when" }, rangeText(s.from, s.to, { now: this.#now })),
+      h(
+        "span",
+        { class: "history-who" },
+        h("span", { class: "dot", style: `background:${s.color}` }),
+        s.name,
+      ),
+      h("span", { class: "history-words" }, words),
+      ...this.#marks(s.items),
+    );
+    const toggle = s.items.length > 1 &&
+      h("button", {
+        type: "button",
+        class: "link history-expand",
+        "aria-expanded": String(open),
+        onclick: () => {
+          if (open) this.#expanded.delete(key);
+          else this.#expanded.add(key);
+          this.#o.rerender();
+        },
+      }, open ? "Hide the single changes" : `Show ${s.items.length} single changes`);
+    const detail = open &&
+      h("ol", { class: "history-items" }, ...s.items.map((i) => this.#item(i)));
+    return h("li", { class: "history-session" }, head, toggle, detail);
+  }
+
+  #item(item: TimelineItem): HTMLElement {
+    if (item.kind === "comment") {
+      return h(
+        "li",
+        { class: "history-comment" },
+        `${this.#time(item.at)} ${item.name} ${item.text}`,
+      );
+    }
+    const e = item.entry;
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: "history-entry",
+          "data-seq": String(e.seq),
+          title: changeList(e),
+          onclick: () => void this.#o.preview(e),
+        },
+        h("span", { class: "history-when" }, this.#time(e.at)),
+        ` ${e.name} ${e.summary}`,
+        ...this.#marks([item]),
+      ),
+    );
+  }
+
+  /** Badges of the named versions at these items' seqs. */
+  #marks(items: readonly TimelineItem[]): HTMLElement[] {
+    const seqs = new Set(items.flatMap((i) => i.kind === "edit" ? [i.entry.seq] : []));
+    return this.#versions.filter((ver) => seqs.has(ver.seq)).map((ver) =>
+      h("span", { class: "history-badge" }, ver.name)
+    );
+  }
+
+  #time(ms: number): string {
+    return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" }).format(ms);
+  }
+}

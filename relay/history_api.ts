@@ -1,0 +1,224 @@
+/** The HTTP API's work on a map's history: pages of edits, the map at a seq, named versions. */
+import type { Journal } from "./journal.ts";
+import type { MapRegistry, Outcome } from "./map_registry.ts";
+import type { HistoryReader } from "./history_reader.ts";
+import type { VersionInfo } from "./history_store.ts";
+import { summaryOf, titleOf } from "./history_words.ts";
+import type { Change } from "./history_words.ts";
+import type { Room } from "./room.ts";
+import type { Store } from "./store.ts";
+
+/** One edit as `GET .../history` lists it. */
+export interface HistoryEntry {
+  /** The edit's seq. */
+  seq: number;
+  /** When the relay accepted it (ms), or `null` for an edit stored without a time. */
+  at: number | null;
+  /** Its author's name then, or `null`. */
+  name: string | null;
+  /** Its author's colour then, or `null`. */
+  color: string | null;
+  /** The author's peer id (`"api"` for an import). */
+  by: string;
+  /** The author's id for the edit. */
+  id: string | number;
+  /** The edit's label, or `null`. */
+  label: string | null;
+  /** What it did, in words, without the author. */
+  summary: string;
+  /** What it did per op (the first {@link MAX_CHANGES}). */
+  changes: Change[];
+  /** How many changes were left out of `changes`, when some were. */
+  more?: number;
+}
+
+/** A page of history, newest first. */
+export interface HistoryPage {
+  /** The map's latest seq. */
+  seq: number;
+  /** The oldest seq still kept (retention). */
+  oldest: number;
+  /** `before` for the next page, or `null` at the end. */
+  next: number | null;
+  /** The entries. */
+  entries: HistoryEntry[];
+}
+
+/** A request for a page of history. */
+export interface HistoryQuery {
+  /** Only entries with a smaller seq; from the head when absent. */
+  before?: number;
+  /** Entries at most. */
+  limit: number;
+  /** Only entries touching this feature. */
+  fid?: string;
+}
+
+/** A named version to create. */
+export interface VersionRequest {
+  /** Its name (1 to 200 characters). */
+  name: string;
+  /** Who names it. */
+  author: string;
+  /** The seq it names. @default the map's latest */
+  seq?: number;
+}
+
+/** What {@link HistoryApi} needs from the hub. */
+export interface HistoryApiOptions {
+  /** The maps, for the key check. */
+  maps: MapRegistry;
+  /** The relay's own connection to the database, for reads. */
+  store: Store;
+  /** Where named versions are written. */
+  journal: Journal;
+  /** Where past states are rebuilt (a worker thread with a database file). */
+  reader: HistoryReader;
+  /** Milliseconds clock. */
+  now: () => number;
+  /** Waits until what `room` shows is durable; false when its commit failed meanwhile. */
+  madeDurable(room: Room): Promise<boolean>;
+}
+
+const UNREADABLE = {
+  ok: false,
+  reason: "capacity",
+  message: "the map's history could not be read just now; try again",
+} as const;
+const NOT_SAVED = {
+  ok: false,
+  reason: "not_saved",
+  message: "the map could not be saved; try again",
+} as const;
+
+/** Reads history from the store, after what the room shows is durable (so it is in the store). */
+export class HistoryApi {
+  #o: HistoryApiOptions;
+
+  /** An API on the hub's maps and store. */
+  constructor(options: HistoryApiOptions) {
+    this.#o = options;
+  }
+
+  async #open(mapId: string, key: string): Promise<Outcome<{ room: Room; editor: boolean }>> {
+    const auth = this.#o.maps.open(mapId, key);
+    if (!auth.ok) return auth;
+    const { room, role } = auth.value;
+    if (!await this.#o.madeDurable(room)) return NOT_SAVED;
+    return { ok: true, value: { room, editor: role === "editor" } };
+  }
+
+  /**
+   * A page of the map's edits, newest first; for either key. Read (frames parsed) by the reader;
+   * names only the live map knows are filled in here, then the summary is said.
+   */
+  async page(mapId: string, key: string, query: HistoryQuery): Promise<Outcome<HistoryPage>> {
+    const opened = await this.#open(mapId, key);
+    if (!opened.ok) return opened;
+    const { room } = opened.value;
+    const before = Math.min(query.before ?? room.seq + 1, room.seq + 1);
+    let read;
+    try {
+      read = await this.#o.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
+    } catch {
+      return UNREADABLE;
+    }
+    const named = (change: Change) => {
+      change.title ??= titleOf(room.feature(change.fid)?.properties);
+    };
+    const entries = read.entries.map(({ tally, ...entry }): HistoryEntry => {
+      entry.changes.forEach(named);
+      for (const t of tally) named(t.first);
+      const { changes, more, ...rest } = entry;
+      return {
+        ...rest,
+        summary: summaryOf(tally, entry.label),
+        changes,
+        ...(more === undefined ? {} : { more }),
+      };
+    });
+    return {
+      ok: true,
+      value: { seq: room.seq, oldest: read.oldest ?? room.seq + 1, next: read.next, entries },
+    };
+  }
+
+  /**
+   * The map's title and its features right after edit `at` (a JSON array without `meta`), for
+   * either key: `bad_request` past the head, `gone` when retention pruned what it needs.
+   */
+  async featuresAt(
+    mapId: string,
+    key: string,
+    at: number,
+  ): Promise<Outcome<{ title: string; featuresJson: string }>> {
+    const opened = await this.#open(mapId, key);
+    if (!opened.ok) return opened;
+    const { room } = opened.value;
+    const json = await this.#stateAt(room, at);
+    if (!json.ok) return json;
+    return { ok: true, value: { title: room.record.title, featuresJson: json.value } };
+  }
+
+  async #stateAt(room: Room, at: number): Promise<Outcome<string>> {
+    if (at > room.seq) {
+      return {
+        ok: false,
+        reason: "bad_request",
+        message: `at=${at} is after the map's latest edit (seq ${room.seq})`,
+      };
+    }
+    if (at === room.seq) return { ok: true, value: room.exportFeaturesJson() };
+    let json: string | null;
+    try {
+      json = await this.#o.reader.featuresAt(room.id, at);
+    } catch {
+      return UNREADABLE;
+    }
+    if (json === null) {
+      return {
+        ok: false,
+        reason: "gone",
+        message: `the map's history before seq ${
+          this.#o.store.history.oldest(room.id) ?? room.seq + 1
+        } is no longer kept (retention); at=${at} cannot be shown`,
+      };
+    }
+    return { ok: true, value: json };
+  }
+
+  /** The map's named versions, newest first; for either key. */
+  async versions(mapId: string, key: string): Promise<Outcome<{ versions: VersionInfo[] }>> {
+    const opened = await this.#open(mapId, key);
+    if (!opened.ok) return opened;
+    return { ok: true, value: { versions: this.#o.store.history.versions(mapId) } };
+  }
+
+  /** Names the map's state at `seq` (default: now), keeping its features; edit key only. */
+  async addVersion(
+    mapId: string,
+    key: string,
+    request: VersionRequest,
+  ): Promise<Outcome<VersionInfo>> {
+    const opened = await this.#open(mapId, key);
+    if (!opened.ok) return opened;
+    const { room, editor } = opened.value;
+    if (!editor) {
+      return {
+        ok: false,
+        reason: "forbidden",
+        message: "this key may view the map but not name versions",
+      };
+    }
+    const seq = request.seq ?? room.seq;
+    const json = await this.#stateAt(room, seq);
+    if (!json.ok) return json;
+    const version = { seq, name: request.name, at: this.#o.now(), author: request.author };
+    try {
+      await this.#o.journal.addVersion({ mapId, ...version, featuresJson: json.value });
+    } catch {
+      return NOT_SAVED;
+    }
+    return { ok: true, value: version };
+  }
+}

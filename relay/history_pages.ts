@@ -1,0 +1,86 @@
+/** A page of a map's history read from the store: each edit's frame parsed into changes and a tally. */
+import type { HistoryRow } from "./history_store.ts";
+import { changesOf, MAX_CHANGES, tallyOf } from "./history_words.ts";
+import type { Change, Tally } from "./history_words.ts";
+import type { EditFrame } from "./protocol.ts";
+import type { Store } from "./store.ts";
+
+/** One edit of a page as read, before the names only the live map knows are filled in. */
+export interface PageEntry {
+  /** The edit's seq. */
+  seq: number;
+  /** When the relay accepted it (ms), or `null` for an edit stored without a time. */
+  at: number | null;
+  /** Its author's name then, or `null`. */
+  name: string | null;
+  /** Its author's colour then, or `null`. */
+  color: string | null;
+  /** The author's peer id (`"api"` for an import). */
+  by: string;
+  /** The author's id for the edit. */
+  id: string | number;
+  /** The edit's label, or `null`. */
+  label: string | null;
+  /** What it did per op (the first {@link MAX_CHANGES}). */
+  changes: Change[];
+  /** How many changes were left out of `changes`, when some were. */
+  more?: number;
+  /** Its changes tallied by kind, for the summary. */
+  tally: Tally[];
+}
+
+/** A page of history as read. */
+export interface PageRead {
+  /** The oldest seq still kept, or `null` when the journal holds none. */
+  oldest: number | null;
+  /** `before` for the next page, or `null` at the end. */
+  next: number | null;
+  /** The entries, newest first. */
+  entries: PageEntry[];
+}
+
+/** What a page asks for. */
+export interface PageQuery {
+  /** Only edits with a smaller seq. */
+  before: number;
+  /** Edits at most. */
+  limit: number;
+  /** Only edits touching this feature. */
+  fid?: string;
+}
+
+/** Reads a page: one indexed range of journal rows, each frame parsed (whatever its size). */
+export function readPage(store: Store, mapId: string, query: PageQuery): PageRead {
+  const history = store.history;
+  const rows = history.page(mapId, query.before, query.limit + 1, query.fid);
+  const more = rows.length > query.limit;
+  const entries = rows.slice(0, query.limit).map((row) => entryOf(store, mapId, row));
+  return {
+    oldest: history.oldest(mapId),
+    next: more ? entries[entries.length - 1].seq : null,
+    entries,
+  };
+}
+
+function entryOf(store: Store, mapId: string, row: HistoryRow): PageEntry {
+  const frame = JSON.parse(row.frame) as EditFrame & { label?: string };
+  const all = changesOf(
+    frame,
+    (fid) => store.history.touch(mapId, fid, row.seq),
+    () => undefined,
+  );
+  const changes = all.slice(0, MAX_CHANGES);
+  const entry: PageEntry = {
+    seq: row.seq,
+    at: frame.at ?? null,
+    name: frame.name ?? null,
+    color: frame.color ?? null,
+    by: frame.by,
+    id: frame.id,
+    label: frame.label ?? null,
+    changes,
+    tally: tallyOf(all),
+  };
+  if (all.length > changes.length) entry.more = all.length - changes.length;
+  return entry;
+}

@@ -1,0 +1,32 @@
+/** A map as it was right after one edit: the nearest kept snapshot plus the journal replayed to it. */
+import { applyFrame } from "./edit_ops.ts";
+import type { FeatureMap } from "./edit_ops.ts";
+import type { HistoryTables } from "./history_store.ts";
+import type { EditFrame, StoredFeature } from "./protocol.ts";
+
+/** The features right after edit `at` as a JSON array without `meta`, or `null` when pruned. */
+export function featuresAt(
+  history: HistoryTables,
+  mapId: string,
+  at: number,
+  latest: { seq: number; featuresJson: () => string | null },
+): string | null {
+  const named = history.versionFeatures(mapId, at);
+  if (named !== null) return named;
+  let base = history.baseAt(mapId, at);
+  // The map's latest snapshot is a base too (it may not be one kept for history).
+  if (latest.seq <= at && latest.seq > (base?.seq ?? 0)) {
+    const json = latest.featuresJson();
+    if (json !== null) base = { seq: latest.seq, featuresJson: () => json };
+  }
+  const from = base?.seq ?? 0;
+  const rows = history.rows(mapId, from, at);
+  // Every edit from the base to `at` must still be there, or the state cannot be rebuilt.
+  if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
+  const features: FeatureMap = new Map();
+  if (base) {
+    for (const f of JSON.parse(base.featuresJson()) as StoredFeature[]) features.set(f.id, f);
+  }
+  for (const row of rows) applyFrame(features, JSON.parse(row.frame) as EditFrame);
+  return JSON.stringify([...features.values()].map(({ meta: _meta, ...f }) => f));
+}
