@@ -163,6 +163,17 @@ try {
   const fidFirst = await time(`${base}/history?${key}&fid=${fid}`);
   const fidDeep = await time(`${base}/history?${key}&fid=${fid}&before=1000`);
   const page = JSON.parse(first.body) as { entries: { summary: string }[] };
+  // The database as the edits made it (before the import below): its size with the write-ahead
+  // log folded in, which is what a checkpoint leaves in the file.
+  const raw = new DatabaseSync(path);
+  const pages = raw.prepare("PRAGMA page_count").get();
+  const pageSize = raw.prepare("PRAGMA page_size").get();
+  const fileBytes = Number(pages?.page_count) * Number(pageSize?.page_size);
+  const sizes = raw.prepare(
+    "SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
+  ).all();
+  const kept = raw.prepare("SELECT count(*) AS n FROM snapshots").get();
+  raw.close();
   // A page over big edits: an import of 20 000 points through the API (a few edits of thousands of
   // ops each, megabytes of frames to parse), read on the reader's thread.
   const points = Array.from({ length: 20_000 }, (_, i) => ({
@@ -178,15 +189,6 @@ try {
 
   await hub.close();
   store.close();
-  // The file as it would be copied: the write-ahead log folded in.
-  const raw = new DatabaseSync(path);
-  raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  const sizes = raw.prepare(
-    "SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC",
-  ).all();
-  const kept = raw.prepare("SELECT count(*) AS n FROM snapshots").get();
-  raw.close();
-  const fileBytes = (await Deno.stat(path)).size;
   const per100k = (n: number) => (n * 100_000) / EDITS;
   const MiB = (n: number) => `${(n / (1 << 20)).toFixed(1)} MiB`;
 

@@ -2,6 +2,7 @@
 import type { Journal } from "./journal.ts";
 import type { MapRegistry, Outcome } from "./map_registry.ts";
 import type { HistoryReader } from "./history_reader.ts";
+import type { PageRead } from "./history_pages.ts";
 import type { VersionInfo } from "./history_store.ts";
 import { summaryOf, titleOf } from "./history_words.ts";
 import type { Change } from "./history_words.ts";
@@ -78,6 +79,8 @@ export interface HistoryApiOptions {
   now: () => number;
   /** Waits until what `room` shows is durable; false when its commit failed meanwhile. */
   madeDurable(room: Room): Promise<boolean>;
+  /** A read failed (a bug or a damaged file): logged and counted; the caller is told to retry. */
+  failed(where: string, err: unknown, mapId: string): void;
 }
 
 const UNREADABLE = {
@@ -117,10 +120,11 @@ export class HistoryApi {
     if (!opened.ok) return opened;
     const { room } = opened.value;
     const before = Math.min(query.before ?? room.seq + 1, room.seq + 1);
-    let read;
+    let read: PageRead;
     try {
       read = await this.#o.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
-    } catch {
+    } catch (err) {
+      this.#o.failed("history_page", err, mapId);
       return UNREADABLE;
     }
     const named = (change: Change) => {
@@ -172,7 +176,8 @@ export class HistoryApi {
     let json: string | null;
     try {
       json = await this.#o.reader.featuresAt(room.id, at);
-    } catch {
+    } catch (err) {
+      this.#o.failed("history_at", err, room.id);
       return UNREADABLE;
     }
     if (json === null) {
@@ -216,7 +221,8 @@ export class HistoryApi {
     const version = { seq, name: request.name, at: this.#o.now(), author: request.author };
     try {
       await this.#o.journal.addVersion({ mapId, ...version, featuresJson: json.value });
-    } catch {
+    } catch (err) {
+      this.#o.failed("version_save", err, mapId);
       return NOT_SAVED;
     }
     return { ok: true, value: version };

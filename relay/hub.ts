@@ -185,6 +185,7 @@ export class Hub {
       reader: this.#historyReader,
       now: this.#now,
       madeDurable: (room) => this.#madeDurable(room),
+      failed: (where, err, map) => this.#internalError(where, err, map),
     });
     const retention = new Retention({
       days: this.limits.historyDays ?? 0,
