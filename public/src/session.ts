@@ -501,12 +501,13 @@ export class Session {
   #applyEdit(frame: EditFrame): boolean {
     const before = this.doc.confirmed;
     const fresh = frame.seq > this.doc.seq;
-    const mine = fresh && this.doc.pending.some((p) => p.id === frame.id);
+    const pending = fresh ? this.doc.pending.find((p) => p.id === frame.id) : undefined;
+    const mine = pending !== undefined;
     const entry = mine ? this.#entry(frame.id) : undefined;
-    if (entry) {
+    if (pending && entry) {
       // Undo restores what was there just before my edit in seq order, including changes by
       // others the relay ordered between my making it and its acceptance.
-      entry.inverse = inverseOps(before, frame.ops) ?? entry.inverse;
+      entry.inverse = inverseOps(before, pending.ops) ?? entry.inverse;
       entry.seq = frame.seq;
     }
     if (fresh && !mine) this.#marks.record(frame, before);

@@ -294,3 +294,58 @@ Deno.test("offline edits over unrelated remote changes report nothing", () => {
   assert.equal(t.session.doc.pending.length, 0);
   assert.deepEqual(t.reports, []);
 });
+
+Deno.test("redo after another person changed what my undo restored asks too", async () => {
+  const t = start("skip");
+  t.session.edit([{ op: "props", fid: "dam", set: { fill: "blue" } }]);
+  t.ack("c-1");
+  await t.session.undo();
+  t.ack("c-2");
+  t.bob([{ op: "props", fid: "dam", set: { fill: "green" } }]);
+  await t.session.redo();
+  assert.equal(t.conflicts[0]?.what, "redo");
+  assert.equal(
+    conflictText(t.conflicts[0].overwrites, "redo"),
+    "Bob changed the fill of 'Dam' after your undo.",
+  );
+  assert.equal(t.feature("dam")?.properties.fill, "green");
+  assert.deepEqual(t.sentEdits().map((e) => e.id), ["c-1", "c-2"]);
+});
+
+Deno.test("while the person chooses, another undo waits its turn and the buttons are off", async () => {
+  let answer: (choice: StepChoice) => void = () => {};
+  const t = setup({ onConflict: () => new Promise((resolve) => answer = resolve) });
+  t.session.start();
+  t.welcome(1, [dam]);
+  t.session.edit([{ op: "props", fid: "dam", set: { name: "Weir" } }]);
+  t.receive({
+    type: "edit",
+    seq: 2,
+    by: "p1",
+    id: "c-1",
+    ops: [{ op: "props", fid: "dam", set: { name: "Weir" } }],
+  });
+  t.session.edit([{ op: "props", fid: "dam", set: { fill: "blue" } }]);
+  t.receive({
+    type: "edit",
+    seq: 3,
+    by: "p1",
+    id: "c-2",
+    ops: [{ op: "props", fid: "dam", set: { fill: "blue" } }],
+  });
+  t.receive({
+    type: "edit",
+    seq: 4,
+    by: "p2",
+    id: 1,
+    name: "Bob",
+    ops: [{ op: "props", fid: "dam", set: { fill: "green" } }],
+  });
+  const first = t.session.undo();
+  assert.equal(t.session.canUndo, false);
+  await t.session.undo();
+  answer("anyway");
+  await first;
+  assert.equal(t.session.canUndo, true, "the earlier edit is still there to undo");
+  assert.deepEqual(t.session.doc.features.get("dam")?.properties, { name: "Weir", fill: "red" });
+});
