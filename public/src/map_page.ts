@@ -1,5 +1,6 @@
 /** The map page (`/m/<id>#key=...`): the composition root that makes the session and wires the views. */
 import { CommentsUi } from "./comments_ui.ts";
+import { ConflictView } from "./conflict_view.ts";
 import { byId, toast } from "./dom.ts";
 import { createFallbackTransport } from "./fallback.ts";
 import { FeatureTable } from "./feature_table.ts";
@@ -97,6 +98,8 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     onPresence: (peer, what) => people.presence(peer, what),
     onStatus: (s) => status.render(s),
     onNotice: (m, level) => toast(m, level),
+    onConflict: (c) => conflicts.choose(c),
+    onOverwrote: (r) => conflicts.report(r),
     onWelcome: (you, title, first) => {
       document.body.dataset.role = you.role;
       byId("map-title", HTMLElement).textContent = title || "Untitled map";
@@ -119,6 +122,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     },
   });
 
+  const conflicts = new ConflictView({ parent: document.body }).onAdd();
   const features = new MapFeatures({
     map,
     session,

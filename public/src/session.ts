@@ -6,13 +6,18 @@ import type {
   PeerInfo,
   Role,
   ServerMessage,
+  StoredFeature,
 } from "../../relay/protocol.ts";
 import { DEFAULT_MAX_FRAME_BYTES, utf8Exceeds } from "../../relay/protocol.ts";
+import { inverseOps, opFid } from "../../relay/edit_ops.ts";
+import { ChangeMarks, type Overwrite } from "./change_marks.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Connection, type ConnectionStatus } from "./connection.ts";
 import { MapDoc, type PendingEdit } from "./doc.ts";
 import { stringifyAnyDepth } from "./json_text.ts";
+import { type OverwriteReport, ResendWatch } from "./resend_watch.ts";
 import type { TransportFactory } from "./transport.ts";
+import { onPresent, type StepChoice, withoutOverwritten, withoutSettled } from "./undo_plan.ts";
 
 /** Who I am on this map, as the relay confirmed it. */
 export interface You {
@@ -75,10 +80,25 @@ export interface SessionOptions {
   journal?: EditJournal;
   /** Welcomed (again); `first` on the first welcome of the page. */
   onWelcome?: (you: You, title: string, first: boolean) => void;
+  /**
+   * An undo or redo would overwrite newer changes by others: the answer says whether to apply it
+   * anyway or skip the parts they changed. Without it, those parts are skipped.
+   */
+  onConflict?: (conflict: StepConflict) => Promise<StepChoice>;
+  /** Edits re-sent after a reconnect replaced newer changes by others (once all are settled). */
+  onOverwrote?: (report: OverwriteReport) => void;
   /** Say `comments` in hello: the relay then sends comments and settings (extension). */
   comments?: boolean;
   /** Every message from the relay, after the session handled it (for extensions: comments). */
   onMessage?: (m: ServerMessage) => void;
+}
+
+/** An undo or redo that meets newer changes by others (see {@link SessionOptions.onConflict}). */
+export interface StepConflict {
+  what: "undo" | "redo";
+  overwrites: Overwrite[];
+  /** Whether skipping still leaves a part to undo (the parts nobody else changed). */
+  rest: boolean;
 }
 
 /** A pending edit as the `edit` message that sends it (with its `label` when it has one). */
@@ -91,6 +111,10 @@ function editMessage(p: PendingEdit): Record<string, unknown> {
 interface UndoEntry {
   id: EditId;
   inverse: EditOp[];
+  /** The seq my edit was accepted at (Infinity until then): newer changes by others conflict. */
+  seq: number;
+  /** The seq the copy was at when I made it (for an edit acknowledged only as `duplicate`). */
+  base: number;
 }
 
 const REJECT_WORDS: Record<string, string> = {
@@ -126,6 +150,10 @@ export class Session {
   #status: ConnectionStatus = { state: "connecting", transport: "websocket" };
   #undo: UndoEntry[] = [];
   #redo: UndoEntry[] = [];
+  #marks = new ChangeMarks();
+  #resent = new ResendWatch();
+  /** An undo or redo waits for the person's choice; others wait meanwhile. */
+  #choosing = false;
   #waiters = new Map<EditId, (outcome: EditOutcome) => void>();
   #lastView: { bbox: [number, number, number, number]; zoom: number } | null = null;
   #cursorPending: [number, number] | null | undefined = undefined;
@@ -183,11 +211,11 @@ export class Session {
   }
 
   get canUndo(): boolean {
-    return this.#undo.length > 0;
+    return !this.#choosing && this.#undo.length > 0;
   }
 
   get canRedo(): boolean {
-    return this.#redo.length > 0;
+    return !this.#choosing && this.#redo.length > 0;
   }
 
   start(): void {
@@ -232,7 +260,7 @@ export class Session {
   edit(ops: EditOp[], label?: string): Promise<EditOutcome> {
     const result = this.#submit(ops, label);
     if (!result.ok) return Promise.resolve(result);
-    this.#undo.push({ id: result.id, inverse: result.inverse });
+    this.#undo.push(result.entry);
     this.#redo.length = 0;
     return result.outcome;
   }
@@ -263,14 +291,17 @@ export class Session {
     return outcomes;
   }
 
-  /** Undoes my last edit (as a new ordinary edit). */
-  undo(): void {
-    this.#step(this.#undo, this.#redo, "undo");
+  /**
+   * Undoes my last edit (as a new ordinary edit). When that would overwrite a newer change by
+   * someone else, `onConflict` decides first; resolves once the undo is sent or skipped.
+   */
+  undo(): Promise<void> {
+    return this.#step(this.#undo, this.#redo, "undo");
   }
 
-  /** Redoes my last undone edit. */
-  redo(): void {
-    this.#step(this.#redo, this.#undo, "redo");
+  /** Redoes my last undone edit, as {@link undo} does. */
+  redo(): Promise<void> {
+    return this.#step(this.#redo, this.#undo, "redo");
   }
 
   /** My viewport changed (send on move end only). */
@@ -303,18 +334,39 @@ export class Session {
     }, this.#options.cursorIntervalMs ?? 50);
   }
 
-  #step(from: UndoEntry[], to: UndoEntry[], what: string): void {
+  async #step(from: UndoEntry[], to: UndoEntry[], what: "undo" | "redo"): Promise<void> {
+    if (this.#choosing) return;
     const entry = from.pop();
     if (!entry) return;
-    const result = this.#submit(entry.inverse);
-    if (!result.ok) {
+    // Undoing the creation of a feature someone has since deleted: that part is already done.
+    let ops = withoutSettled(entry.inverse, this.doc.features);
+    const overwrites = () => this.#marks.overwrites(ops, entry.seq, Infinity, this.doc.features);
+    const found = ops.length ? overwrites() : [];
+    if (found.length) {
+      this.#choosing = true;
+      this.#emitStatus();
+      let choice: StepChoice = "skip";
+      try {
+        const rest = withoutOverwritten(ops, found).length > 0;
+        choice = await this.#options.onConflict?.({ what, overwrites: found, rest }) ?? "skip";
+      } finally {
+        this.#choosing = false;
+      }
+      // The map may have moved on while the person chose: decide on what is there now.
+      ops = choice === "anyway"
+        ? onPresent(ops, this.doc.features, (fid) => this.#marks.deletedFeature(fid))
+        : onPresent(withoutOverwritten(ops, overwrites()), this.doc.features, () => undefined);
+      if (choice === "skip" && ops.length === 0) return this.#emitStatus();
+    }
+    const result = ops.length ? this.#submit(ops) : null;
+    if (!result?.ok) {
       this.#options.onNotice?.(
         `Cannot ${what}: someone else changed or deleted that feature meanwhile.`,
         "error",
       );
-      return;
+      return this.#emitStatus();
     }
-    to.push({ id: result.id, inverse: result.inverse });
+    to.push(result.entry);
     this.#emitStatus();
   }
 
@@ -322,7 +374,7 @@ export class Session {
     ops: EditOp[],
     label?: string,
   ):
-    | { ok: true; id: EditId; inverse: EditOp[]; outcome: Promise<EditOutcome> }
+    | { ok: true; id: EditId; entry: UndoEntry; outcome: Promise<EditOutcome> }
     | { ok: false; id: null; code: string; message: string } {
     const id = this.#options.nextEditId();
     // The relay closes a connection whose frame is over its limit: such an edit would be sent
@@ -341,6 +393,7 @@ export class Session {
       this.#options.onNotice?.(message, "error");
       return { ok: false, id: null, code: "too_large", message };
     }
+    const base = this.doc.seq;
     const inverse = this.doc.local(id, ops, label);
     if (inverse === null) {
       return {
@@ -352,9 +405,10 @@ export class Session {
     }
     const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
     this.#options.journal?.add({ id, ops });
+    this.#resent.made(id, base);
     this.#connection.send(text);
     this.#emitStatus();
-    return { ok: true, id, inverse, outcome };
+    return { ok: true, id, entry: { id, inverse, seq: Infinity, base }, outcome };
   }
 
   #receive(m: ServerMessage): void {
@@ -368,12 +422,17 @@ export class Session {
           if (p.peer !== m.you.peer) this.peers.set(p.peer, p);
         }
         // Absent from an older relay: the next hello then sends `since` alone, as before.
+        if (this.#epoch !== m.epoch && this.#epoch !== undefined) this.#newHistory();
         this.#epoch = m.epoch;
         if (m.features) {
+          const before = this.doc.confirmed;
+          const reload = this.doc.loaded;
           this.doc.load(m.features.features, m.seq);
+          if (reload) this.#reloaded(before, m.seq);
         } else {
           for (const frame of m.ops ?? []) this.#applyEdit(frame);
         }
+        this.#resent.reconnected(this.doc.pending.map((p) => p.id));
         // Send whatever is still pending again, in order: after `ops` the relay has not applied
         // it; after a snapshot it may have, and answers `duplicate` (settled below as done).
         this.#connection.send(this.doc.pending.map(editMessage));
@@ -415,9 +474,13 @@ export class Session {
       case "rejected": {
         const edit = this.doc.reject(m.id);
         if (!edit) break;
+        this.#report(this.#resent.settled(m.id));
         if (m.code === "duplicate") {
           // Re-sent after a reconnect whose welcome was a full snapshot: the relay had applied it
           // before, so the snapshot (now the confirmed state) already holds it. Done, not refused.
+          // When is unknown: changes by others since it was made count as newer for its undo.
+          const entry = this.#entry(m.id);
+          if (entry) entry.seq = entry.base;
           this.#settle(m.id, { ok: true, id: m.id, seq: this.doc.seq });
           this.#emitStatus();
           break;
@@ -454,13 +517,57 @@ export class Session {
 
   /** Applies an accepted edit; true when it acknowledged one of mine. */
   #applyEdit(frame: EditFrame): boolean {
+    const before = this.doc.confirmed;
+    const fresh = frame.seq > this.doc.seq;
+    const pending = fresh ? this.doc.pending.find((p) => p.id === frame.id) : undefined;
+    const mine = pending !== undefined;
+    const entry = mine ? this.#entry(frame.id) : undefined;
+    if (pending && entry) {
+      // Undo restores what was there just before my edit in seq order, including changes by
+      // others the relay ordered between my making it and its acceptance.
+      entry.inverse = inverseOps(before, pending.ops) ?? entry.inverse;
+      entry.seq = frame.seq;
+    }
+    if (fresh && !mine) this.#marks.record(frame, before);
     const result = this.doc.applyRemote(frame);
     if (result.duplicate) return false;
     this.editLog.push({ seq: frame.seq, id: frame.id, by: frame.by });
     if (result.own) {
+      this.#report(
+        this.#resent.acked(
+          frame.id,
+          frame.ops,
+          frame.seq,
+          (ops, base, seq) => this.#marks.overwrites(ops, base, seq, this.doc.features),
+        ),
+      );
       this.#settle(frame.id, { ok: true, id: frame.id, seq: frame.seq });
     }
     return result.own;
+  }
+
+  /** My undo or redo entry for an edit, newest first (acks come for recent edits). */
+  #entry(id: EditId): UndoEntry | undefined {
+    return this.#undo.findLast((e) => e.id === id) ?? this.#redo.findLast((e) => e.id === id);
+  }
+
+  /** A full snapshot replaced `before`: what changed in features I may undo or re-send is marked. */
+  #reloaded(before: ReadonlyMap<string, StoredFeature>, seq: number): void {
+    const pending = this.doc.pending.flatMap((p) => p.ops);
+    const fids = new Set(pending.map(opFid));
+    for (const e of [...this.#undo, ...this.#redo]) for (const op of e.inverse) fids.add(opFid(op));
+    this.#marks.reloaded(before, this.doc.confirmed, this.doc.features, pending, fids, seq);
+  }
+
+  /** Another history (a restored backup): its seqs say nothing about what I saw before. */
+  #newHistory(): void {
+    this.#marks.clear();
+    // Whatever the new snapshot shows changed counts as newer than each of my edits.
+    for (const e of [...this.#undo, ...this.#redo]) e.seq = Math.min(e.seq, 0);
+  }
+
+  #report(report: OverwriteReport | null): void {
+    if (report) this.#options.onOverwrote?.(report);
   }
 
   #settle(id: EditId, outcome: EditOutcome): void {
