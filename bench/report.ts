@@ -83,7 +83,9 @@ function loadTable(rows: Row[], withRatios: boolean): string {
       pct(l.server_.cpuCores),
       l.cpuUsPerDelivery.toFixed(2),
       mib(l.peakRssBytes),
-      pct(l.generatorCores),
+      (l.generators ?? 1) > 1
+        ? `${pct(l.generatorCores)} (${l.generators} procs)`
+        : pct(l.generatorCores),
       pct(l.otherCores),
       r.note ?? "",
     ];
@@ -155,6 +157,8 @@ export function scenarioMarkdown(s: ScenarioResult): string {
       out.push(s1Summary(s.rows), "", "Every step:", "", loadTable(s.rows, true));
       break;
     case "s2":
+    case "s7":
+    case "s8":
       out.push(loadTable(s.rows, true));
       break;
     case "s3":

@@ -19,6 +19,8 @@ export interface ScenarioContext {
   relayArgs: string[];
   /** Deno flags for the relay process (e.g. `--cpu-prof`). */
   relayDenoFlags?: string[];
+  /** Load generator processes for the big scenarios (s7, s8); their own default when absent. */
+  generators?: number;
 }
 
 /** One measured row of a scenario. */
@@ -49,7 +51,8 @@ export interface ScenarioResult {
 
 type Fetcher = (url: string, init?: RequestInit) => Promise<Response>;
 
-async function roomsFor(
+/** Rooms for a load: maps created on the relay (with their edit keys), names for the baselines. */
+export async function roomsFor(
   server: ServerProcess,
   count: number,
   fetcher: Fetcher = fetch,
@@ -73,7 +76,8 @@ async function roomsFor(
   return rooms;
 }
 
-async function withServer<T>(
+/** Starts a server, runs `fn` with it, and stops it whatever happens. */
+export async function withServer<T>(
   ctx: ScenarioContext,
   name: ServerName,
   fn: (s: ServerProcess) => Promise<T>,
@@ -85,7 +89,8 @@ async function withServer<T>(
   return await fn(server);
 }
 
-function errorRow(scenario: string, server: ServerName, step: string, e: unknown): Row {
+/** A row saying why a step has no numbers. */
+export function errorRow(scenario: string, server: ServerName, step: string, e: unknown): Row {
   return {
     scenario,
     server,
@@ -417,7 +422,8 @@ export async function scenario5(ctx: ScenarioContext): Promise<ScenarioResult> {
   return { id: "s5", title, rows };
 }
 
-function openFileLimit(): number {
+/** The open-file limit of this process (inherited by the servers it starts). */
+export function openFileLimit(): number {
   const limits = Deno.readTextFileSync("/proc/self/limits");
   const m = /Max open files\s+(\d+|unlimited)/.exec(limits);
   return !m || m[1] === "unlimited" ? Infinity : Number(m[1]);
