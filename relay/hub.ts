@@ -81,6 +81,9 @@ export class Hub {
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  /** Maps with cursors/views waiting for the presence tick, and its timer. */
+  #presenceRooms = new Set<Room>();
+  #presenceTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
   #closing = false;
 
@@ -113,7 +116,10 @@ export class Hub {
       metrics: this.metrics,
       hooks: {
         closeIdle: (peer, room) => this.#conns.closeIdle(peer, room),
-        evicted: (room) => this.#dirtyRooms.delete(room),
+        evicted: (room) => {
+          this.#dirtyRooms.delete(room);
+          this.#presenceRooms.delete(room);
+        },
         internalError,
       },
     });
@@ -135,6 +141,7 @@ export class Hub {
       maps: this.#maps,
       durability: this.#durability,
       touch: (room) => this.#touch(room),
+      presence: (room) => this.#presenceChanged(room),
       queued: (peer) => {
         this.#dirtyPeers.add(peer);
         this.#schedule();
@@ -216,15 +223,56 @@ export class Hub {
     // setImmediate runs after the I/O callbacks that are ready in this turn, so every frame that
     // arrived together is handled before one flush; setTimeout(0) would add ~2 ms in Deno.
     if (this.#flushTimer === undefined) {
-      this.#flushTimer = setImmediate(() => this.#safely("flush", () => this.flush()));
+      this.#flushTimer = setImmediate(() => this.#safely("flush", () => this.#flushTurn()));
     }
   }
 
   /**
+   * A cursor or view changed in `room`. With a presence tick, the room's presence waits for the
+   * tick (one timer for all maps, started by the first change), so a peer gets one frame per
+   * tick however many others moved; without one it goes out at the end of the turn.
+   */
+  #presenceChanged(room: Room): void {
+    const tick = this.limits.presenceTickMs;
+    if (!(tick > 0)) {
+      this.#touch(room);
+      return;
+    }
+    this.#presenceRooms.add(room);
+    this.#presenceTimer ??= this.timers.setTimeout(
+      () => this.#safely("presence", () => this.#presenceTick()),
+      tick,
+    );
+  }
+
+  /** Sends every waiting map's presence: one frame per peer (with whatever else it has queued). */
+  #presenceTick(): void {
+    this.timers.clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
+    // A turn not flushed yet goes first, so an edit's commit is issued before anything is sent.
+    if (this.#flushTimer !== undefined) this.#flushTurn();
+    const frames = new FrameCache();
+    for (const room of this.#presenceRooms) {
+      // A map whose edits were flushed this turn already sent its presence with them.
+      if (!room.presencePending || !this.#maps.isLive(room)) continue;
+      room.flushPresence();
+      for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
+    }
+    this.#presenceRooms.clear();
+  }
+
+  /**
    * Hands the turn's edits to the journal as one commit and writes every peer's queued messages
-   * as one frame each; echoes (and what follows them) wait until their commit is durable.
+   * as one frame each, presence waiting for the tick included; echoes (and what follows them)
+   * wait until their commit is durable.
    */
   flush(): void {
+    this.#flushTurn();
+    if (this.#presenceRooms.size > 0) this.#presenceTick();
+  }
+
+  /** The end-of-turn flush: the turn's edits, and what is queued for the maps and peers touched. */
+  #flushTurn(): void {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     const rooms = [...this.#dirtyRooms];
@@ -251,7 +299,7 @@ export class Hub {
   #committed(ticket: number): void {
     this.#durability.committed(ticket, this.#dirtyPeers);
     // Send what the commit released at once, before anyone awaiting it (an import) resumes.
-    if (this.#dirtyPeers.size > 0) this.flush();
+    if (this.#dirtyPeers.size > 0) this.#flushTurn();
     this.#durability.wake();
   }
 
@@ -266,7 +314,7 @@ export class Hub {
 
   /** Resolves once commit `ticket` is durable (issuing this turn's commit now if needed). */
   #durableAt(ticket: number): Promise<void> {
-    if (ticket > this.#durability.issued) this.flush();
+    if (ticket > this.#durability.issued) this.#flushTurn();
     return this.#durability.wait(ticket);
   }
 
@@ -292,6 +340,8 @@ export class Hub {
     }
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
+    this.timers.clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
     await this.#journal.close();
   }
 }

@@ -53,6 +53,12 @@ export interface Limits {
   maxMapsPerAddr: number;
   /** Time allowed to send a request body, in ms (then 408); imports are the big ones. @default 30000 */
   bodyTimeoutMs: number;
+  /**
+   * Cursors and views are coalesced per map and sent at most once per this many ms, newest wins,
+   * so a peer gets one frame per window instead of one per move; 0 sends them every turn. Edits
+   * never wait for it. @default 50
+   */
+  presenceTickMs: number;
 }
 
 /** The default {@link Limits}. */
@@ -79,4 +85,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   createBurst: 60,
   maxMapsPerAddr: 64,
   bodyTimeoutMs: 30_000,
+  presenceTickMs: 50,
 });

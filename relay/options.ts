@@ -97,6 +97,12 @@ const LIMIT_SPECS: LimitSpec[] = [
     help: "maps one address has peers on at once",
   },
   { key: "bodyTimeoutMs", flag: "body-timeout-ms", min: 1, help: "time to send a request body" },
+  {
+    key: "presenceTickMs",
+    flag: "presence-tick-ms",
+    min: 0,
+    help: "cursors/views batched per map this long (0: every turn)",
+  },
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */

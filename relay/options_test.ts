@@ -44,6 +44,7 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   createBurst: "create-burst",
   maxMapsPerAddr: "max-maps-per-addr",
   bodyTimeoutMs: "body-timeout-ms",
+  presenceTickMs: "presence-tick-ms",
 };
 
 Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {
