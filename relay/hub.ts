@@ -83,6 +83,8 @@ export class Hub {
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
   /** Maps with cursors/views waiting for the presence tick, and its timer. */
   #presenceRooms = new Set<Room>();
+  /** When each map last sent presence (hub clock), for the presence tick's leading edge. */
+  #presenceSentAt = new WeakMap<Room, number>();
   #presenceTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
   #closing = false;
@@ -228,13 +230,19 @@ export class Hub {
   }
 
   /**
-   * A cursor or view changed in `room`. With a presence tick, the room's presence waits for the
-   * tick (one timer for all maps, started by the first change), so a peer gets one frame per
-   * tick however many others moved; without one it goes out at the end of the turn.
+   * A cursor or view changed in `room`. A map that sent no presence for a whole tick sends it at
+   * the end of the turn, so sparse moves wait for nothing; in a busier map it waits for the
+   * presence tick (one timer for all maps, started by the first waiting change), so a peer gets
+   * at most about one presence frame per tick however many others moved. Without a tick it goes
+   * out at the end of every turn.
    */
   #presenceChanged(room: Room): void {
     const tick = this.limits.presenceTickMs;
-    if (!(tick > 0)) {
+    const last = this.#presenceSentAt.get(room);
+    if (
+      !(tick > 0) ||
+      !this.#presenceRooms.has(room) && (last === undefined || this.#now() - last >= tick)
+    ) {
       this.#touch(room);
       return;
     }
@@ -255,6 +263,7 @@ export class Hub {
     for (const room of this.#presenceRooms) {
       // A map whose edits were flushed this turn already sent its presence with them.
       if (!room.presencePending || !this.#maps.isLive(room)) continue;
+      this.#presenceSentAt.set(room, this.#now());
       room.flushPresence();
       for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
@@ -281,6 +290,7 @@ export class Hub {
     const frames = new FrameCache();
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
+      if (room.presencePending) this.#presenceSentAt.set(room, this.#now());
       room.flushPresence();
       for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }

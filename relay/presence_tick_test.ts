@@ -54,17 +54,28 @@ function messages(frame: string): Msg[] {
 
 const byKind = (a: Msg, b: Msg) => `${a.peer}${a.type}`.localeCompare(`${b.peer}${b.type}`);
 
-Deno.test("presence tick: moves within one tick reach each peer as one frame, newest wins", async () => {
+Deno.test("presence tick: in a busy map, moves within one tick reach each peer as one frame, newest wins", async () => {
   await using t = await setup(50, ["a", "b", "c"]);
   const [a, b, c] = t.peers;
   const idle = t.timers.pending;
+  a.send({ type: "cursor", at: [9, 9] });
+  await endOfTurn();
+  assert.deepEqual(
+    c.socket.sent.flatMap(messages),
+    [{ type: "cursor", peer: "p1", at: [9, 9] }],
+    "a map quiet for a tick sends at once",
+  );
+  c.socket.sent = [];
+  a.socket.sent = [];
+  b.socket.sent = [];
+  t.timers.advance(10);
   for (let i = 0; i < 3; i++) a.send({ type: "cursor", at: [i, i] });
   await endOfTurn();
-  t.timers.advance(20);
+  t.timers.advance(10);
   b.send({ type: "cursor", at: [5, 5] });
   b.send({ type: "view", bbox: [0, 0, 1, 1], zoom: 3 });
   await endOfTurn();
-  t.timers.advance(29);
+  t.timers.advance(39);
   assert.deepEqual(c.socket.sent, [], "nothing before the tick");
   t.timers.advance(1);
   assert.equal(c.socket.sent.length, 1, "one frame for everything that moved in the tick");
@@ -81,14 +92,20 @@ Deno.test("presence tick: moves within one tick reach each peer as one frame, ne
   t.timers.advance(500);
   assert.equal(c.socket.sent.length, 1, "no tick runs while nobody moves");
   assert.equal(t.timers.pending, idle, "the tick timer stops when there is nothing to send");
+  a.send({ type: "cursor", at: [7, 7] });
+  await endOfTurn();
+  assert.equal(c.socket.sent.length, 2, "after a quiet tick, the next move goes at once again");
 });
 
 Deno.test("presence tick: an edit is not held, and carries the presence waiting in its map", async () => {
   await using t = await setup(50, ["a", "b"]);
   const [a, b] = t.peers;
+  a.send({ type: "cursor", at: [0, 0] });
+  await endOfTurn();
+  b.socket.sent = [];
   a.send({ type: "cursor", at: [1, 1] });
   await endOfTurn();
-  assert.deepEqual(b.socket.sent, []);
+  assert.deepEqual(b.socket.sent, [], "a second move within the tick waits");
   a.send({
     type: "edit",
     id: "e1",
@@ -120,6 +137,9 @@ Deno.test("presence tick 0: presence goes out at the end of each turn", async ()
 Deno.test("presence tick: a peer that leaves before the tick is not drawn after its left", async () => {
   await using t = await setup(50, ["a", "b"]);
   const [a, b] = t.peers;
+  a.send({ type: "cursor", at: [0, 0] });
+  await endOfTurn();
+  b.socket.sent = [];
   a.send({ type: "cursor", at: [1, 1] });
   await endOfTurn();
   a.conn.closed(1000, "bye");
