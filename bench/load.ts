@@ -88,6 +88,8 @@ export interface LoadResult {
   otherCores: number;
   /** Connections the server closed during the run (by close code). */
   closes: Record<string, number>;
+  /** The relay's messages per frame sent in the window (from its /metrics): how much it batched. */
+  messagesPerFrame?: number;
 }
 
 /** Rooms to put peers in: `{room, key}` per room (map id and edit key for the relay). */
@@ -483,6 +485,31 @@ export interface WindowSamples {
   /** All busy CPU of the machine in the window, in cores. */
   systemCores: number;
   generators: number;
+  /** The relay's frames and messages sent in the window. */
+  sentInWindow?: { frames: number; messages: number };
+}
+
+/** The relay's frames and messages sent so far (its /metrics); undefined for the baselines. */
+export async function relayCounters(
+  server: ServerProcess,
+): Promise<{ frames: number; messages: number } | undefined> {
+  if (server.kind !== "relay") return undefined;
+  try {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const read = (name: string) =>
+      Number(new RegExp(`^duplexmap_${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+    return { frames: read("frames_out_total"), messages: read("messages_out_total") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counters at the window's end minus its start. */
+export function countersBetween(
+  a: { frames: number; messages: number } | undefined,
+  b: { frames: number; messages: number } | undefined,
+): { frames: number; messages: number } | undefined {
+  return a && b ? { frames: b.frames - a.frames, messages: b.messages - a.messages } : undefined;
 }
 
 /** Adds up the parts of a load run and the window's CPU samples into one result. */
@@ -530,6 +557,9 @@ export function summarize(
       ? Math.max(0, w.systemCores - w.generatorCores - w.server.cpuCores)
       : NaN,
     closes,
+    messagesPerFrame: w.sentInWindow && w.sentInWindow.frames > 0
+      ? w.sentInWindow.messages / w.sentInWindow.frames
+      : undefined,
   };
 }
 
@@ -556,9 +586,11 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
     let windowGen: ProcSampler | undefined;
     let windowSystem: ProcSampler | undefined;
     let stopped: { s: ProcSummary; g: ProcSummary; y: ProcSummary } | undefined;
+    let countersAt: Promise<{ frames: number; messages: number } | undefined>[] = [];
     const sendStart = performance.now();
     const result = await part.run(sendStart, {
       windowStart: () => {
+        countersAt = [relayCounters(server)];
         windowServer = new ProcSampler(server.pid);
         windowGen = new ProcSampler("self");
         windowSystem = new ProcSampler("system");
@@ -566,6 +598,7 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
       sendEnd: () => {
         if (windowServer && windowGen && windowSystem) {
           stopped = { s: windowServer.stop(), g: windowGen.stop(), y: windowSystem.stop() };
+          countersAt.push(relayCounters(server));
         }
       },
     });
@@ -576,6 +609,12 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
       generatorCores: stopped?.g.cpuCores ?? NaN,
       systemCores: stopped?.y.cpuCores ?? NaN,
       generators: 1,
+      sentInWindow: countersBetween(
+        ...(await Promise.all(countersAt)) as [
+          { frames: number; messages: number } | undefined,
+          { frames: number; messages: number } | undefined,
+        ],
+      ),
     });
   } finally {
     try {

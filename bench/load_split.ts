@@ -1,5 +1,12 @@
 /** A load run split over several generator processes (whole rooms each), when one process cannot offer it on time. */
-import { type LoadResult, type PartResult, type RunLoadOptions, summarize } from "./load.ts";
+import {
+  countersBetween,
+  type LoadResult,
+  type PartResult,
+  relayCounters,
+  type RunLoadOptions,
+  summarize,
+} from "./load.ts";
 import { ProcSampler, type ProcSummary } from "./proc.ts";
 
 const CHILD = new URL("./load_child.ts", import.meta.url).pathname;
@@ -98,7 +105,9 @@ export async function runLoadSplit(o: RunLoadOptions, generators: number): Promi
     const sendEnd = windowStart + spec.measureS * 1000;
     let window: { server: ProcSampler; gens: ProcSampler[]; system: ProcSampler } | undefined;
     let stopped: { server: ProcSummary; gen: number; system: number } | undefined;
+    const countersAt: ReturnType<typeof relayCounters>[] = [];
     const t1 = setTimeout(() => {
+      countersAt.push(relayCounters(server));
       window = {
         server: new ProcSampler(server.pid),
         gens: [new ProcSampler("self"), ...children.map((c) => new ProcSampler(c.proc.pid))],
@@ -112,6 +121,7 @@ export async function runLoadSplit(o: RunLoadOptions, generators: number): Promi
         gen: window.gens.reduce((sum, g) => sum + g.stop().cpuCores, 0),
         system: window.system.stop().cpuCores,
       };
+      countersAt.push(relayCounters(server));
     }, sendEnd - performance.now());
     const parts: PartResult[] = [];
     try {
@@ -130,6 +140,9 @@ export async function runLoadSplit(o: RunLoadOptions, generators: number): Promi
       generatorCores: stopped?.gen ?? NaN,
       systemCores: stopped?.system ?? NaN,
       generators,
+      sentInWindow: countersAt.length === 2
+        ? countersBetween(await countersAt[0], await countersAt[1])
+        : undefined,
     });
   } finally {
     try {

@@ -193,6 +193,15 @@ export function scenarioMarkdown(s: ScenarioResult): string {
       ]));
       break;
   }
+  const batched = s.rows.filter((r) => r.load?.messagesPerFrame !== undefined);
+  if (batched.length > 0) {
+    out.push(
+      "",
+      `Relay messages per frame sent in the window (its /metrics): ${
+        batched.map((r) => `${r.step} ${r.load!.messagesPerFrame!.toFixed(2)}`).join(", ")
+      }.`,
+    );
+  }
   const closes = s.rows.filter((r) => r.load && Object.keys(r.load.closes).length > 0);
   for (const r of closes) {
     out.push(
