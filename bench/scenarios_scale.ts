@@ -17,12 +17,14 @@ function run(o: RunLoadOptions, generators: number): Promise<LoadResult> {
   return generators > 1 ? runLoadSplit(o, generators) : runLoad(o);
 }
 
+// The drain is long: on a shared 2-core machine a starved server or generator delivers seconds
+// late, and what arrives late is late, not lost.
 function times(mode: Mode, full: number, short: number) {
   return mode === "smoke"
     ? { warmupS: 0.5, measureS: 1.5, maxDrainS: 2 }
     : mode === "short"
-    ? { warmupS: 2, measureS: short, maxDrainS: 5 }
-    : { warmupS: 3, measureS: full, maxDrainS: 8 };
+    ? { warmupS: 2, measureS: short, maxDrainS: 15 }
+    : { warmupS: 3, measureS: full, maxDrainS: 15 };
 }
 
 /**
