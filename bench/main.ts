@@ -158,6 +158,7 @@ if (import.meta.main) {
       "cpu-prof": { type: "boolean" },
       "relay-v8-flags": { type: "string" },
       generators: { type: "string" },
+      "rate-scale": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -165,7 +166,7 @@ if (import.meta.main) {
     console.log(
       `deno task bench [--full | --smoke] [--only s1,s2,...] [--servers relay,deno,node-ws,socketio]
   [--no-write] [--out FILE.md] [--json FILE] [--relay-arg FLAG]... [--cpu-prof]
-  [--relay-v8-flags FLAGS] [--generators N]
+  [--relay-v8-flags FLAGS] [--generators N] [--rate-scale X]
 s7 (10 000 peers) runs only when asked for (--only s7) and needs \`ulimit -n\` above 10 500.
 Short mode (default) takes under 2 minutes; --full runs longer steps and more rates.
 Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (generated section only).`,
@@ -201,6 +202,7 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
       ...(values["relay-v8-flags"] ? [`--v8-flags=${values["relay-v8-flags"]}`] : []),
     ],
     generators: values.generators ? Math.max(1, Number(values.generators)) : undefined,
+    rateScale: values["rate-scale"] ? Number(values["rate-scale"]) : undefined,
   };
   const env = await environment(mode);
   console.error(`bench: mode ${mode}, scenarios ${only.join(",")}, servers ${servers.join(",")}`);

@@ -21,6 +21,8 @@ export interface ScenarioContext {
   relayDenoFlags?: string[];
   /** Load generator processes for the big scenarios (s7, s8); their own default when absent. */
   generators?: number;
+  /** s7's per-peer rates times this (to find where it breaks). @default 1 */
+  rateScale?: number;
 }
 
 /** One measured row of a scenario. */

@@ -80,13 +80,13 @@ export async function scenario8(ctx: ScenarioContext): Promise<ScenarioResult> {
  * The s7 load: 1 000 maps of 10, cursors 1 Hz per peer on average (30% of peers move in bursts:
  * 5 Hz for 2 s of every 10), a view every 5 s, an edit every 60 s.
  */
-export function s7Spec(mode: Mode): LoadSpec {
+export function s7Spec(mode: Mode, rateScale = 1): LoadSpec {
   return {
     rooms: mode === "smoke" ? 30 : 1000,
     peersPerRoom: 10,
-    cursorHz: 1,
-    viewHz: 0.2,
-    editHz: 1 / 60,
+    cursorHz: 1 * rateScale,
+    viewHz: 0.2 * rateScale,
+    editHz: rateScale / 60,
     editBytes: [100, 1000],
     stalledFraction: 0,
     burst: { fraction: 0.3, onS: 2, offS: 8 },
@@ -96,10 +96,11 @@ export function s7Spec(mode: Mode): LoadSpec {
 
 /** (7) 10 000 live peers on one box, over several generator processes. */
 export async function scenario7(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const spec = s7Spec(ctx.mode);
-  const title = `${
-    spec.rooms * spec.peersPerRoom
-  } live peers: ${spec.rooms} maps of 10, cursors 1 Hz (bursty), a view every 5 s, an edit every 60 s`;
+  const scale = ctx.rateScale ?? 1;
+  const spec = s7Spec(ctx.mode, scale);
+  const title = `${spec.rooms * spec.peersPerRoom} live peers: ${spec.rooms} maps of 10, ${
+    scale === 1 ? "" : `at ${scale}x the rates: `
+  }cursors 1 Hz (bursty), a view every 5 s, an edit every 60 s`;
   const peers = spec.rooms * spec.peersPerRoom;
   const fdLimit = openFileLimit();
   if (fdLimit < peers + 500) {
@@ -127,7 +128,7 @@ export async function scenario7(ctx: ScenarioContext): Promise<ScenarioResult> {
         rows.push({
           scenario: "s7",
           server: name,
-          step: `${peers} peers`,
+          step: `${peers} peers${scale === 1 ? "" : ` at ${scale}x`}`,
           load,
           note: ok ? "kept up" : "overloaded",
         });
