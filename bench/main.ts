@@ -51,6 +51,11 @@ export const RELAY_BENCH_ARGS = [
   // between opening a socket and its hello.
   "--hello-timeout-ms",
   "120000",
+  // The bare Deno broadcast runs with Deno.upgradeWebSocket's default of 120 s without a pong; a
+  // generator that falls tens of seconds behind on a busy machine (s7) answers pings that late,
+  // and the relay's 30 s would close its peers and count their deliveries as lost.
+  "--idle-timeout",
+  "120",
 ];
 
 const ALL_SERVERS: ServerName[] = ["relay", "deno", "node-ws", "socketio"];
