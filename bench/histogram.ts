@@ -6,6 +6,22 @@ export interface HistogramOptions {
   subBuckets?: number;
 }
 
+/** A {@link Histogram} as plain JSON data. */
+export interface HistogramData {
+  /** Sub-buckets per power of two. */
+  sub: number;
+  /** Count per bucket. */
+  counts: number[];
+  /** Values recorded. */
+  count: number;
+  /** Their sum. */
+  sum: number;
+  /** The largest. */
+  max: number;
+  /** The smallest, null when empty. */
+  min: number | null;
+}
+
 /**
  * Records non-negative values (microseconds here) and answers quantiles.
  *
@@ -72,6 +88,29 @@ export class Histogram {
     this.#sum += other.#sum;
     this.#max = Math.max(this.#max, other.#max);
     this.#min = Math.min(this.#min, other.#min);
+  }
+
+  /** The histogram as plain data, to pass between processes. */
+  toJSON(): HistogramData {
+    return {
+      sub: this.#sub,
+      counts: this.#counts,
+      count: this.#count,
+      sum: this.#sum,
+      max: this.#max,
+      min: this.#count === 0 ? null : this.#min,
+    };
+  }
+
+  /** A histogram from {@link Histogram.toJSON}'s data. */
+  static fromJSON(data: HistogramData): Histogram {
+    const h = new Histogram({ subBuckets: data.sub });
+    h.#counts = [...data.counts];
+    h.#count = data.count;
+    h.#sum = data.sum;
+    h.#max = data.max;
+    h.#min = data.min ?? Infinity;
+    return h;
   }
 
   /** The value below which the fraction `q` (0..1) of values lie; NaN when empty. */

@@ -36,3 +36,14 @@ Deno.test("Histogram merge adds counts", () => {
 Deno.test("Histogram rejects a bad shape", () => {
   assert.throws(() => new Histogram({ subBuckets: 1 }), /subBuckets/);
 });
+
+Deno.test("Histogram survives JSON between processes and merges", () => {
+  const a = new Histogram();
+  for (let i = 1; i <= 1000; i++) a.record(i * 10);
+  const b = Histogram.fromJSON(JSON.parse(JSON.stringify(a)));
+  assert.equal(b.count, 1000);
+  assert.equal(b.quantile(0.5), a.quantile(0.5));
+  b.merge(Histogram.fromJSON(JSON.parse(JSON.stringify(new Histogram()))));
+  assert.equal(b.max, 10_000);
+  assert.equal(b.quantile(0.99), a.quantile(0.99));
+});

@@ -1,9 +1,9 @@
 /** The open-loop load run: peers in rooms send stamped cursors, views and edits at fixed rates; every delivery is accounted for. */
 import { prng } from "../tests/_fixtures.ts";
-import { Histogram } from "./histogram.ts";
+import { Histogram, type HistogramData } from "./histogram.ts";
 import { type BenchPeer, connectPeer, StalledPeer } from "./peers.ts";
 import { ProcSampler, type ProcSummary } from "./proc.ts";
-import type { ServerProcess } from "./servers.ts";
+import type { ServerKind, ServerProcess } from "./servers.ts";
 import {
   cursorMessage,
   editId,
@@ -34,6 +34,12 @@ export interface LoadSpec {
   measureS: number;
   /** Longest wait for stragglers after sending stops. */
   maxDrainS: number;
+  /**
+   * People move in bursts: this fraction of peers sends its cursors only during `onS` seconds of
+   * every `onS + offS`, faster, so that its average stays `cursorHz`. Each bursty peer has its
+   * own phase.
+   */
+  burst?: { fraction: number; onS: number; offS: number };
 }
 
 /** A latency summary in milliseconds. */
@@ -71,8 +77,10 @@ export interface LoadResult {
   peakRssBytes: number;
   /** Server CPU microseconds per delivered message in the measurement window. */
   cpuUsPerDelivery: number;
-  /** The load generator's own CPU use in the window, in cores. */
+  /** The load generator's own CPU use in the window, in cores (all its processes). */
   generatorCores: number;
+  /** Load generator processes (1 unless the load was split, see `bench/load_split.ts`). */
+  generators?: number;
   /**
    * CPU the rest of the machine used in the window, in cores (all busy CPU minus the server and
    * the generator): other work on a shared machine, which makes every number here worse.
@@ -80,6 +88,8 @@ export interface LoadResult {
   otherCores: number;
   /** Connections the server closed during the run (by close code). */
   closes: Record<string, number>;
+  /** The relay's messages per frame sent in the window (from its /metrics): how much it batched. */
+  messagesPerFrame?: number;
 }
 
 /** Rooms to put peers in: `{room, key}` per room (map id and edit key for the relay). */
@@ -102,6 +112,49 @@ export interface RunLoadOptions {
   seed?: number;
 }
 
+/** Options for one generator process's share of a load (some of the rooms). */
+export interface PartOptions {
+  kind: ServerKind;
+  baseUrl: string;
+  rooms: RoomRef[];
+  spec: LoadSpec;
+  log: (line: string) => void;
+  label: string;
+  client?: Deno.HttpClient;
+  seed?: number;
+  /** ProcSampler target for the RSS in progress lines. */
+  server?: number;
+}
+
+/** What one generator process counted; {@link summarize} adds parts up. */
+export interface PartResult {
+  sent: number;
+  expected: number;
+  delivered: number;
+  coalesced: number;
+  duplicates: number;
+  editGaps: number;
+  /** Deliveries that arrived in the measurement window. */
+  windowDeliveries: number;
+  hist: HistogramData;
+  editHist: HistogramData;
+  closes: Record<string, number>;
+}
+
+/** Hooks called at the measurement window's edges (to start and stop CPU samplers). */
+export interface WindowHooks {
+  windowStart?: () => void;
+  sendEnd?: () => void;
+}
+
+/** A connected share of a load, ready to send. */
+export interface LoadPart {
+  /** Sends open-loop from `sendStart` (this process's `performance.now()`), drains, counts. */
+  run(sendStart: number, hooks?: WindowHooks): Promise<PartResult>;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
 interface Schedule {
   sender: number;
   kind: StampKind;
@@ -110,9 +163,13 @@ interface Schedule {
   n: number;
   peer: BenchPeer | StalledPeer;
   room: number;
+  /** Bursty cursors: sent only while `(next - phase) mod cycle < on`. */
+  burst?: { on: number; cycle: number; phase: number };
 }
 
 const KIND_INDEX: Record<StampKind, number> = { cursor: 0, view: 1, edit: 2 };
+// Accounting keys are (kind, receiver, sender) packed in one number: 2^17 peers per process.
+const KEY_SPAN = 2 ** 17;
 
 /** Summarises a histogram of microseconds as milliseconds. */
 export function latencyOf(h: Histogram): Latency {
@@ -125,13 +182,62 @@ export function latencyOf(h: Histogram): Latency {
   };
 }
 
-/** Connects everyone, offers the load open-loop, drains, and accounts for every delivery. */
-export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
-  const { spec, server } = o;
-  const baseUrl = o.baseUrl ?? server.url;
+/** A binary min-heap of schedules by due time: 10 000 peers must not cost 30 000 checks a tick. */
+class DueHeap {
+  #a: Schedule[] = [];
+  get size(): number {
+    return this.#a.length;
+  }
+  peek(): Schedule | undefined {
+    return this.#a[0];
+  }
+  push(s: Schedule): void {
+    const a = this.#a;
+    a.push(s);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p].next <= a[i].next) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Schedule | undefined {
+    const a = this.#a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && a[l].next < a[m].next) m = l;
+        if (r < a.length && a[r].next < a[m].next) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/** Moves a bursty schedule's due time out of a quiet phase to the start of its next burst. */
+function skipQuiet(s: Schedule): void {
+  const b = s.burst;
+  if (!b) return;
+  const into = ((s.next - b.phase) % b.cycle + b.cycle) % b.cycle;
+  if (into >= b.on) s.next += b.cycle - into;
+}
+
+/** Connects one process's share of the peers (every room given) and prepares their schedules. */
+export async function connectPart(o: PartOptions): Promise<LoadPart> {
+  const { spec } = o;
   const random = prng(o.seed ?? 1);
-  const relay = server.kind === "relay";
-  const peerCount = spec.rooms * spec.peersPerRoom;
+  const relay = o.kind === "relay";
+  const peerCount = o.rooms.length * spec.peersPerRoom;
+  if (peerCount > KEY_SPAN) throw new RangeError(`at most ${KEY_SPAN} peers per process`);
   const stalledPerRoom = Math.round(spec.peersPerRoom * spec.stalledFraction);
   // Who reads: per room, the sender indices of healthy peers.
   const readers: number[][] = [];
@@ -147,14 +253,13 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
   let windowDeliveries = 0;
   let windowStart = Infinity;
   let windowEnd = Infinity;
-  let sendStart = 0;
 
   const onMessageFor = (receiver: number) => (msg: unknown, now: number) => {
     const got = readStamp(msg);
     if (!got) return;
     const { kind, stamp } = got;
     if (stamp.sender === receiver && kind !== "edit") return;
-    const key = (KIND_INDEX[kind] * 4096 + receiver) * 4096 + stamp.sender;
+    const key = (KIND_INDEX[kind] * KEY_SPAN + receiver) * KEY_SPAN + stamp.sender;
     const prev = last.get(key) ?? -1;
     if (stamp.seq <= prev) {
       duplicates++;
@@ -175,11 +280,12 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
   };
 
   const peers: (BenchPeer | StalledPeer)[] = [];
-  const closes: Record<string, number> = {};
-  const serverSampler = new ProcSampler(server.pid);
+  const close = async () => {
+    await Promise.all(peers.map((p) => p?.close()));
+  };
   try {
     // Connect in small parallel batches so the server is not hit by a thundering herd.
-    for (let r = 0; r < spec.rooms; r++) readers.push([]);
+    for (let r = 0; r < o.rooms.length; r++) readers.push([]);
     const jobs: (() => Promise<void>)[] = [];
     for (let i = 0; i < peerCount; i++) {
       const r = Math.floor(i / spec.peersPerRoom);
@@ -189,10 +295,10 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
       const ref = o.rooms[r];
       jobs.push(async () => {
         peers[i] = stalled
-          ? await StalledPeer.connect({ baseUrl, room: ref.room, key: ref.key, relay })
+          ? await StalledPeer.connect({ baseUrl: o.baseUrl, room: ref.room, key: ref.key, relay })
           : await connectPeer({
-            kind: server.kind,
-            baseUrl,
+            kind: o.kind,
+            baseUrl: o.baseUrl,
             room: ref.room,
             key: ref.key,
             name: `bench-${i}`,
@@ -204,100 +310,111 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
     for (let i = 0; i < jobs.length; i += 50) {
       await Promise.all(jobs.slice(i, i + 50).map((j) => j()));
     }
-    // Let join/presence traffic settle before the clock starts.
-    await new Promise((r) => setTimeout(r, 200));
+  } catch (e) {
+    await close();
+    throw e;
+  }
 
-    const schedules: Schedule[] = [];
-    const add = (sender: number, kind: StampKind, hz: number) => {
-      if (hz <= 0) return;
-      const periodMs = 1000 / hz;
-      schedules.push({
-        sender,
-        kind,
-        periodMs,
-        next: random() * periodMs,
-        n: 0,
-        peer: peers[sender],
-        room: roomOf[sender],
-      });
+  const schedules: Schedule[] = [];
+  const add = (sender: number, kind: StampKind, hz: number) => {
+    if (hz <= 0) return;
+    const periodMs = 1000 / hz;
+    const s: Schedule = {
+      sender,
+      kind,
+      periodMs,
+      next: random() * periodMs,
+      n: 0,
+      peer: peers[sender],
+      room: roomOf[sender],
     };
-    for (let i = 0; i < peerCount; i++) {
-      add(i, "cursor", spec.cursorHz);
-      add(i, "view", spec.viewHz);
-      add(i, "edit", spec.editHz);
+    const b = spec.burst;
+    if (kind === "cursor" && b && random() < b.fraction) {
+      const on = b.onS * 1000, cycle = (b.onS + b.offS) * 1000;
+      s.periodMs = periodMs * on / cycle;
+      s.burst = { on, cycle, phase: random() * cycle };
+      s.next = random() * s.periodMs;
+      skipQuiet(s);
     }
-    const paddings = new Map<number, string>();
-    const edit = (s: Stamp) => {
-      const [lo, hi] = spec.editBytes;
-      const size = Math.round(lo + random() * (hi - lo));
-      // Padding strings are reused by size bucket; building 50 KB strings per edit would make
-      // the generator the thing being measured.
-      const bucket = Math.round(size / 1024);
-      let pad = paddings.get(bucket);
-      if (!pad) paddings.set(bucket, pad = "x".repeat(Math.max(1, bucket * 1024 - 200)));
-      const at = cursorMessage(s).at;
-      return {
-        type: "edit",
-        id: editId(s),
-        ops: [{
-          op: "put",
-          feature: {
-            type: "Feature",
-            id: spec.editReplace ? `f${s.sender}` : `f${s.sender}-${s.seq}`,
-            geometry: { type: "Point", coordinates: [at[0], Math.max(-89, Math.min(89, at[1]))] },
-            properties: { note: pad, n: s.seq },
-          },
-        }],
-      };
+    schedules.push(s);
+  };
+  for (let i = 0; i < peerCount; i++) {
+    add(i, "cursor", spec.cursorHz);
+    add(i, "view", spec.viewHz);
+    add(i, "edit", spec.editHz);
+  }
+  const paddings = new Map<number, string>();
+  const edit = (s: Stamp) => {
+    const [lo, hi] = spec.editBytes;
+    const size = Math.round(lo + random() * (hi - lo));
+    // Padding strings are reused by size bucket; building 50 KB strings per edit would make
+    // the generator the thing being measured.
+    const bucket = Math.round(size / 1024);
+    let pad = paddings.get(bucket);
+    if (!pad) paddings.set(bucket, pad = "x".repeat(Math.max(1, bucket * 1024 - 200)));
+    const at = cursorMessage(s).at;
+    return {
+      type: "edit",
+      id: editId(s),
+      ops: [{
+        op: "put",
+        feature: {
+          type: "Feature",
+          id: spec.editReplace ? `f${s.sender}` : `f${s.sender}-${s.seq}`,
+          geometry: { type: "Point", coordinates: [at[0], Math.max(-89, Math.min(89, at[1]))] },
+          properties: { note: pad, n: s.seq },
+        },
+      }],
     };
+  };
 
-    sendStart = performance.now();
+  const run = async (sendStart: number, hooks: WindowHooks = {}): Promise<PartResult> => {
     windowStart = sendStart + spec.warmupS * 1000;
     const sendEnd = windowStart + spec.measureS * 1000;
     windowEnd = sendEnd;
-    let windowServer: ProcSampler | undefined;
-    let windowGen: ProcSampler | undefined;
-    let windowSystem: ProcSampler | undefined;
+    const due = new DueHeap();
+    for (const s of schedules) due.push(s);
     let sent = 0;
     const tick = () => {
-      const now = performance.now();
-      const until = Math.min(now, sendEnd);
-      for (const s of schedules) {
-        while (sendStart + s.next <= until) {
-          const t = sendStart + s.next;
-          const stamp = { sender: s.sender, seq: s.n, t };
-          const msg = s.kind === "cursor"
-            ? cursorMessage(stamp)
-            : s.kind === "view"
-            ? viewMessage(stamp)
-            : edit(stamp);
-          s.peer.send(msg);
-          s.n++;
-          s.next += s.periodMs;
-          sent++;
-        }
+      const until = Math.min(performance.now(), sendEnd);
+      for (let s = due.peek(); s && sendStart + s.next <= until; s = due.peek()) {
+        due.pop();
+        const t = sendStart + s.next;
+        const stamp = { sender: s.sender, seq: s.n, t };
+        const msg = s.kind === "cursor"
+          ? cursorMessage(stamp)
+          : s.kind === "view"
+          ? viewMessage(stamp)
+          : edit(stamp);
+        s.peer.send(msg);
+        s.n++;
+        s.next += s.periodMs;
+        skipQuiet(s);
+        sent++;
+        due.push(s);
       }
     };
-    let lastReport = sendStart;
+    let lastReport = performance.now();
     let lastDelivered = 0;
+    let windowStarted = false;
+    const sampler = o.server === undefined ? undefined : new ProcSampler(o.server);
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
         tick();
         const now = performance.now();
-        if (!windowServer && now >= windowStart) {
-          windowServer = new ProcSampler(server.pid);
-          windowGen = new ProcSampler("self");
-          windowSystem = new ProcSampler("system");
+        if (!windowStarted && now >= windowStart) {
+          windowStarted = true;
+          hooks.windowStart?.();
         }
         if (now - lastReport >= 1000) {
           const rate = (delivered - lastDelivered) / ((now - lastReport) / 1000);
-          const r = serverSampler.now();
+          const rss = sampler ? ` rss ${(sampler.now().rssBytes / 2 ** 20).toFixed(0)} MiB` : "";
           o.log(
             `  [${o.label}] ${
               ((now - sendStart) / 1000).toFixed(1)
             }s sent ${sent} delivered ${delivered} (${fmtRate(rate)}/s) p99 ${
               (hist.quantile(0.99) / 1000).toFixed(2)
-            } ms rss ${(r.rssBytes / 2 ** 20).toFixed(0)} MiB`,
+            } ms${rss}`,
           );
           lastReport = now;
           lastDelivered = delivered;
@@ -308,19 +425,17 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
         }
       }, 1);
     });
-    const windowServerSummary = windowServer?.stop();
-    const windowGenSummary = windowGen?.stop();
-    const windowSystemSummary = windowSystem?.stop();
+    sampler?.stop();
+    hooks.sendEnd?.();
 
     // Expected deliveries per (kind, sender): readers in the room, minus the sender itself for
     // presence; edits go to everyone on the relay (the echo is the author's acknowledgement).
-    const counts = schedules.map((s) => ({ s, count: s.n }));
     let expected = 0;
-    for (const { s, count } of counts) {
+    for (const s of schedules) {
       const echo = relay && s.kind === "edit";
       const rs = readers[s.room];
       const recipients = rs.length - (!echo && rs.includes(s.sender) ? 1 : 0);
-      expected += count * recipients;
+      expected += s.n * recipients;
     }
     const accounted = () => delivered + coalesced + editGaps;
     // Drain: until all is accounted for, nothing moves for a second, or the cap.
@@ -334,7 +449,7 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
         progressAt = performance.now();
       } else if (performance.now() - progressAt > 1000) break;
     }
-    const offeredPerS = expected / ((sendEnd - sendStart) / 1000);
+    const closes: Record<string, number> = {};
     for (const p of peers) {
       if (p && "closeCode" in p && p.closed) {
         const c = String(p.closeCode ?? "?");
@@ -343,40 +458,171 @@ export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
         closes["stalled"] = (closes["stalled"] ?? 0) + 1;
       }
     }
-    const whole = serverSampler.stop();
-    const ws = windowServerSummary ?? whole;
-    const lost = Math.max(0, expected - delivered - coalesced);
     return {
-      server: server.name,
       sent,
       expected,
       delivered,
       coalesced,
       duplicates,
-      lost,
-      deliveredPerS: windowDeliveries / spec.measureS,
-      offeredPerS,
-      latency: latencyOf(hist),
-      editLatency: editHist.count > 0 ? latencyOf(editHist) : undefined,
-      server_: ws,
-      peakRssBytes: whole.peakRssBytes,
-      cpuUsPerDelivery: windowDeliveries > 0 ? (ws.cpuSeconds * 1e6) / windowDeliveries : NaN,
-      generatorCores: windowGenSummary?.cpuCores ?? NaN,
-      otherCores: windowSystemSummary && windowGenSummary && windowServerSummary
-        ? Math.max(
-          0,
-          windowSystemSummary.cpuCores - windowGenSummary.cpuCores - windowServerSummary.cpuCores,
-        )
-        : NaN,
+      editGaps,
+      windowDeliveries,
+      hist: hist.toJSON(),
+      editHist: editHist.toJSON(),
       closes,
     };
+  };
+  return { run, close };
+}
+
+/** CPU and memory samples of one run's measurement window. */
+export interface WindowSamples {
+  /** The server over the whole run (peak RSS). */
+  whole: ProcSummary;
+  /** The server in the window. */
+  server?: ProcSummary;
+  /** Every generator process in the window, summed, in cores. */
+  generatorCores: number;
+  /** All busy CPU of the machine in the window, in cores. */
+  systemCores: number;
+  generators: number;
+  /** The relay's frames and messages sent in the window. */
+  sentInWindow?: { frames: number; messages: number };
+}
+
+/** The relay's frames and messages sent so far (its /metrics); undefined for the baselines. */
+export async function relayCounters(
+  server: ServerProcess,
+): Promise<{ frames: number; messages: number } | undefined> {
+  if (server.kind !== "relay") return undefined;
+  try {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const read = (name: string) =>
+      Number(new RegExp(`^duplexmap_${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
+    return { frames: read("frames_out_total"), messages: read("messages_out_total") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Counters at the window's end minus its start. */
+export function countersBetween(
+  a: { frames: number; messages: number } | undefined,
+  b: { frames: number; messages: number } | undefined,
+): { frames: number; messages: number } | undefined {
+  return a && b ? { frames: b.frames - a.frames, messages: b.messages - a.messages } : undefined;
+}
+
+/** Adds up the parts of a load run and the window's CPU samples into one result. */
+export function summarize(
+  name: ServerProcess["name"],
+  spec: LoadSpec,
+  sendMs: number,
+  parts: PartResult[],
+  w: WindowSamples,
+): LoadResult {
+  const hist = new Histogram();
+  const editHist = new Histogram();
+  const closes: Record<string, number> = {};
+  let sent = 0, expected = 0, delivered = 0, coalesced = 0, duplicates = 0, windowDeliveries = 0;
+  for (const p of parts) {
+    sent += p.sent;
+    expected += p.expected;
+    delivered += p.delivered;
+    coalesced += p.coalesced;
+    duplicates += p.duplicates;
+    windowDeliveries += p.windowDeliveries;
+    hist.merge(Histogram.fromJSON(p.hist));
+    editHist.merge(Histogram.fromJSON(p.editHist));
+    for (const [k, v] of Object.entries(p.closes)) closes[k] = (closes[k] ?? 0) + v;
+  }
+  const ws = w.server ?? w.whole;
+  return {
+    server: name,
+    sent,
+    expected,
+    delivered,
+    coalesced,
+    duplicates,
+    lost: Math.max(0, expected - delivered - coalesced),
+    deliveredPerS: windowDeliveries / spec.measureS,
+    offeredPerS: expected / (sendMs / 1000),
+    latency: latencyOf(hist),
+    editLatency: editHist.count > 0 ? latencyOf(editHist) : undefined,
+    server_: ws,
+    peakRssBytes: w.whole.peakRssBytes,
+    cpuUsPerDelivery: windowDeliveries > 0 ? (ws.cpuSeconds * 1e6) / windowDeliveries : NaN,
+    generatorCores: w.generatorCores,
+    generators: w.generators,
+    otherCores: w.server && Number.isFinite(w.generatorCores)
+      ? Math.max(0, w.systemCores - w.generatorCores - w.server.cpuCores)
+      : NaN,
+    closes,
+    messagesPerFrame: w.sentInWindow && w.sentInWindow.frames > 0
+      ? w.sentInWindow.messages / w.sentInWindow.frames
+      : undefined,
+  };
+}
+
+/** Connects everyone, offers the load open-loop, drains, and accounts for every delivery. */
+export async function runLoad(o: RunLoadOptions): Promise<LoadResult> {
+  const { spec, server } = o;
+  const serverSampler = new ProcSampler(server.pid);
+  let part: LoadPart | undefined;
+  try {
+    part = await connectPart({
+      kind: server.kind,
+      baseUrl: o.baseUrl ?? server.url,
+      rooms: o.rooms.slice(0, spec.rooms),
+      spec,
+      log: o.log,
+      label: o.label,
+      client: o.client,
+      seed: o.seed,
+      server: server.pid,
+    });
+    // Let join/presence traffic settle before the clock starts.
+    await new Promise((r) => setTimeout(r, 200));
+    let windowServer: ProcSampler | undefined;
+    let windowGen: ProcSampler | undefined;
+    let windowSystem: ProcSampler | undefined;
+    let stopped: { s: ProcSummary; g: ProcSummary; y: ProcSummary } | undefined;
+    let countersAt: Promise<{ frames: number; messages: number } | undefined>[] = [];
+    const sendStart = performance.now();
+    const result = await part.run(sendStart, {
+      windowStart: () => {
+        countersAt = [relayCounters(server)];
+        windowServer = new ProcSampler(server.pid);
+        windowGen = new ProcSampler("self");
+        windowSystem = new ProcSampler("system");
+      },
+      sendEnd: () => {
+        if (windowServer && windowGen && windowSystem) {
+          stopped = { s: windowServer.stop(), g: windowGen.stop(), y: windowSystem.stop() };
+          countersAt.push(relayCounters(server));
+        }
+      },
+    });
+    const sendMs = (spec.warmupS + spec.measureS) * 1000;
+    return summarize(server.name, spec, sendMs, [result], {
+      whole: serverSampler.stop(),
+      server: stopped?.s,
+      generatorCores: stopped?.g.cpuCores ?? NaN,
+      systemCores: stopped?.y.cpuCores ?? NaN,
+      generators: 1,
+      sentInWindow: countersBetween(
+        ...(await Promise.all(countersAt)) as [
+          { frames: number; messages: number } | undefined,
+          { frames: number; messages: number } | undefined,
+        ],
+      ),
+    });
   } finally {
     try {
       serverSampler.stop();
     } catch {
       // Already stopped.
     }
-    await Promise.all(peers.map((p) => p?.close()));
+    await part?.close();
   }
 }
 

@@ -3,12 +3,13 @@
 // The relay forwards `cursor` as {type, peer, at} and `view` as {type, peer, bbox, zoom}: only the
 // coordinates survive, so the stamp lives in them. JSON carries doubles exactly, so a time of
 // day in milliseconds (modulo 6 minutes, microsecond precision) fits in a longitude and
-// `sender * 1e6 + seq` fits in a latitude at a step of 1e-7 degrees. Edits carry it in their id,
-// which the relay echoes unchanged to everyone.
+// `sender * 1e6 + seq` fits in a latitude at a step of 1e-9 degrees (a double near 90 resolves
+// ~1.4e-14, so the step reads back exactly): 180 000 senders. Edits carry it in their id, which
+// the relay echoes unchanged to everyone.
 
 /** Where a stamped message came from and when it was meant to be sent. */
 export interface Stamp {
-  /** The sending peer's index in this run (0..1799). */
+  /** The sending peer's index in this run (0..MAX_SENDERS - 1). */
   sender: number;
   /** Per sender and kind, 0, 1, 2, ... (modulo 1e6). */
   seq: number;
@@ -22,9 +23,9 @@ export type StampKind = "cursor" | "view" | "edit";
 /** Stamped times wrap every 6 minutes; latencies are taken modulo this. */
 export const TIME_WRAP_MS = 360_000;
 /** Most senders a stamp can name. */
-export const MAX_SENDERS = 1800;
+export const MAX_SENDERS = 180_000;
 const SEQ_WRAP = 1_000_000;
-const LAT_STEP = 1e-7;
+const LAT_STEP = 1e-9;
 
 function lngOf(t: number): number {
   return -180 + (((t % TIME_WRAP_MS) + TIME_WRAP_MS) % TIME_WRAP_MS) / 1000;

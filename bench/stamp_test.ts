@@ -1,6 +1,6 @@
 /** Unit tests for the stamps that carry sender, sequence and send time through the relay. */
 import assert from "assert";
-import { cursorMessage, editId, latencyMs, readStamp, viewMessage } from "./stamp.ts";
+import { cursorMessage, editId, latencyMs, MAX_SENDERS, readStamp, viewMessage } from "./stamp.ts";
 
 Deno.test("a cursor stamp survives a JSON round trip", () => {
   const sent = { sender: 1799, seq: 999_999, t: 123_456.789 };
@@ -10,6 +10,20 @@ Deno.test("a cursor stamp survives a JSON round trip", () => {
   assert.equal(got.stamp.sender, 1799);
   assert.equal(got.stamp.seq, 999_999);
   assert.ok(Math.abs(got.stamp.t - 123_456.789) < 1e-6);
+});
+
+Deno.test("stamps name senders far past 1 800, up to MAX_SENDERS", () => {
+  for (const sender of [1800, 9_999, 65_537, MAX_SENDERS - 1]) {
+    for (const seq of [0, 1, 999_999]) {
+      const sent = { sender, seq, t: 359_999.999 };
+      const cursor = readStamp(JSON.parse(JSON.stringify(cursorMessage(sent))));
+      const view = readStamp(JSON.parse(JSON.stringify(viewMessage(sent))));
+      assert.deepEqual([cursor?.stamp.sender, cursor?.stamp.seq], [sender, seq]);
+      assert.deepEqual([view?.stamp.sender, view?.stamp.seq], [sender, seq]);
+      assert.ok(cursorMessage(sent).at[1] <= 90);
+    }
+  }
+  assert.throws(() => cursorMessage({ sender: MAX_SENDERS, seq: 0, t: 0 }), RangeError);
 });
 
 Deno.test("view and edit stamps read back, and coordinates stay in range", () => {

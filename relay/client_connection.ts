@@ -164,12 +164,12 @@ export class ClientConnection implements Connection {
       case "view":
         peer.view = { bbox: msg.bbox, zoom: msg.zoom };
         room.presence(peer, "view");
-        host.touch(room);
+        host.presence(room);
         return;
       case "cursor":
         peer.cursor = msg.at;
         room.presence(peer, "cursor");
-        host.touch(room);
+        host.presence(room);
         return;
       case "edit": {
         if (peer.role !== "editor") {

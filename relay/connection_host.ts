@@ -46,6 +46,8 @@ export interface ConnectionHost {
   readonly durability: Durability;
   /** `room` has something to commit or send this turn. */
   touch(room: Room): void;
+  /** `room` has new presence (cursor/view) for the next presence tick. */
+  presence(room: Room): void;
   /** `peer` has queued a message for this turn's flush. */
   queued(peer: Peer): void;
   /** Writes `peer`'s outbox now; `closeIfSlow` closes it when its buffer overflowed. */

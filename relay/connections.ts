@@ -95,7 +95,7 @@ export class Connections {
       conn?.close(CloseCode.InternalError, "internal error; reconnect");
       return;
     }
-    if (result.held) durability.hold(peer);
+    if (result.held) durability.hold(peer, result.heldFor);
     metrics.framesOut += result.frames;
     metrics.messagesOut += result.messages;
     metrics.presenceDrops += result.dropped;

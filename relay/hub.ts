@@ -93,6 +93,11 @@ export class Hub {
   #dirtyRooms = new Set<Room>();
   #dirtyPeers = new Set<Peer>();
   #flushTimer: ReturnType<typeof setImmediate> | undefined;
+  /** Maps with cursors/views waiting for the presence tick, and its timer. */
+  #presenceRooms = new Set<Room>();
+  /** When each map last sent presence (hub clock), for the presence tick's leading edge. */
+  #presenceSentAt = new WeakMap<Room, number>();
+  #presenceTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
   #closing = false;
 
@@ -125,7 +130,10 @@ export class Hub {
       metrics: this.metrics,
       hooks: {
         closeIdle: (peer, room) => this.#conns.closeIdle(peer, room),
-        evicted: (room) => this.#dirtyRooms.delete(room),
+        evicted: (room) => {
+          this.#dirtyRooms.delete(room);
+          this.#presenceRooms.delete(room);
+        },
         internalError,
       },
     });
@@ -147,6 +155,7 @@ export class Hub {
       maps: this.#maps,
       durability: this.#durability,
       touch: (room) => this.#touch(room),
+      presence: (room) => this.#presenceChanged(room),
       queued: (peer) => {
         this.#dirtyPeers.add(peer);
         this.#schedule();
@@ -254,15 +263,63 @@ export class Hub {
     // setImmediate runs after the I/O callbacks that are ready in this turn, so every frame that
     // arrived together is handled before one flush; setTimeout(0) would add ~2 ms in Deno.
     if (this.#flushTimer === undefined) {
-      this.#flushTimer = setImmediate(() => this.#safely("flush", () => this.flush()));
+      this.#flushTimer = setImmediate(() => this.#safely("flush", () => this.#flushTurn()));
     }
   }
 
   /**
+   * A cursor or view changed in `room`. A map that sent no presence for a whole tick sends it at
+   * the end of the turn, so sparse moves wait for nothing; in a busier map it waits for the
+   * presence tick (one timer for all maps, started by the first waiting change), so a peer gets
+   * at most about one presence frame per tick however many others moved. Without a tick it goes
+   * out at the end of every turn.
+   */
+  #presenceChanged(room: Room): void {
+    const tick = this.limits.presenceTickMs;
+    const last = this.#presenceSentAt.get(room);
+    if (
+      !(tick > 0) ||
+      !this.#presenceRooms.has(room) && (last === undefined || this.#now() - last >= tick)
+    ) {
+      this.#touch(room);
+      return;
+    }
+    this.#presenceRooms.add(room);
+    this.#presenceTimer ??= this.timers.setTimeout(
+      () => this.#safely("presence", () => this.#presenceTick()),
+      tick,
+    );
+  }
+
+  /** Sends every waiting map's presence: one frame per peer (with whatever else it has queued). */
+  #presenceTick(): void {
+    this.timers.clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
+    // A turn not flushed yet goes first, so an edit's commit is issued before anything is sent.
+    if (this.#flushTimer !== undefined) this.#flushTurn();
+    const frames = new FrameCache();
+    for (const room of this.#presenceRooms) {
+      // A map whose edits were flushed this turn already sent its presence with them.
+      if (!room.presencePending || !this.#maps.isLive(room)) continue;
+      this.#presenceSentAt.set(room, this.#now());
+      room.flushPresence();
+      for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
+    }
+    this.#presenceRooms.clear();
+  }
+
+  /**
    * Hands the turn's edits to the journal as one commit and writes every peer's queued messages
-   * as one frame each; echoes (and what follows them) wait until their commit is durable.
+   * as one frame each, presence waiting for the tick included; echoes (and what follows them)
+   * wait until their commit is durable.
    */
   flush(): void {
+    this.#flushTurn();
+    if (this.#presenceRooms.size > 0) this.#presenceTick();
+  }
+
+  /** The end-of-turn flush: the turn's edits, and what is queued for the maps and peers touched. */
+  #flushTurn(): void {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     const rooms = [...this.#dirtyRooms];
@@ -271,6 +328,7 @@ export class Hub {
     const frames = new FrameCache();
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
+      if (room.presencePending) this.#presenceSentAt.set(room, this.#now());
       room.flushPresence();
       for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
@@ -289,7 +347,7 @@ export class Hub {
   #committed(ticket: number): void {
     this.#durability.committed(ticket, this.#dirtyPeers);
     // Send what the commit released at once, before anyone awaiting it (an import) resumes.
-    if (this.#dirtyPeers.size > 0) this.flush();
+    if (this.#dirtyPeers.size > 0) this.#flushTurn();
     this.#durability.wake();
   }
 
@@ -304,7 +362,7 @@ export class Hub {
 
   /** Resolves once commit `ticket` is durable (issuing this turn's commit now if needed). */
   #durableAt(ticket: number): Promise<void> {
-    if (ticket > this.#durability.issued) this.flush();
+    if (ticket > this.#durability.issued) this.#flushTurn();
     return this.#durability.wait(ticket);
   }
 
@@ -330,6 +388,8 @@ export class Hub {
     }
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
+    this.timers.clearTimeout(this.#presenceTimer);
+    this.#presenceTimer = undefined;
     await this.#journal.close();
     await this.#historyReader.close();
   }

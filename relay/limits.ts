@@ -62,6 +62,13 @@ export interface Limits {
    * 0 keeps all. @default 0
    */
   historyDays: number;
+  /**
+   * Cursors and views are coalesced per map and sent at most once per this many ms, newest wins,
+   * so a peer gets one frame per window instead of one per move; 0 sends them every turn. Edits
+   * never wait for it. Off by default: in busy maps it costs presence latency (s2's p99) that the
+   * CPU it saves does not yet repay everywhere; see BENCHMARKS.md, issue 14. @default 0
+   */
+  presenceTickMs: number;
 }
 
 /** The default {@link Limits}. */
@@ -91,4 +98,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxComments: 10_000,
   commentRate: 30,
   historyDays: 0,
+  presenceTickMs: 0,
 });

@@ -105,6 +105,12 @@ const LIMIT_SPECS: LimitSpec[] = [
     help: "comment requests per minute per connection",
   },
   { key: "historyDays", flag: "history-days", min: 0, help: "days of edit history kept (0: all)" },
+  {
+    key: "presenceTickMs",
+    flag: "presence-tick-ms",
+    min: 0,
+    help: "cursors/views batched per map this long (0: every turn)",
+  },
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */

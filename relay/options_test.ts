@@ -47,6 +47,7 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
   maxComments: "max-comments",
   commentRate: "comment-rate",
   historyDays: "history-days",
+  presenceTickMs: "presence-tick-ms",
 };
 
 Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {

@@ -28,6 +28,8 @@ export interface FlushResult {
   tooSlow: boolean;
   /** Messages wait for a commit to become durable; flush again when it is. */
   held: boolean;
+  /** When held: the commit ticket the first waiting message needs. */
+  heldFor?: number;
 }
 
 /**
@@ -158,11 +160,13 @@ export class Peer {
       else for (const text of this.#presence.values()) parts.push(text);
       this.#presence.clear();
     }
+    // What the first waiting message needs, so only that commit wakes this peer again.
+    const waits = held ? { heldFor: this.#tickets[0] } : {};
     if (parts.length === 0 || !this.socket.isOpen) {
-      return { frames: 0, messages: 0, dropped, tooSlow: false, held };
+      return { frames: 0, messages: 0, dropped, tooSlow: false, held, ...waits };
     }
     this.socket.send(frames.frame(parts));
-    return { frames: 1, messages: parts.length, dropped, tooSlow: false, held };
+    return { frames: 1, messages: parts.length, dropped, tooSlow: false, held, ...waits };
   }
 
   /** The peer as others see it in `welcome.peers`. */

@@ -18,7 +18,16 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     const stderr = new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
     const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
-    assert.deepEqual(results.map((r) => r.id), ["s1", "s2", "s3", "s4", "s5", "s6", "tiles"]);
+    assert.deepEqual(results.map((r) => r.id), [
+      "s1",
+      "s2",
+      "s3",
+      "s4",
+      "s5",
+      "s6",
+      "s8",
+      "tiles",
+    ]);
     for (const scenario of results) {
       assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
       assert.ok(scenario.rows.length > 0, `${scenario.id} has no rows`);
@@ -50,6 +59,46 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     assert.deepEqual([...servers].sort(), ["deno", "node-ws", "relay", "socketio"]);
     const s5 = results.find((r) => r.id === "s5")!.rows[0].values!;
     assert.ok(s5.median_ms > 0 && s5.snapshot_bytes > 0, "s5 measured no snapshot");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bench --smoke s7 splits the load over two generator processes and accounts for everything", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-smoke-" });
+  try {
+    const json = `${dir}/results.json`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${ROOT}bench/main.ts`,
+        "--smoke",
+        "--no-write",
+        "--only",
+        "s7",
+        "--servers",
+        "relay",
+        "--generators",
+        "2",
+        "--json",
+        json,
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
+    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
+    const l = results[0].rows[0].load!;
+    assert.equal(l.generators, 2);
+    assert.ok(l.sent > 0 && l.delivered > 0, "nothing was sent or delivered");
+    assert.ok(l.delivered + l.coalesced <= l.expected, "more than was sent");
+    assert.equal(l.duplicates, 0);
+    assert.ok(l.generatorCores > 0, "the generators' CPU was not measured");
+    assert.ok((l.messagesPerFrame ?? 0) >= 1, "the relay's frames were not counted");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
