@@ -38,6 +38,10 @@ export interface JournalEntry {
   seq: number;
   /** The edit frame as sent. */
   frame: string;
+  /** The author's client id and the edit's id, when the client sent one (for the store). */
+  client?: string;
+  /** The edit's id as text (with `client`), as the relay already compares them. */
+  id?: string;
 }
 
 /**
@@ -296,7 +300,9 @@ export class Room {
         ? { type: "edit", seq, by, id, ops, name: author.by, color: author.color, at: author.at }
         : { type: "edit", seq, by, id, ops },
     );
-    const entry = { seq, frame };
+    const entry: JournalEntry = client === undefined
+      ? { seq, frame }
+      : { seq, frame, client, id: String(id) };
     this.#unsaved.push(entry);
     this.#remember(entry);
     if (dedupeKey !== null) {

@@ -1,6 +1,7 @@
 /** The durable store: maps, a journal of accepted edits and snapshots, in SQLite (`node:sqlite`). */
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
+import type { MapStore } from "./map_store.ts";
 
 /** SQL for a new epoch: 128 random bits as 32 hex digits (not a secret, only never reused). */
 const NEW_EPOCH = "lower(hex(randomblob(16)))";
@@ -43,8 +44,11 @@ export interface StoredMap {
 export interface JournalBatch {
   /** The map the edits belong to. */
   mapId: string;
-  /** Each edit's `seq` and its edit frame as sent, oldest first. */
-  entries: { seq: number; frame: string }[];
+  /**
+   * Each edit's `seq` and its edit frame as sent, oldest first; with the author's client id and
+   * the edit's id when the client sent one (a store may keep them unique, see relay/pg_store.ts).
+   */
+  entries: { seq: number; frame: string; client?: string; id?: string }[];
 }
 
 /** Options for {@link Store}. */
@@ -120,7 +124,9 @@ export function missingRanges(snapshotSeq: number, seqs: readonly number[]): [nu
  * store.close();
  * ```
  */
-export class Store {
+export class Store implements MapStore {
+  /** Which implementation this is. */
+  readonly kind = "sqlite";
   #db: DatabaseSync;
   #insertMap: StatementSync;
   #getMap: StatementSync;

@@ -112,7 +112,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     const mapId = c.req.param("id");
     const key = requestKey(c);
     // Map and key first: nobody without the edit key gets the relay to read a big body.
-    const auth = hub.api.authoriseEdit(mapId, key);
+    const auth = await hub.api.authoriseEdit(mapId, key);
     if (!auth.ok) {
       return refuseUnread(
         c.req.raw,

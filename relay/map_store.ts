@@ -1,0 +1,46 @@
+/** What the relay needs from durable storage: one interface for SQLite (sync) and PostgreSQL (async). */
+import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
+
+export type { JournalBatch, JournalCheck, MapRecord, StoredMap };
+
+/** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * Durable storage for maps: their records, journals of accepted edits and snapshots. The SQLite
+ * {@link import("./store.ts").Store} answers synchronously; {@link import("./pg_store.ts").PgStore}
+ * with promises. Callers that can meet both await only when they were given a promise, so the
+ * SQLite path keeps its synchronous timing.
+ *
+ * Rules every implementation keeps (relay/_store_contract.ts checks them):
+ * - `appendBatches` is all or nothing, and refuses a batch that does not continue its map's
+ *   journal at the next seq (a gap, or a seq already taken by another writer).
+ * - A batch resolves only once it is durable; what resolved survives a crash.
+ * - `loadMap` throws {@link import("./store.ts").StoreDamagedError} when a journal has gaps.
+ */
+export interface MapStore {
+  /** `"sqlite"` or `"postgres"`: which implementation, for logs and the journal's choice. */
+  readonly kind: "sqlite" | "postgres";
+  /** Stores a new map (its id must be new). */
+  createMap(record: MapRecord): MaybePromise<void>;
+  /** A map's record (title, key hashes) without its features, or `null` when there is none. */
+  loadRecord(id: string): MaybePromise<MapRecord | null>;
+  /**
+   * A map's record, snapshot, journal tail after the snapshot, up to `historyLimit` journal rows
+   * at or before it (for catch-up), and its epoch; `null` when there is no such map.
+   */
+  loadMap(id: string, historyLimit: number): MaybePromise<StoredMap | null>;
+  /** Appends several maps' edits in one transaction (all or nothing), durable when it resolves. */
+  appendBatches(batches: readonly JournalBatch[]): MaybePromise<void>;
+  /**
+   * Writes a snapshot of a map at `seq` (never over a newer one) and drops journal rows at or
+   * before `seq - keep`.
+   */
+  saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number): MaybePromise<void>;
+  /** How many maps exist. */
+  countMaps(): MaybePromise<number>;
+  /** Every map's journal checked for gaps, without loading the maps. */
+  checkJournals(): MaybePromise<JournalCheck>;
+  /** Closes the store; it is unusable afterwards. */
+  close(): MaybePromise<void>;
+}
