@@ -53,6 +53,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "map leases: owner, fencing epoch, lease end",
+    sql: `
+      -- One sequencer per map (relay/pg_lease.ts). owner_epoch is the fencing token, apart from
+      -- maps.epoch (the history's identity that clients' since is read under).
+      ALTER TABLE maps
+        ADD COLUMN owner text,
+        ADD COLUMN owner_epoch bigint NOT NULL DEFAULT 0,
+        ADD COLUMN lease_until timestamptz;
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

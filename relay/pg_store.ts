@@ -5,6 +5,8 @@ import type { MapStore } from "./map_store.ts";
 import { missingRanges, StoreDamagedError } from "./store.ts";
 import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
 import { migrate } from "./pg_migrations.ts";
+import { acquireLease, assertLease, releaseLease, renewLease } from "./pg_lease.ts";
+import type { Lease } from "./pg_lease.ts";
 import type { MigrationResult } from "./pg_migrations.ts";
 
 /** Options for {@link PgStore.open}. */
@@ -17,6 +19,12 @@ export interface PgStoreOptions {
   connectTimeoutS?: number;
   /** A new map's epoch. @default 32 random hex digits */
   newEpoch?: () => string;
+}
+
+/** A map's batch, optionally committed under a lease: then only while that lease is the map's. */
+export interface FencedBatch extends JournalBatch {
+  /** The lease the edits were sequenced under; a stale one fails with FencedError. */
+  lease?: Lease;
 }
 
 /** Does `url` name a PostgreSQL database (rather than a SQLite directory)? */
@@ -147,7 +155,11 @@ export class PgStore implements MapStore {
     });
   }
 
-  async appendBatches(batches: readonly JournalBatch[]): Promise<void> {
+  /**
+   * Appends batches in one transaction. A batch with a `lease` is written only while that lease is
+   * the map's (same owner and epoch); otherwise the whole transaction fails with FencedError.
+   */
+  async appendBatches(batches: readonly FencedBatch[]): Promise<void> {
     const work = batches.filter((b) => b.entries.length > 0);
     if (work.length === 0) return;
     await this.#sql.begin(async (tx) => {
@@ -201,6 +213,21 @@ export class PgStore implements MapStore {
     return { maps: await this.countMaps(), edits, damaged };
   }
 
+  /** Takes a map's lease (see {@link acquireLease}); `null` while another relay holds it. */
+  acquireLease(mapId: string, owner: string, leaseMs: number): Promise<Lease | null> {
+    return acquireLease(this.#sql, mapId, owner, leaseMs);
+  }
+
+  /** Extends a lease; false when it was lost (see {@link renewLease}). */
+  renewLease(lease: Lease, leaseMs: number): Promise<boolean> {
+    return renewLease(this.#sql, lease, leaseMs);
+  }
+
+  /** Gives a map up (see {@link releaseLease}). */
+  releaseLease(lease: Lease): Promise<boolean> {
+    return releaseLease(this.#sql, lease);
+  }
+
   /** A setting as this store's sessions see it (`synchronous_commit` must be `on`). */
   async sessionSetting(name: string): Promise<string> {
     const rows = await this.#sql`SELECT current_setting(${name}) AS v`;
@@ -218,7 +245,10 @@ export class PgStore implements MapStore {
  * on the row lock, then finds `head_seq` moved and changes nothing: it is refused, never
  * interleaved. The unique (client, edit id) index refuses an edit stored before under a new seq.
  */
-async function appendTo(tx: TransactionSql, { mapId, entries }: JournalBatch): Promise<void> {
+async function appendTo(
+  tx: TransactionSql,
+  { mapId, entries, lease }: FencedBatch,
+): Promise<void> {
   const first = entries[0].seq;
   const last = entries[entries.length - 1].seq;
   for (let i = 1; i < entries.length; i++) {
@@ -226,11 +256,14 @@ async function appendTo(tx: TransactionSql, { mapId, entries }: JournalBatch): P
       throw new Error(`edits for map ${mapId} skip from seq ${entries[i - 1].seq}`);
     }
   }
+  const fence = lease ? tx`AND owner = ${lease.owner} AND owner_epoch = ${lease.epoch}` : tx``;
   const moved = await tx`
-    UPDATE maps SET head_seq = ${last} WHERE id = ${mapId} AND head_seq = ${first - 1}
+    UPDATE maps SET head_seq = ${last}
+    WHERE id = ${mapId} AND head_seq = ${first - 1} ${fence}
     RETURNING id
   `;
   if (moved.length === 0) {
+    if (lease) await assertLease(tx, lease);
     const at = await tx`
       SELECT greatest(m.head_seq, coalesce(s.seq, 0)) AS seq
       FROM maps m LEFT JOIN snapshots s ON s.map_id = m.id WHERE m.id = ${mapId}
