@@ -68,7 +68,7 @@ function admitOpened(
       conn.fatal("internal", auth.message, CloseCode.InternalError);
       return null;
     }
-    if (auth.reason === "capacity") {
+    if (auth.reason === "capacity" || auth.reason === "retry") {
       conn.close(CloseCode.TryAgainLater, auth.message);
       return null;
     }

@@ -8,6 +8,7 @@ import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import { UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import { Room } from "./room.ts";
+import { StoreUnreachableError } from "./map_store.ts";
 import type { MapStore, MaybePromise } from "./map_store.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
 
@@ -18,7 +19,8 @@ export type Refusal =
   | "invalid"
   | "unavailable"
   | "capacity"
-  | "not_saved";
+  | "not_saved"
+  | "retry";
 
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };
@@ -32,13 +34,20 @@ export interface Opened {
 }
 
 /** What loading a map gave: its room, `null` (no such map), or why it cannot be in memory. */
-type Loaded = Room | null | "capacity" | "unavailable";
+type Loaded = Room | null | "capacity" | "unavailable" | "unreachable";
 
 /** What every caller with a valid key hears about a map that cannot be loaded. */
 const MAP_UNAVAILABLE = {
   ok: false,
   reason: "unavailable",
   message: "this map cannot be loaded (its stored data is damaged); contact the relay's operator",
+} as const;
+
+/** What a caller hears while the store cannot be reached (nothing is remembered: the next try may work). */
+const STORE_UNREACHABLE = {
+  ok: false,
+  reason: "retry",
+  message: "the relay cannot reach its database; try again shortly",
 } as const;
 
 /** How long a map that failed to load is answered from memory before loading is tried again. */
@@ -160,9 +169,10 @@ export class MapRegistry {
   #openRecord(
     mapId: string,
     key: string,
-    record: MapRecord | null | "damaged",
+    record: MapRecord | null | "damaged" | "unreachable",
   ): MaybePromise<Outcome<Opened>> {
     if (record === "damaged") return MAP_UNAVAILABLE;
+    if (record === "unreachable") return STORE_UNREACHABLE;
     // Hash the key (once) and compare even for an unknown map, so both answers take as long.
     const presented = hashKey(key);
     const editOk = hashMatches(presented, record?.editHash ?? NO_KEY_HASH);
@@ -191,6 +201,7 @@ export class MapRegistry {
         message: "server at capacity: every map in memory is in active use; try again later",
       };
     }
+    if (room === "unreachable") return STORE_UNREACHABLE;
     if (room === "unavailable") {
       // Keep the record, so a wrong key still answers 404 while the map is unavailable.
       const marked = this.#unavailable.get(mapId);
@@ -205,12 +216,13 @@ export class MapRegistry {
    * A map's record (key hashes) from the store without its features; `"damaged"` when even that
    * cannot be read. A map that recently failed to load is answered from memory.
    */
-  #storedRecord(mapId: string): MaybePromise<MapRecord | null | "damaged"> {
+  #storedRecord(mapId: string): MaybePromise<MapRecord | null | "damaged" | "unreachable"> {
     if (!isMapId(mapId)) return null;
     const marked = this.#unavailable.get(mapId);
     if (marked && marked.until > this.#o.now()) return marked.record ?? "damaged";
     this.#unavailable.delete(mapId);
-    const failed = (err: unknown): "damaged" => {
+    const failed = (err: unknown): "damaged" | "unreachable" => {
+      if (this.#unreachable(mapId, err)) return "unreachable";
       this.#markUnavailable(mapId, null, err);
       return "damaged";
     };
@@ -220,6 +232,13 @@ export class MapRegistry {
     } catch (err) {
       return failed(err);
     }
+  }
+
+  /** Is `err` the store being out of reach (logged, not remembered)? */
+  #unreachable(mapId: string, err: unknown): boolean {
+    if (!(err instanceof StoreUnreachableError)) return false;
+    this.#o.logger.log("store_unreachable", { map: mapId, error: String(err) });
+    return true;
   }
 
   /** Remembers that a map cannot be loaded (logged once per retry period). */
@@ -240,7 +259,8 @@ export class MapRegistry {
     // At capacity with nothing to make room, answer before reading the map from the store.
     if (this.#makeRoom() === "capacity") return "capacity";
     let stored: MaybePromise<StoredMap | null>;
-    const failed = (err: unknown): "unavailable" => {
+    const failed = (err: unknown): "unavailable" | "unreachable" => {
+      if (this.#unreachable(mapId, err)) return "unreachable";
       // A damaged page, a journal that does not replay: this map fails, nothing else.
       this.#markUnavailable(mapId, null, err);
       return "unavailable";

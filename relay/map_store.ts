@@ -3,6 +3,15 @@ import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.t
 
 export type { JournalBatch, JournalCheck, MapRecord, StoredMap };
 
+/**
+ * The store could not be reached (a database restarting, a cut connection): nothing is known to be
+ * wrong with the data, so the map is answered "try again" rather than marked damaged.
+ */
+export class StoreUnreachableError extends Error {
+  /** Names the error in logs. */
+  override name = "StoreUnreachableError";
+}
+
 /** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */
 export type MaybePromise<T> = T | Promise<T>;
 

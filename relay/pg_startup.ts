@@ -1,6 +1,7 @@
 /** Opening the PostgreSQL store at start-up: connect, migrate, check every journal, or one readable line. */
 import type { Logger } from "./log.ts";
-import { PgStore, redactUrl } from "./pg_store.ts";
+import { PgStore } from "./pg_store.ts";
+import { redactUrl } from "./pg_util.ts";
 import type { PgStoreOptions } from "./pg_store.ts";
 import { StartupError } from "./startup.ts";
 

@@ -2,6 +2,7 @@
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "postgres";
 import type { MapStore } from "./map_store.ts";
+import { isPostgresUrl, reachable, redactUrl } from "./pg_util.ts";
 import { missingRanges, StoreDamagedError } from "./store.ts";
 import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
 import { migrate } from "./pg_migrations.ts";
@@ -25,22 +26,6 @@ export interface PgStoreOptions {
 export interface FencedBatch extends JournalBatch {
   /** The lease the edits were sequenced under; a stale one fails with FencedError. */
   lease?: Lease;
-}
-
-/** Does `url` name a PostgreSQL database (rather than a SQLite directory)? */
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
-}
-
-/** `url` without its password, for logs and messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres://…";
-  }
 }
 
 /**
@@ -113,46 +98,48 @@ export class PgStore implements MapStore {
   }
 
   async loadRecord(id: string): Promise<MapRecord | null> {
-    const rows = await this.#sql`
+    const rows = await reachable(this.#sql`
       SELECT id, title, edit_hash, view_hash, created_at FROM maps WHERE id = ${id}
-    `;
+    `);
     return rows.length === 0 ? null : recordOf(rows[0]);
   }
 
   async loadMap(id: string, historyLimit: number): Promise<StoredMap | null> {
     // One snapshot of the database for the row, its snapshot and its journal.
-    return await this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
-      const rows = await tx`
+    return await reachable(
+      this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+        const rows = await tx`
         SELECT m.id, m.title, m.edit_hash, m.view_hash, m.created_at, m.epoch, m.head_seq,
                coalesce(s.seq, 0) AS snapshot_seq, s.features AS snapshot
         FROM maps m LEFT JOIN snapshots s ON s.map_id = m.id WHERE m.id = ${id}
       `;
-      if (rows.length === 0) return null;
-      const row = rows[0];
-      const snapshotSeq = Number(row.snapshot_seq);
-      const history = (await tx`
+        if (rows.length === 0) return null;
+        const row = rows[0];
+        const snapshotSeq = Number(row.snapshot_seq);
+        const history = (await tx`
         SELECT seq, frame FROM edits WHERE map_id = ${id} AND seq <= ${snapshotSeq}
         ORDER BY seq DESC LIMIT ${historyLimit}
       `).reverse().map(entryOf);
-      const tail = (await tx`
+        const tail = (await tx`
         SELECT seq, frame FROM edits WHERE map_id = ${id} AND seq > ${snapshotSeq} ORDER BY seq
       `).map(entryOf);
-      const seqs = [...history, ...tail].map((e) => e.seq);
-      const missing = missingRanges(snapshotSeq, seqs);
-      // Rows committed up to head_seq must all be there (a truncated table, a bad restore).
-      const last = Math.max(snapshotSeq, seqs.at(-1) ?? 0);
-      const head = Number(row.head_seq);
-      if (head > last) missing.push([last + 1, head]);
-      if (missing.length > 0) throw new StoreDamagedError(id, missing);
-      return {
-        record: recordOf(row),
-        snapshotSeq,
-        snapshot: row.snapshot === null ? null : String(row.snapshot),
-        tail,
-        history,
-        epoch: String(row.epoch),
-      };
-    });
+        const seqs = [...history, ...tail].map((e) => e.seq);
+        const missing = missingRanges(snapshotSeq, seqs);
+        // Rows committed up to head_seq must all be there (a truncated table, a bad restore).
+        const last = Math.max(snapshotSeq, seqs.at(-1) ?? 0);
+        const head = Number(row.head_seq);
+        if (head > last) missing.push([last + 1, head]);
+        if (missing.length > 0) throw new StoreDamagedError(id, missing);
+        return {
+          record: recordOf(row),
+          snapshotSeq,
+          snapshot: row.snapshot === null ? null : String(row.snapshot),
+          tail,
+          history,
+          epoch: String(row.epoch),
+        };
+      }),
+    );
   }
 
   /**
@@ -162,9 +149,9 @@ export class PgStore implements MapStore {
   async appendBatches(batches: readonly FencedBatch[]): Promise<void> {
     const work = batches.filter((b) => b.entries.length > 0);
     if (work.length === 0) return;
-    await this.#sql.begin(async (tx) => {
+    await reachable(this.#sql.begin(async (tx) => {
       for (const batch of work) await appendTo(tx, batch);
-    });
+    }));
   }
 
   async saveSnapshot(

@@ -1,7 +1,7 @@
 /** End-to-end on PostgreSQL: a real relay with `--store postgres://…` killed with SIGKILL mid-burst loses no acknowledged edit. */
 import assert from "assert";
 import { createMap, runRelayToExit, startRelay } from "./_relay.ts";
-import { join, withTimeout } from "./_ws.ts";
+import { connect, join, withTimeout } from "./_ws.ts";
 import type { EditMsg, TestPeer } from "./_ws.ts";
 import { canonicalFeatures, feature, getFeatures, point, put } from "./_fixtures.ts";
 import { startPostgres } from "./_postgres.ts";
@@ -90,4 +90,51 @@ Deno.test("PostgreSQL store: a database that cannot be reached stops the start w
   assert.equal(refused.stderr.length, 1, refused.stderr.join("\n"));
   assert.match(refused.stderr[0], /^duplexmap: cannot use the PostgreSQL database at postgres:/);
   assert.ok(!refused.stderr[0].includes("secret"), "the password is not printed");
+});
+
+Deno.test("PostgreSQL store: the database restarted with -m immediate; the relay says try again, then recovers with every acknowledged edit", async () => {
+  await using pg = await startPostgres();
+  const url = await pg.createDatabase("dm_restart");
+  await using relay = await startRelay({ args: ["--store", url] });
+  const map = await createMap(relay.url, "Restarted");
+  const { peer: a } = await join(relay.wsUrl, map.id, map.editKey, { name: "A", client: "ca" });
+  for (let i = 0; i < 5; i++) {
+    a.send({ type: "edit", id: `a-${i}`, ops: [put(feature(`a${i}`, point(i, 1)))] });
+  }
+  await a.next((m) => m.type === "edit" && m.id === "a-4", 10_000, "the ack of a-4");
+
+  await pg.stop("immediate");
+  // An edit while the database is away is never acknowledged: its peer is told to reconnect.
+  a.send({ type: "edit", id: "a-lost", ops: [put(feature("lost", point(9, 9)))] });
+  const closed = await withTimeout(a.closed, 15_000, "A to be closed after the failed commit");
+  assert.equal(closed.code, 1011);
+  assert.ok(!acks(a, "a-").some((e) => e.id === "a-lost"));
+  // Joining and reading meanwhile: "try again" (1013, 503), not "damaged".
+  const b = await connect(relay.wsUrl, map.id, { label: "B" });
+  b.send({ type: "hello", key: map.editKey, name: "B", color: "#112233" });
+  const refused = await withTimeout(b.closed, 15_000, "B to be refused while the database is down");
+  assert.equal(refused.code, 1013, refused.reason);
+  assert.match(refused.reason, /cannot reach its database/);
+  const res = await fetch(`${relay.url}/api/maps/${map.id}/features?key=${map.viewKey}`);
+  assert.equal(res.status, 503);
+  await res.body?.cancel();
+
+  await pg.start();
+  // The same relay, its pool reconnected: the map loads again with every acknowledged edit.
+  const { peer: c, welcome } = await join(relay.wsUrl, map.id, map.editKey, {
+    name: "C",
+    client: "ca",
+  });
+  await using _c = c;
+  assert.equal(welcome.seq, 5);
+  c.send({ type: "edit", id: "a-lost", ops: [put(feature("lost", point(9, 9)))] });
+  const resent = await c.nextOf("edit", (m) => m.id === "a-lost");
+  assert.equal(resent.seq, 6);
+  const seqs = await pg.psql(
+    "dm_restart",
+    `SELECT string_agg(seq::text, ',' ORDER BY seq) FROM edits;`,
+  );
+  assert.equal(seqs, "1,2,3,4,5,6");
+  assert.ok(relay.logs.some((l) => l.event === "store_unreachable"));
+  assert.ok(!relay.logs.some((l) => l.event === "map_unavailable"), "not taken for damage");
 });

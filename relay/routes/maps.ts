@@ -22,6 +22,7 @@ export const REFUSAL_STATUS: Record<Refusal, number> = {
   unavailable: 500,
   capacity: 503,
   not_saved: 503,
+  retry: 503,
 };
 
 const MAX_TITLE = 200;
