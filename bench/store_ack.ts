@@ -9,6 +9,10 @@ import { join } from "../tests/_ws.ts";
 import type { TestPeer } from "../tests/_ws.ts";
 import { startPostgres } from "../tests/_postgres.ts";
 import { Histogram } from "./histogram.ts";
+import { entries, record } from "../relay/_store_contract.ts";
+import type { MapStore } from "../relay/map_store.ts";
+import { PgStore } from "../relay/pg_store.ts";
+import { Store } from "../relay/store.ts";
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -78,6 +82,19 @@ async function measure(args: string[]): Promise<{ h: Histogram; sent: number; ac
   return { h, sent, acked };
 }
 
+/** One edit per commit, one commit at a time, straight on the store: the commit's own cost. */
+async function direct(store: MapStore, commits: number): Promise<Histogram> {
+  const h = new Histogram();
+  await store.createMap(record("benchmap01"));
+  for (let seq = 1; seq <= commits; seq++) {
+    const start = performance.now();
+    await store.appendBatches([{ mapId: "benchmap01", entries: entries(seq, seq) }]);
+    h.record((performance.now() - start) * 1000);
+  }
+  await store.close();
+  return h;
+}
+
 const ms = (us: number) => (us / 1000).toFixed(2);
 console.log(`${PEERS} peers x ${HZ} edits/s for ${SECONDS} s, one map, loopback`);
 console.log("| store | edits | acked | p50 ms | p99 ms | max ms |");
@@ -94,4 +111,17 @@ row("SQLite (WAL, synchronous=FULL, worker thread)", sqlite);
   await using pg = await startPostgres();
   const url = await pg.createDatabase("dm_bench");
   row("PostgreSQL 15 (synchronous_commit=on, same disk)", await measure(["--store", url]));
+  const commits = flag("commits", 500);
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-" });
+  const directRow = (name: string, h: Histogram) =>
+    console.log(`| ${name} | ${h.count} | ${ms(h.quantile(0.5))} | ${ms(h.quantile(0.99))} |`);
+  console.log(`\nOne edit per commit, sequential, straight on the store (${commits} commits)`);
+  console.log("| store | commits | p50 ms | p99 ms |");
+  console.log("| ----- | ------- | ------ | ------ |");
+  directRow("SQLite", await direct(new Store({ path: `${dir}/b.sqlite` }), commits));
+  directRow(
+    "PostgreSQL",
+    await direct(await PgStore.open({ url: await pg.createDatabase("dm_direct") }), commits),
+  );
+  await Deno.remove(dir, { recursive: true });
 }
