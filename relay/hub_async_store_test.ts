@@ -3,7 +3,9 @@ import assert from "assert";
 import { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import type { Limits } from "./limits.ts";
+import { DuplicateEditError } from "./map_store.ts";
 import type { MapStore } from "./map_store.ts";
+import { Room } from "./room.ts";
 import { Store } from "./store.ts";
 import type { JournalBatch, MapRecord } from "./store.ts";
 import { FakeSocket } from "./_fake_socket.ts";
@@ -14,6 +16,8 @@ class GatedStore implements MapStore {
   readonly kind = "postgres";
   readonly inner = new Store({ path: ":memory:" });
   loads = 0;
+  /** When set, the next append fails as the store's unique (client, edit id) index would. */
+  duplicate: { client: string; id: string } | null = null;
   #gates: (() => void)[] = [];
   /** Lets every load waiting so far finish. */
   release(): void {
@@ -32,6 +36,9 @@ class GatedStore implements MapStore {
     return this.inner.loadMap(id, historyLimit);
   }
   appendBatches(batches: readonly JournalBatch[]) {
+    const dupe = this.duplicate;
+    this.duplicate = null;
+    if (dupe) return Promise.reject(new DuplicateEditError(batches[0].mapId, [dupe]));
     return Promise.resolve(this.inner.appendBatches(batches));
   }
   saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number) {
@@ -162,4 +169,59 @@ Deno.test("hub on an async store: a peer that leaves while its map loads is neve
   await turns();
   assert.equal(b.socket.closes[0]?.code, 1008);
   assert.equal(t.store.loads, 2);
+});
+
+Deno.test("hub on an async store: an edit the store already holds is answered duplicate to its author", async () => {
+  await using t = await setup();
+  const a = t.connect("a");
+  const b = t.connect("b");
+  a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc", client: "ca" });
+  b.send({ type: "hello", key: t.map.editKey, name: "b", color: "#aabbcc", client: "cb" });
+  await turns();
+  t.store.release();
+  await turns();
+  await t.hub.settled();
+  // Re-sent after a crash, older than anything the room remembers: only the store knows it.
+  t.store.duplicate = { client: "ca", id: "e1" };
+  a.send(edit("e1"));
+  await turns();
+  const last = received(a.socket).at(-1);
+  assert.deepEqual(
+    { type: last?.type, id: last?.id, code: last?.code },
+    { type: "rejected", id: "e1", code: "duplicate" },
+  );
+  assert.equal(a.socket.closes[0]?.code, 1011);
+  // Everyone else on the map reconnects as after any failed commit, without that answer.
+  assert.equal(b.socket.closes[0]?.code, 1011);
+  assert.ok(!received(b.socket).some((m) => m.type === "rejected"));
+});
+
+Deno.test("room: edits loaded with their author's client and id are recognised when re-sent", () => {
+  const frame = JSON.stringify({ type: "edit", seq: 1, by: "p9", id: "e1", ops: [] });
+  const room = new Room({
+    record: {
+      id: "m1abcdefgh",
+      title: "",
+      editHash: new Uint8Array(),
+      viewHash: new Uint8Array(),
+      createdAt: 0,
+    },
+    limits: { ...DEFAULT_LIMITS },
+    stored: {
+      record: {
+        id: "m1abcdefgh",
+        title: "",
+        editHash: new Uint8Array(),
+        viewHash: new Uint8Array(),
+        createdAt: 0,
+      },
+      snapshotSeq: 0,
+      snapshot: null,
+      tail: [{ seq: 1, frame, client: "ca", id: "e1" }],
+      history: [],
+    },
+  });
+  const again = room.edit("p1", "e1", [], "ca");
+  assert.equal(again.ok ? "applied" : again.code, "duplicate");
+  assert.ok(room.edit("p1", "e1", [], "cb").ok, "another client's e1 is its own edit");
 });

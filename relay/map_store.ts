@@ -12,6 +12,26 @@ export class StoreUnreachableError extends Error {
   override name = "StoreUnreachableError";
 }
 
+/**
+ * Edits of a batch that the store already holds under the same author's client id and edit id (a
+ * re-send whose ack was lost, beyond what the room remembered). Nothing of the batch was written;
+ * their authors are answered `duplicate` so they stop re-sending them.
+ */
+export class DuplicateEditError extends Error {
+  /** Names the error in logs. */
+  override name = "DuplicateEditError";
+  /** The map whose batch held them. */
+  readonly mapId: string;
+  /** The author's client id and edit id of each. */
+  readonly edits: readonly { client: string; id: string }[];
+  /** The map and the edits it already holds. */
+  constructor(mapId: string, edits: readonly { client: string; id: string }[]) {
+    super(`map ${mapId} already holds edits ${edits.map((e) => `${e.client}/${e.id}`).join(", ")}`);
+    this.mapId = mapId;
+    this.edits = edits;
+  }
+}
+
 /** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */
 export type MaybePromise<T> = T | Promise<T>;
 

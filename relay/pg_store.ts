@@ -1,6 +1,7 @@
 /** The PostgreSQL store (`--store postgres://…`): maps, the journal and snapshots, via `npm:postgres`. */
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "postgres";
+import { DuplicateEditError } from "./map_store.ts";
 import type { MapStore } from "./map_store.ts";
 import { isPostgresUrl, reachable, redactUrl } from "./pg_util.ts";
 import { missingRanges, StoreDamagedError } from "./store.ts";
@@ -117,11 +118,12 @@ export class PgStore implements MapStore {
         const row = rows[0];
         const snapshotSeq = Number(row.snapshot_seq);
         const history = (await tx`
-        SELECT seq, frame FROM edits WHERE map_id = ${id} AND seq <= ${snapshotSeq}
+        SELECT seq, frame, client, edit_id FROM edits WHERE map_id = ${id} AND seq <= ${snapshotSeq}
         ORDER BY seq DESC LIMIT ${historyLimit}
       `).reverse().map(entryOf);
         const tail = (await tx`
-        SELECT seq, frame FROM edits WHERE map_id = ${id} AND seq > ${snapshotSeq} ORDER BY seq
+        SELECT seq, frame, client, edit_id FROM edits WHERE map_id = ${id} AND seq > ${snapshotSeq}
+        ORDER BY seq
       `).map(entryOf);
         const seqs = [...history, ...tail].map((e) => e.seq);
         const missing = missingRanges(snapshotSeq, seqs);
@@ -267,7 +269,17 @@ async function appendTo(
     client: e.client ?? null,
     edit_id: e.client === undefined ? null : (e.id ?? null),
   }));
-  await tx`INSERT INTO edits ${tx(rows, "map_id", "seq", "frame", "client", "edit_id")}`;
+  const inserted = await tx`
+    INSERT INTO edits ${tx(rows, "map_id", "seq", "frame", "client", "edit_id")}
+    ON CONFLICT (map_id, client, edit_id) WHERE client IS NOT NULL AND edit_id IS NOT NULL
+    DO NOTHING RETURNING seq
+  `;
+  if (inserted.length < rows.length) {
+    // Throwing rolls the whole transaction back: nothing of this commit is written.
+    const written = new Set(inserted.map((r) => Number(r.seq)));
+    const dupes = rows.filter((r) => !written.has(r.seq));
+    throw new DuplicateEditError(mapId, dupes.map((r) => ({ client: r.client!, id: r.edit_id! })));
+  }
 }
 
 /** A map's record from its row. */
@@ -281,9 +293,11 @@ function recordOf(row: Record<string, unknown>): MapRecord {
   };
 }
 
-/** A journal row as the relay reads it. */
-function entryOf(row: Record<string, unknown>): { seq: number; frame: string } {
-  return { seq: Number(row.seq), frame: String(row.frame) };
+/** A journal row as the relay reads it, with its author's client and edit id when it has them. */
+function entryOf(row: Record<string, unknown>): StoredMap["tail"][number] {
+  const entry = { seq: Number(row.seq), frame: String(row.frame) };
+  if (row.client === null || row.edit_id === null) return entry;
+  return { ...entry, client: String(row.client), id: String(row.edit_id) };
 }
 
 /** 128 random bits as 32 hex digits, like the SQLite store's epochs. */

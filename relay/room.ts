@@ -114,6 +114,16 @@ export class Room {
       this.#seq = entry.seq;
       this.#remember(entry);
     }
+    // A store that keeps each edit's client and id (PostgreSQL): a re-send of a loaded edit whose
+    // ack was lost is answered `duplicate` here, not refused by the store's unique index.
+    for (const e of [...stored.history, ...stored.tail]) {
+      if (e.client !== undefined && e.id !== undefined) {
+        this.#recentIds.set(`${e.client}\u0000${e.id}`, e.seq);
+      }
+    }
+    while (this.#recentIds.size > this.#limits.recentEdits) {
+      this.#recentIds.delete(this.#recentIds.keys().next().value!);
+    }
   }
 
   /** The map id. */

@@ -28,10 +28,13 @@ export interface StoredMap {
   snapshotSeq: number;
   /** The snapshot's features as a JSON array, or `null` when none was written. */
   snapshot: string | null;
-  /** Journal rows after the snapshot, oldest first, each the JSON of an `edit` frame. */
-  tail: { seq: number; frame: string }[];
+  /**
+   * Journal rows after the snapshot, oldest first, each the JSON of an `edit` frame (with its
+   * author's client id and edit id when the store keeps them).
+   */
+  tail: { seq: number; frame: string; client?: string; id?: string }[];
   /** Journal rows at or before the snapshot kept for catch-up, oldest first. */
-  history: { seq: number; frame: string }[];
+  history: { seq: number; frame: string; client?: string; id?: string }[];
   /**
    * The history's epoch: seqs of one epoch are one history, so a client's `since` is only
    * meaningful with the epoch it was seen under. Absent only for a map an older relay created in

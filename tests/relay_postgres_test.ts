@@ -130,6 +130,11 @@ Deno.test("PostgreSQL store: the database restarted with -m immediate; the relay
   c.send({ type: "edit", id: "a-lost", ops: [put(feature("lost", point(9, 9)))] });
   const resent = await c.nextOf("edit", (m) => m.id === "a-lost");
   assert.equal(resent.seq, 6);
+  // An edit acknowledged before the restart, re-sent under the same client: the reloaded map
+  // knows it from the journal, so it is answered duplicate and not applied again.
+  c.send({ type: "edit", id: "a-4", ops: [put(feature("a4", point(4, 1)))] });
+  const dupe = await c.nextOf("rejected", (m) => m.id === "a-4");
+  assert.equal(dupe.code, "duplicate");
   const seqs = await pg.psql(
     "dm_restart",
     `SELECT string_agg(seq::text, ',' ORDER BY seq) FROM edits;`,
