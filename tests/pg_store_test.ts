@@ -4,7 +4,7 @@ import { entries, record, storeContract } from "../relay/_store_contract.ts";
 import postgres from "postgres";
 import { migrate, MIGRATIONS } from "../relay/pg_migrations.ts";
 import { PgStore } from "../relay/pg_store.ts";
-import { DuplicateEditError } from "../relay/map_store.ts";
+import { DuplicateEditError, StoreUnreachableError } from "../relay/map_store.ts";
 import { startPostgres } from "./_postgres.ts";
 
 Deno.test("PostgreSQL store passes the shared store suite", async (t) => {
@@ -121,6 +121,30 @@ Deno.test("PostgreSQL store: a database of an older schema is migrated in place,
     assert.deepEqual(store.migration.applied, MIGRATIONS.slice(1).map((m) => m.version));
     assert.equal((await store.loadRecord("m1abcdefgh"))?.title, "Old");
     assert.equal((await store.acquireLease("m1abcdefgh", "r1", 1000))?.epoch, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+Deno.test("PostgreSQL store: sessions ended by pg_terminate_backend are replaced; a lost one reads as unreachable", async () => {
+  await using pg = await startPostgres();
+  const url = await pg.createDatabase();
+  const store = await PgStore.open({ url });
+  try {
+    await store.createMap(record("m1abcdefgh"));
+    assert.ok(await pg.terminateBackends("dm_test_1") >= 1);
+    // The pool notices a session ended under it on its next use: that call may fail, as
+    // "unreachable" (try again), never as damage; the one after runs on a new session.
+    const errors: unknown[] = [];
+    let title: string | undefined;
+    for (let i = 0; i < 3 && title === undefined; i++) {
+      title = await store.loadRecord("m1abcdefgh").then((r) => r?.title, (err) => {
+        errors.push(err);
+        return undefined;
+      });
+    }
+    assert.equal(title, "Map m1abcdefgh");
+    for (const err of errors) assert.ok(err instanceof StoreUnreachableError, String(err));
   } finally {
     await store.close();
   }
