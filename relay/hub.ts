@@ -24,7 +24,9 @@ import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
 import type { Room } from "./room.ts";
-import type { Store } from "./store.ts";
+import type { MapStore } from "./map_store.ts";
+import { Store } from "./store.ts";
+import { StoreJournal } from "./store_journal.ts";
 import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
@@ -33,8 +35,11 @@ export type { Connection, ConnectionInfo } from "./connection_host.ts";
 /** Options for {@link Hub}. */
 export interface HubOptions {
   /** Where maps are read from when they come into memory. */
-  store: Store;
-  /** Where edits, snapshots and new maps are written. @default an InlineJournal on `store` */
+  store: MapStore;
+  /**
+   * Where edits, snapshots and new maps are written. @default an InlineJournal on a SQLite
+   * `store`, a StoreJournal on any other
+   */
   journal?: Journal;
   /** The limits it enforces (copied). */
   limits: Limits;
@@ -99,7 +104,9 @@ export class Hub {
   /** Checks the options and starts the sweep and slow-peer timers. */
   constructor(options: HubOptions) {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
-    this.#journal = options.journal ?? new InlineJournal(options.store);
+    const store = options.store;
+    this.#journal = options.journal ??
+      (store instanceof Store ? new InlineJournal(store) : new StoreJournal(store));
     this.limits = { ...options.limits };
     const timers = this.timers = options.timers ?? systemTimers();
     this.#now = timers.now;

@@ -1,0 +1,199 @@
+/** The one test suite every {@link MapStore} passes (SQLite in store_contract_test.ts, PostgreSQL in pg_store_test.ts). */
+import assert from "assert";
+import type { MapStore } from "./map_store.ts";
+import { StoreDamagedError } from "./store.ts";
+import type { MapRecord } from "./store.ts";
+
+/** One empty database for one step, and the ways a test reaches it. */
+export interface StoreDatabase {
+  /** Opens another store instance on this database (a second relay, or a restart). */
+  open(): Promise<MapStore>;
+  /** Deletes a journal row behind the store's back (a bad restore), to check damage is found. */
+  removeEdit(mapId: string, seq: number): Promise<void>;
+  /** Deletes the database. Every store opened on it is closed by then. */
+  dispose(): Promise<void>;
+}
+
+/** Makes a fresh, empty database for each step. */
+export type StoreDatabaseFactory = () => Promise<StoreDatabase>;
+
+/** A map record with distinct key hashes. */
+export function record(id: string, title = `Map ${id}`): MapRecord {
+  return {
+    id,
+    title,
+    editHash: new Uint8Array(32).fill(id.charCodeAt(0)),
+    viewHash: new Uint8Array(32).fill(id.charCodeAt(1) ^ 0xff),
+    createdAt: 1_796_212_800_000,
+  };
+}
+
+/** An edit frame at `seq`, as the room writes it. */
+export function frame(seq: number, by = "p1"): string {
+  return JSON.stringify({ type: "edit", seq, by, id: `e${seq}`, ops: [] });
+}
+
+/** Journal entries `from..to`, each with its author's client id and edit id. */
+export function entries(from: number, to: number, client = "c1") {
+  const list = [];
+  for (let seq = from; seq <= to; seq++) {
+    list.push({ seq, frame: frame(seq), client, id: `${client}-${seq}` });
+  }
+  return list;
+}
+
+/** Journal rows as seq and frame (a store may add the author's client and edit id). */
+function rows(list: { seq: number; frame: string }[] | undefined) {
+  return (list ?? []).map(({ seq, frame }) => ({ seq, frame }));
+}
+
+/** Runs the shared steps on databases made by `fresh`. */
+export async function storeContract(t: Deno.TestContext, fresh: StoreDatabaseFactory) {
+  const step = (name: string, body: (db: StoreDatabase, store: MapStore) => Promise<void>) =>
+    t.step(name, async () => {
+      const db = await fresh();
+      const store = await db.open();
+      try {
+        await body(db, store);
+      } finally {
+        await store.close();
+        await db.dispose();
+      }
+    });
+
+  await step("a created map loads with its record, no snapshot and no journal", async (_, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    assert.deepEqual(await s.loadRecord("m1abcdefgh"), record("m1abcdefgh"));
+    const map = await s.loadMap("m1abcdefgh", 10);
+    assert.ok(map);
+    assert.deepEqual(map.record, record("m1abcdefgh"));
+    assert.equal(map.snapshotSeq, 0);
+    assert.equal(map.snapshot, null);
+    assert.deepEqual(map.tail, []);
+    assert.deepEqual(map.history, []);
+    assert.match(map.epoch ?? "", /^[0-9a-f]{32}$/);
+    assert.equal(await s.loadRecord("unknown123"), null);
+    assert.equal(await s.loadMap("unknown123", 10), null);
+    assert.equal(await s.countMaps(), 1);
+    // An id is a map's identity: a second map under it is refused.
+    await assert.rejects(async () => await s.createMap(record("m1abcdefgh", "Other")));
+  });
+
+  await step("batches append in order, several maps in one commit", async (_, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    await s.createMap(record("m2abcdefgh"));
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 3) }]);
+    await s.appendBatches([
+      { mapId: "m1abcdefgh", entries: entries(4, 5) },
+      { mapId: "m2abcdefgh", entries: entries(1, 1) },
+    ]);
+    const m1 = await s.loadMap("m1abcdefgh", 10);
+    assert.deepEqual(rows(m1?.tail), [1, 2, 3, 4, 5].map((seq) => ({ seq, frame: frame(seq) })));
+    assert.deepEqual(rows((await s.loadMap("m2abcdefgh", 10))?.tail), [{
+      seq: 1,
+      frame: frame(1),
+    }]);
+    assert.deepEqual(await s.checkJournals(), { maps: 2, edits: 6, damaged: [] });
+  });
+
+  await step("a batch that leaves a gap or repeats a seq is refused whole", async (_, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    await s.createMap(record("m2abcdefgh"));
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 2) }]);
+    await assert.rejects(
+      async () => await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(4, 4) }]),
+      /journal of map m1abcdefgh is at seq 2; refusing edits from seq 4/,
+    );
+    await assert.rejects(
+      async () => await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(2, 3) }]),
+      /refusing edits from seq 2/,
+    );
+    // All or nothing: m2's good batch goes with m1's refused one.
+    await assert.rejects(async () =>
+      await s.appendBatches([
+        { mapId: "m2abcdefgh", entries: entries(1, 1) },
+        { mapId: "m1abcdefgh", entries: entries(5, 5) },
+      ])
+    );
+    assert.deepEqual((await s.loadMap("m1abcdefgh", 10))?.tail.map((e) => e.seq), [1, 2]);
+    assert.deepEqual((await s.loadMap("m2abcdefgh", 10))?.tail, []);
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(3, 3) }]);
+    assert.equal((await s.loadMap("m1abcdefgh", 10))?.tail.length, 3);
+  });
+
+  await step("a snapshot keeps the tail after it and `keep` rows before it", async (_, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 6) }]);
+    await s.saveSnapshot("m1abcdefgh", 4, '[{"id":"f1"}]', 2);
+    const map = await s.loadMap("m1abcdefgh", 10);
+    assert.equal(map?.snapshotSeq, 4);
+    assert.equal(map?.snapshot, '[{"id":"f1"}]');
+    assert.deepEqual(map?.tail.map((e) => e.seq), [5, 6]);
+    assert.deepEqual(map?.history.map((e) => e.seq), [3, 4]);
+    // The history handed to a room is bounded by its limit, newest kept.
+    assert.deepEqual((await s.loadMap("m1abcdefgh", 1))?.history.map((e) => e.seq), [4]);
+    // An older snapshot never replaces a newer one.
+    await s.saveSnapshot("m1abcdefgh", 3, "[]", 2);
+    assert.equal((await s.loadMap("m1abcdefgh", 10))?.snapshot, '[{"id":"f1"}]');
+    // The journal goes on after the snapshot.
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(7, 7) }]);
+    assert.deepEqual((await s.loadMap("m1abcdefgh", 10))?.tail.map((e) => e.seq), [5, 6, 7]);
+  });
+
+  await step("everything written is there after the store is closed and opened", async (db, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 5) }]);
+    await s.saveSnapshot("m1abcdefgh", 3, "[]", 10);
+    const before = await s.loadMap("m1abcdefgh", 10);
+    const again = await db.open();
+    try {
+      assert.deepEqual(await again.loadMap("m1abcdefgh", 10), before);
+      await again.appendBatches([{ mapId: "m1abcdefgh", entries: entries(6, 6) }]);
+      assert.equal((await again.loadMap("m1abcdefgh", 10))?.tail.length, 3);
+    } finally {
+      await again.close();
+    }
+  });
+
+  await step(
+    "two store instances appending the same seq: one commits, the other is refused",
+    async (db, s) => {
+      const other = await db.open();
+      try {
+        await s.createMap(record("m1abcdefgh"));
+        await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 1) }]);
+        const mine = [{ seq: 2, frame: frame(2, "mine"), client: "a", id: "a-2" }];
+        const theirs = [{ seq: 2, frame: frame(2, "theirs"), client: "b", id: "b-2" }];
+        const results = await Promise.allSettled([
+          (async () => await s.appendBatches([{ mapId: "m1abcdefgh", entries: mine }]))(),
+          (async () => await other.appendBatches([{ mapId: "m1abcdefgh", entries: theirs }]))(),
+        ]);
+        const won = results.filter((r) => r.status === "fulfilled").length;
+        assert.equal(won, 1, JSON.stringify(results));
+        const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+        assert.match(String(refused.reason), /refusing edits from seq 2/);
+        const tail = (await other.loadMap("m1abcdefgh", 10))?.tail ?? [];
+        assert.deepEqual(tail.map((e) => e.seq), [1, 2]);
+        const winner = results[0].status === "fulfilled" ? mine : theirs;
+        assert.equal(tail[1].frame, winner[0].frame);
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  await step("a journal with a gap is found by the check and refused on load", async (db, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    await s.createMap(record("m2abcdefgh"));
+    await s.appendBatches([
+      { mapId: "m1abcdefgh", entries: entries(1, 5) },
+      { mapId: "m2abcdefgh", entries: entries(1, 2) },
+    ]);
+    await db.removeEdit("m1abcdefgh", 3);
+    const check = await s.checkJournals();
+    assert.deepEqual(check.damaged, [{ mapId: "m1abcdefgh", missing: [[3, 3]] }]);
+    assert.equal(check.edits, 6);
+    await assert.rejects(async () => await s.loadMap("m1abcdefgh", 10), StoreDamagedError);
+    assert.equal((await s.loadMap("m2abcdefgh", 10))?.tail.length, 2);
+  });
+}
