@@ -121,7 +121,7 @@ export async function storeContract(t: Deno.TestContext, fresh: StoreDatabaseFac
     assert.equal((await s.loadMap("m1abcdefgh", 10))?.tail.length, 3);
   });
 
-  await step("a snapshot keeps the tail after it and `keep` rows before it", async (_, s) => {
+  await step("a snapshot keeps the tail after it and the journal before it", async (_, s) => {
     await s.createMap(record("m1abcdefgh"));
     await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 6) }]);
     await s.saveSnapshot("m1abcdefgh", 4, '[{"id":"f1"}]', 2);
@@ -129,7 +129,8 @@ export async function storeContract(t: Deno.TestContext, fresh: StoreDatabaseFac
     assert.equal(map?.snapshotSeq, 4);
     assert.equal(map?.snapshot, '[{"id":"f1"}]');
     assert.deepEqual(map?.tail.map((e) => e.seq), [5, 6]);
-    assert.deepEqual(map?.history.map((e) => e.seq), [3, 4]);
+    // The journal is the map's history: a snapshot prunes nothing (`keep` is no longer used).
+    assert.deepEqual(map?.history.map((e) => e.seq), [1, 2, 3, 4]);
     // The history handed to a room is bounded by its limit, newest kept.
     assert.deepEqual((await s.loadMap("m1abcdefgh", 1))?.history.map((e) => e.seq), [4]);
     // An older snapshot never replaces a newer one.

@@ -50,7 +50,7 @@ export interface PageQuery {
 }
 
 /** Reads a page: one indexed range of journal rows, each frame parsed (whatever its size). */
-export function readPage(store: Store, mapId: string, query: PageQuery): PageRead {
+export function readPage(store: Pick<Store, "history">, mapId: string, query: PageQuery): PageRead {
   const history = store.history;
   const rows = history.page(mapId, query.before, query.limit + 1, query.fid);
   const more = rows.length > query.limit;
@@ -62,7 +62,7 @@ export function readPage(store: Store, mapId: string, query: PageQuery): PageRea
   };
 }
 
-function entryOf(store: Store, mapId: string, row: HistoryRow): PageEntry {
+function entryOf(store: Pick<Store, "history">, mapId: string, row: HistoryRow): PageEntry {
   const frame = JSON.parse(row.frame) as EditFrame & { label?: string };
   const all = changesOf(
     frame,

@@ -53,7 +53,10 @@ export interface HubOptions {
   logger?: Logger;
   /** Counters for `/metrics`. @default a new Metrics */
   metrics?: Metrics;
-  /** Where past states of maps are rebuilt. @default an InlineHistoryReader on `store` */
+  /**
+   * Where past states of maps are rebuilt. @default an InlineHistoryReader on a SQLite `store`,
+   * none on any other (its history is then answered 501)
+   */
   historyReader?: HistoryReader;
 }
 
@@ -86,7 +89,7 @@ export class Hub {
   /** The HTTP API's work on its maps' history: pages, states at a seq, named versions. */
   readonly history: HistoryApi;
   #journal: Journal;
-  #historyReader: HistoryReader;
+  #historyReader: HistoryReader | null;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
@@ -184,10 +187,11 @@ export class Hub {
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });
-    this.#historyReader = options.historyReader ?? new InlineHistoryReader(options.store);
+    this.#historyReader = options.historyReader ??
+      (store instanceof Store ? new InlineHistoryReader(store) : null);
     this.history = new HistoryApi({
       maps: this.#maps,
-      store: options.store,
+      lists: store.history,
       journal: this.#journal,
       reader: this.#historyReader,
       now: this.#now,
@@ -338,6 +342,6 @@ export class Hub {
     if (this.#flushTimer !== undefined) clearImmediate(this.#flushTimer);
     this.#flushTimer = undefined;
     await this.#journal.close();
-    await this.#historyReader.close();
+    await this.#historyReader?.close();
   }
 }

@@ -8,6 +8,7 @@ import type { MapStore } from "./map_store.ts";
 import { Room } from "./room.ts";
 import { Store } from "./store.ts";
 import type { JournalBatch, MapRecord } from "./store.ts";
+import type { NewVersion } from "./history_store.ts";
 import { FakeSocket } from "./_fake_socket.ts";
 import { FakeTimers } from "./_fake_timers.ts";
 
@@ -44,6 +45,16 @@ class GatedStore implements MapStore {
   saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number) {
     return Promise.resolve(this.inner.saveSnapshot(mapId, seq, featuresJson, keep));
   }
+  loadComments(mapId: string) {
+    return Promise.resolve(this.inner.loadComments(mapId));
+  }
+  addVersion(version: NewVersion) {
+    return Promise.resolve(this.inner.addVersion(version));
+  }
+  pruneHistory(cutoff: number, budget: number) {
+    return Promise.resolve(this.inner.pruneHistory(cutoff, budget));
+  }
+  readonly history = null;
   countMaps() {
     return Promise.resolve(this.inner.countMaps());
   }

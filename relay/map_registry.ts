@@ -11,6 +11,7 @@ import { Room } from "./room.ts";
 import { StoreUnreachableError } from "./map_store.ts";
 import type { MapStore, MaybePromise } from "./map_store.ts";
 import type { MapRecord, StoredMap } from "./store.ts";
+import type { StoredComments } from "./comments.ts";
 
 /** Why the hub said no; `relay/app.ts` maps each to an HTTP status. */
 export type Refusal =
@@ -22,7 +23,8 @@ export type Refusal =
   | "not_saved"
   | "bad_request"
   | "gone"
-  | "retry";
+  | "retry"
+  | "not_implemented";
 
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };
@@ -273,7 +275,17 @@ export class MapRegistry {
       return failed(err);
     }
     if (!(stored instanceof Promise)) return this.#install(mapId, stored);
-    const later = stored.then((s) => this.#install(mapId, s), failed)
+    // An asynchronous store's comments are read before the room is made from both.
+    const later = stored.then(async (s) => {
+      if (!s) return this.#install(mapId, s);
+      let comments: StoredComments;
+      try {
+        comments = await this.#o.store.loadComments(mapId);
+      } catch (err) {
+        return failed(err);
+      }
+      return this.#install(mapId, s, comments);
+    }, failed)
       .finally(() => this.#loading.delete(mapId));
     this.#loading.set(mapId, later);
     return later;
@@ -286,14 +298,15 @@ export class MapRegistry {
   }
 
   /** Puts a loaded map into memory (making room first), or says why it cannot. */
-  #install(mapId: string, stored: StoredMap | null): Loaded {
+  #install(mapId: string, stored: StoredMap | null, read?: StoredComments): Loaded {
     if (!stored) return null;
     // An asynchronous load may end after others filled the space it was checked for.
     const makeRoom = this.#makeRoom();
     if (makeRoom === "capacity") return "capacity";
     let room: Room;
     try {
-      const comments = this.#o.store.loadComments(mapId);
+      const comments = read ?? this.#o.store.loadComments(mapId);
+      if (comments instanceof Promise) throw new TypeError("the store read comments late");
       room = new Room({ record: stored.record, limits: this.#o.limits, stored, comments });
       // A state that cannot be serialised (written by an older relay) would fail every welcome,
       // read and snapshot later: find out now. The text is cached for the first of them.

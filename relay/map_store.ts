@@ -1,5 +1,7 @@
 /** What the relay needs from durable storage: one interface for SQLite (sync) and PostgreSQL (async). */
 import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
+import type { StoredComments } from "./comments.ts";
+import type { NewVersion, VersionInfo } from "./history_store.ts";
 
 export type { JournalBatch, JournalCheck, MapRecord, StoredMap };
 
@@ -35,6 +37,14 @@ export class DuplicateEditError extends Error {
 /** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */
 export type MaybePromise<T> = T | Promise<T>;
 
+/** What the history API reads of a store's history besides pages and past states. */
+export interface HistoryLists {
+  /** The oldest seq still in the journal, or `null` when it holds none. */
+  oldest(mapId: string): MaybePromise<number | null>;
+  /** A map's named versions, newest first. */
+  versions(mapId: string): MaybePromise<VersionInfo[]>;
+}
+
 /**
  * Durable storage for maps: their records, journals of accepted edits and snapshots. The SQLite
  * {@link import("./store.ts").Store} answers synchronously; {@link import("./pg_store.ts").PgStore}
@@ -62,10 +72,21 @@ export interface MapStore {
   /** Appends several maps' edits in one transaction (all or nothing), durable when it resolves. */
   appendBatches(batches: readonly JournalBatch[]): MaybePromise<void>;
   /**
-   * Writes a snapshot of a map at `seq` (never over a newer one) and drops journal rows at or
-   * before `seq - keep`.
+   * Writes a snapshot of a map at `seq` (never over a newer one). The journal is the map's history
+   * and is not pruned here (only by `pruneHistory`); `keep` is no longer used.
    */
   saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number): MaybePromise<void>;
+  /** A map's comments (oldest first) and settings (extension: comments). */
+  loadComments(mapId: string): MaybePromise<StoredComments>;
+  /** Stores a named version with its features, durably. */
+  addVersion(version: NewVersion): MaybePromise<void>;
+  /**
+   * Deletes history older than `cutoff` (ms since 1970), at most `budget` journal rows; resolves
+   * with the rows deleted (see {@link import("./store.ts").Store.pruneHistory}).
+   */
+  pruneHistory(cutoff: number, budget: number): MaybePromise<number>;
+  /** Its history's lists (oldest seq, named versions), or `null` while it keeps no history. */
+  readonly history: HistoryLists | null;
   /** How many maps exist. */
   countMaps(): MaybePromise<number>;
   /** Every map's journal checked for gaps, without loading the maps. */

@@ -10,6 +10,10 @@ import { migrate } from "./pg_migrations.ts";
 import { acquireLease, assertLease, releaseLease, renewLease } from "./pg_lease.ts";
 import type { Lease } from "./pg_lease.ts";
 import type { MigrationResult } from "./pg_migrations.ts";
+import type { StoredComments } from "./comments.ts";
+import type { NewVersion } from "./history_store.ts";
+
+const HISTORY_NOT_KEPT = "history and named versions are not kept on PostgreSQL by this relay yet";
 
 /** Options for {@link PgStore.open}. */
 export interface PgStoreOptions {
@@ -149,7 +153,9 @@ export class PgStore implements MapStore {
    * the map's (same owner and epoch); otherwise the whole transaction fails with FencedError.
    */
   async appendBatches(batches: readonly FencedBatch[]): Promise<void> {
-    const work = batches.filter((b) => b.entries.length > 0);
+    const work = batches.filter((b) =>
+      b.entries.length > 0 || (b.comments?.length ?? 0) > 0 || b.settings !== undefined
+    );
     if (work.length === 0) return;
     await reachable(this.#sql.begin(async (tx) => {
       for (const batch of work) await appendTo(tx, batch);
@@ -160,17 +166,32 @@ export class PgStore implements MapStore {
     mapId: string,
     seq: number,
     featuresJson: string,
-    keep: number,
+    _keep = 0,
   ): Promise<void> {
-    await this.#sql.begin(async (tx) => {
-      await tx`
-        INSERT INTO snapshots (map_id, seq, features) VALUES (${mapId}, ${seq}, ${featuresJson})
-        ON CONFLICT (map_id) DO UPDATE SET seq = excluded.seq, features = excluded.features
-        WHERE snapshots.seq <= excluded.seq
-      `;
-      await tx`DELETE FROM edits WHERE map_id = ${mapId} AND seq <= ${seq - keep}`;
-    });
+    await this.#sql`
+      INSERT INTO snapshots (map_id, seq, features) VALUES (${mapId}, ${seq}, ${featuresJson})
+      ON CONFLICT (map_id) DO UPDATE SET seq = excluded.seq, features = excluded.features
+      WHERE snapshots.seq <= excluded.seq
+    `;
   }
+
+  /** A map's comments and settings (none are kept here yet: a batch with any is refused). */
+  loadComments(_mapId: string): Promise<StoredComments> {
+    return Promise.resolve({ rows: [], settings: null });
+  }
+
+  /** Named versions are not kept on PostgreSQL yet: refused, never acknowledged. */
+  addVersion(_version: NewVersion): Promise<void> {
+    return Promise.reject(new Error(HISTORY_NOT_KEPT));
+  }
+
+  /** History is not kept on PostgreSQL yet: refused. */
+  pruneHistory(_cutoff: number, _budget: number): Promise<number> {
+    return Promise.reject(new Error(HISTORY_NOT_KEPT));
+  }
+
+  /** No history is kept on PostgreSQL yet: the history API answers 501. */
+  readonly history = null;
 
   async countMaps(): Promise<number> {
     const rows = await this.#sql`SELECT count(*)::bigint AS n FROM maps`;
@@ -234,10 +255,12 @@ export class PgStore implements MapStore {
  * on the row lock, then finds `head_seq` moved and changes nothing: it is refused, never
  * interleaved. The unique (client, edit id) index refuses an edit stored before under a new seq.
  */
-async function appendTo(
-  tx: TransactionSql,
-  { mapId, entries, lease }: FencedBatch,
-): Promise<void> {
+async function appendTo(tx: TransactionSql, batch: FencedBatch): Promise<void> {
+  const { mapId, entries, lease } = batch;
+  if ((batch.comments?.length ?? 0) > 0 || batch.settings !== undefined) {
+    // Never acknowledge what is not stored: the whole commit fails instead.
+    throw new Error(`map ${batch.mapId}: comments are not kept on PostgreSQL yet`);
+  }
   const first = entries[0].seq;
   const last = entries[entries.length - 1].seq;
   for (let i = 1; i < entries.length; i++) {

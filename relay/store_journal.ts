@@ -1,6 +1,7 @@
 /** A {@link Journal} on an asynchronous store (PostgreSQL): its writes run one after another. */
 import type { Journal } from "./journal.ts";
 import type { JournalBatch, MapRecord, MapStore, MaybePromise } from "./map_store.ts";
+import type { NewVersion } from "./history_store.ts";
 
 /**
  * Writes to a {@link MapStore} in call order, each write started once the one before it settled:
@@ -36,13 +37,21 @@ export class StoreJournal implements Journal {
     return this.#next(() => this.#store.createMap(record));
   }
 
+  addVersion(version: NewVersion): Promise<void> {
+    return this.#next(() => this.#store.addVersion(version));
+  }
+
+  pruneHistory(cutoff: number, budget: number): Promise<number> {
+    return this.#next(() => this.#store.pruneHistory(cutoff, budget));
+  }
+
   /** Waits for every write so far; later writes are refused. The store stays open. */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#last;
   }
 
-  #next(write: () => MaybePromise<void>): Promise<void> {
+  #next<T>(write: () => MaybePromise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("journal is closed"));
     const done = this.#last.then(async () => await write());
     // A failed write fails its own caller only; the next one still runs after it.

@@ -25,6 +25,7 @@ export const REFUSAL_STATUS: Record<Refusal, number> = {
   bad_request: 400,
   gone: 410,
   retry: 503,
+  not_implemented: 501,
 };
 
 const MAX_TITLE = 200;
