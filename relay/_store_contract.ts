@@ -49,17 +49,7 @@ function rows(list: { seq: number; frame: string }[] | undefined) {
 
 /** Runs the shared steps on databases made by `fresh`. */
 export async function storeContract(t: Deno.TestContext, fresh: StoreDatabaseFactory) {
-  const step = (name: string, body: (db: StoreDatabase, store: MapStore) => Promise<void>) =>
-    t.step(name, async () => {
-      const db = await fresh();
-      const store = await db.open();
-      try {
-        await body(db, store);
-      } finally {
-        await store.close();
-        await db.dispose();
-      }
-    });
+  const step = stepper(t, fresh);
 
   await step("a created map loads with its record, no snapshot and no journal", async (_, s) => {
     await s.createMap(record("m1abcdefgh"));
@@ -197,4 +187,60 @@ export async function storeContract(t: Deno.TestContext, fresh: StoreDatabaseFac
     await assert.rejects(async () => await s.loadMap("m1abcdefgh", 10), StoreDamagedError);
     assert.equal((await s.loadMap("m2abcdefgh", 10))?.tail.length, 2);
   });
+}
+
+/** Steps on comments, history, named versions and retention, which both stores keep. */
+export async function historyContract(t: Deno.TestContext, fresh: StoreDatabaseFactory) {
+  const step = stepper(t, fresh);
+
+  await step(
+    "comments and settings are written with the turn's edits, all or nothing",
+    async (db, s) => {
+      await s.createMap(record("m1abcdefgh"));
+      const c1 = { n: 1, id: "k1", record: '{"id":"k1","text":"Here?"}' };
+      await s.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 1), comments: [c1] }]);
+      // A batch of comments and settings alone (no edit that turn).
+      const c1b = { ...c1, record: '{"id":"k1","text":"Here?","resolved":true}' };
+      const c2 = { n: 2, id: "k2", record: '{"id":"k2","text":"Yes"}' };
+      await s.appendBatches([{
+        mapId: "m1abcdefgh",
+        entries: [],
+        comments: [c1b, c2],
+        settings: '{"viewersMayComment":true}',
+      }]);
+      // A batch refused for its edits (a gap) writes none of its comments either.
+      const c3 = { n: 3, id: "k3", record: '{"id":"k3","text":"lost"}' };
+      await assert.rejects(async () =>
+        await s.appendBatches([{
+          mapId: "m1abcdefgh",
+          entries: entries(5, 5),
+          comments: [c3],
+          settings: '{"viewersMayComment":false}',
+        }])
+      );
+      const expected = { rows: [c1b, c2], settings: '{"viewersMayComment":true}' };
+      assert.deepEqual(await s.loadComments("m1abcdefgh"), expected);
+      assert.deepEqual(await s.loadComments("m2abcdefgh"), { rows: [], settings: null });
+      const again = await db.open();
+      try {
+        assert.deepEqual(await again.loadComments("m1abcdefgh"), expected);
+      } finally {
+        await again.close();
+      }
+    },
+  );
+}
+
+function stepper(t: Deno.TestContext, fresh: StoreDatabaseFactory) {
+  return (name: string, body: (db: StoreDatabase, store: MapStore) => Promise<void>) =>
+    t.step(name, async () => {
+      const db = await fresh();
+      const store = await db.open();
+      try {
+        await body(db, store);
+      } finally {
+        await store.close();
+        await db.dispose();
+      }
+    });
 }

@@ -65,6 +65,24 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD COLUMN lease_until timestamptz;
     `,
   },
+  {
+    version: 3,
+    name: "comments and map settings",
+    sql: `
+      -- Written in the same transaction as the turn's edits (extension: comments).
+      CREATE TABLE comments (
+        map_id text NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
+        n bigint NOT NULL,
+        id text NOT NULL,
+        record text NOT NULL,
+        PRIMARY KEY (map_id, n)
+      );
+      CREATE TABLE map_settings (
+        map_id text PRIMARY KEY REFERENCES maps (id) ON DELETE CASCADE,
+        settings text NOT NULL
+      );
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

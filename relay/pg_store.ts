@@ -175,9 +175,20 @@ export class PgStore implements MapStore {
     `;
   }
 
-  /** A map's comments and settings (none are kept here yet: a batch with any is refused). */
-  loadComments(_mapId: string): Promise<StoredComments> {
-    return Promise.resolve({ rows: [], settings: null });
+  /** A map's comments (oldest first) and settings (extension: comments). */
+  async loadComments(mapId: string): Promise<StoredComments> {
+    return await reachable(
+      this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", async (tx) => {
+        const rows = await tx`
+          SELECT n, id, record FROM comments WHERE map_id = ${mapId} ORDER BY n
+        `;
+        const settings = await tx`SELECT settings FROM map_settings WHERE map_id = ${mapId}`;
+        return {
+          rows: rows.map((r) => ({ n: Number(r.n), id: String(r.id), record: String(r.record) })),
+          settings: settings.length === 0 ? null : String(settings[0].settings),
+        };
+      }),
+    );
   }
 
   /** Named versions are not kept on PostgreSQL yet: refused, never acknowledged. */
@@ -250,17 +261,45 @@ export class PgStore implements MapStore {
 }
 
 /**
- * Appends one map's batch: moves `head_seq` from the seq before the batch to its last seq, which
+ * Appends one map's batch, its comments and settings with its edits. The edits move `head_seq`
+ * from the seq before the batch to its last seq, which
  * only succeeds when the journal ends right before the batch. A concurrent writer's UPDATE waits
  * on the row lock, then finds `head_seq` moved and changes nothing: it is refused, never
  * interleaved. The unique (client, edit id) index refuses an edit stored before under a new seq.
  */
 async function appendTo(tx: TransactionSql, batch: FencedBatch): Promise<void> {
   const { mapId, entries, lease } = batch;
-  if ((batch.comments?.length ?? 0) > 0 || batch.settings !== undefined) {
-    // Never acknowledge what is not stored: the whole commit fails instead.
-    throw new Error(`map ${batch.mapId}: comments are not kept on PostgreSQL yet`);
+  if (entries.length > 0) await appendEdits(tx, batch);
+  else if (lease) await assertOwner(tx, lease);
+  // In the same transaction as the edits: acknowledged together or not at all.
+  const comments = (batch.comments ?? []).map((c) => ({
+    map_id: mapId,
+    n: c.n,
+    id: c.id,
+    record: c.record,
+  }));
+  if (comments.length > 0) {
+    await tx`
+      INSERT INTO comments ${tx(comments, "map_id", "n", "id", "record")}
+      ON CONFLICT (map_id, n) DO UPDATE SET record = excluded.record
+    `;
   }
+  if (batch.settings !== undefined) {
+    await tx`
+      INSERT INTO map_settings (map_id, settings) VALUES (${mapId}, ${batch.settings})
+      ON CONFLICT (map_id) DO UPDATE SET settings = excluded.settings
+    `;
+  }
+}
+
+/** Takes the map's row lock and checks the lease (a batch of comments only, no edits). */
+async function assertOwner(tx: TransactionSql, lease: Lease): Promise<void> {
+  await tx`SELECT 1 FROM maps WHERE id = ${lease.mapId} FOR UPDATE`;
+  await assertLease(tx, lease);
+}
+
+/** Appends a batch's edits, conditional on the map's `head_seq` (see {@link appendTo}). */
+async function appendEdits(tx: TransactionSql, { mapId, entries, lease }: FencedBatch) {
   const first = entries[0].seq;
   const last = entries[entries.length - 1].seq;
   for (let i = 1; i < entries.length; i++) {

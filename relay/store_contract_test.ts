@@ -1,11 +1,12 @@
 /** The shared store suite (relay/_store_contract.ts) on the SQLite store, on a real file. */
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { storeContract } from "./_store_contract.ts";
+import { historyContract, storeContract } from "./_store_contract.ts";
+import type { StoreDatabaseFactory } from "./_store_contract.ts";
 import { Store } from "./store.ts";
 
 Deno.test("SQLite store passes the shared store suite", async (t) => {
-  await storeContract(t, async () => {
+  const fresh: StoreDatabaseFactory = async () => {
     const dir = await Deno.makeTempDir({ prefix: "duplexmap-contract-" });
     const path = join(dir, "duplexmap.sqlite");
     return {
@@ -21,5 +22,7 @@ Deno.test("SQLite store passes the shared store suite", async (t) => {
       },
       dispose: () => Deno.remove(dir, { recursive: true }),
     };
-  });
+  };
+  await storeContract(t, fresh);
+  await historyContract(t, fresh);
 });

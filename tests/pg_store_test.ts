@@ -1,6 +1,7 @@
 /** The PostgreSQL store on a real PostgreSQL 15: the shared store suite, migrations, fencing of appends. */
 import assert from "assert";
-import { entries, record, storeContract } from "../relay/_store_contract.ts";
+import { entries, historyContract, record, storeContract } from "../relay/_store_contract.ts";
+import type { StoreDatabaseFactory } from "../relay/_store_contract.ts";
 import postgres from "postgres";
 import { migrate, MIGRATIONS } from "../relay/pg_migrations.ts";
 import { PgStore } from "../relay/pg_store.ts";
@@ -9,7 +10,7 @@ import { startPostgres } from "./_postgres.ts";
 
 Deno.test("PostgreSQL store passes the shared store suite", async (t) => {
   await using pg = await startPostgres();
-  await storeContract(t, async () => {
+  const fresh: StoreDatabaseFactory = async () => {
     const url = await pg.createDatabase();
     const database = new URL(url).pathname.slice(1);
     return {
@@ -21,7 +22,9 @@ Deno.test("PostgreSQL store passes the shared store suite", async (t) => {
         await pg.psql("postgres", `DROP DATABASE ${database};`);
       },
     };
-  });
+  };
+  await storeContract(t, fresh);
+  await historyContract(t, fresh);
 });
 
 Deno.test("PostgreSQL store: relays starting at once migrate the schema once", async () => {
