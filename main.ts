@@ -115,7 +115,10 @@ const journal = "pg" in opened
   ? new InlineJournal(opened.store)
   : new WorkerJournal({ path: opened.path });
 // Past states of maps (`features?at=SEQ`) are rebuilt on a worker thread of their own too.
-const historyReader = "pg" in opened || options.dataDir === null
+// On PostgreSQL they are read by the store's own pool and replayed on this thread.
+const historyReader = "pg" in opened
+  ? opened.pg.history
+  : options.dataDir === null
   ? undefined
   : new WorkerHistoryReader({ path: opened.path });
 const hub = new Hub({ store, journal, limits: options.limits, logger, historyReader });

@@ -1,6 +1,7 @@
 /** The one test suite every {@link MapStore} passes (SQLite in store_contract_test.ts, PostgreSQL in pg_store_test.ts). */
 import assert from "assert";
 import type { MapStore } from "./map_store.ts";
+import type { HistoryReader } from "./history_reader.ts";
 import { StoreDamagedError } from "./store.ts";
 import type { MapRecord } from "./store.ts";
 
@@ -12,6 +13,8 @@ export interface StoreDatabase {
   removeEdit(mapId: string, seq: number): Promise<void>;
   /** Deletes the database. Every store opened on it is closed by then. */
   dispose(): Promise<void>;
+  /** Where `store`'s pages and past states are read (as the relay reads them). */
+  reader(store: MapStore): HistoryReader;
 }
 
 /** Makes a fresh, empty database for each step. */
@@ -227,6 +230,178 @@ export async function historyContract(t: Deno.TestContext, fresh: StoreDatabaseF
       } finally {
         await again.close();
       }
+    },
+  );
+}
+
+/** An edit frame as the room journals it: author, time and ops. */
+function edit(seq: number, at: number, ops: unknown[], by = "p1"): string {
+  return JSON.stringify({ type: "edit", seq, by, id: `e${seq}`, at, name: "Ann", ops });
+}
+
+/** A point feature named `name`. */
+function pointFeature(id: string, name: string, x: number) {
+  return {
+    type: "Feature",
+    id,
+    geometry: { type: "Point", coordinates: [x, 0] },
+    properties: { name },
+  };
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+const T0 = 1_796_212_800_000;
+
+/** Six edits of two features, a day apart from T0: puts, a rename, a move, a delete. */
+function sixEdits() {
+  const frames = [
+    edit(1, T0, [{ op: "put", feature: pointFeature("dam", "Dam", 1) }]),
+    edit(2, T0 + DAY, [{ op: "put", feature: pointFeature("well", "Well", 2) }]),
+    edit(3, T0 + 2 * DAY, [{ op: "props", fid: "dam", set: { name: "Old dam" } }]),
+    edit(4, T0 + 3 * DAY, [{
+      op: "geom",
+      fid: "well",
+      geometry: { type: "Point", coordinates: [5, 5] },
+    }]),
+    edit(5, T0 + 4 * DAY, [{ op: "del", fid: "dam" }]),
+    edit(6, T0 + 5 * DAY, [{ op: "props", fid: "well", set: { depth: 9 } }]),
+  ];
+  return frames.map((frame, i) => ({ seq: i + 1, frame }));
+}
+
+/** The features after `upTo` of {@link sixEdits}, replayed here by hand. */
+function stateAfter(upTo: number) {
+  const dam = pointFeature("dam", "Dam", 1);
+  const well = pointFeature("well", "Well", 2);
+  const states: unknown[][] = [
+    [],
+    [dam],
+    [dam, well],
+    [{ ...dam, properties: { name: "Old dam" } }, well],
+    [{ ...dam, properties: { name: "Old dam" } }, {
+      ...well,
+      geometry: { type: "Point", coordinates: [5, 5] },
+    }],
+    [{ ...well, geometry: { type: "Point", coordinates: [5, 5] } }],
+    [{
+      ...well,
+      geometry: { type: "Point", coordinates: [5, 5] },
+      properties: { name: "Well", depth: 9 },
+    }],
+  ];
+  return states[upTo];
+}
+
+/** Steps on history, named versions and retention, which both stores keep. */
+export async function historyStepsContract(t: Deno.TestContext, fresh: StoreDatabaseFactory) {
+  const step = stepper(t, fresh);
+
+  await step(
+    "every edit is history: pages newest first, by feature, with what changed",
+    async (db, s) => {
+      await s.createMap(record("m1abcdefgh"));
+      const six = sixEdits();
+      await s.appendBatches([{ mapId: "m1abcdefgh", entries: six.slice(0, 3) }]);
+      await s.saveSnapshot("m1abcdefgh", 3, JSON.stringify(stateAfter(3)), 0);
+      await s.appendBatches([{ mapId: "m1abcdefgh", entries: six.slice(3) }]);
+      const reader = db.reader(s);
+      const page = await reader.page("m1abcdefgh", { before: 7, limit: 4 });
+      assert.deepEqual(page.entries.map((e) => e.seq), [6, 5, 4, 3]);
+      assert.equal(page.next, 3);
+      assert.equal(page.oldest, 1, "a snapshot prunes nothing");
+      assert.deepEqual([page.entries[0].at, page.entries[0].name, page.entries[0].by], [
+        T0 + 5 * DAY,
+        "Ann",
+        "p1",
+      ]);
+      const rest = await reader.page("m1abcdefgh", { before: 3, limit: 4 });
+      assert.deepEqual(rest.entries.map((e) => e.seq), [2, 1]);
+      assert.equal(rest.next, null);
+      // By feature: only the edits that touched it, each knowing the feature existed before.
+      const dam = await reader.page("m1abcdefgh", { before: 7, limit: 10, fid: "dam" });
+      assert.deepEqual(dam.entries.map((e) => e.seq), [5, 3, 1]);
+      assert.deepEqual(
+        dam.entries.map((e) => e.changes.map((c) => [c.fid, c.kind, c.title ?? null])),
+        [[["dam", "del", "Old dam"]], [["dam", "props", "Old dam"]], [["dam", "add", "Dam"]]],
+      );
+      assert.equal(await s.history?.oldest("m1abcdefgh"), 1);
+    },
+  );
+
+  await step(
+    "the map at any seq: kept snapshots plus the journal replayed; named versions",
+    async (db, s) => {
+      await s.createMap(record("m1abcdefgh"));
+      const six = sixEdits();
+      for (const e of six) {
+        await s.appendBatches([{ mapId: "m1abcdefgh", entries: [e] }]);
+        if (e.seq === 2 || e.seq === 4) {
+          await s.saveSnapshot("m1abcdefgh", e.seq, JSON.stringify(stateAfter(e.seq)), 0);
+        }
+      }
+      const reader = db.reader(s);
+      for (let at = 0; at <= 6; at++) {
+        const json = await reader.featuresAt("m1abcdefgh", at);
+        assert.deepEqual(JSON.parse(json ?? "null"), stateAfter(at), `the map at seq ${at}`);
+      }
+      const version = {
+        mapId: "m1abcdefgh",
+        seq: 3,
+        name: "Before the trip",
+        at: T0,
+        author: "Ann",
+      };
+      await s.addVersion({ ...version, featuresJson: JSON.stringify(stateAfter(3)) });
+      const { mapId: _, ...info } = version;
+      assert.deepEqual(await s.history?.versions("m1abcdefgh"), [info]);
+      assert.deepEqual(await s.history?.versions("m2abcdefgh"), []);
+      const again = await db.open();
+      try {
+        assert.deepEqual(await again.history?.versions("m1abcdefgh"), [info]);
+      } finally {
+        await again.close();
+      }
+    },
+  );
+
+  await step(
+    "retention prunes only edits older than the cutoff and in a snapshot",
+    async (db, s) => {
+      await s.createMap(record("m1abcdefgh"));
+      const six = sixEdits();
+      await s.appendBatches([{ mapId: "m1abcdefgh", entries: six.slice(0, 4) }]);
+      await s.saveSnapshot("m1abcdefgh", 4, JSON.stringify(stateAfter(4)), 0);
+      await s.appendBatches([{ mapId: "m1abcdefgh", entries: six.slice(4) }]);
+      await s.addVersion({
+        mapId: "m1abcdefgh",
+        seq: 2,
+        name: "Two",
+        at: T0,
+        author: "Ann",
+        featuresJson: JSON.stringify(stateAfter(2)),
+      });
+      // Nothing is older than the first edit.
+      assert.equal(await s.pruneHistory(T0, 100), 0);
+      // Edits 1-5 are older than this cutoff, but 5 is after the snapshot: 1-4 go.
+      assert.equal(await s.pruneHistory(T0 + 4 * DAY + 1, 100), 4);
+      const reader = db.reader(s);
+      assert.equal(await s.history?.oldest("m1abcdefgh"), 5);
+      assert.equal(await reader.featuresAt("m1abcdefgh", 3), null, "pruned");
+      assert.deepEqual(
+        JSON.parse((await reader.featuresAt("m1abcdefgh", 2))!),
+        stateAfter(2),
+        "named",
+      );
+      for (const at of [4, 5, 6]) {
+        assert.deepEqual(JSON.parse((await reader.featuresAt("m1abcdefgh", at))!), stateAfter(at));
+      }
+      const page = await reader.page("m1abcdefgh", { before: 7, limit: 10 });
+      assert.deepEqual(page.entries.map((e) => e.seq), [6, 5]);
+      // The map still loads with everything after its snapshot.
+      const map = await s.loadMap("m1abcdefgh", 10);
+      assert.deepEqual(map?.tail.map((e) => e.seq), [5, 6]);
+      assert.deepEqual((await s.checkJournals()).damaged, []);
+      assert.equal(await s.pruneHistory(T0 + 100 * DAY, 100), 0, "never past the snapshot");
     },
   );
 }

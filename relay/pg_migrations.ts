@@ -83,6 +83,39 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: "history: per-feature index, kept snapshots, named versions",
+    sql: `
+      -- What each edit did to each feature it touched (relay/history_index.ts), for fid= pages.
+      CREATE TABLE edit_fids (
+        map_id text NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
+        fid text NOT NULL,
+        seq bigint NOT NULL,
+        was boolean NOT NULL,
+        now boolean NOT NULL,
+        title text,
+        PRIMARY KEY (map_id, fid, seq)
+      );
+      CREATE INDEX edit_fids_by_seq ON edit_fids (map_id, seq);
+      -- Deflated snapshots kept for history (features?at=SEQ), apart from the latest one.
+      CREATE TABLE kept_snapshots (
+        map_id text NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        deflated bytea NOT NULL,
+        PRIMARY KEY (map_id, seq)
+      );
+      CREATE TABLE versions (
+        map_id text NOT NULL REFERENCES maps (id) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        name text NOT NULL,
+        at bigint NOT NULL,
+        author text NOT NULL,
+        features text NOT NULL
+      );
+      CREATE INDEX versions_by_map ON versions (map_id, seq);
+    `,
+  },
 ];
 
 /** What {@link migrate} did. */

@@ -13,7 +13,7 @@ import type { MigrationResult } from "./pg_migrations.ts";
 import type { StoredComments } from "./comments.ts";
 import type { NewVersion } from "./history_store.ts";
 
-const HISTORY_NOT_KEPT = "history and named versions are not kept on PostgreSQL by this relay yet";
+import { addVersion, indexEdits, keepSnapshot, PgHistory, pruneHistory } from "./pg_history.ts";
 
 /** Options for {@link PgStore.open}. */
 export interface PgStoreOptions {
@@ -54,6 +54,8 @@ export class PgStore implements MapStore {
   readonly migration: MigrationResult;
   /** Its URL without the password, for logs. */
   readonly where: string;
+  /** Its history: pages, states at a seq, the oldest seq, named versions. */
+  readonly history: PgHistory;
   #sql: Sql;
   #newEpoch: () => string;
 
@@ -64,6 +66,7 @@ export class PgStore implements MapStore {
     where: string,
   ) {
     this.#sql = sql;
+    this.history = new PgHistory(sql);
     this.where = where;
     this.migration = migration;
     this.#newEpoch = newEpoch;
@@ -168,11 +171,14 @@ export class PgStore implements MapStore {
     featuresJson: string,
     _keep = 0,
   ): Promise<void> {
-    await this.#sql`
-      INSERT INTO snapshots (map_id, seq, features) VALUES (${mapId}, ${seq}, ${featuresJson})
-      ON CONFLICT (map_id) DO UPDATE SET seq = excluded.seq, features = excluded.features
-      WHERE snapshots.seq <= excluded.seq
-    `;
+    await reachable(this.#sql.begin(async (tx) => {
+      await tx`
+        INSERT INTO snapshots (map_id, seq, features) VALUES (${mapId}, ${seq}, ${featuresJson})
+        ON CONFLICT (map_id) DO UPDATE SET seq = excluded.seq, features = excluded.features
+        WHERE snapshots.seq <= excluded.seq
+      `;
+      await keepSnapshot(tx, mapId, seq, featuresJson);
+    }));
   }
 
   /** A map's comments (oldest first) and settings (extension: comments). */
@@ -191,18 +197,15 @@ export class PgStore implements MapStore {
     );
   }
 
-  /** Named versions are not kept on PostgreSQL yet: refused, never acknowledged. */
-  addVersion(_version: NewVersion): Promise<void> {
-    return Promise.reject(new Error(HISTORY_NOT_KEPT));
+  /** Stores a named version with its features, durably. */
+  addVersion(version: NewVersion): Promise<void> {
+    return addVersion(this.#sql, version);
   }
 
-  /** History is not kept on PostgreSQL yet: refused. */
-  pruneHistory(_cutoff: number, _budget: number): Promise<number> {
-    return Promise.reject(new Error(HISTORY_NOT_KEPT));
+  /** Deletes history older than `cutoff` (see {@link pruneHistory}). */
+  pruneHistory(cutoff: number, budget: number): Promise<number> {
+    return pruneHistory(this.#sql, cutoff, budget);
   }
-
-  /** No history is kept on PostgreSQL yet: the history API answers 501. */
-  readonly history = null;
 
   async countMaps(): Promise<number> {
     const rows = await this.#sql`SELECT count(*)::bigint AS n FROM maps`;
@@ -342,6 +345,7 @@ async function appendEdits(tx: TransactionSql, { mapId, entries, lease }: Fenced
     const dupes = rows.filter((r) => !written.has(r.seq));
     throw new DuplicateEditError(mapId, dupes.map((r) => ({ client: r.client!, id: r.edit_id! })));
   }
+  await indexEdits(tx, mapId, entries);
 }
 
 /** A map's record from its row. */

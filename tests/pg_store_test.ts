@@ -1,6 +1,12 @@
 /** The PostgreSQL store on a real PostgreSQL 15: the shared store suite, migrations, fencing of appends. */
 import assert from "assert";
-import { entries, historyContract, record, storeContract } from "../relay/_store_contract.ts";
+import {
+  entries,
+  historyContract,
+  historyStepsContract,
+  record,
+  storeContract,
+} from "../relay/_store_contract.ts";
 import type { StoreDatabaseFactory } from "../relay/_store_contract.ts";
 import postgres from "postgres";
 import { migrate, MIGRATIONS } from "../relay/pg_migrations.ts";
@@ -21,10 +27,12 @@ Deno.test("PostgreSQL store passes the shared store suite", async (t) => {
       dispose: async () => {
         await pg.psql("postgres", `DROP DATABASE ${database};`);
       },
+      reader: (store) => (store as PgStore).history,
     };
   };
   await storeContract(t, fresh);
   await historyContract(t, fresh);
+  await historyStepsContract(t, fresh);
 });
 
 Deno.test("PostgreSQL store: relays starting at once migrate the schema once", async () => {
