@@ -328,6 +328,26 @@ export async function historyStepsContract(t: Deno.TestContext, fresh: StoreData
     },
   );
 
+  await step("an edit touching 30 000 features (an import) is indexed whole", async (db, s) => {
+    await s.createMap(record("m1abcdefgh"));
+    const ops = [];
+    for (let i = 0; i < 30_000; i++) {
+      ops.push({ op: "put", feature: pointFeature(`f${i}`, i === 29_999 ? "Last" : "", i % 90) });
+    }
+    await s.appendBatches([{
+      mapId: "m1abcdefgh",
+      entries: [{ seq: 1, frame: edit(1, T0, ops) }],
+    }]);
+    const props = edit(2, T0, [{ op: "props", fid: "f29999", set: { n: 1 } }]);
+    await s.appendBatches([{ mapId: "m1abcdefgh", entries: [{ seq: 2, frame: props }] }]);
+    const page = await db.reader(s).page("m1abcdefgh", { before: 3, limit: 5, fid: "f29999" });
+    assert.deepEqual(page.entries.map((e) => e.seq), [2, 1]);
+    assert.deepEqual(page.entries[0].changes.map((c) => [c.kind, c.title ?? null]), [[
+      "props",
+      "Last",
+    ]]);
+  });
+
   await step(
     "the map at any seq: kept snapshots plus the journal replayed; named versions",
     async (db, s) => {

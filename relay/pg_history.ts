@@ -40,22 +40,29 @@ export async function indexEdits(
       title: r.title === null ? null : String(r.title),
     });
   }
-  const out: {
-    map_id: string;
-    fid: string;
-    seq: number;
-    was: boolean;
-    now: boolean;
-    title: string | null;
-  }[] = [];
+  const fid: string[] = [];
+  const seq: number[] = [];
+  // Booleans as "t"/"f" text: postgres.js sends a JS boolean array as a scalar type.
+  const was: string[] = [];
+  const now: string[] = [];
+  const title: (string | null)[] = [];
   for (const row of rows) {
-    for (const [fid, touch] of touchedFids(row.frame, (fid) => last.get(fid) ?? null)) {
-      last.set(fid, touch);
-      out.push({ map_id: mapId, fid, seq: row.seq, ...touch });
+    for (const [id, touch] of touchedFids(row.frame, (f) => last.get(f) ?? null)) {
+      last.set(id, touch);
+      fid.push(id);
+      seq.push(row.seq);
+      was.push(touch.was ? "t" : "f");
+      now.push(touch.now ? "t" : "f");
+      title.push(touch.title);
     }
   }
+  // As arrays, five parameters whatever the count: an import touching 30 000 features would
+  // exceed PostgreSQL's 65 535 parameters of one statement as rows.
   await tx`
-    INSERT INTO edit_fids ${tx(out, "map_id", "fid", "seq", "was", "now", "title")}
+    INSERT INTO edit_fids (map_id, fid, seq, was, now, title)
+    SELECT ${mapId}, * FROM unnest(
+      ${fid}::text[], ${seq}::bigint[], ${was}::text[]::boolean[], ${now}::text[]::boolean[], ${title}::text[]
+    )
     ON CONFLICT (map_id, fid, seq) DO UPDATE
     SET was = excluded.was, now = excluded.now, title = excluded.title
   `;
