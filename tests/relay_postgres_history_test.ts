@@ -1,7 +1,7 @@
-/** End-to-end on PostgreSQL: history pages, `features?at=SEQ`, named versions and comments on a real relay, across a kill -9. */
+/** End-to-end on PostgreSQL: history pages, `features?at=SEQ`, named versions, comments (across a kill -9) and `--history-days` on a real relay. */
 import assert from "assert";
 import { createMap, startRelay } from "./_relay.ts";
-import { connect, type EditMsg, type Msg, type WireOp } from "./_ws.ts";
+import { connect, type EditMsg, join, type Msg, type WireOp } from "./_ws.ts";
 import { canonicalFeatures, feature, point, prng, put, Replica } from "./_fixtures.ts";
 import { startPostgres } from "./_postgres.ts";
 
@@ -136,4 +136,58 @@ Deno.test("PostgreSQL store: history pages, features?at=SEQ, named versions and 
     ["c1", "c1", "Check this"],
     ["c2", "c1", "Done"],
   ]);
+});
+
+Deno.test("PostgreSQL store: --history-days prunes old edits already in a snapshot, keeps the rest and named versions", async () => {
+  await using pg = await startPostgres();
+  const url = await pg.createDatabase("dm_retention");
+  const common = ["--store", url, "--snapshot-every", "10", "--evict-after-ms", "200"];
+  const map = await (async () => {
+    await using relay = await startRelay({ args: common });
+    const map = await createMap(relay.url, "Retention");
+    const { peer } = await join(relay.wsUrl, map.id, map.editKey, { name: "Ann" });
+    await using _peer = peer;
+    // One edit a frame, each committed on its own: snapshots at 10 and 20 as they come.
+    for (const [i, ops] of randomOps(25).entries()) {
+      peer.send({ type: "edit", id: `e${i}`, ops });
+      await peer.waitFor((m) => m.type === "edit" && m.id === `e${i}`, 10_000);
+    }
+    const version = await fetch(`${relay.url}/api/maps/${map.id}/versions?key=${map.editKey}`, {
+      method: "POST",
+      body: JSON.stringify({ name: "Early", author: "Ann", seq: 5 }),
+    });
+    assert.equal(version.status, 201);
+    await version.body?.cancel();
+    return map;
+  })();
+  // Edits 1-22 were made "ten days ago": their times are moved back in the database.
+  const tenDaysAgo = Date.now() - 10 * 24 * 3600 * 1000;
+  await pg.psql(
+    "dm_retention",
+    `UPDATE edits SET frame = jsonb_set(frame::jsonb, '{at}', '${tenDaysAgo}')::text ` +
+      `WHERE seq <= 22;`,
+  );
+  await using relay = await startRelay({ args: [...common, "--history-days", "3"] });
+  const pruned = await relay.waitForLog((l) => l.event === "history_pruned", 15_000);
+  // Snapshots: 10 (the first, kept for history), 20, and 25 at shutdown (the latest). Edits 1-22
+  // are old, but only those up to a kept snapshot go, so every seq still shown can be rebuilt.
+  assert.equal(pruned.edits, 10);
+  const page = await (await fetch(
+    `${relay.url}/api/maps/${map.id}/history?key=${map.viewKey}&limit=500`,
+  )).json();
+  assert.equal(page.oldest, 11);
+  assert.deepEqual(page.entries.map((e: Msg) => e.seq), [...Array(15)].map((_, i) => 25 - i));
+  const at = async (seq: number) => {
+    const res = await fetch(
+      `${relay.url}/api/maps/${map.id}/features?key=${map.viewKey}&at=${seq}`,
+    );
+    await res.body?.cancel();
+    return res.status;
+  };
+  assert.equal(await at(10), 200);
+  assert.equal(await at(9), 410);
+  assert.equal(await at(5), 200, "the named version is kept");
+  const { peer, welcome } = await join(relay.wsUrl, map.id, map.editKey, { name: "Bob" });
+  await using _peer = peer;
+  assert.equal(welcome.seq, 25);
 });
