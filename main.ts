@@ -12,6 +12,9 @@ import { jsonLogger } from "./relay/log.ts";
 import { parseOptions, UsageError } from "./relay/options.ts";
 import type { ParsedCommand } from "./relay/options.ts";
 import { openStore, StartupError } from "./relay/startup.ts";
+import type { MapStore } from "./relay/map_store.ts";
+import type { PgStore } from "./relay/pg_store.ts";
+import { StoreJournal } from "./relay/store_journal.ts";
 
 /** Exit code when the database cannot be used (docs/DEPLOY.md section 7). */
 const STORAGE_REFUSED_EXIT = 3;
@@ -70,8 +73,15 @@ for (const info of basemaps.list([]).slice(1)) {
   });
 }
 
-function openOrExit(): ReturnType<typeof openStore> {
+async function openOrExit(): Promise<
+  { pg: PgStore } | ReturnType<typeof openStore>
+> {
   try {
+    if (options.store !== null) {
+      // Loaded only for PostgreSQL: a SQLite relay never loads the database client.
+      const { openPgStore } = await import("./relay/pg_startup.ts");
+      return { pg: await openPgStore({ url: options.store, logger }) };
+    }
     return openStore({ dataDir: options.dataDir, acceptDataLoss: options.acceptDataLoss, logger });
   } catch (err) {
     if (!(err instanceof StartupError)) throw err;
@@ -81,7 +91,8 @@ function openOrExit(): ReturnType<typeof openStore> {
   }
 }
 // Opening the store first checks it and creates the schema the journal's connection then uses.
-const { store, path: dbPath } = openOrExit();
+const opened = await openOrExit();
+const store: MapStore = "pg" in opened ? opened.pg : opened.store;
 
 // Last resort, once the store is open (a refused start still exits with its one line). Every
 // entry point of the hub contains its own failures (one connection or one map fails); should a
@@ -96,14 +107,20 @@ globalThis.addEventListener("unhandledrejection", (event) => {
   logger.log("uncaught_error", { error: String(event.reason), rejection: true });
 });
 
-// With a file, commits (and their fsync) run on a worker thread so they never stall relaying.
-const journal = options.dataDir === null
-  ? new InlineJournal(store)
-  : new WorkerJournal({ path: dbPath });
+// With a file, commits (and their fsync) run on a worker thread so they never stall relaying;
+// PostgreSQL's commits wait on a socket, off the event loop already.
+const journal = "pg" in opened
+  ? new StoreJournal(opened.pg)
+  : options.dataDir === null
+  ? new InlineJournal(opened.store)
+  : new WorkerJournal({ path: opened.path });
 // Past states of maps (`features?at=SEQ`) are rebuilt on a worker thread of their own too.
-const historyReader = options.dataDir === null
+// On PostgreSQL they are read by the store's own pool and replayed on this thread.
+const historyReader = "pg" in opened
+  ? opened.pg.history
+  : options.dataDir === null
   ? undefined
-  : new WorkerHistoryReader({ path: dbPath });
+  : new WorkerHistoryReader({ path: opened.path });
 const hub = new Hub({ store, journal, limits: options.limits, logger, historyReader });
 // Share links may name this server as the request did only when that is this server's address.
 let listening: { hostname: string; port: number } | undefined;
@@ -140,7 +157,7 @@ const server = Deno.serve({
     logger.log("listening", {
       url: `http://${host}:${port}`,
       port,
-      data: options.dataDir ?? ":memory:",
+      data: "pg" in opened ? opened.pg.where : options.dataDir ?? ":memory:",
       version: denoJson.version,
     });
   },
@@ -159,7 +176,7 @@ async function shutdown(signal: string): Promise<void> {
   await Promise.race([closed, grace]);
   await basemaps.close();
   places.close();
-  store.close();
+  await store.close();
   logger.log("stopped", { signal });
   Deno.exit(0);
 }

@@ -4,12 +4,14 @@ import { commentRefused, CommentRequests } from "./comment_requests.ts";
 import { admit, join } from "./hello.ts";
 import type { Peer } from "./peer.ts";
 import { ClientMessageSchema, CloseCode, parseFrame, utf8Exceeds } from "./protocol.ts";
-import type { ClientMessage, EditId, ErrorCode, RejectCode } from "./protocol.ts";
+import type { ClientMessage, EditId, ErrorCode, FrameItem, RejectCode } from "./protocol.ts";
+import type { Admitted } from "./hello.ts";
 import type { Room } from "./room.ts";
 import type { TimerId } from "./timers.ts";
 import { TokenBucket } from "./token_bucket.ts";
 
-type ConnState = "hello" | "joined" | "closed";
+/** `opening`: hello was accepted for checking and its map is loading from an asynchronous store. */
+type ConnState = "hello" | "opening" | "joined" | "closed";
 
 /**
  * One transport connection: it must say `hello` in time, then its messages are dispatched to its
@@ -28,6 +30,8 @@ export class ClientConnection implements Connection {
   #bucket: TokenBucket;
   #flood: TokenBucket;
   #comments: CommentRequests | undefined;
+  /** Messages that arrived while the map was loading, handled in order once joined. */
+  #waiting: FrameItem[] = [];
 
   /** A connection in the `hello` state; {@link ClientConnection.start} arms the hello timer. */
   constructor(host: ConnectionHost, peer: Peer, info: ConnectionInfo) {
@@ -127,23 +131,36 @@ export class ClientConnection implements Connection {
         this.fatal("rate_limited", "rate limit exceeded", CloseCode.Policy);
         return;
       }
-      if (item.ok) {
-        this.#dispatch(item.message);
-      } else if (this.#state === "hello") {
-        this.violation("bad_hello");
-        this.fatal(
-          "bad_message",
-          `the first message must be a valid hello: ${item.error}`,
-          CloseCode.Policy,
-        );
-      } else if (item.edit) {
-        this.#reject(item.edit.id, item.edit.code, item.error);
-      } else if (item.comment !== undefined) {
-        this.#host.metrics.rejections.inc("comment_invalid_comment");
-        this.#send(commentRefused(item.comment, "invalid_comment", item.error));
-      } else {
-        this.#error("bad_message", item.error);
+      if (this.#state === "opening") {
+        // Handled after the welcome, in order, as if they had arrived just after it.
+        if (this.#waiting.length >= limits.rateBurst * 10) {
+          this.close(CloseCode.TryAgainLater, "map still loading; try again later");
+          return;
+        }
+        this.#waiting.push(item);
+        continue;
       }
+      this.#item(item);
+    }
+  }
+
+  #item(item: FrameItem): void {
+    if (item.ok) {
+      this.#dispatch(item.message);
+    } else if (this.#state === "hello") {
+      this.violation("bad_hello");
+      this.fatal(
+        "bad_message",
+        `the first message must be a valid hello: ${item.error}`,
+        CloseCode.Policy,
+      );
+    } else if (item.edit) {
+      this.#reject(item.edit.id, item.edit.code, item.error);
+    } else if (item.comment !== undefined) {
+      this.#host.metrics.rejections.inc("comment_invalid_comment");
+      this.#send(commentRefused(item.comment, "invalid_comment", item.error));
+    } else {
+      this.#error("bad_message", item.error);
     }
   }
 
@@ -225,10 +242,31 @@ export class ClientConnection implements Connection {
     this.#host.timers.clearTimeout(this.#helloTimer);
     this.#helloTimer = undefined;
     const admitted = admit(this.#host, this, msg);
-    if (!admitted) return;
+    if (!(admitted instanceof Promise)) {
+      this.#joined(admitted);
+      return;
+    }
+    this.#state = "opening";
+    admitted.then(
+      (a) => this.#guard("hello", () => this.#joined(a)),
+      (err) =>
+        this.#guard("hello", () => {
+          throw err;
+        }),
+    );
+  }
+
+  #joined(admitted: Admitted | null): void {
+    if (!admitted || this.#state === "closed") return;
     this.#state = "joined";
     this.#room = admitted.room;
     join(this.#host, this, admitted);
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const item of waiting) {
+      if (!this.open) return;
+      this.#item(item);
+    }
   }
 
   #send(text: string): void {

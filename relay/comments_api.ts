@@ -41,7 +41,8 @@ export class CommentsApi {
     key: string,
     format: "json" | "geojson",
   ): Promise<Outcome<{ title: string; body: string }>> {
-    const auth = this.#o.maps.open(mapId, key);
+    const opened = this.#o.maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room } = auth.value;
     const body = format === "json"
@@ -53,7 +54,8 @@ export class CommentsApi {
 
   /** A map's settings, for either key. */
   async settings(mapId: string, key: string): Promise<Outcome<MapSettings>> {
-    const auth = this.#o.maps.open(mapId, key);
+    const opened = this.#o.maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room } = auth.value;
     const settings = { ...room.comments.settings };
@@ -70,7 +72,8 @@ export class CommentsApi {
     key: string,
     settings: MapSettings,
   ): Promise<Outcome<MapSettings>> {
-    const auth = this.#o.maps.open(mapId, key);
+    const opened = this.#o.maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room, role } = auth.value;
     if (role !== "editor") {

@@ -4,6 +4,7 @@ import type { Durability, Ticket } from "./durability.ts";
 import type { Journal } from "./journal.ts";
 import type { Logger } from "./log.ts";
 import type { MapRegistry } from "./map_registry.ts";
+import { DuplicateEditError } from "./map_store.ts";
 import { CloseCode } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
@@ -64,6 +65,12 @@ export class Committer {
             o.maps.drop(room);
             for (const peer of [...room.peers()]) {
               peer.discard();
+              // An edit the store already had: its author stops re-sending it.
+              if (err instanceof DuplicateEditError && err.mapId === room.id) {
+                for (const e of err.edits) {
+                  if (e.client === peer.client) peer.enqueue(duplicate(e.id));
+                }
+              }
               o.conns.close(peer, CloseCode.InternalError, "storage failure; reconnect");
             }
           }
@@ -71,4 +78,14 @@ export class Committer {
         }),
     );
   }
+}
+
+/** The `rejected` `duplicate` answer for an edit the store already holds. */
+function duplicate(id: string): string {
+  return JSON.stringify({
+    type: "rejected",
+    id,
+    code: "duplicate",
+    message: `edit ${JSON.stringify(id)} was already applied`,
+  });
 }

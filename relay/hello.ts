@@ -5,9 +5,13 @@ import type { Peer } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
 import type { ClientMessage, ErrorCode, HelloMessage, Role } from "./protocol.ts";
 import type { Room } from "./room.ts";
+import type { Opened, Outcome } from "./map_registry.ts";
+import type { MaybePromise } from "./map_store.ts";
 
 /** What the handshake uses of the connection saying hello. */
 export interface Greeter {
+  /** Is it still open? (It may close while its map loads from an asynchronous store.) */
+  readonly open: boolean;
   /** Where it comes from. */
   readonly info: ConnectionInfo;
   /** The peer it speaks for. */
@@ -32,21 +36,39 @@ export interface Admitted {
 
 /**
  * Checks that the first message is a hello, its key, and that the map and the client's address
- * have room for one more peer; on a refusal it answers and closes `conn` and returns null.
+ * have room for one more peer; on a refusal it answers and closes `conn` and returns null. A
+ * promise when the map is being read from an asynchronous store.
  */
-export function admit(host: ConnectionHost, conn: Greeter, msg: ClientMessage): Admitted | null {
+export function admit(
+  host: ConnectionHost,
+  conn: Greeter,
+  msg: ClientMessage,
+): MaybePromise<Admitted | null> {
   if (msg.type !== "hello") {
     conn.violation("hello_required");
     conn.fatal("hello_required", "the first message must be hello", CloseCode.Policy);
     return null;
   }
   const auth = host.maps.open(conn.info.mapId, msg.key);
+  if (auth instanceof Promise) return auth.then((a) => admitOpened(host, conn, msg, a));
+  return admitOpened(host, conn, msg, auth);
+}
+
+/** The rest of {@link admit} once the map is open (or refused). */
+function admitOpened(
+  host: ConnectionHost,
+  conn: Greeter,
+  msg: HelloMessage,
+  auth: Outcome<Opened>,
+): Admitted | null {
+  // Gone while its map loaded: nothing to count or answer.
+  if (!conn.open) return null;
   if (!auth.ok) {
     if (auth.reason === "unavailable") {
       conn.fatal("internal", auth.message, CloseCode.InternalError);
       return null;
     }
-    if (auth.reason === "capacity") {
+    if (auth.reason === "capacity" || auth.reason === "retry") {
       conn.close(CloseCode.TryAgainLater, auth.message);
       return null;
     }

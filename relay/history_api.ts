@@ -7,7 +7,7 @@ import type { VersionInfo } from "./history_store.ts";
 import { summaryOf, titleOf } from "./history_words.ts";
 import type { Change } from "./history_words.ts";
 import type { Room } from "./room.ts";
-import type { Store } from "./store.ts";
+import type { HistoryLists } from "./map_store.ts";
 
 /** One edit as `GET .../history` lists it. */
 export interface HistoryEntry {
@@ -69,12 +69,12 @@ export interface VersionRequest {
 export interface HistoryApiOptions {
   /** The maps, for the key check. */
   maps: MapRegistry;
-  /** The relay's own connection to the database, for reads. */
-  store: Store;
+  /** The store's history lists, or `null` when its store keeps no history (answered 501). */
+  lists: HistoryLists | null;
   /** Where named versions are written. */
   journal: Journal;
-  /** Where past states are rebuilt (a worker thread with a database file). */
-  reader: HistoryReader;
+  /** Where past states are rebuilt (a worker thread with a database file); `null` as `lists`. */
+  reader: HistoryReader | null;
   /** Milliseconds clock. */
   now: () => number;
   /** Waits until what `room` shows is durable; false when its commit failed meanwhile. */
@@ -88,11 +88,25 @@ const UNREADABLE = {
   reason: "capacity",
   message: "the map's history could not be read just now; try again",
 } as const;
+const NOT_KEPT = {
+  ok: false,
+  reason: "not_implemented",
+  message: "this relay's store keeps no history of maps; history, past states and named versions " +
+    "cannot be read or saved",
+} as const;
 const NOT_SAVED = {
   ok: false,
   reason: "not_saved",
   message: "the map could not be saved; try again",
 } as const;
+
+/** A map opened for its history: its room, the key's role, and where its history is read. */
+interface Opened {
+  room: Room;
+  editor: boolean;
+  lists: HistoryLists;
+  reader: HistoryReader;
+}
 
 /** Reads history from the store, after what the room shows is durable (so it is in the store). */
 export class HistoryApi {
@@ -103,12 +117,15 @@ export class HistoryApi {
     this.#o = options;
   }
 
-  async #open(mapId: string, key: string): Promise<Outcome<{ room: Room; editor: boolean }>> {
-    const auth = this.#o.maps.open(mapId, key);
+  async #open(mapId: string, key: string): Promise<Outcome<Opened>> {
+    const opened = this.#o.maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
+    const { lists, reader } = this.#o;
+    if (!lists || !reader) return NOT_KEPT;
     const { room, role } = auth.value;
     if (!await this.#o.madeDurable(room)) return NOT_SAVED;
-    return { ok: true, value: { room, editor: role === "editor" } };
+    return { ok: true, value: { room, editor: role === "editor", lists, reader } };
   }
 
   /**
@@ -122,7 +139,7 @@ export class HistoryApi {
     const before = Math.min(query.before ?? room.seq + 1, room.seq + 1);
     let read: PageRead;
     try {
-      read = await this.#o.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
+      read = await opened.value.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
     } catch (err) {
       this.#o.failed("history_page", err, mapId);
       return UNREADABLE;
@@ -159,12 +176,12 @@ export class HistoryApi {
     const opened = await this.#open(mapId, key);
     if (!opened.ok) return opened;
     const { room } = opened.value;
-    const json = await this.#stateAt(room, at);
+    const json = await this.#stateAt(opened.value, at);
     if (!json.ok) return json;
     return { ok: true, value: { title: room.record.title, featuresJson: json.value } };
   }
 
-  async #stateAt(room: Room, at: number): Promise<Outcome<string>> {
+  async #stateAt({ room, lists, reader }: Opened, at: number): Promise<Outcome<string>> {
     if (at > room.seq) {
       return {
         ok: false,
@@ -175,17 +192,18 @@ export class HistoryApi {
     if (at === room.seq) return { ok: true, value: room.exportFeaturesJson() };
     let json: string | null;
     try {
-      json = await this.#o.reader.featuresAt(room.id, at);
+      json = await reader.featuresAt(room.id, at);
     } catch (err) {
       this.#o.failed("history_at", err, room.id);
       return UNREADABLE;
     }
     if (json === null) {
+      const oldest = await lists.oldest(room.id);
       return {
         ok: false,
         reason: "gone",
         message: `the map's history before seq ${
-          this.#o.store.history.oldest(room.id) ?? room.seq + 1
+          oldest ?? room.seq + 1
         } is no longer kept (retention); at=${at} cannot be shown`,
       };
     }
@@ -196,7 +214,11 @@ export class HistoryApi {
   async versions(mapId: string, key: string): Promise<Outcome<{ versions: VersionInfo[] }>> {
     const opened = await this.#open(mapId, key);
     if (!opened.ok) return opened;
-    return { ok: true, value: { versions: this.#o.store.history.versions(mapId) } };
+    const versions = opened.value.lists.versions(mapId);
+    return {
+      ok: true,
+      value: { versions: versions instanceof Promise ? await versions : versions },
+    };
   }
 
   /** Names the map's state at `seq` (default: now), keeping its features; edit key only. */
@@ -216,7 +238,7 @@ export class HistoryApi {
       };
     }
     const seq = request.seq ?? room.seq;
-    const json = await this.#stateAt(room, seq);
+    const json = await this.#stateAt(opened.value, seq);
     if (!json.ok) return json;
     const version = { seq, name: request.name, at: this.#o.now(), author: request.author };
     try {

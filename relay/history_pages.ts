@@ -50,11 +50,13 @@ export interface PageQuery {
 }
 
 /** Reads a page: one indexed range of journal rows, each frame parsed (whatever its size). */
-export function readPage(store: Store, mapId: string, query: PageQuery): PageRead {
+export function readPage(store: Pick<Store, "history">, mapId: string, query: PageQuery): PageRead {
   const history = store.history;
   const rows = history.page(mapId, query.before, query.limit + 1, query.fid);
   const more = rows.length > query.limit;
-  const entries = rows.slice(0, query.limit).map((row) => entryOf(store, mapId, row));
+  const entries = rows.slice(0, query.limit).map((row) =>
+    pageEntry(row, (fid) => history.touch(mapId, fid, row.seq))
+  );
   return {
     oldest: history.oldest(mapId),
     next: more ? entries[entries.length - 1].seq : null,
@@ -62,13 +64,16 @@ export function readPage(store: Store, mapId: string, query: PageQuery): PageRea
   };
 }
 
-function entryOf(store: Store, mapId: string, row: HistoryRow): PageEntry {
+/**
+ * One journal row as a page entry: its frame parsed into changes, each feature's state before the
+ * edit and name told by `touch` (the per-feature index at the row's seq).
+ */
+export function pageEntry(
+  row: HistoryRow,
+  touch: (fid: string) => { was: boolean; title: string | null },
+): PageEntry {
   const frame = JSON.parse(row.frame) as EditFrame & { label?: string };
-  const all = changesOf(
-    frame,
-    (fid) => store.history.touch(mapId, fid, row.seq),
-    () => undefined,
-  );
+  const all = changesOf(frame, touch, () => undefined);
   const changes = all.slice(0, MAX_CHANGES);
   const entry: PageEntry = {
     seq: row.seq,

@@ -19,16 +19,19 @@ export interface HistoryReader {
   close(): Promise<void>;
 }
 
+/** What reading history on the calling thread needs of the SQLite {@link Store}. */
+export type HistorySource = Pick<Store, "read" | "history" | "latestSnapshot">;
+
 /** The state at `at` from `store`: the nearest snapshot and the journal replayed to it. */
-export function readFeaturesAt(store: Store, mapId: string, at: number): string | null {
+export function readFeaturesAt(store: HistorySource, mapId: string, at: number): string | null {
   return store.read(() => featuresAt(store.history, mapId, at, store.latestSnapshot(mapId)));
 }
 
 /** A {@link HistoryReader} on the calling thread (tests, `--memory`). */
 export class InlineHistoryReader implements HistoryReader {
-  #store: Store;
+  #store: HistorySource;
   /** Reads `store` on the calling thread. */
-  constructor(store: Store) {
+  constructor(store: HistorySource) {
     this.#store = store;
   }
   featuresAt(mapId: string, at: number): Promise<string | null> {

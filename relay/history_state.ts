@@ -1,7 +1,7 @@
 /** A map as it was right after one edit: the nearest kept snapshot plus the journal replayed to it. */
 import { applyFrame } from "./edit_ops.ts";
 import type { FeatureMap } from "./edit_ops.ts";
-import type { HistoryTables } from "./history_store.ts";
+import type { HistoryRow, HistoryTables } from "./history_store.ts";
 import type { EditFrame, StoredFeature } from "./protocol.ts";
 
 /** The features right after edit `at` as a JSON array without `meta`, or `null` when pruned. */
@@ -23,9 +23,14 @@ export function featuresAt(
   const rows = history.rows(mapId, from, at);
   // Every edit from the base to `at` must still be there, or the state cannot be rebuilt.
   if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
+  return replay(base ? base.featuresJson() : null, rows);
+}
+
+/** The features of `baseJson` (none when `null`) with `rows` applied in order, without `meta`. */
+export function replay(baseJson: string | null, rows: readonly HistoryRow[]): string {
   const features: FeatureMap = new Map();
-  if (base) {
-    for (const f of JSON.parse(base.featuresJson()) as StoredFeature[]) features.set(f.id, f);
+  if (baseJson !== null) {
+    for (const f of JSON.parse(baseJson) as StoredFeature[]) features.set(f.id, f);
   }
   for (const row of rows) applyFrame(features, JSON.parse(row.frame) as EditFrame);
   return JSON.stringify([...features.values()].map(({ meta: _meta, ...f }) => f));

@@ -24,7 +24,9 @@ import { FrameCache, Peer } from "./peer.ts";
 import type { PeerSocket } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
 import type { Room } from "./room.ts";
-import type { Store } from "./store.ts";
+import type { MapStore } from "./map_store.ts";
+import { Store } from "./store.ts";
+import { StoreJournal } from "./store_journal.ts";
 import { systemTimers } from "./timers.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
@@ -33,8 +35,11 @@ export type { Connection, ConnectionInfo } from "./connection_host.ts";
 /** Options for {@link Hub}. */
 export interface HubOptions {
   /** Where maps are read from when they come into memory. */
-  store: Store;
-  /** Where edits, snapshots and new maps are written. @default an InlineJournal on `store` */
+  store: MapStore;
+  /**
+   * Where edits, snapshots and new maps are written. @default an InlineJournal on a SQLite
+   * `store`, a StoreJournal on any other
+   */
   journal?: Journal;
   /** The limits it enforces (copied). */
   limits: Limits;
@@ -48,7 +53,10 @@ export interface HubOptions {
   logger?: Logger;
   /** Counters for `/metrics`. @default a new Metrics */
   metrics?: Metrics;
-  /** Where past states of maps are rebuilt. @default an InlineHistoryReader on `store` */
+  /**
+   * Where past states of maps are rebuilt. @default an InlineHistoryReader on a SQLite `store`,
+   * none on any other (its history is then answered 501)
+   */
   historyReader?: HistoryReader;
 }
 
@@ -81,7 +89,7 @@ export class Hub {
   /** The HTTP API's work on its maps' history: pages, states at a seq, named versions. */
   readonly history: HistoryApi;
   #journal: Journal;
-  #historyReader: HistoryReader;
+  #historyReader: HistoryReader | null;
   #durability = new Durability();
   #maps: MapRegistry;
   #host: ConnectionHost;
@@ -104,7 +112,9 @@ export class Hub {
   /** Checks the options and starts the sweep and slow-peer timers. */
   constructor(options: HubOptions) {
     if (!options?.store) throw new TypeError("Cannot create Hub as 'store' is missing");
-    this.#journal = options.journal ?? new InlineJournal(options.store);
+    const store = options.store;
+    this.#journal = options.journal ??
+      (store instanceof Store ? new InlineJournal(store) : new StoreJournal(store));
     this.limits = { ...options.limits };
     const timers = this.timers = options.timers ?? systemTimers();
     this.#now = timers.now;
@@ -186,10 +196,11 @@ export class Hub {
       touch: (room) => this.#touch(room),
       madeDurable: (room) => this.#madeDurable(room),
     });
-    this.#historyReader = options.historyReader ?? new InlineHistoryReader(options.store);
+    this.#historyReader = options.historyReader ??
+      (store instanceof Store ? new InlineHistoryReader(store) : null);
     this.history = new HistoryApi({
       maps: this.#maps,
-      store: options.store,
+      lists: store.history,
       journal: this.#journal,
       reader: this.#historyReader,
       now: this.#now,
@@ -391,6 +402,6 @@ export class Hub {
     this.timers.clearTimeout(this.#presenceTimer);
     this.#presenceTimer = undefined;
     await this.#journal.close();
-    await this.#historyReader.close();
+    await this.#historyReader?.close();
   }
 }

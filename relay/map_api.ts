@@ -3,7 +3,8 @@ import type { Durability } from "./durability.ts";
 import type { Journal } from "./journal.ts";
 import { hashKey, newKey, newMapId } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
-import type { MapRegistry, Outcome, Refusal } from "./map_registry.ts";
+import type { MaybePromise } from "./map_store.ts";
+import type { MapRegistry, Opened, Outcome, Refusal } from "./map_registry.ts";
 import type { Metrics } from "./metrics.ts";
 import { opFid } from "./edit_ops.ts";
 import { delSize, splitOps } from "./import_read.ts";
@@ -114,7 +115,9 @@ export class MapApi {
 
   /** A map's features as GeoJSON text, for either key; never shows an edit before it is durable. */
   async readFeatures(mapId: string, key: string): Promise<Outcome<string>> {
-    const auth = this.#o.maps.open(mapId, key);
+    const opened = this.#o.maps.open(mapId, key);
+    // Awaited only when the store made it a promise: SQLite's answer keeps its timing.
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room } = auth.value;
     const json = room.exportJson();
@@ -130,7 +133,8 @@ export class MapApi {
     mapId: string,
     key: string,
   ): Promise<Outcome<{ title: string; featuresJson: string }>> {
-    const auth = this.#o.maps.open(mapId, key);
+    const opened = this.#o.maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room } = auth.value;
     // Without each feature's meta, as GET features gives them.
@@ -143,11 +147,10 @@ export class MapApi {
    * Checks that `key` may edit `mapId` before anything big is read for it: the same `not_found`
    * for an unknown map or a wrong key as everywhere, `forbidden` for a view key.
    */
-  authoriseEdit(mapId: string, key: string): Outcome<null> {
-    const auth = this.#o.maps.open(mapId, key);
-    if (!auth.ok) return auth;
-    if (auth.value.role !== "editor") return FORBIDDEN;
-    return { ok: true, value: null };
+  authoriseEdit(mapId: string, key: string): MaybePromise<Outcome<null>> {
+    const opened = this.#o.maps.open(mapId, key);
+    if (opened instanceof Promise) return opened.then(editorOnly);
+    return editorOnly(opened);
   }
 
   /**
@@ -162,7 +165,8 @@ export class MapApi {
     read: ImportInput,
   ): Promise<ImportOutcome> {
     const { maps, ids, limits } = this.#o;
-    const auth = maps.open(mapId, key);
+    const opened = maps.open(mapId, key);
+    const auth = opened instanceof Promise ? await opened : opened;
     if (!auth.ok) return auth;
     const { room, role } = auth.value;
     if (role !== "editor") return FORBIDDEN;
@@ -233,4 +237,11 @@ export class MapApi {
       value: { seq, features: puts.length, total, skipped, edits: batches.length },
     };
   }
+}
+
+/** An opened map's outcome for a write: `forbidden` unless the key is the edit key. */
+function editorOnly(auth: Outcome<Opened>): Outcome<null> {
+  if (!auth.ok) return auth;
+  if (auth.value.role !== "editor") return FORBIDDEN;
+  return { ok: true, value: null };
 }

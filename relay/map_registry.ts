@@ -8,7 +8,10 @@ import type { Metrics } from "./metrics.ts";
 import type { Peer } from "./peer.ts";
 import { UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import { Room } from "./room.ts";
-import type { MapRecord, Store } from "./store.ts";
+import { StoreUnreachableError } from "./map_store.ts";
+import type { MapStore, MaybePromise } from "./map_store.ts";
+import type { MapRecord, StoredMap } from "./store.ts";
+import type { StoredComments } from "./comments.ts";
 
 /** Why the hub said no; `relay/app.ts` maps each to an HTTP status. */
 export type Refusal =
@@ -19,16 +22,36 @@ export type Refusal =
   | "capacity"
   | "not_saved"
   | "bad_request"
-  | "gone";
+  | "gone"
+  | "retry"
+  | "not_implemented";
 
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };
+
+/** A map opened with a key: its room and the role the key gives. */
+export interface Opened {
+  /** The map, in memory. */
+  room: Room;
+  /** What the key allows. */
+  role: "editor" | "viewer";
+}
+
+/** What loading a map gave: its room, `null` (no such map), or why it cannot be in memory. */
+type Loaded = Room | null | "capacity" | "unavailable" | "unreachable";
 
 /** What every caller with a valid key hears about a map that cannot be loaded. */
 const MAP_UNAVAILABLE = {
   ok: false,
   reason: "unavailable",
   message: "this map cannot be loaded (its stored data is damaged); contact the relay's operator",
+} as const;
+
+/** What a caller hears while the store cannot be reached (nothing is remembered: the next try may work). */
+const STORE_UNREACHABLE = {
+  ok: false,
+  reason: "retry",
+  message: "the relay cannot reach its database; try again shortly",
 } as const;
 
 /** How long a map that failed to load is answered from memory before loading is tried again. */
@@ -47,7 +70,7 @@ export interface RegistryHooks {
 /** Options for {@link MapRegistry}. */
 export interface MapRegistryOptions {
   /** Where maps are loaded from. */
-  store: Store;
+  store: MapStore;
   /** Where snapshots are written. */
   journal: Journal;
   /** Capacity, eviction and room limits. */
@@ -78,6 +101,8 @@ export class MapRegistry {
   /** Maps that failed to load: when to try again, and their record when it could be read. */
   #unavailable = new Map<string, { until: number; record: MapRecord | null }>();
   #snapshotting = new Set<Room>();
+  /** Maps being read from an asynchronous store: everyone opening one meanwhile waits for it. */
+  #loading = new Map<string, Promise<Loaded>>();
 
   /** An empty registry. */
   constructor(options: MapRegistryOptions) {
@@ -130,13 +155,28 @@ export class MapRegistry {
     if (held?.size === 0) this.#addrRooms.delete(addr);
   }
 
-  /** The map `key` opens and the role it gives, loading the map if it is not in memory. */
-  open(mapId: string, key: string): Outcome<{ room: Room; role: "editor" | "viewer" }> {
+  /**
+   * The map `key` opens and the role it gives, loading the map if it is not in memory. With a
+   * synchronous store (SQLite) the answer is immediate; with an asynchronous one (PostgreSQL) a
+   * map not in memory is answered by a promise, and callers opening the same map meanwhile share
+   * one load.
+   */
+  open(mapId: string, key: string): MaybePromise<Outcome<Opened>> {
     // The key is checked against the map's record before its journal is read or replayed: a
     // wrong key never loads a map, and cannot tell a damaged map from an unknown one.
     const live = this.#rooms.get(mapId);
     const record = live ? live.record : this.#storedRecord(mapId);
+    if (record instanceof Promise) return record.then((r) => this.#openRecord(mapId, key, r));
+    return this.#openRecord(mapId, key, record);
+  }
+
+  #openRecord(
+    mapId: string,
+    key: string,
+    record: MapRecord | null | "damaged" | "unreachable",
+  ): MaybePromise<Outcome<Opened>> {
     if (record === "damaged") return MAP_UNAVAILABLE;
+    if (record === "unreachable") return STORE_UNREACHABLE;
     // Hash the key (once) and compare even for an unknown map, so both answers take as long.
     const presented = hashKey(key);
     const editOk = hashMatches(presented, record?.editHash ?? NO_KEY_HASH);
@@ -144,8 +184,20 @@ export class MapRegistry {
     if (!record || key === "" || (!editOk && !viewOk)) {
       return { ok: false, reason: "not_found", message: UNKNOWN_MAP_OR_KEY };
     }
+    const live = this.#rooms.get(mapId);
     if (!live && this.#unavailable.has(mapId)) return MAP_UNAVAILABLE;
+    const role = editOk ? "editor" : "viewer";
     const room = live ?? this.#load(mapId);
+    if (room instanceof Promise) return room.then((r) => this.#opened(mapId, record, r, role));
+    return this.#opened(mapId, record, room, role);
+  }
+
+  #opened(
+    mapId: string,
+    record: MapRecord,
+    room: Loaded,
+    role: "editor" | "viewer",
+  ): Outcome<Opened> {
     if (room === "capacity") {
       return {
         ok: false,
@@ -153,6 +205,7 @@ export class MapRegistry {
         message: "server at capacity: every map in memory is in active use; try again later",
       };
     }
+    if (room === "unreachable") return STORE_UNREACHABLE;
     if (room === "unavailable") {
       // Keep the record, so a wrong key still answers 404 while the map is unavailable.
       const marked = this.#unavailable.get(mapId);
@@ -160,24 +213,36 @@ export class MapRegistry {
       return MAP_UNAVAILABLE;
     }
     if (!room) return { ok: false, reason: "not_found", message: UNKNOWN_MAP_OR_KEY };
-    return { ok: true, value: { room, role: editOk ? "editor" : "viewer" } };
+    return { ok: true, value: { room, role } };
   }
 
   /**
    * A map's record (key hashes) from the store without its features; `"damaged"` when even that
    * cannot be read. A map that recently failed to load is answered from memory.
    */
-  #storedRecord(mapId: string): MapRecord | null | "damaged" {
+  #storedRecord(mapId: string): MaybePromise<MapRecord | null | "damaged" | "unreachable"> {
     if (!isMapId(mapId)) return null;
     const marked = this.#unavailable.get(mapId);
     if (marked && marked.until > this.#o.now()) return marked.record ?? "damaged";
     this.#unavailable.delete(mapId);
-    try {
-      return this.#o.store.loadRecord(mapId);
-    } catch (err) {
+    const failed = (err: unknown): "damaged" | "unreachable" => {
+      if (this.#unreachable(mapId, err)) return "unreachable";
       this.#markUnavailable(mapId, null, err);
       return "damaged";
+    };
+    try {
+      const record = this.#o.store.loadRecord(mapId);
+      return record instanceof Promise ? record.catch(failed) : record;
+    } catch (err) {
+      return failed(err);
     }
+  }
+
+  /** Is `err` the store being out of reach (logged, not remembered)? */
+  #unreachable(mapId: string, err: unknown): boolean {
+    if (!(err instanceof StoreUnreachableError)) return false;
+    this.#o.logger.log("store_unreachable", { map: mapId, error: String(err) });
+    return true;
   }
 
   /** Remembers that a map cannot be loaded (logged once per retry period). */
@@ -191,24 +256,62 @@ export class MapRegistry {
     });
   }
 
-  #load(mapId: string): Room | null | "capacity" | "unavailable" {
-    const { limits } = this.#o;
+  #load(mapId: string): MaybePromise<Loaded> {
     if (!isMapId(mapId)) return null;
+    const loading = this.#loading.get(mapId);
+    if (loading) return loading;
     // At capacity with nothing to make room, answer before reading the map from the store.
-    const full = this.#rooms.size >= limits.maxMaps;
-    const makeRoom = full ? (this.#oldestEvictable() ?? this.#leastActive()) : null;
-    if (full && !makeRoom) return "capacity";
+    if (this.#makeRoom() === "capacity") return "capacity";
+    let stored: MaybePromise<StoredMap | null>;
+    const failed = (err: unknown): "unavailable" | "unreachable" => {
+      if (this.#unreachable(mapId, err)) return "unreachable";
+      // A damaged page, a journal that does not replay: this map fails, nothing else.
+      this.#markUnavailable(mapId, null, err);
+      return "unavailable";
+    };
+    try {
+      stored = this.#o.store.loadMap(mapId, this.#o.limits.recentEdits);
+    } catch (err) {
+      return failed(err);
+    }
+    if (!(stored instanceof Promise)) return this.#install(mapId, stored);
+    // An asynchronous store's comments are read before the room is made from both.
+    const later = stored.then(async (s) => {
+      if (!s) return this.#install(mapId, s);
+      let comments: StoredComments;
+      try {
+        comments = await this.#o.store.loadComments(mapId);
+      } catch (err) {
+        return failed(err);
+      }
+      return this.#install(mapId, s, comments);
+    }, failed)
+      .finally(() => this.#loading.delete(mapId));
+    this.#loading.set(mapId, later);
+    return later;
+  }
+
+  /** `null` when there is space, the room to evict for it, or `"capacity"` when neither. */
+  #makeRoom(): Room | null | "capacity" {
+    if (this.#rooms.size < this.#o.limits.maxMaps) return null;
+    return this.#oldestEvictable() ?? this.#leastActive() ?? "capacity";
+  }
+
+  /** Puts a loaded map into memory (making room first), or says why it cannot. */
+  #install(mapId: string, stored: StoredMap | null, read?: StoredComments): Loaded {
+    if (!stored) return null;
+    // An asynchronous load may end after others filled the space it was checked for.
+    const makeRoom = this.#makeRoom();
+    if (makeRoom === "capacity") return "capacity";
     let room: Room;
     try {
-      const stored = this.#o.store.loadMap(mapId, limits.recentEdits);
-      if (!stored) return null;
-      const comments = this.#o.store.loadComments(mapId);
-      room = new Room({ record: stored.record, limits, stored, comments });
+      const comments = read ?? this.#o.store.loadComments(mapId);
+      if (comments instanceof Promise) throw new TypeError("the store read comments late");
+      room = new Room({ record: stored.record, limits: this.#o.limits, stored, comments });
       // A state that cannot be serialised (written by an older relay) would fail every welcome,
       // read and snapshot later: find out now. The text is cached for the first of them.
       room.featuresJson();
     } catch (err) {
-      // A damaged page, a journal that does not replay: this map fails, nothing else.
       this.#markUnavailable(mapId, null, err);
       return "unavailable";
     }

@@ -17,6 +17,8 @@ export interface RelayOptions {
   port: number;
   /** Directory of the SQLite file; `null` with `--memory`. */
   dataDir: string | null;
+  /** The PostgreSQL database (`postgres://…`) used instead of SQLite; `null`: SQLite. */
+  store: string | null;
   /** Allowed browser origins; empty means "the page's own host". */
   origins: string[];
   /** Direct peers whose `X-Forwarded-For` is believed. */
@@ -114,7 +116,10 @@ const LIMIT_SPECS: LimitSpec[] = [
 ];
 
 /** Options whose environment variable, holding a list, is named in the plural. */
-const ENV_LISTS: Record<string, string> = { DUPLEXMAP_BASEMAP: "DUPLEXMAP_BASEMAPS" };
+const ENV_LISTS: Record<string, string> = {
+  DUPLEXMAP_BASEMAP: "DUPLEXMAP_BASEMAPS",
+  DUPLEXMAP_STORE: "DUPLEXMAP_STORE, DATABASE_URL",
+};
 
 /** A user's mistake on the command line: print the message, exit 2. */
 export class UsageError extends Error {
@@ -163,6 +168,7 @@ export function parseOptions(
         port: { type: "string" },
         data: { type: "string" },
         memory: { type: "boolean" },
+        store: { type: "string" },
         "accept-data-loss": { type: "boolean" },
         origin: { type: "string", multiple: true },
         "trust-proxy": { type: "string", multiple: true },
@@ -247,6 +253,21 @@ export function parseOptions(
       }`,
     );
   }
+  const store = str("store") ?? env.DATABASE_URL ?? null;
+  if (store !== null && !/^postgres(ql)?:\/\/./i.test(store)) {
+    const from = values.store !== undefined
+      ? "--store"
+      : env.DUPLEXMAP_STORE !== undefined
+      ? "DUPLEXMAP_STORE (--store)"
+      : "DATABASE_URL (--store)";
+    throw new UsageError(
+      `${from} must be a PostgreSQL URL like postgres://user@host:5432/duplexmap ` +
+        "(leave it out for SQLite in --data)",
+    );
+  }
+  if (store !== null && memory) {
+    throw new UsageError("--memory and --store exclude each other: choose one place for the maps");
+  }
   const geocoder = str("geocoder") ?? null;
   if (
     geocoder !== null &&
@@ -264,6 +285,7 @@ export function parseOptions(
       host: str("host") ?? "127.0.0.1",
       port: int("port", 8080, 0, 65535),
       dataDir: memory ? null : (str("data") ?? "./data"),
+      store,
       origins: origins.map((o) => new URL(o).origin),
       trustProxy: list("trust-proxy"),
       tiles,
@@ -313,6 +335,7 @@ export function helpText(): string {
     ["--port N", "port to listen on (0: any free port)", "8080"],
     ["--data DIR", "directory of the SQLite database", "./data"],
     ["--memory", "keep everything in memory, nothing on disk", "off"],
+    ["--store URL", "PostgreSQL database postgres://… instead of SQLite", "SQLite in --data"],
     ["--origin URL", "allowed browser origin (repeatable)", "the page's own host"],
     ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
     [

@@ -55,6 +55,7 @@ Deno.test("parseOptions: no flags and no environment give the documented default
     host: "127.0.0.1",
     port: 8080,
     dataDir: "./data",
+    store: null,
     origins: [],
     trustProxy: [],
     tiles: null,
@@ -388,4 +389,32 @@ Deno.test("parseOptions: --tiles NAME=URL is repeatable and the old single --til
     usageError(["--tiles", "x=https://o/{z}/{x}/{y}", "--basemap", "x=/f"]).message,
     /"x" is given twice/,
   );
+});
+
+Deno.test("parseOptions: --store takes a PostgreSQL URL from the flag, DUPLEXMAP_STORE or DATABASE_URL", () => {
+  const url = "postgres://dm@127.0.0.1:5432/duplexmap";
+  assert.equal(run(["--store", url]).store, url);
+  assert.equal(run([], { DUPLEXMAP_STORE: url }).store, url);
+  assert.equal(run([], { DATABASE_URL: "postgresql://db/x" }).store, "postgresql://db/x");
+  // The flag wins over both variables, DUPLEXMAP_STORE over DATABASE_URL.
+  assert.equal(run(["--store", url], { DUPLEXMAP_STORE: "postgres://a/b" }).store, url);
+  assert.equal(run([], { DUPLEXMAP_STORE: url, DATABASE_URL: "postgres://c/d" }).store, url);
+  assert.equal(run([]).store, null);
+});
+
+Deno.test("parseOptions: a --store that is not a PostgreSQL URL, or with --memory, is a usage error", () => {
+  assert.throws(() => parseOptions(["--store", "./data"], {}), (err: Error) => {
+    assert.ok(err instanceof UsageError);
+    assert.match(err.message, /^--store must be a PostgreSQL URL/);
+    return true;
+  });
+  assert.throws(
+    () => parseOptions([], { DATABASE_URL: "mysql://x/y" }),
+    /DATABASE_URL \(--store\) must be a PostgreSQL URL/,
+  );
+  assert.throws(
+    () => parseOptions(["--memory", "--store", "postgres://h/db"], {}),
+    /--memory and --store exclude each other/,
+  );
+  assert.match(helpText(), /--store URL .*\[DUPLEXMAP_STORE, DATABASE_URL\]/);
 });

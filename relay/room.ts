@@ -42,6 +42,10 @@ export interface JournalEntry {
   seq: number;
   /** The edit frame as sent. */
   frame: string;
+  /** The author's client id and the edit's id, when the client sent one (for the store). */
+  client?: string;
+  /** The edit's id as text (with `client`), as the relay already compares them. */
+  id?: string;
 }
 
 /**
@@ -121,6 +125,16 @@ export class Room {
       }
       this.#seq = entry.seq;
       this.#remember(entry);
+    }
+    // A store that keeps each edit's client and id (PostgreSQL): a re-send of a loaded edit whose
+    // ack was lost is answered `duplicate` here, not refused by the store's unique index.
+    for (const e of [...stored.history, ...stored.tail]) {
+      if (e.client !== undefined && e.id !== undefined) {
+        this.#recentIds.set(`${e.client}\u0000${e.id}`, e.seq);
+      }
+    }
+    while (this.#recentIds.size > this.#limits.recentEdits) {
+      this.#recentIds.delete(this.#recentIds.keys().next().value!);
     }
   }
 
@@ -324,7 +338,9 @@ export class Room {
         }
         : { type: "edit", seq, by, id, ops, label },
     );
-    const entry = { seq, frame };
+    const entry: JournalEntry = client === undefined
+      ? { seq, frame }
+      : { seq, frame, client, id: String(id) };
     this.#unsaved.push(entry);
     this.#remember(entry);
     if (dedupeKey !== null) {

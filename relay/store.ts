@@ -4,6 +4,7 @@ import type { StatementSync } from "node:sqlite";
 import type { CommentRow, StoredComments } from "./comments.ts";
 import { HistoryTables } from "./history_store.ts";
 import type { NewVersion } from "./history_store.ts";
+import type { MapStore } from "./map_store.ts";
 
 /** SQL for a new epoch: 128 random bits as 32 hex digits (not a secret, only never reused). */
 const NEW_EPOCH = "lower(hex(randomblob(16)))";
@@ -30,10 +31,13 @@ export interface StoredMap {
   snapshotSeq: number;
   /** The snapshot's features as a JSON array, or `null` when none was written. */
   snapshot: string | null;
-  /** Journal rows after the snapshot, oldest first, each the JSON of an `edit` frame. */
-  tail: { seq: number; frame: string }[];
+  /**
+   * Journal rows after the snapshot, oldest first, each the JSON of an `edit` frame (with its
+   * author's client id and edit id when the store keeps them).
+   */
+  tail: { seq: number; frame: string; client?: string; id?: string }[];
   /** Journal rows at or before the snapshot kept for catch-up, oldest first. */
-  history: { seq: number; frame: string }[];
+  history: { seq: number; frame: string; client?: string; id?: string }[];
   /**
    * The history's epoch: seqs of one epoch are one history, so a client's `since` is only
    * meaningful with the epoch it was seen under. Absent only for a map an older relay created in
@@ -46,12 +50,15 @@ export interface StoredMap {
 export interface JournalBatch {
   /** The map the edits belong to. */
   mapId: string;
-  /** Each edit's `seq` and its edit frame as sent, oldest first. */
-  entries: { seq: number; frame: string }[];
   /** Comments added or changed in the turn (extension: comments). */
   comments?: CommentRow[];
   /** The map's settings as JSON, when they changed in the turn. */
   settings?: string;
+  /**
+   * Each edit's `seq` and its edit frame as sent, oldest first; with the author's client id and
+   * the edit's id when the client sent one (a store may keep them unique, see relay/pg_store.ts).
+   */
+  entries: { seq: number; frame: string; client?: string; id?: string }[];
 }
 
 /** Options for {@link Store}. */
@@ -127,7 +134,9 @@ export function missingRanges(snapshotSeq: number, seqs: readonly number[]): [nu
  * store.close();
  * ```
  */
-export class Store {
+export class Store implements MapStore {
+  /** Which implementation this is. */
+  readonly kind = "sqlite";
   #db: DatabaseSync;
   #insertMap: StatementSync;
   #getMap: StatementSync;

@@ -44,6 +44,8 @@ export const SERVER_IMPORTS = [
   "@placemarkio/tokml",
   "@mapbox/shp-write",
   "jszip",
+  // The PostgreSQL store's client (relay/pg_store.ts, loaded only with --store postgres://).
+  "postgres",
 ] as const;
 
 /** The config `deno compile` uses: the server's imports from `deno.json`, nothing else. */

@@ -24,6 +24,8 @@ export const REFUSAL_STATUS: Record<Refusal, number> = {
   not_saved: 503,
   bad_request: 400,
   gone: 410,
+  retry: 503,
+  not_implemented: 501,
 };
 
 const MAX_TITLE = 200;
@@ -132,7 +134,7 @@ export function mapRoutes(app: Hono<Env>, ctx: RouteContext): void {
     const mapId = c.req.param("id");
     const key = requestKey(c);
     // Map and key first: nobody without the edit key gets the relay to read a big body.
-    const auth = hub.api.authoriseEdit(mapId, key);
+    const auth = await hub.api.authoriseEdit(mapId, key);
     if (!auth.ok) {
       return refuseUnread(
         c.req.raw,

@@ -1,0 +1,299 @@
+/** The journal as history on PostgreSQL: per-feature index, kept snapshots, named versions, retention. */
+import type { Sql, TransactionSql } from "postgres";
+import { deflateSync, inflateSync } from "node:zlib";
+import { touchedFids } from "./history_index.ts";
+import type { Touch } from "./history_index.ts";
+import { pageEntry } from "./history_pages.ts";
+import type { PageQuery, PageRead } from "./history_pages.ts";
+import type { HistoryReader } from "./history_reader.ts";
+import { replay } from "./history_state.ts";
+import { HISTORY_SNAPSHOT_EVERY } from "./history_store.ts";
+import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
+import type { HistoryLists } from "./map_store.ts";
+import { reachable } from "./pg_util.ts";
+
+/**
+ * Indexes a batch's journal rows by the features they touch, inside the append's transaction:
+ * one read of the touched features' last entries, then one insert (the SQLite side's rule, see
+ * {@link touchedFids}).
+ */
+export async function indexEdits(
+  tx: TransactionSql,
+  mapId: string,
+  rows: readonly HistoryRow[],
+): Promise<void> {
+  const fids = new Set<string>();
+  for (const row of rows) {
+    for (const fid of touchedFids(row.frame, () => null).keys()) fids.add(fid);
+  }
+  if (fids.size === 0) return;
+  const last = new Map<string, Touch>();
+  for (
+    const r of await tx`
+    SELECT DISTINCT ON (fid) fid, now, title FROM edit_fids
+    WHERE map_id = ${mapId} AND fid = ANY(${[...fids]}) ORDER BY fid, seq DESC
+  `
+  ) {
+    last.set(String(r.fid), {
+      was: false,
+      now: Boolean(r.now),
+      title: r.title === null ? null : String(r.title),
+    });
+  }
+  const fid: string[] = [];
+  const seq: number[] = [];
+  // Booleans as "t"/"f" text: postgres.js sends a JS boolean array as a scalar type.
+  const was: string[] = [];
+  const now: string[] = [];
+  const title: (string | null)[] = [];
+  for (const row of rows) {
+    for (const [id, touch] of touchedFids(row.frame, (f) => last.get(f) ?? null)) {
+      last.set(id, touch);
+      fid.push(id);
+      seq.push(row.seq);
+      was.push(touch.was ? "t" : "f");
+      now.push(touch.now ? "t" : "f");
+      title.push(touch.title);
+    }
+  }
+  // As arrays, five parameters whatever the count: an import touching 30 000 features would
+  // exceed PostgreSQL's 65 535 parameters of one statement as rows.
+  await tx`
+    INSERT INTO edit_fids (map_id, fid, seq, was, now, title)
+    SELECT ${mapId}, * FROM unnest(
+      ${fid}::text[], ${seq}::bigint[], ${was}::text[]::boolean[], ${now}::text[]::boolean[], ${title}::text[]
+    )
+    ON CONFLICT (map_id, fid, seq) DO UPDATE
+    SET was = excluded.was, now = excluded.now, title = excluded.title
+  `;
+}
+
+/** Keeps a snapshot for history when enough edits passed since the last kept one (as SQLite). */
+export async function keepSnapshot(
+  tx: TransactionSql,
+  mapId: string,
+  seq: number,
+  featuresJson: string,
+): Promise<void> {
+  const rows = await tx`SELECT max(seq) AS seq FROM kept_snapshots WHERE map_id = ${mapId}`;
+  const last = rows[0].seq === null ? null : Number(rows[0].seq);
+  if (last !== null) {
+    if (seq - last < HISTORY_SNAPSHOT_EVERY) return;
+    const bytes = await tx`
+      SELECT coalesce(sum(length(frame)), 0) AS n FROM edits
+      WHERE map_id = ${mapId} AND seq > ${last} AND seq <= ${seq}
+    `;
+    if (Number(bytes[0].n) < featuresJson.length / 2) return;
+  }
+  await keepDeflated(tx, mapId, seq, featuresJson);
+}
+
+async function keepDeflated(
+  tx: TransactionSql,
+  mapId: string,
+  seq: number,
+  featuresJson: string,
+): Promise<void> {
+  const deflated = deflateSync(featuresJson, { level: 1 });
+  await tx`
+    INSERT INTO kept_snapshots (map_id, seq, deflated) VALUES (${mapId}, ${seq}, ${deflated})
+    ON CONFLICT (map_id, seq) DO UPDATE SET deflated = excluded.deflated
+  `;
+}
+
+/** Stores a named version with its features. */
+export async function addVersion(sql: Sql, v: NewVersion): Promise<void> {
+  await reachable(sql`
+    INSERT INTO versions (map_id, seq, name, at, author, features)
+    VALUES (${v.mapId}, ${v.seq}, ${v.name}, ${v.at}, ${v.author}, ${v.featuresJson})
+  `);
+}
+
+/**
+ * Deletes history older than `cutoff` (ms), at most `budget` journal rows, in one transaction, by
+ * the SQLite store's rule: only edits at or before a map's latest snapshot, only up to a kept
+ * snapshot (the latest one is kept for history when it becomes the base). Returns rows deleted.
+ */
+export async function pruneHistory(sql: Sql, cutoff: number, budget: number): Promise<number> {
+  return await reachable(sql.begin(async (tx) => {
+    let deleted = 0;
+    const maps = await tx`
+      SELECT m.id, coalesce(s.seq, 0) AS snapshot_seq FROM maps m
+      LEFT JOIN snapshots s ON s.map_id = m.id
+      WHERE EXISTS (SELECT 1 FROM edits e WHERE e.map_id = m.id)
+    `;
+    for (const map of maps) {
+      if (deleted >= budget) break;
+      deleted += await pruneMap(
+        tx,
+        String(map.id),
+        Number(map.snapshot_seq),
+        cutoff,
+        budget - deleted,
+      );
+    }
+    return deleted;
+  }));
+}
+
+async function pruneMap(
+  tx: TransactionSql,
+  mapId: string,
+  snapshotSeq: number,
+  cutoff: number,
+  budget: number,
+): Promise<number> {
+  const found = await tx`SELECT min(seq) AS seq FROM edits WHERE map_id = ${mapId}`;
+  if (found[0].seq === null || budget <= 0) return 0;
+  const oldest = Number(found[0].seq);
+  // The newest seq up to the snapshot older than the cutoff, by binary search on the edits' times.
+  let lo = oldest - 1;
+  let hi = snapshotSeq;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    const r = await tx`
+      SELECT coalesce((frame::jsonb ->> 'at')::float8, 0) AS at FROM edits
+      WHERE map_id = ${mapId} AND seq = ${mid}
+    `;
+    const at = r.length === 0 ? Infinity : Number(r[0].at);
+    if (at < cutoff) lo = mid;
+    else hi = mid - 1;
+  }
+  const limit = lo;
+  if (limit < oldest) return 0;
+  const kept = await tx`
+    SELECT max(seq) AS seq FROM kept_snapshots WHERE map_id = ${mapId} AND seq <= ${limit}
+  `;
+  let base = kept[0].seq === null ? 0 : Number(kept[0].seq);
+  if (snapshotSeq <= limit && snapshotSeq > base) {
+    const latest = await tx`SELECT features FROM snapshots WHERE map_id = ${mapId}`;
+    if (latest.length > 0) {
+      await keepDeflated(tx, mapId, snapshotSeq, String(latest[0].features));
+      base = snapshotSeq;
+    }
+  }
+  if (base < oldest) return 0;
+  const upTo = Math.min(base, oldest + budget - 1);
+  await tx`DELETE FROM edit_fids WHERE map_id = ${mapId} AND seq <= ${upTo}`;
+  await tx`DELETE FROM edits WHERE map_id = ${mapId} AND seq <= ${upTo}`;
+  if (upTo === base) {
+    await tx`DELETE FROM kept_snapshots WHERE map_id = ${mapId} AND seq < ${base}`;
+  }
+  return upTo - oldest + 1;
+}
+
+/**
+ * Reads history from PostgreSQL: pages, states at a seq, the oldest seq and named versions. Each
+ * read is one REPEATABLE READ transaction; frames are parsed and replayed on the calling thread.
+ */
+export class PgHistory implements HistoryLists, HistoryReader {
+  #sql: Sql;
+
+  /** Reads through `sql`. */
+  constructor(sql: Sql) {
+    this.#sql = sql;
+  }
+
+  async oldest(mapId: string): Promise<number | null> {
+    const rows = await reachable(
+      this.#sql`SELECT min(seq) AS seq FROM edits WHERE map_id = ${mapId}`,
+    );
+    return rows[0].seq === null ? null : Number(rows[0].seq);
+  }
+
+  async versions(mapId: string): Promise<VersionInfo[]> {
+    const rows = await reachable(this.#sql`
+      SELECT seq, name, at, author FROM versions WHERE map_id = ${mapId} ORDER BY seq DESC, at DESC
+    `);
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      name: String(r.name),
+      at: Number(r.at),
+      author: String(r.author),
+    }));
+  }
+
+  async page(mapId: string, query: PageQuery): Promise<PageRead> {
+    return await reachable(this.#read(async (tx) => {
+      const limit = query.limit + 1;
+      const rows = query.fid === undefined
+        ? await tx`
+          SELECT seq, frame FROM edits WHERE map_id = ${mapId} AND seq < ${query.before}
+          ORDER BY seq DESC LIMIT ${limit}`
+        : await tx`
+          SELECT e.seq, e.frame FROM edit_fids f
+          JOIN edits e ON e.map_id = f.map_id AND e.seq = f.seq
+          WHERE f.map_id = ${mapId} AND f.fid = ${query.fid} AND f.seq < ${query.before}
+          ORDER BY f.seq DESC LIMIT ${limit}`;
+      const page = rows.slice(0, query.limit).map((r) => ({
+        seq: Number(r.seq),
+        frame: String(r.frame),
+      }));
+      const touches = new Map<string, { was: boolean; title: string | null }>();
+      if (page.length > 0) {
+        for (
+          const t of await tx`
+          SELECT fid, seq, was, title FROM edit_fids
+          WHERE map_id = ${mapId} AND seq = ANY(${page.map((r) => r.seq)})
+        `
+        ) {
+          touches.set(`${t.seq} ${t.fid}`, {
+            was: Boolean(t.was),
+            title: t.title === null ? null : String(t.title),
+          });
+        }
+      }
+      const entries = page.map((row) =>
+        pageEntry(row, (fid) => touches.get(`${row.seq} ${fid}`) ?? { was: false, title: null })
+      );
+      const oldest = await tx`SELECT min(seq) AS seq FROM edits WHERE map_id = ${mapId}`;
+      return {
+        oldest: oldest[0].seq === null ? null : Number(oldest[0].seq),
+        next: rows.length > query.limit ? entries[entries.length - 1].seq : null,
+        entries,
+      };
+    }));
+  }
+
+  async featuresAt(mapId: string, at: number): Promise<string | null> {
+    return await reachable(this.#read(async (tx) => {
+      const named = await tx`
+        SELECT features FROM versions WHERE map_id = ${mapId} AND seq = ${at} LIMIT 1
+      `;
+      if (named.length > 0) return String(named[0].features);
+      const kept = await tx`
+        SELECT seq, deflated FROM kept_snapshots WHERE map_id = ${mapId} AND seq <= ${at}
+        ORDER BY seq DESC LIMIT 1
+      `;
+      let from = kept.length === 0 ? 0 : Number(kept[0].seq);
+      let base = kept.length === 0
+        ? null
+        : () => inflateSync(kept[0].deflated as Uint8Array).toString("utf8");
+      // The map's latest snapshot is a base too (it may not be one kept for history).
+      const latest = await tx`
+        SELECT seq, features FROM snapshots WHERE map_id = ${mapId} AND seq <= ${at} AND seq > ${from}
+      `;
+      if (latest.length > 0) {
+        from = Number(latest[0].seq);
+        const json = String(latest[0].features);
+        base = () => json;
+      }
+      const rows = (await tx`
+        SELECT seq, frame FROM edits WHERE map_id = ${mapId} AND seq > ${from} AND seq <= ${at}
+        ORDER BY seq
+      `).map((r) => ({ seq: Number(r.seq), frame: String(r.frame) }));
+      // Every edit from the base to `at` must still be there, or the state cannot be rebuilt.
+      if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
+      return replay(base ? base() : null, rows);
+    }));
+  }
+
+  /** Nothing to stop: the store's pool is closed with the store. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  #read<T>(work: (tx: TransactionSql) => Promise<T>): Promise<T> {
+    return this.#sql.begin("ISOLATION LEVEL REPEATABLE READ READ ONLY", work) as Promise<T>;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * One sequencer per map (issue 13, work in progress): leases on the `maps` row with a fencing
+ * epoch, taken, renewed and released with one conditional UPDATE each.
+ */
+import type { Sql, TransactionSql } from "postgres";
+
+/** A relay's hold on a map: who, under which fencing epoch, and where the journal stood. */
+export interface Lease {
+  /** The map held. */
+  mapId: string;
+  /** The holder (a relay's id, stable for its lifetime). */
+  owner: string;
+  /** The fencing token: bumped by every acquisition, so a former holder's commits fail. */
+  epoch: number;
+  /** The journal's last seq when the lease was taken (the new owner loads up to here). */
+  headSeq: number;
+}
+
+/**
+ * A commit by a relay whose lease is no longer the map's: another relay took the map (a higher
+ * epoch). The edits were not written; the relay must drop the map and tell its peers to
+ * reconnect ("moved").
+ */
+export class FencedError extends Error {
+  /** Names the error in logs. */
+  override name = "FencedError";
+  /** The map whose commit was refused. */
+  readonly mapId: string;
+  /** The lease the commit was made under. */
+  readonly lease: Lease;
+  /** The map's owner and epoch now (owner `null` when released). */
+  readonly current: { owner: string | null; epoch: number };
+  /** The refused commit's map, its stale lease, and who holds the map now. */
+  constructor(lease: Lease, current: { owner: string | null; epoch: number }) {
+    super(
+      `commit to map ${lease.mapId} fenced: made under epoch ${lease.epoch} by ${lease.owner}, ` +
+        `the map is at epoch ${current.epoch} held by ${current.owner ?? "nobody"}`,
+    );
+    this.mapId = lease.mapId;
+    this.lease = lease;
+    this.current = current;
+  }
+}
+
+/**
+ * Takes `mapId` for `owner` for `leaseMs` (by the database's clock) when its lease is free,
+ * expired, or already `owner`'s; bumps the epoch either way. `null` when another live relay holds
+ * it, or there is no such map. Two relays racing for one map: the row lock lets one in, the other
+ * finds the lease taken.
+ */
+export async function acquireLease(
+  sql: Sql,
+  mapId: string,
+  owner: string,
+  leaseMs: number,
+): Promise<Lease | null> {
+  const rows = await sql`
+    UPDATE maps SET owner = ${owner}, owner_epoch = owner_epoch + 1,
+      lease_until = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
+    WHERE id = ${mapId}
+      AND (owner IS NULL OR owner = ${owner} OR lease_until < clock_timestamp())
+    RETURNING owner_epoch, head_seq
+  `;
+  if (rows.length === 0) return null;
+  return { mapId, owner, epoch: Number(rows[0].owner_epoch), headSeq: Number(rows[0].head_seq) };
+}
+
+/** Extends `lease` by `leaseMs`; false when it is no longer the map's (taken over: stop now). */
+export async function renewLease(sql: Sql, lease: Lease, leaseMs: number): Promise<boolean> {
+  const rows = await sql`
+    UPDATE maps SET lease_until = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
+    WHERE id = ${lease.mapId} AND owner = ${lease.owner} AND owner_epoch = ${lease.epoch}
+    RETURNING id
+  `;
+  return rows.length === 1;
+}
+
+/** Gives the map up (a clean handoff or shutdown); false when it was not held under `lease`. */
+export async function releaseLease(sql: Sql, lease: Lease): Promise<boolean> {
+  const rows = await sql`
+    UPDATE maps SET owner = NULL, lease_until = NULL
+    WHERE id = ${lease.mapId} AND owner = ${lease.owner} AND owner_epoch = ${lease.epoch}
+    RETURNING id
+  `;
+  return rows.length === 1;
+}
+
+/**
+ * Throws {@link FencedError} when `lease` is not the map's lease now (called, in the commit's
+ * transaction, after its conditional UPDATE changed nothing); returns when the lease still holds
+ * (the refusal was then about `head_seq`).
+ */
+export async function assertLease(tx: TransactionSql, lease: Lease): Promise<void> {
+  const rows = await tx`SELECT owner, owner_epoch FROM maps WHERE id = ${lease.mapId}`;
+  if (rows.length === 0) return;
+  const owner = rows[0].owner === null ? null : String(rows[0].owner);
+  const epoch = Number(rows[0].owner_epoch);
+  if (owner !== lease.owner || epoch !== lease.epoch) {
+    throw new FencedError(lease, { owner, epoch });
+  }
+}
