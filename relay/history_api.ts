@@ -8,42 +8,9 @@ import { summaryOf, titleOf } from "./history_words.ts";
 import type { Change } from "./history_words.ts";
 import type { Room } from "./room.ts";
 import type { HistoryLists } from "./map_store.ts";
+import type { HistoryEntry, HistoryPage } from "./history_wire.ts";
 
-/** One edit as `GET .../history` lists it. */
-export interface HistoryEntry {
-  /** The edit's seq. */
-  seq: number;
-  /** When the relay accepted it (ms), or `null` for an edit stored without a time. */
-  at: number | null;
-  /** Its author's name then, or `null`. */
-  name: string | null;
-  /** Its author's colour then, or `null`. */
-  color: string | null;
-  /** The author's peer id (`"api"` for an import). */
-  by: string;
-  /** The author's id for the edit. */
-  id: string | number;
-  /** The edit's label, or `null`. */
-  label: string | null;
-  /** What it did, in words, without the author. */
-  summary: string;
-  /** What it did per op (the first {@link MAX_CHANGES}). */
-  changes: Change[];
-  /** How many changes were left out of `changes`, when some were. */
-  more?: number;
-}
-
-/** A page of history, newest first. */
-export interface HistoryPage {
-  /** The map's latest seq. */
-  seq: number;
-  /** The oldest seq still kept (retention). */
-  oldest: number;
-  /** `before` for the next page, or `null` at the end. */
-  next: number | null;
-  /** The entries. */
-  entries: HistoryEntry[];
-}
+export type { HistoryEntry, HistoryPage };
 
 /** A request for a page of history. */
 export interface HistoryQuery {

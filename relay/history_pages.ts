@@ -1,33 +1,16 @@
 /** A page of a map's history read from the store: each edit's frame parsed into changes and a tally. */
 import type { HistoryRow } from "./history_store.ts";
 import { changesOf, MAX_CHANGES, tallyOf } from "./history_words.ts";
-import type { Change, Tally } from "./history_words.ts";
+import type { Tally } from "./history_words.ts";
 import type { EditFrame } from "./protocol.ts";
+import type { HistoryEntry } from "./history_wire.ts";
 import type { Store } from "./store.ts";
 
-/** One edit of a page as read, before the names only the live map knows are filled in. */
-export interface PageEntry {
-  /** The edit's seq. */
-  seq: number;
-  /** When the relay accepted it (ms), or `null` for an edit stored without a time. */
-  at: number | null;
-  /** Its author's name then, or `null`. */
-  name: string | null;
-  /** Its author's colour then, or `null`. */
-  color: string | null;
-  /** The author's peer id (`"api"` for an import). */
-  by: string;
-  /** The author's id for the edit. */
-  id: string | number;
-  /** The edit's label, or `null`. */
-  label: string | null;
-  /** What it did per op (the first {@link MAX_CHANGES}). */
-  changes: Change[];
-  /** How many changes were left out of `changes`, when some were. */
-  more?: number;
+/** One edit of a page as read, before the names only the live map knows are filled in (the summary). */
+export type PageEntry = Omit<HistoryEntry, "summary"> & {
   /** Its changes tallied by kind, for the summary. */
   tally: Tally[];
-}
+};
 
 /** A page of history as read. */
 export interface PageRead {

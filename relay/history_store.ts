@@ -2,6 +2,9 @@
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { deflateSync, inflateSync } from "node:zlib";
 import { touchedFids } from "./history_index.ts";
+import type { VersionInfo } from "./history_wire.ts";
+
+export type { VersionInfo };
 
 /**
  * A snapshot is kept for history (deflated) when at least this many edits and at least half its
@@ -17,18 +20,6 @@ export interface HistoryRow {
   seq: number;
   /** The `edit` frame's JSON. */
   frame: string;
-}
-
-/** A named version as listed (its features are kept apart). */
-export interface VersionInfo {
-  /** The seq the version names. */
-  seq: number;
-  /** Its name. */
-  name: string;
-  /** When it was named (ms since 1970, the relay's clock). */
-  at: number;
-  /** Who named it. */
-  author: string;
 }
 
 /** A named version to store, with the map's features at its seq (a JSON array). */

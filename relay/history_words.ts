@@ -1,21 +1,9 @@
 /** What one journal edit changed, as history entries say it: per-feature changes and a summary in words. */
 import { opFid } from "./edit_ops.ts";
 import type { EditFrame, StoredFeature } from "./protocol.ts";
+import type { Change, ChangeKind } from "./history_wire.ts";
 
-/** What an op did to a feature. */
-export type ChangeKind = "add" | "replace" | "geom" | "props" | "del";
-
-/** One change of an edit, as `GET .../history` lists it. */
-export interface Change {
-  /** The feature. */
-  fid: string;
-  /** The feature's name or title when known, else `null`. */
-  title: string | null;
-  /** What happened to it. */
-  kind: ChangeKind;
-  /** For `props`: the keys set or removed, sorted. */
-  keys?: string[];
-}
+export type { Change, ChangeKind };
 
 /** Changes listed per entry at most; the rest are counted in `more`. */
 export const MAX_CHANGES = 20;

@@ -1,68 +1,42 @@
 /** The history panel's pure logic: the relay's history answers checked, edits and comments merged into a timeline, grouped into sessions of one author, and put in words. */
 import * as v from "valibot";
+import { type Comment, CommentSchema } from "../../relay/protocol.ts";
+import * as Wire from "../../relay/history_wire.ts";
 
-const ChangeSchema = v.object({
-  fid: v.string(),
-  title: v.nullable(v.string()),
-  kind: v.picklist(["add", "replace", "geom", "props", "del"]),
-  keys: v.optional(v.array(v.string())),
-});
-
-/** One accepted edit as `GET /api/maps/<id>/history` lists it (contract point 1). */
-export const HistoryEntrySchema = v.object({
-  seq: v.number(),
-  // An edit journaled before the relay recorded authors and times has none: 0 is "earlier".
-  at: v.optional(v.pipe(v.nullable(v.number()), v.transform((at) => at ?? 0)), 0),
-  name: v.optional(v.pipe(v.nullable(v.string()), v.transform((n) => n ?? "Someone")), "Someone"),
-  color: v.optional(
-    v.pipe(v.nullable(v.string()), v.transform((c) => c ?? "#9ca3af")),
-    "#9ca3af",
-  ),
-  by: v.optional(v.string()),
-  id: v.optional(v.union([v.string(), v.number()])),
-  label: v.optional(v.nullable(v.string()), null),
-  summary: v.string(),
-  changes: v.optional(v.array(ChangeSchema), []),
-  more: v.optional(v.number()),
-});
+/**
+ * One accepted edit as `GET /api/maps/<id>/history` lists it (the relay's schema), with what an edit
+ * journaled before the relay recorded authors and times lacks filled in for display: time 0 is
+ * "earlier", the author "Someone" in grey.
+ */
+export const HistoryEntrySchema = v.pipe(
+  Wire.HistoryEntrySchema,
+  v.transform((e) => ({
+    ...e,
+    at: e.at ?? 0,
+    name: e.name ?? "Someone",
+    color: e.color ?? "#9ca3af",
+  })),
+);
 /** One accepted edit in the map's history. */
 export type HistoryEntry = v.InferOutput<typeof HistoryEntrySchema>;
 
 /** One page of the history, newest first; `next` is the `before` of the next page, null at the end. */
 export const HistoryPageSchema = v.object({
-  seq: v.number(),
-  oldest: v.number(),
-  next: v.nullable(v.number()),
+  ...Wire.HistoryPageSchema.entries,
   entries: v.array(HistoryEntrySchema),
 });
 /** One page of the history. */
 export type HistoryPage = v.InferOutput<typeof HistoryPageSchema>;
 
 /** A named version (contract point 3). */
-export const NamedVersionSchema = v.object({
-  seq: v.number(),
-  name: v.string(),
-  at: v.number(),
-  author: v.optional(v.string(), ""),
-});
+export const NamedVersionSchema = Wire.VersionInfoSchema;
 /** A named version of the map. */
-export type NamedVersion = v.InferOutput<typeof NamedVersionSchema>;
+export type NamedVersion = Wire.VersionInfo;
 
-/** A comment or reply (contract point 7); only what the timeline shows is required. */
-export const MapCommentSchema = v.object({
-  id: v.string(),
-  thread: v.string(),
-  text: v.string(),
-  name: v.string(),
-  color: v.string(),
-  created: v.number(),
-  anchor: v.optional(v.nullable(v.union([
-    v.object({ at: v.tuple([v.number(), v.number()]) }),
-    v.object({ fid: v.string() }),
-  ]))),
-});
+/** A comment or reply (the relay's schema). */
+export const MapCommentSchema = CommentSchema;
 /** A comment or reply. */
-export type MapComment = v.InferOutput<typeof MapCommentSchema>;
+export type MapComment = Comment;
 
 /** One line of the timeline: an edit, or a comment in words. */
 export type TimelineItem =

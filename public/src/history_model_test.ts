@@ -20,7 +20,7 @@ const T0 = Date.UTC(2026, 11, 3, 14, 0);
 
 function entry(seq: number, at: number, name: string, summary = `edit ${seq}`): HistoryEntry {
   const color = name === "Ann" ? "#e11d48" : "#2563eb";
-  return { seq, at, name, color, label: null, summary, changes: [] };
+  return { seq, at, name, color, by: "p1", id: `e${seq}`, label: null, summary, changes: [] };
 }
 
 function comment(id: string, created: number, extra: Partial<MapComment> = {}): MapComment {
