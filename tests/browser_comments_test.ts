@@ -107,6 +107,39 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
     );
 
     await t.step(
+      "a comment in the History timeline opens its thread on the map, resolved and far away too",
+      async () => {
+        await a.page.locator(".comment-popup .leaflet-popup-close-button").click();
+        await a.page.evaluate(() => globalThis.duplex!.setView([-60, -120], 6));
+        // A's Resolved toggle is off: the resolved thread's pin is hidden.
+        assert.equal(await a.page.locator('.comment-pin[data-thread="c1"]').count(), 0);
+        await a.page.getByRole("button", { name: "History", exact: true }).click();
+        await a.page.locator(".history-session", { hasText: "Is the bridge still closed?" })
+          .locator(".history-session-head").click();
+        const thread = a.page.locator('.comment-thread[data-thread="c1"]');
+        await thread.waitFor();
+        assert.equal(
+          await thread.locator(".comment-body").first().innerText(),
+          "Is the bridge still closed?",
+        );
+        assert.ok(await thread.isVisible(), "the popup is in view");
+        assert.ok(await a.page.locator(".comments-show-resolved").isChecked(), "resolved shown");
+        // Leaflet fades the popup in: the screenshot waits for it.
+        await a.page.locator(".comment-popup").evaluate((el) => {
+          const view = (el as unknown as { ownerDocument: { defaultView: Window } }).ownerDocument
+            .defaultView as unknown as { getComputedStyle(e: unknown): { opacity: string } };
+          return new Promise<void>((done) => {
+            const check = () =>
+              view.getComputedStyle(el).opacity === "1" ? done() : setTimeout(check, 20);
+            check();
+          });
+        });
+        await screenshot(a.page, "comments-05b-a-thread-from-history");
+        await a.page.getByRole("button", { name: "History", exact: true }).click();
+      },
+    );
+
+    await t.step(
       "a comment on a feature (from its panel) follows the feature when it moves",
       async () => {
         await a.page.evaluate(() =>

@@ -93,6 +93,11 @@ export class CommentsState {
     return { root, replies };
   }
 
+  /** The id of the thread comment `id` is in (its own for a root), if it is known. */
+  threadOf(id: string): string | undefined {
+    return this.#comments.get(id)?.thread;
+  }
+
   /** Every root, oldest first. */
   roots(): Comment[] {
     return [...this.#comments.values()].filter((c) => c.thread === c.id);

@@ -73,6 +73,11 @@ export class CommentsUi {
     if (typeof fid === "string") this.composeOnFeature(fid);
   };
 
+  #onOpenThread = (e: Event) => {
+    const id = (e as CustomEvent<{ id?: string }>).detail?.id;
+    if (typeof id === "string") this.openThread(id);
+  };
+
   /** The comments of the page's map. */
   constructor(options: CommentsUiOptions) {
     this.#o = options;
@@ -124,6 +129,25 @@ export class CommentsUi {
       return true;
     }, () => this.#o.map.closePopup(popup));
     popup.setLatLng(at).setContent(box).openOn(this.#o.map);
+  }
+
+  /**
+   * Pans to the pin of the thread comment `id` is in (a root or a reply) and opens the thread,
+   * a resolved one too (the history panel's comment entries).
+   */
+  openThread(id: string): void {
+    const thread = this.state.threadOf(id);
+    const root = thread === undefined ? undefined : this.state.thread(thread)?.root;
+    if (!root) return;
+    const at = this.#position(root);
+    if (!at) {
+      toast("This comment's feature is no longer on the map.", "error");
+      return;
+    }
+    this.#o.map.panTo(at, { animate: false });
+    this.#pins.open(root.id);
+    // Opening a resolved thread shows the resolved pins: the toggle says so.
+    this.#resolved.checked = this.#pins.showResolved;
   }
 
   /** Opens the box for a new comment on feature `fid` (the panel's "Comment on this feature"). */
@@ -193,6 +217,7 @@ export class CommentsUi {
       ),
     );
     addEventListener("duplex:comment", this.#onFeatureComment);
+    addEventListener("duplex:comment-thread", this.#onOpenThread);
     map.on("pm:globaldrawmodetoggled", this.#drawMode);
     return this;
   }

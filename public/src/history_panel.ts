@@ -82,6 +82,9 @@ export class HistoryPanel {
     this.#timeline = new TimelineView({
       preview: (e) => void this.#preview(e),
       rerender: () => this.#render(),
+      // The comments UI listens (comments_ui.ts): it pans to the pin and opens the thread.
+      openComment: (id) =>
+        dispatchEvent(new CustomEvent("duplex:comment-thread", { detail: { id } })),
     });
     this.#root = h(
       "aside",

@@ -16,6 +16,8 @@ export interface TimelineViewOptions {
   preview: (entry: HistoryEntry) => void;
   /** A session was expanded or collapsed: render again. */
   rerender: () => void;
+  /** A comment was clicked: open its thread on the map. */
+  openComment?: (id: string) => void;
 }
 
 /** Renders sessions into an `<ol>`; which sessions are expanded survives a render. */
@@ -69,7 +71,11 @@ export class TimelineView {
         type: "button",
         class: "history-session-head",
         ...(newest?.kind === "edit" ? { "data-seq": String(newest.entry.seq) } : {}),
-        onclick: () => newest?.kind === "edit" && void this.#o.preview(newest.entry),
+        // A session of comments only opens its newest comment's thread.
+        onclick: () =>
+          newest?.kind === "edit"
+            ? void this.#o.preview(newest.entry)
+            : s.items[0]?.kind === "comment" && this.#o.openComment?.(s.items[0].id),
       },
       h("span", { class: "history-when" }, rangeText(s.from, s.to, { now: this.#now })),
       h(
@@ -101,8 +107,14 @@ export class TimelineView {
     if (item.kind === "comment") {
       return h(
         "li",
-        { class: "history-comment" },
-        `${this.#time(item.at)} ${item.name} ${item.text}`,
+        {},
+        h("button", {
+          type: "button",
+          class: "history-entry history-comment",
+          "data-comment": item.id,
+          title: "Open this comment's thread on the map",
+          onclick: () => this.#o.openComment?.(item.id),
+        }, `${this.#time(item.at)} ${item.name} ${item.text}`),
       );
     }
     const e = item.entry;

@@ -273,7 +273,7 @@ export class Session {
    */
   restore(edits: readonly PendingEdit[]): Promise<EditOutcome>[] {
     const outcomes = edits.map((edit) => {
-      if (this.doc.local(edit.id, edit.ops) === null) {
+      if (this.doc.local(edit.id, edit.ops, edit.label) === null) {
         this.#options.journal?.remove(edit.id);
         return Promise.resolve<EditOutcome>({
           ok: false,
@@ -404,7 +404,7 @@ export class Session {
       };
     }
     const outcome = new Promise<EditOutcome>((resolve) => this.#waiters.set(id, resolve));
-    this.#options.journal?.add({ id, ops });
+    this.#options.journal?.add(label === undefined ? { id, ops } : { id, ops, label });
     this.#resent.made(id, base);
     this.#connection.send(text);
     this.#emitStatus();

@@ -1,5 +1,6 @@
 /** Tests for the session's edit bookkeeping, over a fake transport and a fake clock. */
 import assert from "assert";
+import type { PendingEdit } from "./doc.ts";
 import type { EditJournal } from "./session.ts";
 import { setup } from "./_session_fake.ts";
 
@@ -106,7 +107,7 @@ Deno.test("an edit over the relay's frame limit is refused at once, with a notic
 function fakeJournal() {
   const kept = new Map<string, unknown>();
   const journal: EditJournal = {
-    add: (edit) => void kept.set(String(edit.id), edit.ops),
+    add: (edit) => void kept.set(String(edit.id), edit),
     remove: (id) => void kept.delete(String(id)),
   };
   return { journal, kept };
@@ -181,4 +182,21 @@ Deno.test("an edit's label travels in its frame, and again when it is re-sent af
   void t.session.edit([{ op: "del", fid: "a" }]);
   const plain = link.sent.filter((m) => (m as { type: string }).type === "edit").at(-1);
   assert.equal(Object.hasOwn(plain as object, "label"), false, "no label key without a label");
+});
+
+Deno.test("an edit's label is kept in the journal and sent again when a later visit restores it", () => {
+  const j = fakeJournal();
+  const t = setup({ journal: j.journal });
+  t.session.start();
+  t.welcome(7, [pointA]);
+  void t.session.edit([{ op: "props", fid: "a", set: { n: 1 } }], "Restored version 'Start'");
+  assert.equal((j.kept.get("c-1") as { label?: string }).label, "Restored version 'Start'");
+  // The tab closes before the ack; the next visit restores what the journal kept.
+  const next = setup({ journal: fakeJournal().journal });
+  next.session.start();
+  const link = next.welcome(7, [pointA]);
+  void next.session.restore([j.kept.get("c-1") as PendingEdit]);
+  const sent = link.sent.find((m) => (m as { type: string }).type === "edit");
+  assert.equal((sent as { label?: string }).label, "Restored version 'Start'");
+  assert.equal(next.session.doc.pending[0].label, "Restored version 'Start'");
 });

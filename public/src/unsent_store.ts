@@ -11,12 +11,39 @@ export interface UnsentGroup {
 }
 
 /** One stored edit. The ops are JSON text: structured clone gives up on deep values. */
-interface StoredEdit {
+export interface StoredEdit {
   map: string;
   id: EditId;
   client: string;
   order: number;
   ops: string;
+  /** The edit's label (extension); records written before labels were kept have none. */
+  label?: string;
+}
+
+/** The record that keeps one unsent edit of `client` on `map`. */
+export function recordOfEdit(
+  map: string,
+  client: string,
+  order: number,
+  edit: PendingEdit,
+): StoredEdit {
+  const record: StoredEdit = { map, id: edit.id, client, order, ops: stringifyAnyDepth(edit.ops) };
+  if (edit.label !== undefined) record.label = edit.label;
+  return record;
+}
+
+/** The edit a record keeps, or null when its ops are not readable. */
+export function editOfRecord(record: StoredEdit): PendingEdit | null {
+  let ops: EditOp[];
+  try {
+    ops = JSON.parse(record.ops);
+  } catch {
+    return null;
+  }
+  return typeof record.label === "string"
+    ? { id: record.id, ops, label: record.label }
+    : { id: record.id, ops };
 }
 
 /** Options for {@link openUnsentStore}. */
@@ -108,13 +135,7 @@ export function openUnsentStore(options: UnsentStoreOptions = {}): UnsentStore {
   return {
     journal: (map, client) => ({
       add(edit) {
-        const record: StoredEdit = {
-          map,
-          id: edit.id,
-          client,
-          order: now(),
-          ops: stringifyAnyDepth(edit.ops),
-        };
+        const record = recordOfEdit(map, client, now(), edit);
         write((store) => store.put(record));
       },
       remove(id) {
@@ -124,14 +145,10 @@ export function openUnsentStore(options: UnsentStoreOptions = {}): UnsentStore {
     async load(map) {
       const groups = new Map<string, PendingEdit[]>();
       for (const r of await records(map)) {
-        let ops: EditOp[];
-        try {
-          ops = JSON.parse(r.ops);
-        } catch {
-          continue;
-        }
+        const edit = editOfRecord(r);
+        if (edit === null) continue;
         const list = groups.get(r.client) ?? [];
-        list.push({ id: r.id, ops });
+        list.push(edit);
         groups.set(r.client, list);
       }
       return [...groups].map(([client, edits]) => ({ client, edits }));

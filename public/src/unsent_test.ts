@@ -1,7 +1,7 @@
 /** Tests for taking over the unsent edits of a closed tab, with fake locks and a fake store. */
 import assert from "assert";
 import { claimUnsent, clientLockName, type Locks, warnBeforeUnload } from "./unsent.ts";
-import type { UnsentGroup } from "./unsent_store.ts";
+import { editOfRecord, recordOfEdit, type UnsentGroup } from "./unsent_store.ts";
 
 /** Locks held by other (open) tabs, and those this page takes. */
 function fakeLocks(heldElsewhere: string[]) {
@@ -86,4 +86,23 @@ Deno.test("the unload warning is asked for only while edits are unsent", () => {
   assert.equal(fire(), true);
   stop();
   assert.equal(fire(), false);
+});
+
+Deno.test("an unsent edit's label is stored with it and comes back; older records without one load", () => {
+  const labelled = {
+    id: "c-1",
+    ops: [{ op: "del" as const, fid: "a" }],
+    label: "Restored version 'Start'",
+  };
+  const record = recordOfEdit("m", "c", 1, labelled);
+  // IndexedDB keeps a structured clone of the record.
+  assert.deepEqual(editOfRecord(structuredClone(record)), labelled);
+  const plain = edit("c-2");
+  assert.deepEqual(editOfRecord(structuredClone(recordOfEdit("m", "c", 2, plain))), plain);
+  // A record written before labels were kept has no `label` field.
+  assert.deepEqual(
+    editOfRecord({ map: "m", id: "c-3", client: "c", order: 3, ops: JSON.stringify(plain.ops) }),
+    { id: "c-3", ops: plain.ops },
+  );
+  assert.equal(editOfRecord({ map: "m", id: "c-4", client: "c", order: 4, ops: "{" }), null);
 });
