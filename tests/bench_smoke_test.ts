@@ -4,12 +4,13 @@ import type { ScenarioResult } from "../bench/scenarios.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-Deno.test("bench --smoke runs every scenario against every server with sane numbers", async () => {
+/** Runs `bench/main.ts --smoke --no-write` with `args` and returns the results it wrote as JSON. */
+async function smoke(args: string[]): Promise<ScenarioResult[]> {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-smoke-" });
   try {
     const json = `${dir}/results.json`;
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}bench/main.ts`, "--smoke", "--no-write", "--json", json],
+      args: ["run", "-A", `${ROOT}bench/main.ts`, "--smoke", "--no-write", ...args, "--json", json],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
@@ -17,91 +18,66 @@ Deno.test("bench --smoke runs every scenario against every server with sane numb
     }).output();
     const stderr = new TextDecoder().decode(out.stderr);
     assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
-    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
-    assert.deepEqual(results.map((r) => r.id), [
-      "s1",
-      "s2",
-      "s3",
-      "s4",
-      "s5",
-      "s6",
-      "s8",
-      "tiles",
-    ]);
-    for (const scenario of results) {
-      assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
-      assert.ok(scenario.rows.length > 0, `${scenario.id} has no rows`);
-      for (const row of scenario.rows) {
-        const what = `${scenario.id} ${row.server} ${row.step}`;
-        assert.equal(row.error, undefined, `${what} failed: ${row.error}`);
-        if (row.load) {
-          const l = row.load;
-          assert.ok(l.sent > 0 && l.expected > 0, `${what}: nothing was sent`);
-          assert.ok(l.delivered > 0, `${what}: nothing was delivered`);
-          assert.ok(l.deliveredPerS > 0, `${what}: no deliveries in the window`);
-          // No server invents or repeats a delivery: what arrived, plus what a newer message
-          // superseded, never exceeds what was owed, and nothing arrives twice.
-          assert.ok(l.delivered + l.coalesced <= l.expected, `${what}: more than was sent`);
-          assert.equal(l.duplicates, 0, `${what}: delivered twice`);
-          for (const [k, v] of Object.entries({ ...l.latency, cpu: l.cpuUsPerDelivery })) {
-            assert.ok(Number.isFinite(v) && v >= 0, `${what}: ${k} is ${v}`);
-          }
-          assert.ok(l.peakRssBytes > 0, `${what}: no server memory reading`);
-        } else {
-          assert.ok(row.values, `${what}: no numbers`);
-          for (const [k, v] of Object.entries(row.values)) {
-            assert.ok(Number.isFinite(v), `${what}: ${k} is ${v}`);
-          }
+    return (JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] }).results;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("bench --smoke runs every scenario against every server with sane numbers", async () => {
+  const results = await smoke([]);
+  assert.deepEqual(results.map((r) => r.id), [
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "s8",
+    "tiles",
+  ]);
+  for (const scenario of results) {
+    assert.equal(scenario.pending, undefined, `${scenario.id} did not run: ${scenario.pending}`);
+    assert.ok(scenario.rows.length > 0, `${scenario.id} has no rows`);
+    for (const row of scenario.rows) {
+      const what = `${scenario.id} ${row.server} ${row.step}`;
+      assert.equal(row.error, undefined, `${what} failed: ${row.error}`);
+      if (row.load) {
+        const l = row.load;
+        assert.ok(l.sent > 0 && l.expected > 0, `${what}: nothing was sent`);
+        assert.ok(l.delivered > 0, `${what}: nothing was delivered`);
+        assert.ok(l.deliveredPerS > 0, `${what}: no deliveries in the window`);
+        // No server invents or repeats a delivery: what arrived, plus what a newer message
+        // superseded, never exceeds what was owed, and nothing arrives twice.
+        assert.ok(l.delivered + l.coalesced <= l.expected, `${what}: more than was sent`);
+        assert.equal(l.duplicates, 0, `${what}: delivered twice`);
+        for (const [k, v] of Object.entries({ ...l.latency, cpu: l.cpuUsPerDelivery })) {
+          assert.ok(Number.isFinite(v) && v >= 0, `${what}: ${k} is ${v}`);
+        }
+        assert.ok(l.peakRssBytes > 0, `${what}: no server memory reading`);
+      } else {
+        assert.ok(row.values, `${what}: no numbers`);
+        for (const [k, v] of Object.entries(row.values)) {
+          assert.ok(Number.isFinite(v), `${what}: ${k} is ${v}`);
         }
       }
     }
-    const servers = new Set(results.find((r) => r.id === "s1")!.rows.map((r) => r.server));
-    assert.deepEqual([...servers].sort(), ["deno", "node-ws", "relay", "socketio"]);
-    const s5 = results.find((r) => r.id === "s5")!.rows[0].values!;
-    assert.ok(s5.median_ms > 0 && s5.snapshot_bytes > 0, "s5 measured no snapshot");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
   }
+  const servers = new Set(results.find((r) => r.id === "s1")!.rows.map((r) => r.server));
+  assert.deepEqual([...servers].sort(), ["deno", "node-ws", "relay", "socketio"]);
+  const s5 = results.find((r) => r.id === "s5")!.rows[0].values!;
+  assert.ok(s5.median_ms > 0 && s5.snapshot_bytes > 0, "s5 measured no snapshot");
 });
 
 Deno.test("bench --smoke s7 splits the load over two generator processes and accounts for everything", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-smoke-" });
-  try {
-    const json = `${dir}/results.json`;
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${ROOT}bench/main.ts`,
-        "--smoke",
-        "--no-write",
-        "--only",
-        "s7",
-        "--servers",
-        "relay",
-        "--generators",
-        "2",
-        "--json",
-        json,
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.ok(out.success, `bench --smoke exited with ${out.code}:\n${stderr.slice(-3000)}`);
-    const { results } = JSON.parse(await Deno.readTextFile(json)) as { results: ScenarioResult[] };
-    const l = results[0].rows[0].load!;
-    assert.equal(l.generators, 2);
-    assert.ok(l.sent > 0 && l.delivered > 0, "nothing was sent or delivered");
-    assert.ok(l.delivered + l.coalesced <= l.expected, "more than was sent");
-    assert.equal(l.duplicates, 0);
-    assert.ok(l.generatorCores > 0, "the generators' CPU was not measured");
-    assert.ok((l.messagesPerFrame ?? 0) >= 1, "the relay's frames were not counted");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const results = await smoke(["--only", "s7", "--servers", "relay", "--generators", "2"]);
+  const l = results[0].rows[0].load!;
+  assert.equal(l.generators, 2);
+  assert.ok(l.sent > 0 && l.delivered > 0, "nothing was sent or delivered");
+  assert.ok(l.delivered + l.coalesced <= l.expected, "more than was sent");
+  assert.equal(l.duplicates, 0);
+  assert.ok(l.generatorCores > 0, "the generators' CPU was not measured");
+  assert.ok((l.messagesPerFrame ?? 0) >= 1, "the relay's frames were not counted");
 });
 
 Deno.test("bench/import_points.ts in small: a second peer gets every point, by the API and by the page", async () => {
