@@ -247,6 +247,16 @@ export class ClientConnection implements Connection {
       return;
     }
     this.#state = "opening";
+    // A store that answers nothing (a stopped database, dropped packets) must not hold the peer in
+    // silence: after the time a hello may take it is told to come back, as when the map is busy.
+    const ms = this.#host.limits.helloTimeoutMs;
+    this.#helloTimer = this.#host.timers.setTimeout(() =>
+      this.#guard("open_timeout", () => {
+        this.#helloTimer = undefined;
+        if (this.#state !== "opening") return;
+        this.#host.logger.log("open_timeout", { map: this.info.mapId, ms });
+        this.close(CloseCode.TryAgainLater, `map not loaded within ${ms} ms; try again later`);
+      }), ms);
     admitted.then(
       (a) => this.#guard("hello", () => this.#joined(a)),
       (err) =>
@@ -257,6 +267,8 @@ export class ClientConnection implements Connection {
   }
 
   #joined(admitted: Admitted | null): void {
+    this.#host.timers.clearTimeout(this.#helloTimer);
+    this.#helloTimer = undefined;
     if (!admitted || this.#state === "closed") return;
     this.#state = "joined";
     this.#room = admitted.room;

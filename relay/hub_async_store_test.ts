@@ -100,6 +100,7 @@ async function setup(limits: Partial<Limits> = {}) {
   return {
     store,
     hub,
+    timers,
     map,
     connect,
     async [Symbol.asyncDispose]() {
@@ -134,6 +135,28 @@ Deno.test("hub on an async store: messages sent right after hello are handled af
   assert.deepEqual(got.map((m) => m.type), ["welcome", "edit", "edit", "pong"]);
   assert.deepEqual(got.slice(1, 3).map((m) => [m.id, m.seq]), [["e1", 1], ["e2", 2]]);
   assert.deepEqual(t.store.inner.loadMap(t.map.id, 10)?.tail.map((e) => e.seq), [1, 2]);
+});
+
+Deno.test("hub on an async store: a join whose map does not load in time is told to try again (1013)", async () => {
+  // A database that hangs (stopped, or a network that drops packets) answers nothing at all: the
+  // peer must not wait in silence for ever, and a later join must work once the store answers.
+  await using t = await setup();
+  const a = t.connect("a");
+  a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc" });
+  await turns();
+  t.timers.advance(DEFAULT_LIMITS.helloTimeoutMs - 1);
+  assert.deepEqual(a.socket.closes, [], "still within the time a hello may take");
+  t.timers.advance(1);
+  assert.deepEqual(a.socket.closes.map((c) => c.code), [1013]);
+  assert.match(a.socket.closes[0].reason, /try again/);
+  t.store.release();
+  await turns();
+  assert.deepEqual(received(a.socket), [], "no welcome after the close");
+  assert.equal(t.hub.stats().peers, 0);
+  const b = t.connect("b");
+  b.send({ type: "hello", key: t.map.editKey, name: "b", color: "#aabbcc" });
+  await turns();
+  assert.equal(received(b.socket)[0].type, "welcome");
 });
 
 Deno.test("hub on an async store: joins and an HTTP read of the same map share one load", async () => {
