@@ -337,9 +337,11 @@ export class Hub {
     this.#dirtyRooms.clear();
     this.#committer.commit(rooms);
     const frames = new FrameCache();
+    const tick = this.limits.presenceTickMs;
     for (const room of rooms) {
       if (!this.#maps.isLive(room)) continue;
-      if (room.presencePending) this.#presenceSentAt.set(room, this.#now());
+      // The tick's leading edge needs when each map last sent presence; without a tick, nothing.
+      if (tick > 0 && room.presencePending) this.#presenceSentAt.set(room, this.#now());
       room.flushPresence();
       for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
