@@ -2,6 +2,7 @@
 import { commentsGeoJson } from "./comments_geojson.ts";
 import type { Durability } from "./durability.ts";
 import type { MapRegistry, Outcome } from "./map_registry.ts";
+import { NOT_SAVED } from "./map_registry.ts";
 import type { MapSettings } from "./protocol.ts";
 import type { Room } from "./room.ts";
 
@@ -16,12 +17,6 @@ export interface CommentsApiOptions {
   /** Waits until what `room` shows is durable; false when its commit failed meanwhile. */
   madeDurable(room: Room): Promise<boolean>;
 }
-
-const NOT_SAVED = {
-  ok: false,
-  reason: "not_saved",
-  message: "the map could not be saved; try again",
-} as const;
 
 /** The comments API behind `relay/routes/comments.ts`; answers are domain {@link Outcome}s. */
 export class CommentsApi {

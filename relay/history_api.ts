@@ -1,6 +1,7 @@
 /** The HTTP API's work on a map's history: pages of edits, the map at a seq, named versions. */
 import type { Journal } from "./journal.ts";
 import type { MapRegistry, Outcome } from "./map_registry.ts";
+import { NOT_SAVED } from "./map_registry.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import type { PageRead } from "./history_pages.ts";
 import type { VersionInfo } from "./history_store.ts";
@@ -60,11 +61,6 @@ const NOT_KEPT = {
   reason: "not_implemented",
   message: "this relay's store keeps no history of maps; history, past states and named versions " +
     "cannot be read or saved",
-} as const;
-const NOT_SAVED = {
-  ok: false,
-  reason: "not_saved",
-  message: "the map could not be saved; try again",
 } as const;
 
 /** A map opened for its history: its room, the key's role, and where its history is read. */

@@ -12,21 +12,28 @@ export interface Touch {
   title: string | null;
 }
 
-/** The fids an edit frame's ops touch, each with its {@link Touch}. */
-export function touchedFids(
-  frame: string,
-  before: (fid: string) => Touch | null,
-): Map<string, Touch> {
-  const out = new Map<string, Touch>();
+/** An edit frame's ops; none when it does not parse (loading the map will say it is damaged). */
+export function opsOf(frame: string): EditOp[] {
   let ops: unknown;
   try {
     ops = (JSON.parse(frame) as { ops?: unknown } | null)?.ops;
   } catch {
-    // A frame that does not parse indexes nothing; loading the map will say it is damaged.
-    return out;
+    return [];
   }
-  if (!Array.isArray(ops)) return out;
-  for (const op of ops as EditOp[]) {
+  return Array.isArray(ops) ? ops as EditOp[] : [];
+}
+
+/**
+ * The fids an edit frame's ops touch, each with its {@link Touch}; the frame as text, or its ops
+ * already parsed (see {@link opsOf}) when the caller reads them twice.
+ */
+export function touchedFids(
+  frame: string | readonly EditOp[],
+  before: (fid: string) => Touch | null,
+): Map<string, Touch> {
+  const out = new Map<string, Touch>();
+  const ops = typeof frame === "string" ? opsOf(frame) : frame;
+  for (const op of ops) {
     const fid = op?.op === "put" ? op.feature?.id : op?.fid;
     if (typeof fid !== "string") continue;
     let entry = out.get(fid);

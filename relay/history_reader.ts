@@ -7,6 +7,7 @@
 import { featuresAt } from "./history_state.ts";
 import { readPage } from "./history_pages.ts";
 import type { PageQuery, PageRead } from "./history_pages.ts";
+import { attempt } from "./journal.ts";
 import { Store } from "./store.ts";
 
 /** Reads a map's history. */
@@ -42,14 +43,6 @@ export class InlineHistoryReader implements HistoryReader {
   }
   close(): Promise<void> {
     return Promise.resolve();
-  }
-}
-
-function attempt<T>(read: () => T): Promise<T> {
-  try {
-    return Promise.resolve(read());
-  } catch (err) {
-    return Promise.reject(err);
   }
 }
 

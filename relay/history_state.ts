@@ -20,10 +20,22 @@ export function featuresAt(
     if (json !== null) base = { seq: latest.seq, featuresJson: () => json };
   }
   const from = base?.seq ?? 0;
-  const rows = history.rows(mapId, from, at);
-  // Every edit from the base to `at` must still be there, or the state cannot be rebuilt.
+  return rebuild(from, base?.featuresJson ?? null, at, history.rows(mapId, from, at));
+}
+
+/**
+ * The features right after edit `at` from a base at seq `from` (none when `base` is `null`) and
+ * the journal `rows` after it, or `null` when an edit between them is missing (pruned): then the
+ * state cannot be rebuilt.
+ */
+export function rebuild(
+  from: number,
+  base: (() => string | null) | null,
+  at: number,
+  rows: readonly HistoryRow[],
+): string | null {
   if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
-  return replay(base ? base.featuresJson() : null, rows);
+  return replay(base ? base() : null, rows);
 }
 
 /** The features of `baseJson` (none when `null`) with `rows` applied in order, without `meta`. */

@@ -51,9 +51,10 @@ export class InlineJournal implements Journal {
   }
 }
 
-function attempt<T>(write: () => T): Promise<T> {
+/** Runs `work` now, as a promise: what it returns resolves it, what it throws rejects it. */
+export function attempt<T>(work: () => T): Promise<T> {
   try {
-    return Promise.resolve(write());
+    return Promise.resolve(work());
   } catch (err) {
     return Promise.reject(err);
   }

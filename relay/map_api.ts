@@ -5,6 +5,7 @@ import { hashKey, newKey, newMapId } from "./keys.ts";
 import type { RandomBytes } from "./keys.ts";
 import type { MaybePromise } from "./map_store.ts";
 import type { MapRegistry, Opened, Outcome, Refusal } from "./map_registry.ts";
+import { NOT_SAVED } from "./map_registry.ts";
 import type { Metrics } from "./metrics.ts";
 import { opFid } from "./edit_ops.ts";
 import { delSize, splitOps } from "./import_read.ts";
@@ -81,11 +82,6 @@ const FORBIDDEN = {
   ok: false,
   reason: "forbidden",
   message: "this key may view the map but not change it",
-} as const;
-const NOT_SAVED = {
-  ok: false,
-  reason: "not_saved",
-  message: "the map could not be saved; try again",
 } as const;
 
 /** The maps API behind `relay/routes/maps.ts`; answers are domain {@link Outcome}s. */

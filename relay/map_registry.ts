@@ -26,6 +26,13 @@ export type Refusal =
   | "retry"
   | "not_implemented";
 
+/** A change that was applied but whose commit failed: the caller is told to try again. */
+export const NOT_SAVED = {
+  ok: false,
+  reason: "not_saved",
+  message: "the map could not be saved; try again",
+} as const;
+
 /** A value, or a refusal with a message for the user. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; reason: Refusal; message: string };
 

@@ -1,12 +1,12 @@
 /** The journal as history on PostgreSQL: per-feature index, kept snapshots, named versions, retention. */
 import type { Sql, TransactionSql } from "postgres";
 import { deflateSync, inflateSync } from "node:zlib";
-import { touchedFids } from "./history_index.ts";
+import { opsOf, touchedFids } from "./history_index.ts";
 import type { Touch } from "./history_index.ts";
 import { pageEntry } from "./history_pages.ts";
 import type { PageQuery, PageRead } from "./history_pages.ts";
 import type { HistoryReader } from "./history_reader.ts";
-import { replay } from "./history_state.ts";
+import { rebuild } from "./history_state.ts";
 import { HISTORY_SNAPSHOT_EVERY } from "./history_store.ts";
 import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
 import type { HistoryLists } from "./map_store.ts";
@@ -22,10 +22,10 @@ export async function indexEdits(
   mapId: string,
   rows: readonly HistoryRow[],
 ): Promise<void> {
+  // Each frame parsed once (an import's can be megabytes): for the fids, then for the index.
+  const ops = rows.map((row) => opsOf(row.frame));
   const fids = new Set<string>();
-  for (const row of rows) {
-    for (const fid of touchedFids(row.frame, () => null).keys()) fids.add(fid);
-  }
+  for (const o of ops) for (const fid of touchedFids(o, () => null).keys()) fids.add(fid);
   if (fids.size === 0) return;
   const last = new Map<string, Touch>();
   for (
@@ -46,8 +46,8 @@ export async function indexEdits(
   const was: string[] = [];
   const now: string[] = [];
   const title: (string | null)[] = [];
-  for (const row of rows) {
-    for (const [id, touch] of touchedFids(row.frame, (f) => last.get(f) ?? null)) {
+  for (const [i, row] of rows.entries()) {
+    for (const [id, touch] of touchedFids(ops[i], (f) => last.get(f) ?? null)) {
       last.set(id, touch);
       fid.push(id);
       seq.push(row.seq);
@@ -282,9 +282,7 @@ export class PgHistory implements HistoryLists, HistoryReader {
         SELECT seq, frame FROM edits WHERE map_id = ${mapId} AND seq > ${from} AND seq <= ${at}
         ORDER BY seq
       `).map((r) => ({ seq: Number(r.seq), frame: String(r.frame) }));
-      // Every edit from the base to `at` must still be there, or the state cannot be rebuilt.
-      if (rows.length !== at - from || (rows.length > 0 && rows[0].seq !== from + 1)) return null;
-      return replay(base ? base() : null, rows);
+      return rebuild(from, base, at, rows);
     }));
   }
 

@@ -421,15 +421,7 @@ export class Store implements MapStore {
         if (deleted >= budget) break;
         deleted += this.history.prune(
           map.id,
-          {
-            seq: map.snapshotSeq,
-            featuresJson: () => {
-              const row = this.#snapshotOf.get(map.id);
-              return row?.snapshot === null || row?.snapshot === undefined
-                ? null
-                : String(row.snapshot);
-            },
-          },
+          { seq: map.snapshotSeq, featuresJson: () => this.#snapshotJson(map.id) },
           cutoff,
           budget - deleted,
         );
@@ -443,11 +435,14 @@ export class Store implements MapStore {
     const row = this.#snapshotSeqOf.get(mapId);
     return {
       seq: Number(row?.snapshot_seq ?? 0),
-      featuresJson: () => {
-        const r = this.#snapshotOf.get(mapId);
-        return r?.snapshot === null || r?.snapshot === undefined ? null : String(r.snapshot);
-      },
+      featuresJson: () => this.#snapshotJson(mapId),
     };
+  }
+
+  /** A map's latest snapshot's features as JSON, or `null` when it has none. */
+  #snapshotJson(mapId: string): string | null {
+    const r = this.#snapshotOf.get(mapId);
+    return r?.snapshot === null || r?.snapshot === undefined ? null : String(r.snapshot);
   }
 
   /** Stores a named version with its features, durably. */
