@@ -1,6 +1,7 @@
 /** Who else changed which part of each feature at which seq, as this page saw it: what the conflict checks read. */
 import type { EditFrame, EditOp, StoredFeature } from "../../relay/protocol.ts";
 import { opFid } from "../../relay/edit_ops.ts";
+import { titleOf } from "../../relay/history_words.ts";
 
 /** What another person did to a feature: moved or reshaped it, changed properties, put it anew, deleted it. */
 export type OverwriteKind = "geom" | "props" | "replace" | "del";
@@ -176,7 +177,7 @@ export class ChangeMarks {
       const f = features.get(fid) ?? this.#deleted.get(fid);
       found.set(id, {
         fid,
-        title: titleOf(f),
+        title: titleOf(f?.properties),
         shape: shapeOf(f),
         kind,
         ...(key === undefined ? {} : { keys: [key] }),
@@ -229,15 +230,6 @@ export class ChangeMarks {
       this.#deleted.delete(old);
     }
   }
-}
-
-/** The feature's `name` or `title` property, when it is text. */
-export function titleOf(f: StoredFeature | undefined): string | null {
-  for (const key of ["name", "title"]) {
-    const value = f && own(f.properties, key);
-    if (typeof value === "string" && value.trim() !== "") return value.trim();
-  }
-  return null;
 }
 
 function shapeOf(f: StoredFeature | undefined): string {

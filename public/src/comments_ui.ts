@@ -1,7 +1,9 @@
 /** The page's comments: the Comment tool, pins and threads, the owner's "viewers may comment" switch, the export. */
 import { commentsGeoJson, representativePoint } from "../../relay/comments_geojson.ts";
+import { titleOf } from "../../relay/history_words.ts";
 import type { Comment, ServerMessage } from "../../relay/protocol.ts";
-import { h, toast } from "./dom.ts";
+import { h, saveFile, toast } from "./dom.ts";
+import { exportFileName } from "./import_export.ts";
 import { randomId } from "./identity.ts";
 import L from "./leaflet.ts";
 import { CommentPins } from "./comments_layer.ts";
@@ -165,16 +167,10 @@ export class CommentsUi {
       [...this.state.roots(), ...this.#replies()],
       (fid) => doc.features.get(fid),
     );
-    const slug = (this.#o.session.title || "map").toLowerCase().replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "") || "map";
-    const url = URL.createObjectURL(
+    saveFile(
       new Blob([JSON.stringify(fc)], { type: "application/geo+json" }),
+      exportFileName(this.#o.session.title).replace(/\.geojson$/, "-comments.geojson"),
     );
-    const a = h("a", { href: url, download: `${slug}-comments.geojson` });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 
   /** Adds the tool to the map, the switch to the Share dialog, and listens for the panel's button. */
@@ -296,9 +292,7 @@ export class CommentsUi {
   #title(root: Pick<Comment, "anchor">): string | null {
     const anchor = root.anchor;
     if (!anchor || !("fid" in anchor)) return null;
-    const props = this.#o.session.doc.features.get(anchor.fid)?.properties;
-    const name = props?.name ?? props?.title;
-    return typeof name === "string" && name !== "" ? name : null;
+    return titleOf(this.#o.session.doc.features.get(anchor.fid)?.properties);
   }
 
   #replies(): Comment[] {

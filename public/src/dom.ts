@@ -68,3 +68,14 @@ export async function copyText(
     return document.execCommand("copy");
   }
 }
+
+/** Offers `blob` to the user as a download named `name` (the browser's "save file"). */
+export function saveFile(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked later, not at once: some browsers start reading the file after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

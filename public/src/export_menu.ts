@@ -1,5 +1,5 @@
 /** The Export button's menu: the map as GeoJSON, KML, CSV, zipped Shapefile or GPX, named from the map title. */
-import { h, toast } from "./dom.ts";
+import { h, saveFile, toast } from "./dom.ts";
 import { exportText } from "./geojson_io.ts";
 import { EXPORT_FORMATS, exportName, FORMAT_INFO } from "../../relay/export_names.ts";
 import type { ExportFormat } from "../../relay/export_names.ts";
@@ -106,12 +106,7 @@ export class ExportMenu {
       return;
     }
     const name = exportName(this.#session.title, format);
-    const url = URL.createObjectURL(new Blob([body], { type: FORMAT_INFO[format].type }));
-    const a = h("a", { href: url, download: name });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(new Blob([body], { type: FORMAT_INFO[format].type }), name);
     if (note) toast(`Exported ${name}: ${note}.`);
   }
 

@@ -1,4 +1,5 @@
 /** The "History" side panel: named versions, the timeline of edits and comments in sessions, paged as it scrolls, per feature on request. */
+import { titleOf } from "../../relay/history_words.ts";
 import { byId, h } from "./dom.ts";
 import type { HistoryApi } from "./history_api.ts";
 import {
@@ -323,7 +324,5 @@ export class HistoryPanel {
 
 /** A feature's name or title on the map now, if it has one. */
 export function featureTitle(session: Session, fid: string): string | null {
-  const p = session.doc.features.get(fid)?.properties;
-  const t = p?.name ?? p?.title;
-  return typeof t === "string" && t !== "" ? t : null;
+  return titleOf(session.doc.features.get(fid)?.properties);
 }

@@ -1,5 +1,5 @@
 /** Import (a picked or dropped GeoJSON file becomes edits, with a progress bar) and Export (a .geojson download). */
-import { byId, h, toast } from "./dom.ts";
+import { byId, h, saveFile, toast } from "./dom.ts";
 import { DEFAULT_IMPORT_LIMITS, exportText, skippedList } from "./geojson_io.ts";
 import { readImportFile } from "./import_file.ts";
 import type { PageConfig } from "./page_map.ts";
@@ -155,12 +155,10 @@ export class ImportExport {
       toast(`The map could not be exported: ${e instanceof Error ? e.message : e}`, "error");
       return;
     }
-    const url = URL.createObjectURL(new Blob([text], { type: "application/geo+json" }));
-    const a = h("a", { href: url, download: exportFileName(this.#session.title) });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    saveFile(
+      new Blob([text], { type: "application/geo+json" }),
+      exportFileName(this.#session.title),
+    );
   }
 
   /** Listens to the buttons, the file input and drops on the page. */

@@ -1,8 +1,6 @@
 /** "Restore this version" as edit ops: the difference between the map now and an earlier version, and the label the edit carries. */
+import { MAX_EDIT_LABEL } from "../../relay/protocol.ts";
 import type { EditOp, StoredFeature } from "../../relay/protocol.ts";
-
-/** The longest `label` the relay takes on an edit (contract point 4). */
-export const MAX_LABEL_LENGTH = 200;
 
 /** Whether two JSON values are equal, whatever the order of their object keys. */
 export function sameJson(a: unknown, b: unknown): boolean {
@@ -57,7 +55,7 @@ export function restoreOps(
 
 /**
  * The label of a restore (contract point 4): "Restored version 'NAME'" for a named version,
- * else "Restored the map as of <ISO time>"; cut to {@link MAX_LABEL_LENGTH}.
+ * else "Restored the map as of <ISO time>"; cut to {@link MAX_EDIT_LABEL}.
  *
  * @example
  * ```ts
@@ -69,5 +67,5 @@ export function restoreLabel(version: { name?: string | null; at: number }): str
   const text = version.name
     ? `Restored version '${version.name}'`
     : `Restored the map as of ${new Date(version.at).toISOString()}`;
-  return text.length <= MAX_LABEL_LENGTH ? text : `${text.slice(0, MAX_LABEL_LENGTH - 2)}…'`;
+  return text.length <= MAX_EDIT_LABEL ? text : `${text.slice(0, MAX_EDIT_LABEL - 2)}…'`;
 }
