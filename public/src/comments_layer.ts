@@ -27,6 +27,8 @@ export class CommentPins {
   #map: L.Map | null = null;
   #layer = L.layerGroup([], { pmIgnore: true });
   #markers = new Map<string, L.Marker>();
+  /** What each pin's icon shows (count and resolved), so an unchanged one is not rebuilt. */
+  #icons = new Map<string, string>();
   #open: { id: string; view: ThreadPopup; popup: L.Popup } | null = null;
   #showResolved = false;
 
@@ -62,16 +64,19 @@ export class CommentPins {
   /** Puts every pin where it belongs now and refreshes the open thread. */
   sync(): void {
     const seen = new Set<string>();
+    // Counted once for all pins: per pin, each thread's replies would be a pass over every comment.
+    const replies = this.#o.state.replyCounts();
     for (const root of this.#o.state.roots()) {
       const at = root.resolved && !this.#showResolved ? null : this.#o.position(root);
       if (!at) continue;
       seen.add(root.id);
-      this.#pin(root, at);
+      this.#pin(root, at, (replies.get(root.id) ?? 0) + 1);
     }
     for (const [id, marker] of this.#markers) {
       if (seen.has(id)) continue;
       marker.remove();
       this.#markers.delete(id);
+      this.#icons.delete(id);
     }
     const open = this.#open;
     if (!open) return;
@@ -102,31 +107,29 @@ export class CommentPins {
     popup.openOn(map);
   }
 
-  /** The thread whose popup is open, if any. */
-  get opened(): string | null {
-    return this.#open?.id ?? null;
-  }
-
-  #pin(root: Comment, at: L.LatLng): void {
-    const count = (this.#o.state.thread(root.id)?.replies.length ?? 0) + 1;
+  #pin(root: Comment, at: L.LatLng, count: number): void {
     const label = `${root.name}: ${root.text.slice(0, 80)}`;
     // A div icon of its own kind: it can never be mistaken for a feature's pin.
-    const icon = L.divIcon({
-      className: `comment-pin${root.resolved ? " resolved" : ""}`,
-      html: `<span>${count}</span>`,
-      iconSize: [26, 26],
-      iconAnchor: [3, 26],
-    });
+    const icon = () =>
+      L.divIcon({
+        className: `comment-pin${root.resolved ? " resolved" : ""}`,
+        html: `<span>${count}</span>`,
+        iconSize: [26, 26],
+        iconAnchor: [3, 26],
+      });
+    // A new icon replaces the pin's element: only when what it shows changed.
+    const shows = `${count}|${root.resolved === true}`;
     let marker = this.#markers.get(root.id);
     if (!marker) {
-      marker = L.marker(at, { icon, pmIgnore: true, title: label, riseOnHover: true });
+      marker = L.marker(at, { icon: icon(), pmIgnore: true, title: label, riseOnHover: true });
       marker.on("click", () => this.open(root.id));
       this.#markers.set(root.id, marker);
       this.#layer.addLayer(marker);
     } else {
       marker.setLatLng(at);
-      marker.setIcon(icon);
+      if (this.#icons.get(root.id) !== shows) marker.setIcon(icon());
     }
+    this.#icons.set(root.id, shows);
     const el = marker.getElement();
     if (el) {
       el.style.setProperty("--pin", root.color);

@@ -93,6 +93,15 @@ export class CommentsState {
     return { root, replies };
   }
 
+  /** How many replies each thread has, by root id, in one pass over the comments. */
+  replyCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const c of this.#comments.values()) {
+      if (c.thread !== c.id) counts.set(c.thread, (counts.get(c.thread) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   /** The id of the thread comment `id` is in (its own for a root), if it is known. */
   threadOf(id: string): string | undefined {
     return this.#comments.get(id)?.thread;
