@@ -129,9 +129,11 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
     await group.getByRole("radio", { name: `${streets.name} (streets)`, exact: true }).check();
     assert.equal(await shownBasemap(page), "streets");
     await page.keyboard.press("Escape");
+    let streetsAt16: Variety | undefined;
     for (const [zoom, size] of [[3, 300], [10, 40], [16, 400]]) {
       await goTo(page, zoom);
       const variety = await waitForDetail(page, size);
+      if (zoom === 16) streetsAt16 = variety;
       const shot = await screenshot(page, `basemaps-streets-z${zoom}`);
       assert.ok(
         variety.colours >= 8 && variety.offDominant >= 0.03,
@@ -139,13 +141,16 @@ Deno.test("basemaps: street vector file at zoom 3/10/16, switcher to raster and 
       );
       assert.ok(await page.locator(".basemap-hint").isHidden(), `zoom ${zoom} is within the file`);
     }
-    // The built-in basemap at zoom 16 is one flat colour there: what the vector file fixes.
+    // The built-in basemap at zoom 16 is one flat land colour there, with only a few place
+    // labels on it: what the vector file fixes. Measured against the street file at the same
+    // place and zoom, since the labels' anti-aliased text varies with where they fall.
     await page.locator(".basemap-switcher summary").click();
     await group.getByRole("radio", { name: "Offline (built in)", exact: true }).check();
     const flat = await varietyAtCentre(page, 400);
     assert.ok(
-      flat.offDominant < 0.03,
-      `the built-in basemap is flat at zoom 16 (${JSON.stringify(flat)})`,
+      streetsAt16 && flat.offDominant * 3 < streetsAt16.offDominant,
+      `the built-in basemap is flat at zoom 16 (${JSON.stringify(flat)}) next to the street ` +
+        `file there (${JSON.stringify(streetsAt16)})`,
     );
     await screenshot(page, "basemaps-builtin-z16");
     assert.ok(
