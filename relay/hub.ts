@@ -14,6 +14,8 @@ import { HistoryApi } from "./history_api.ts";
 import { InlineHistoryReader } from "./history_reader.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import { Retention } from "./retention.ts";
+import { LagProbe } from "./load_probe.ts";
+import type { LoadSignal } from "./load_probe.ts";
 import { MapRegistry } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
 import { Committer } from "./commit.ts";
@@ -58,6 +60,11 @@ export interface HubOptions {
    * none on any other (its history is then answered 501)
    */
   historyReader?: HistoryReader;
+  /**
+   * Whether the relay is falling behind: the presence tick batches only then. @default a LagProbe
+   * on `timers` when `limits.presenceTickMs` is above 0
+   */
+  presenceLoad?: LoadSignal;
 }
 
 /**
@@ -106,6 +113,8 @@ export class Hub {
   /** When each map last sent presence (hub clock), for the presence tick's leading edge. */
   #presenceSentAt = new WeakMap<Room, number>();
   #presenceTimer: TimerId | undefined;
+  /** Says when the event loop is behind, so presence waits for the tick only then. */
+  #presenceLoad: LoadSignal | null;
   #sweepTimer: TimerId | undefined;
   #closing = false;
 
@@ -121,6 +130,8 @@ export class Hub {
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
+    this.#presenceLoad = options.presenceLoad ??
+      (this.limits.presenceTickMs > 0 ? new LagProbe({ timers }) : null);
     const internalError = this.#internalError.bind(this);
     this.#conns = new Connections({
       limits: this.limits,
@@ -279,18 +290,20 @@ export class Hub {
   }
 
   /**
-   * A cursor or view changed in `room`. A map that sent no presence for a whole tick sends it at
-   * the end of the turn, so sparse moves wait for nothing; in a busier map it waits for the
-   * presence tick (one timer for all maps, started by the first waiting change), so a peer gets
-   * at most about one presence frame per tick however many others moved. Without a tick it goes
-   * out at the end of every turn.
+   * A cursor or view changed in `room`. While the relay keeps up (its event loop is not behind),
+   * it goes out at the end of the turn: nobody waits when there is CPU to spare. Once the loop
+   * falls behind, a map that sent no presence for a whole tick still sends at the end of the turn
+   * (sparse moves wait for nothing), and in a busier map it waits for the presence tick (one timer
+   * for all maps, started by the first waiting change), so a peer gets at most about one presence
+   * frame per tick however many others moved: fewer, fuller frames for the CPU the relay lacks.
    */
   #presenceChanged(room: Room): void {
     const tick = this.limits.presenceTickMs;
     const last = this.#presenceSentAt.get(room);
     if (
       !(tick > 0) ||
-      !this.#presenceRooms.has(room) && (last === undefined || this.#now() - last >= tick)
+      !this.#presenceRooms.has(room) && (last === undefined || this.#now() - last >= tick) ||
+      !this.#presenceLoad?.behind
     ) {
       this.#touch(room);
       return;
@@ -403,6 +416,7 @@ export class Hub {
     this.#flushTimer = undefined;
     this.timers.clearTimeout(this.#presenceTimer);
     this.#presenceTimer = undefined;
+    this.#presenceLoad?.stop();
     await this.#journal.close();
     await this.#historyReader?.close();
   }

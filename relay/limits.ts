@@ -63,10 +63,10 @@ export interface Limits {
    */
   historyDays: number;
   /**
-   * Cursors and views are coalesced per map and sent at most once per this many ms, newest wins,
-   * so a peer gets one frame per window instead of one per move; 0 sends them every turn. Edits
-   * never wait for it. Off by default: in busy maps it costs presence latency (s2's p99) that the
-   * CPU it saves does not yet repay everywhere; see BENCHMARKS.md, issue 14. @default 0
+   * While the relay falls behind (its event loop runs late), cursors and views of a busy map are
+   * coalesced and sent at most once per this many ms, newest wins, so a peer gets one frame per
+   * window instead of one per move; while it keeps up they go out every turn. 0 never batches.
+   * Edits never wait for it. See BENCHMARKS.md, issue 14. @default 50
    */
   presenceTickMs: number;
 }
@@ -98,5 +98,5 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxComments: 10_000,
   commentRate: 30,
   historyDays: 0,
-  presenceTickMs: 0,
+  presenceTickMs: 50,
 });

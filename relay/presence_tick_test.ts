@@ -6,11 +6,24 @@ import { DEFAULT_LIMITS } from "./limits.ts";
 import { Store } from "./store.ts";
 import { FakeSocket } from "./_fake_socket.ts";
 import { FakeTimers } from "./_fake_timers.ts";
+import type { LoadSignal } from "./load_probe.ts";
 
 type Msg = Record<string, unknown> & { type: string };
 
-/** A hub with a presence tick of `tickMs` on fake timers, and peers that joined one map. */
-async function setup(tickMs: number, names: string[]) {
+/** A load signal the test sets by hand. */
+interface FakeLoad extends LoadSignal {
+  behind: boolean;
+}
+
+/**
+ * A hub with a presence tick of `tickMs` on fake timers, and peers that joined one map. The relay
+ * counts as behind (the tick batches) unless `load` says otherwise.
+ */
+async function setup(
+  tickMs: number,
+  names: string[],
+  load: FakeLoad = { behind: true, stop() {} },
+) {
   const store = new Store({ path: ":memory:" });
   const timers = new FakeTimers();
   let ids = 0;
@@ -19,6 +32,7 @@ async function setup(tickMs: number, names: string[]) {
     limits: { ...DEFAULT_LIMITS, presenceTickMs: tickMs },
     timers,
     ids: () => `p${++ids}`,
+    presenceLoad: load,
   });
   const map = await hub.api.createMap("Tick");
   const peers = names.map((name) => {
@@ -146,4 +160,33 @@ Deno.test("presence tick: a peer that leaves before the tick is not drawn after 
   await endOfTurn();
   t.timers.advance(50);
   assert.deepEqual(b.socket.sent.flatMap(messages).map((m) => m.type), ["left"]);
+});
+
+Deno.test("presence tick: while the relay keeps up a busy map's moves go out every turn; once it falls behind they wait for the tick", async () => {
+  const load: FakeLoad = { behind: false, stop() {} };
+  await using t = await setup(50, ["a", "b"], load);
+  const [a, b] = t.peers;
+  for (let i = 0; i < 3; i++) {
+    a.send({ type: "cursor", at: [i, i] });
+    await endOfTurn();
+    t.timers.advance(5);
+  }
+  assert.deepEqual(
+    b.socket.sent.map((f) => messages(f).map((m) => m.at)),
+    [[[0, 0]], [[1, 1]], [[2, 2]]],
+    "keeping up: every turn's move at once, nothing waits for the tick",
+  );
+  b.socket.sent = [];
+  load.behind = true;
+  a.send({ type: "cursor", at: [3, 3] });
+  await endOfTurn();
+  a.send({ type: "cursor", at: [4, 4] });
+  await endOfTurn();
+  assert.deepEqual(b.socket.sent, [], "behind: moves in a busy map wait for the tick");
+  t.timers.advance(50);
+  assert.deepEqual(
+    b.socket.sent.flatMap(messages),
+    [{ type: "cursor", peer: "p1", at: [4, 4] }],
+    "at the tick, the newest move in one frame",
+  );
 });
