@@ -14,6 +14,8 @@ export interface RelayProcess {
   /** `ws://127.0.0.1:<port>` */
   wsUrl: string;
   port: number;
+  /** The relay's process id (for SIGSTOP/SIGCONT). */
+  pid: number;
   /** The data directory (a fresh temp dir unless given). */
   dataDir: string;
   /** Every log line seen so far. */
@@ -124,6 +126,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     dataDir,
     logs,
     waitForLog,
