@@ -50,6 +50,14 @@ export interface ClusterRelay {
   healthz(): Promise<{ status: number; body: Record<string, unknown> }>;
   /** The sum of a metric's samples in `/metrics` (those whose labels contain `labels`, if given). */
   metric(name: string, labels?: string): Promise<number>;
+  /**
+   * Cuts this relay's link to the database, and only this relay's: its role may no longer log in
+   * and its sessions are ended (`pg_terminate_backend`). {@link ClusterRelay.restoreDatabase}
+   * lets it in again.
+   */
+  cutDatabase(): Promise<number>;
+  /** Ends a {@link ClusterRelay.cutDatabase}. */
+  restoreDatabase(): Promise<void>;
 }
 
 /** HAProxy in front of the relays, with its runtime API. */
@@ -122,12 +130,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const env: Record<string, string> = options.leaseMs === undefined
       ? {}
       : { DUPLEXMAP_LEASE_MS: String(options.leaseMs) };
-    const args = ["--store", dbUrl, "--trust-proxy", "127.0.0.1", ...(options.relayArgs ?? [])];
     const relays: ClusterRelay[] = [];
     // One at a time: several relays migrating at once is tested elsewhere, and a 2-core machine
     // starts them about as fast in a row.
     for (let i = 1; i <= count; i++) {
-      const relay = await clusterRelay(`r${i}`, `relay${i}`, args, env);
+      // Each relay logs in as its own role (a superuser, like the test's own), so a test can cut
+      // one relay's link to the database with SQL and leave the others alone.
+      const id = `r${i}`;
+      await pg.psql(dbName, `CREATE ROLE ${id} SUPERUSER LOGIN;`);
+      const args = [
+        "--store",
+        dbUrl.replace("://dm@", `://${id}@`),
+        "--trust-proxy",
+        "127.0.0.1",
+        ...(options.relayArgs ?? []),
+      ];
+      const sql = (query: string) => pg.psql(dbName, query);
+      const relay = await clusterRelay(id, `relay${i}`, args, env, sql);
       cleanup.defer(() => relay.dispose());
       relays.push(relay);
     }
@@ -207,6 +226,7 @@ async function clusterRelay(
   server: string,
   args: string[],
   env: Record<string, string>,
+  sql: (query: string) => Promise<string>,
 ): Promise<ClusterRelay & { dispose(): Promise<void> }> {
   const start = (port?: number) =>
     startRelay({ args, port, env: { ...env, DUPLEXMAP_RELAY_ID: id } });
@@ -261,6 +281,17 @@ async function clusterRelay(
     metric: async (name, labels) => {
       const res = await fetch(`${url}/metrics`);
       return sumMetric(await res.text(), name, labels);
+    },
+    cutDatabase: async () => {
+      await sql(`ALTER ROLE ${id} NOLOGIN;`);
+      return Number(
+        await sql(
+          `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '${id}';`,
+        ),
+      );
+    },
+    restoreDatabase: async () => {
+      await sql(`ALTER ROLE ${id} LOGIN;`);
     },
     dispose,
   };

@@ -43,6 +43,8 @@ export class EditorPeer {
   replica = new Replica();
   /** Edit id -> the seq its ack carried. */
   readonly acked = new Map<string, number>();
+  /** `performance.now()` of each acknowledgement, in order. */
+  readonly ackTimes: number[] = [];
   /** Re-sent edits the relay already had (`rejected` `duplicate`). */
   readonly duplicates = new Set<string>();
   /** Other rejections and protocol errors: the tests expect none. */
@@ -231,6 +233,7 @@ export class EditorPeer {
     if (this.#pending.has(id)) {
       this.#pending.delete(id);
       this.acked.set(id, edit.seq);
+      this.ackTimes.push(performance.now());
     }
   }
 
