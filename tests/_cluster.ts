@@ -51,9 +51,10 @@ export interface ClusterRelay {
   /** The sum of a metric's samples in `/metrics` (those whose labels contain `labels`, if given). */
   metric(name: string, labels?: string): Promise<number>;
   /**
-   * Cuts this relay's link to the database, and only this relay's: its role may no longer log in
-   * and its sessions are ended (`pg_terminate_backend`). {@link ClusterRelay.restoreDatabase}
-   * lets it in again.
+   * Cuts this relay's link to the database, and only this relay's: its sessions are ended
+   * (`pg_terminate_backend`) and new ones refused as PostgreSQL refuses them when it has no
+   * connection slot left (its role's connection limit set to 0: "too many connections").
+   * {@link ClusterRelay.restoreDatabase} lets it in again.
    */
   cutDatabase(): Promise<number>;
   /** Ends a {@link ClusterRelay.cutDatabase}. */
@@ -127,6 +128,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const pg = cleanup.use(await startPostgres());
     const dbName = "dm_cluster";
     const dbUrl = await pg.createDatabase(dbName);
+    await pg.psql(
+      dbName,
+      `CREATE ROLE dm_relays NOLOGIN; ALTER DATABASE ${dbName} OWNER TO dm_relays; ` +
+        `ALTER SCHEMA public OWNER TO dm_relays;`,
+    );
     const env: Record<string, string> = options.leaseMs === undefined
       ? {}
       : { DUPLEXMAP_LEASE_MS: String(options.leaseMs) };
@@ -134,10 +140,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     // One at a time: several relays migrating at once is tested elsewhere, and a 2-core machine
     // starts them about as fast in a row.
     for (let i = 1; i <= count; i++) {
-      // Each relay logs in as its own role (a superuser, like the test's own), so a test can cut
-      // one relay's link to the database with SQL and leave the others alone.
+      // Each relay logs in as its own role, so a test can cut one relay's link to the database
+      // with SQL and leave the others alone. Every session then acts as one shared owner role,
+      // so the tables whichever relay migrates belong to all of them.
       const id = `r${i}`;
-      await pg.psql(dbName, `CREATE ROLE ${id} SUPERUSER LOGIN;`);
+      await pg.psql(
+        dbName,
+        `CREATE ROLE ${id} LOGIN IN ROLE dm_relays; ALTER ROLE ${id} SET role = 'dm_relays';`,
+      );
       const args = [
         "--store",
         dbUrl.replace("://dm@", `://${id}@`),
@@ -283,7 +293,7 @@ async function clusterRelay(
       return sumMetric(await res.text(), name, labels);
     },
     cutDatabase: async () => {
-      await sql(`ALTER ROLE ${id} NOLOGIN;`);
+      await sql(`ALTER ROLE ${id} CONNECTION LIMIT 0;`);
       return Number(
         await sql(
           `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '${id}';`,
@@ -291,7 +301,7 @@ async function clusterRelay(
       );
     },
     restoreDatabase: async () => {
-      await sql(`ALTER ROLE ${id} LOGIN;`);
+      await sql(`ALTER ROLE ${id} CONNECTION LIMIT -1;`);
     },
     dispose,
   };
