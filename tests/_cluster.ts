@@ -144,6 +144,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           DM_STATS_SOCKET: statsSocket,
           DM_HEALTH_INTERVAL: "250ms",
           DM_SLOWSTART: "1s",
+          // Every test peer comes from 127.0.0.1 and retries quickly while relays are away; the
+          // per-address connection rate (100 per 10 s) would hold them off for the rest of its
+          // window, which measures the limit rather than the failover.
+          DM_MAX_CONN_RATE_PER_ADDR: "2000",
           ...options.haproxyEnv,
         },
       }),
