@@ -12,7 +12,7 @@ import { until } from "./_process.ts";
 const LEASE_MS = 1500;
 
 /** A database and relays r1, r2 on it (`--relay-id rN --lease-ms 1500`), cleaned up together. */
-async function cluster(name: string, relays = 2) {
+async function cluster(name: string, relays = 2, extraArgs: string[] = []) {
   const pg = await startPostgres();
   const url = await pg.createDatabase(name);
   const started: RelayProcess[] = [];
@@ -20,7 +20,15 @@ async function cluster(name: string, relays = 2) {
     for (let i = 1; i <= relays; i++) {
       started.push(
         await startRelay({
-          args: ["--store", url, "--relay-id", `r${i}`, "--lease-ms", String(LEASE_MS)],
+          args: [
+            "--store",
+            url,
+            "--relay-id",
+            `r${i}`,
+            "--lease-ms",
+            String(LEASE_MS),
+            ...extraArgs,
+          ],
         }),
       );
     }
@@ -155,7 +163,8 @@ Deno.test("cluster leases: a commit under a stale epoch is fenced: not acknowled
       b.send({ type: "edit", id: "b-2", ops: [put(feature("b-2", point(3, 3)))] });
       await until(async () => {
         const [row] = await tx`SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE wait_event_type = 'Lock' AND datname = current_database()`;
+          WHERE wait_event_type = 'Lock' AND datname = current_database()
+            AND query NOT LIKE '%lease_until%'`; // a commit's, not a renewal's
         return row.n > 0;
       }, "r1's commit waiting on m1's row");
     });
@@ -253,4 +262,28 @@ Deno.test("cluster leases: r1's database connections cut and refused: it fences 
   assert.equal(a2.seq, 2);
   assertJournal(await c.journal(map.id));
   assert.equal((await c.ownerOf(map.id)).owner, "r1");
+});
+
+Deno.test("cluster leases: a map leaving memory gives its lease back, and so does every map at shutdown after the final commit", async () => {
+  await using c = await cluster("dm_release", 1, ["--evict-after-ms", "200"]);
+  const [r1] = c.relays;
+  const m1 = await createMap(r1.url, "Left alone");
+  const m2 = await createMap(r1.url, "Still open");
+  const { peer: a } = await join(r1.wsUrl, m1.id, m1.editKey, { name: "A", client: "ca" });
+  const { peer: b } = await join(r1.wsUrl, m2.id, m2.editKey, { name: "B", client: "cb" });
+  await edit(a, "a-1");
+  assert.equal((await c.ownerOf(m1.id)).owner, "r1");
+  await a.close();
+  // Empty for --evict-after-ms: it leaves memory, and its lease with it.
+  await until(async () => (await c.ownerOf(m1.id)).owner === null, "m1's lease released");
+  assert.equal((await c.ownerOf(m2.id)).owner, "r1");
+  b.send({ type: "edit", id: "b-1", ops: [put(feature("b-1", point(5, 5)))] });
+  await r1.stop();
+  await b.closed;
+  // Stopped gracefully: the final commit is in, and nobody has to wait for the lease to run out.
+  const after = await c.ownerOf(m2.id);
+  assert.equal(after.owner, null);
+  assert.equal(after.head, (await c.journal(m2.id)).length);
+  const released = r1.logs.filter((l) => l.event === "lease_released").map((l) => l.map);
+  assert.deepEqual(released.sort(), [m1.id, m2.id].sort());
 });
