@@ -150,12 +150,14 @@ function signalNumber(sig: Deno.Signal): number {
   return numbers[sig] ?? 0;
 }
 
-/** Creates a map through the HTTP API. */
+/** Creates a map through the HTTP API (`client`: e.g. one trusting HAProxy's test CA). */
 export async function createMap(
   baseUrl: string,
   title?: string,
+  client?: Deno.HttpClient,
 ): Promise<{ id: string; editKey: string; viewKey: string; editUrl: string; viewUrl: string }> {
   const res = await fetch(`${baseUrl}/api/maps`, {
+    client,
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(title === undefined ? {} : { title }),
