@@ -17,9 +17,13 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** SQLSTATE classes and client codes that mean "the server is not there now", not "no". */
+/**
+ * SQLSTATE classes and client codes that mean "the server is not there now", not "no": a lost
+ * link, a restart, too many clients, and a login refused (class 28: a rotated password, a role
+ * barred by the operator), which says nothing about any map's data.
+ */
 const UNREACHABLE =
-  /^(08|57P0[1-3]$|53300$|CONNECTION_|CONNECT_TIMEOUT$|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$)/;
+  /^(08|28|57P0[1-3]$|53300$|CONNECTION_|CONNECT_TIMEOUT$|ECONN|EPIPE$|ETIMEDOUT$|EHOSTUNREACH$)/;
 
 /** Is `err` a lost or refused connection (the server restarting, a cut link, too many clients)? */
 export function isUnreachable(err: unknown): boolean {
