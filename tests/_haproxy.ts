@@ -86,6 +86,8 @@ export interface StartHaproxyOptions {
    * `{ DM_TIMEOUT_CLIENT: "1s", DM_MAX_CONN_PER_ADDR: "3" }`.
    */
   env?: Record<string, string>;
+  /** Another configuration file instead of haproxy/haproxy.cfg (e.g. haproxy-cluster.cfg). */
+  config?: string;
   /** Wait until `/healthz` answers 200 through HAProxy. @default true */
   waitHealthy?: boolean;
   /**
@@ -171,7 +173,10 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Haprox
   const client = Deno.createHttpClient({ caCerts: [caPem] });
   const sourceClients = new Map<string, Deno.HttpClient>();
 
-  const configs = [HAPROXY_CFG, ...(options.stripUpgrade ? [STRIP_UPGRADE_CFG] : [])];
+  const configs = [
+    options.config ?? HAPROXY_CFG,
+    ...(options.stripUpgrade ? [STRIP_UPGRADE_CFG] : []),
+  ];
   let env: Record<string, string> = {};
   let child: Deno.ChildProcess | undefined;
   let exited: Promise<Deno.CommandStatus> | undefined;

@@ -14,6 +14,8 @@ export interface RelayProcess {
   /** `ws://127.0.0.1:<port>` */
   wsUrl: string;
   port: number;
+  /** The process id (for signals that do not end it, such as SIGSTOP and SIGCONT). */
+  pid: number;
   /** The data directory (a fresh temp dir unless given). */
   dataDir: string;
   /** Every log line seen so far. */
@@ -124,6 +126,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Relay
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     dataDir,
     logs,
     waitForLog,
@@ -147,12 +150,14 @@ function signalNumber(sig: Deno.Signal): number {
   return numbers[sig] ?? 0;
 }
 
-/** Creates a map through the HTTP API. */
+/** Creates a map through the HTTP API (`client`: e.g. one trusting HAProxy's test CA). */
 export async function createMap(
   baseUrl: string,
   title?: string,
+  client?: Deno.HttpClient,
 ): Promise<{ id: string; editKey: string; viewKey: string; editUrl: string; viewUrl: string }> {
   const res = await fetch(`${baseUrl}/api/maps`, {
+    client,
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(title === undefined ? {} : { title }),
