@@ -80,7 +80,6 @@ export async function clusterScenario(ctx: ScenarioContext): Promise<ScenarioRes
     active: 3,
     leaseMs: p.leaseMs,
     relayArgs: ctx.relayArgs,
-    log: ctx.log,
   });
   const servers = cluster.relays.map((r) => r.server);
 
@@ -100,7 +99,7 @@ export async function clusterScenario(ctx: ScenarioContext): Promise<ScenarioRes
         ctx.log(`== cluster: ${step}`);
         const run = await runClusterLoad({
           baseUrl: cluster.url,
-          client: cluster.client,
+          client: cluster.haproxy.client,
           rooms,
           spec,
           log: ctx.log,

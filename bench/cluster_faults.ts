@@ -1,8 +1,9 @@
 /** The cluster benchmark's fault steps: failover after kill -9 or SIGSTOP of a map's owner, and the share of maps that move when a relay is added. */
 import type { BenchCluster } from "./cluster_launch.ts";
 import { AckBook, checkJournal, type JournalCheck } from "./cluster_journal.ts";
-import { ClusterPeer } from "./cluster_peer.ts";
+import { EditorPeer } from "../tests/_editor_peer.ts";
 import { sleep } from "../tests/_process.ts";
+import { createMap } from "../tests/_relay.ts";
 
 /** Creates `count` maps through HAProxy (creation may land on any relay). */
 export async function createMaps(
@@ -12,72 +13,79 @@ export async function createMaps(
 ): Promise<{ room: string; key: string }[]> {
   const maps = [];
   for (let i = 0; i < count; i++) {
-    const res = await fetch(`${cluster.url}/api/maps`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ title: `${prefix} ${i}` }),
-      client: cluster.client,
-    });
-    if (res.status !== 201) throw new Error(`POST /api/maps answered ${res.status}`);
-    const map = await res.json() as { id: string; editKey: string };
+    const map = await createMap(cluster.url, `${prefix} ${i}`, cluster.haproxy.client);
     maps.push({ room: map.id, key: map.editKey });
   }
   return maps;
 }
 
-/** Peers on maps through HAProxy, started in batches; their acks go into `book`. */
+/** An editing peer of one map through HAProxy. */
+interface MapPeer {
+  mapId: string;
+  peer: EditorPeer;
+}
+
+/**
+ * Peers on maps through HAProxy (tests/_editor_peer.ts: they reconnect at once with `since` and
+ * re-send what was not acknowledged, as the web client does), started in batches.
+ */
 async function startPeers(
   cluster: BenchCluster,
   maps: { room: string; key: string }[],
   perMap: number,
   tag: string,
-): Promise<ClusterPeer[]> {
-  const peers: ClusterPeer[] = [];
+): Promise<MapPeer[]> {
+  const peers: MapPeer[] = [];
   for (const [m, map] of maps.entries()) {
     for (let p = 0; p < perMap; p++) {
-      peers.push(
-        new ClusterPeer({
-          wsBase: cluster.wsBase,
-          client: cluster.client,
-          mapId: map.room,
-          key: map.key,
-          clientId: `${tag}${m}p${p}`,
-        }),
-      );
+      const peer = new EditorPeer({
+        open: () => cluster.haproxy.webSocket(`/ws/${map.room}`),
+        key: map.key,
+        client: `${tag}${m}p${p}`,
+      });
+      peers.push({ mapId: map.room, peer });
     }
   }
   for (let i = 0; i < peers.length; i += 40) {
-    await Promise.all(peers.slice(i, i + 40).map((p) => p.start()));
+    await Promise.all(peers.slice(i, i + 40).map((p) => p.peer.start()));
   }
   return peers;
 }
 
 /** Sends an edit from every peer every `periodMs` until the returned function is called. */
-function editEvery(peers: ClusterPeer[], periodMs: number): () => void {
+function editEvery(peers: MapPeer[], periodMs: number): () => void {
+  let n = 0;
   const timer = setInterval(() => {
-    for (const p of peers) p.edit();
+    n++;
+    for (const p of peers) p.peer.put((n % 360) - 180, (n % 170) - 85);
   }, periodMs);
   return () => clearInterval(timer);
 }
 
 /** Waits (bounded) until no peer has an unacknowledged edit. */
-async function drain(peers: ClusterPeer[], timeoutMs: number): Promise<void> {
+async function drain(peers: MapPeer[], timeoutMs: number): Promise<void> {
   const deadline = performance.now() + timeoutMs;
-  while (peers.some((p) => p.pending > 0) && performance.now() < deadline) await sleep(100);
+  while (peers.some((p) => p.peer.pending > 0) && performance.now() < deadline) await sleep(100);
 }
 
 /** Stops the peers and checks every acknowledged edit against the journal. */
-async function finish(cluster: BenchCluster, peers: ClusterPeer[]): Promise<JournalCheck> {
-  await Promise.all(peers.map((p) => p.stop()));
+/**
+ * Stops the peers and checks every acknowledged edit (acked, or answered `duplicate`: stored
+ * before its ack was lost) against the journal.
+ */
+async function finish(cluster: BenchCluster, peers: MapPeer[]): Promise<JournalCheck> {
+  await Promise.all(peers.map((p) => p.peer.stop()));
   const book = new AckBook();
-  for (const p of peers) for (const a of p.acks) book.add(p.options.mapId, a.id);
+  for (const { mapId, peer } of peers) {
+    for (const id of [...peer.acked.keys(), ...peer.duplicates]) book.add(mapId, id);
+  }
   return await checkJournal(cluster.sql, book);
 }
 
-function closesOf(peers: ClusterPeer[]): Record<string, number> {
+function closesOf(peers: MapPeer[]): Record<string, number> {
   const all: Record<string, number> = {};
-  for (const p of peers) {
-    for (const [k, v] of Object.entries(p.closes)) all[k] = (all[k] ?? 0) + v;
+  for (const { peer } of peers) {
+    for (const c of peer.closes) all[c.code] = (all[c.code] ?? 0) + 1;
   }
   return all;
 }
@@ -119,14 +127,16 @@ export async function failover(
     const victim = cluster.relays.find((r) => r.id === victimId);
     if (!victim) throw new Error(`no owner found for the failover maps: ${[...owners]}`);
     const hit = maps.filter((m) => owners.get(m.room) === victimId).map((m) => m.room);
-    const connectionAt = new Map(peers.map((p) => [p, p.connection]));
     log(`  ${signal} ${victimId} (owner of ${hit.length} of ${maps.length} maps)`);
     const t0 = performance.now();
     victim.kill(signal);
+    // An ack counts once its peer has lost the connection it had at the fault: acks the
+    // victim sent just before it, still on their way, are not a failover.
     const firstAck = (mapId: string) => {
-      const times = peers.filter((p) => p.options.mapId === mapId).flatMap((p) =>
-        p.acks.filter((a) => a.ackedAt > t0 && a.connection > connectionAt.get(p)!)
-      ).map((a) => a.ackedAt);
+      const times = peers.filter((p) => p.mapId === mapId).flatMap(({ peer }) => {
+        const lost = peer.closes.find((c) => c.at > t0)?.at;
+        return lost === undefined ? [] : peer.ackTimes.filter((t) => t > lost);
+      });
       return times.length > 0 ? Math.min(...times) : undefined;
     };
     const deadline = t0 + o.timeoutS * 1000;
@@ -149,7 +159,7 @@ export async function failover(
     };
   } finally {
     stopEditing();
-    await Promise.all(peers.map((p) => p.stop()));
+    await Promise.all(peers.map((p) => p.peer.stop()));
   }
 }
 
@@ -190,9 +200,7 @@ export async function moves(
     for (let i = 0; i < maps.length; i += 20) {
       await Promise.all(
         maps.slice(i, i + 20).map(async (m) => {
-          const res = await fetch(`${cluster.url}/api/maps/${m.room}/features?key=${m.key}`, {
-            client: cluster.client,
-          });
+          const res = await cluster.haproxy.fetch(`/api/maps/${m.room}/features?key=${m.key}`);
           await res.body?.cancel();
         }),
       );
@@ -204,7 +212,7 @@ export async function moves(
       await sleep(500);
       const now = await cluster.owners(ids);
       const same = ids.every((id) => now.get(id) === after.get(id));
-      stable = same && peers.every((p) => p.ready) ? stable + 1 : 0;
+      stable = same && peers.every((p) => p.peer.pending === 0) ? stable + 1 : 0;
       after = now;
     }
     stopEditing();
@@ -222,6 +230,6 @@ export async function moves(
     };
   } finally {
     stopEditing();
-    await Promise.all(peers.map((p) => p.stop()));
+    await Promise.all(peers.map((p) => p.peer.stop()));
   }
 }
