@@ -15,6 +15,10 @@ import { openStore, StartupError } from "./relay/startup.ts";
 import type { MapStore } from "./relay/map_store.ts";
 import type { PgStore } from "./relay/pg_store.ts";
 import { StoreJournal } from "./relay/store_journal.ts";
+import { LeaseMetrics, Metrics } from "./relay/metrics.ts";
+import { Ownership } from "./relay/ownership.ts";
+import { parseHandoff } from "./relay/pg_lease.ts";
+import { systemTimers } from "./relay/timers.ts";
 
 /** Exit code when the database cannot be used (docs/DEPLOY.md section 7). */
 const STORAGE_REFUSED_EXIT = 3;
@@ -121,7 +125,41 @@ const historyReader = "pg" in opened
   : options.dataDir === null
   ? undefined
   : new WorkerHistoryReader({ path: opened.path });
-const hub = new Hub({ store, journal, limits: options.limits, logger, historyReader });
+const metrics = new Metrics();
+// On PostgreSQL several relays may share the database: each map is sequenced by the one relay
+// holding its lease (by this relay's monotonic clock), handed over on request (LISTEN/NOTIFY).
+const ownership = "pg" in opened ? startOwnership(opened.pg) : undefined;
+const hub = new Hub({
+  store,
+  journal,
+  limits: options.limits,
+  logger,
+  historyReader,
+  metrics,
+  leases: ownership,
+});
+
+function startOwnership(pg: PgStore): Ownership {
+  metrics.leases = new LeaseMetrics();
+  const listener = pg.handoffListener((payload) => {
+    const request = parseHandoff(payload);
+    if (request) owner.handoffRequested(request);
+  });
+  const owner: Ownership = new Ownership({
+    store: pg,
+    relayId: options.relayId,
+    leaseMs: options.leaseMs,
+    timers: systemTimers(() => performance.now()),
+    acquireTimeoutMs: options.limits.helloTimeoutMs,
+    logger,
+    metrics: metrics.leases,
+    moveOut: (mapId, why) => hub.moveOut(mapId, why),
+    listen: () => listener.ensure(),
+    close: () => listener.close(),
+  });
+  logger.log("relay_id", { relay: options.relayId, leaseMs: options.leaseMs });
+  return owner;
+}
 // Share links may name this server as the request did only when that is this server's address.
 let listening: { hostname: string; port: number } | undefined;
 // The gazetteer is loaded and queried on a worker thread: indexing it takes seconds of CPU.
@@ -170,9 +208,11 @@ async function shutdown(signal: string): Promise<void> {
   logger.log("stopping", { signal });
   // Whatever happens (a stuck client, a dead journal worker), exit within the grace period.
   const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-  const closed = hub.close().then(() => server.shutdown()).catch((err) =>
-    logger.log("internal_error", { where: "shutdown", error: String(err) })
-  );
+  // The maps leave memory after their final commit; then their leases are released, so another
+  // relay takes them over at once instead of waiting for the leases to run out.
+  const closed = hub.close().then(() => ownership?.close()).then(() => server.shutdown()).catch((
+    err,
+  ) => logger.log("internal_error", { where: "shutdown", error: String(err) }));
   await Promise.race([closed, grace]);
   await basemaps.close();
   places.close();

@@ -5,8 +5,18 @@ import type { Journal } from "./journal.ts";
 import type { Logger } from "./log.ts";
 import type { MapRegistry } from "./map_registry.ts";
 import { DuplicateEditError } from "./map_store.ts";
-import { CloseCode } from "./protocol.ts";
+import type { AppendResult } from "./map_store.ts";
+import type { FencedError, Lease } from "./pg_lease.ts";
+import { CloseCode, MOVED_REASON } from "./protocol.ts";
 import type { Room } from "./room.ts";
+
+/** What the committer needs of map leases (relay/ownership.ts), with several relays. */
+export interface CommitLeases {
+  /** The lease a map is held under: its commits are fenced by it. */
+  leaseOf(mapId: string): Lease | undefined;
+  /** A commit of the map under `epoch` was fenced (another relay owns it now). */
+  fencedCommit(mapId: string, epoch: number): void;
+}
 
 /** What {@link Committer} uses of its hub. */
 export interface CommitterOptions {
@@ -24,6 +34,8 @@ export interface CommitterOptions {
   committed(ticket: Ticket): void;
   /** Runs a promise callback's work; an exception is logged, never thrown on. */
   safely(where: string, work: () => void): void;
+  /** Map leases, with several relays on one database. @default none (SQLite) */
+  leases?: CommitLeases;
 }
 
 /** Commits the hub's turns; journal calls finish in order, so tickets settle in order. */
@@ -42,19 +54,28 @@ export class Committer {
   commit(rooms: Room[]): void {
     const o = this.#o;
     // A room dropped after a failed commit is not written again: it reloads from the store.
-    const pending = rooms.filter((r) => r.hasUnsaved && o.maps.isLive(r));
+    let pending = rooms.filter((r) => r.hasUnsaved && o.maps.isLive(r));
+    const leases = o.leases;
+    if (leases && pending.some((r) => !leases.leaseOf(r.id))) {
+      // A map whose lease this relay no longer holds (lost, self-fenced) must not be written.
+      for (const room of pending) if (!leases.leaseOf(room.id)) this.moved(room, false);
+      pending = pending.filter((r) => o.maps.isLive(r));
+    }
     if (pending.length === 0) return;
     const ticket = o.durability.issue();
     const batches = pending.map((room) => ({
       mapId: room.id,
       entries: room.takeUnsaved(),
       ...room.comments.takeUnsaved(),
+      // Only with leases: the SQLite path builds the same objects as before.
+      ...(leases ? { lease: leases.leaseOf(room.id) } : {}),
     }));
     o.journal.append(batches).then(
-      () =>
+      (result) =>
         o.safely("committed", () => {
+          const fenced = result ? this.#fenced(pending, result) : null;
           o.committed(ticket);
-          for (const room of pending) o.maps.snapshotIfDue(room);
+          for (const room of pending) if (!fenced?.has(room)) o.maps.snapshotIfDue(room);
         }),
       (err) =>
         o.safely("commit_failed", () => {
@@ -78,6 +99,47 @@ export class Committer {
         }),
     );
   }
+
+  /**
+   * Drops the maps whose batches the store left out because another relay owns them now: their
+   * edits were not written and are never acknowledged (what waits for this ticket is discarded
+   * before the ticket is released); their peers reconnect, to the map's owner.
+   */
+  #fenced(pending: Room[], result: AppendResult): Set<Room> {
+    const dropped = new Set<Room>();
+    for (const err of result.fenced) {
+      const room = pending.find((r) => r.id === err.mapId);
+      if (!room) continue;
+      this.#o.logger.log("commit_fenced", fencedFields(err));
+      this.#o.leases?.fencedCommit(err.mapId, err.lease.epoch);
+      this.moved(room, false);
+      dropped.add(room);
+    }
+    return dropped;
+  }
+
+  /**
+   * Takes a map this relay no longer sequences out of memory and closes its peers 1012 "moved".
+   * `keepQueued`: what is queued for them (all durable: a handoff) still goes out first; otherwise
+   * it is discarded (edits that may never be written must not be acknowledged).
+   */
+  moved(room: Room, keepQueued: boolean): void {
+    this.#o.maps.drop(room);
+    for (const peer of [...room.peers()]) {
+      if (!keepQueued) peer.discard();
+      this.#o.conns.close(peer, CloseCode.Moved, MOVED_REASON);
+    }
+  }
+}
+
+/** The `commit_fenced` log line's fields. */
+function fencedFields(err: FencedError): Record<string, unknown> {
+  return {
+    map: err.mapId,
+    epoch: err.lease.epoch,
+    current_epoch: err.current.epoch,
+    owner: err.current.owner,
+  };
 }
 
 /** The `rejected` `duplicate` answer for an edit the store already holds. */

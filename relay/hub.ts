@@ -15,8 +15,10 @@ import { InlineHistoryReader } from "./history_reader.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import { Retention } from "./retention.ts";
 import { MapRegistry } from "./map_registry.ts";
+import type { MapLeases } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
 import { Committer } from "./commit.ts";
+import type { CommitLeases } from "./commit.ts";
 import { CommentsApi } from "./comments_api.ts";
 import { Metrics } from "./metrics.ts";
 import type { Limits } from "./limits.ts";
@@ -58,6 +60,17 @@ export interface HubOptions {
    * none on any other (its history is then answered 501)
    */
   historyReader?: HistoryReader;
+  /**
+   * Map leases, with several relays on one PostgreSQL database (relay/ownership.ts). @default
+   * none: every map is this relay's (SQLite)
+   */
+  leases?: HubLeases;
+}
+
+/** The leases the hub's maps are held under; `fenced` while they cannot be renewed in time. */
+export interface HubLeases extends MapLeases, CommitLeases {
+  /** True while this relay cannot renew its leases (`/healthz` answers 503 "fenced"). */
+  readonly fenced: boolean;
 }
 
 /**
@@ -108,6 +121,7 @@ export class Hub {
   #presenceTimer: TimerId | undefined;
   #sweepTimer: TimerId | undefined;
   #closing = false;
+  #leases: HubLeases | undefined;
 
   /** Checks the options and starts the sweep and slow-peer timers. */
   constructor(options: HubOptions) {
@@ -121,6 +135,7 @@ export class Hub {
     this.#ids = options.ids ?? (() => crypto.randomUUID().replaceAll("-", "").slice(0, 10));
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
+    this.#leases = options.leases;
     const internalError = this.#internalError.bind(this);
     this.#conns = new Connections({
       limits: this.limits,
@@ -146,6 +161,7 @@ export class Hub {
         },
         internalError,
       },
+      leases: options.leases,
     });
     this.#committer = new Committer({
       journal: this.#journal,
@@ -155,6 +171,7 @@ export class Hub {
       logger: this.#logger,
       committed: (ticket) => this.#committed(ticket),
       safely: (where, work) => this.#safely(where, work),
+      leases: options.leases,
     });
     this.#host = {
       limits: this.limits,
@@ -229,6 +246,28 @@ export class Hub {
     let peers = 0;
     for (const room of this.#maps.rooms()) peers += room.peerCount;
     return { connections: this.#conns.size, peers, maps: this.#maps.size };
+  }
+
+  /** Can this relay not renew its map leases in time (it sequences nothing meanwhile)? */
+  get fenced(): boolean {
+    return this.#leases?.fenced ?? false;
+  }
+
+  /**
+   * Takes a map this relay no longer sequences out of memory; its peers are closed 1012 "moved".
+   * A handoff first waits until everything of the map is durable (and acknowledged); a lost or
+   * expired lease does not wait: what was not acknowledged is dropped.
+   */
+  async moveOut(mapId: string, why: "lost" | "self_fenced" | "handoff"): Promise<void> {
+    const room = this.#maps.get(mapId);
+    if (!room) return;
+    // Edits keep arriving while a commit is written: wait again (a few times at most).
+    for (let i = 0; why === "handoff" && i < 5; i++) {
+      if (!room.hasUnsaved && room.ticket <= this.#durability.durable) break;
+      if (!await this.#madeDurable(room)) return;
+    }
+    if (!this.#maps.isLive(room)) return;
+    this.#committer.moved(room, why === "handoff" && !room.hasUnsaved);
   }
 
   /** Is the hub shutting down? */

@@ -5,13 +5,14 @@
 import { Store } from "./store.ts";
 import type { JournalBatch, MapRecord } from "./store.ts";
 import type { NewVersion } from "./history_store.ts";
+import type { AppendResult } from "./map_store.ts";
 
 export type { JournalBatch };
 
 /** Ordered, durable writes: each call resolves once its write is durable, in call order. */
 export interface Journal {
-  /** Appends batches in one transaction. */
-  append(batches: JournalBatch[]): Promise<void>;
+  /** Appends batches in one transaction; on PostgreSQL, says which were fenced (left out). */
+  append(batches: JournalBatch[]): Promise<AppendResult | void>;
   /** Writes a snapshot and prunes the journal (see {@link Store.saveSnapshot}). */
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void>;
   /** Stores a new map. */

@@ -45,7 +45,25 @@ export interface Opened {
 }
 
 /** What loading a map gave: its room, `null` (no such map), or why it cannot be in memory. */
-type Loaded = Room | null | "capacity" | "unavailable" | "unreachable";
+type Loaded = Room | null | "capacity" | "unavailable" | "unreachable" | "busy";
+
+/** What a caller hears while another relay holds the map and has not handed it over yet. */
+const HELD_ELSEWHERE = {
+  ok: false,
+  reason: "retry",
+  message: "this map is held by another relay that has not handed it over yet; try again shortly",
+} as const;
+
+/**
+ * The leases of the maps in memory, with several relays on one database (relay/ownership.ts): a
+ * map's lease is taken before it is loaded and given up when it leaves memory.
+ */
+export interface MapLeases {
+  /** Takes the map's lease: "busy" while another relay keeps it, "unreachable" on a database error. */
+  acquire(mapId: string): Promise<"ok" | "busy" | "unreachable">;
+  /** The map left memory: its lease is released. */
+  release(mapId: string): void;
+}
 
 /** What every caller with a valid key hears about a map that cannot be loaded. */
 const MAP_UNAVAILABLE = {
@@ -92,6 +110,8 @@ export interface MapRegistryOptions {
   metrics: Metrics;
   /** What it calls back on the hub. */
   hooks: RegistryHooks;
+  /** Map leases, with several relays on one PostgreSQL database. @default none (SQLite) */
+  leases?: MapLeases;
 }
 
 /**
@@ -131,9 +151,16 @@ export class MapRegistry {
     return this.#rooms.get(room.id) === room;
   }
 
-  /** Drops a room whose commit failed: it reloads from the store. */
+  /** The map in memory with this id, if any. */
+  get(mapId: string): Room | undefined {
+    return this.#rooms.get(mapId);
+  }
+
+  /** Drops a room whose commit failed (it reloads from the store) or that moved to another relay. */
   drop(room: Room): void {
-    if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id);
+    if (this.#rooms.get(room.id) !== room) return;
+    this.#rooms.delete(room.id);
+    this.#o.leases?.release(room.id);
   }
 
   /** Its peers edited or moved: it is in active use. */
@@ -213,6 +240,7 @@ export class MapRegistry {
       };
     }
     if (room === "unreachable") return STORE_UNREACHABLE;
+    if (room === "busy") return HELD_ELSEWHERE;
     if (room === "unavailable") {
       // Keep the record, so a wrong key still answers 404 while the map is unavailable.
       const marked = this.#unavailable.get(mapId);
@@ -269,21 +297,35 @@ export class MapRegistry {
     if (loading) return loading;
     // At capacity with nothing to make room, answer before reading the map from the store.
     if (this.#makeRoom() === "capacity") return "capacity";
-    let stored: MaybePromise<StoredMap | null>;
+    let stored: MaybePromise<StoredMap | null | "busy">;
     const failed = (err: unknown): "unavailable" | "unreachable" => {
       if (this.#unreachable(mapId, err)) return "unreachable";
       // A damaged page, a journal that does not replay: this map fails, nothing else.
       this.#markUnavailable(mapId, null, err);
       return "unavailable";
     };
-    try {
-      stored = this.#o.store.loadMap(mapId, this.#o.limits.recentEdits);
-    } catch (err) {
-      return failed(err);
+    const leases = this.#o.leases;
+    if (leases) {
+      // The lease first, so the load sees everything the map's previous owner committed.
+      const later = leases.acquire(mapId).then((got) =>
+        got === "ok"
+          ? this.#o.store.loadMap(mapId, this.#o.limits.recentEdits)
+          : got === "busy"
+          ? "busy" as const
+          : Promise.reject(new StoreUnreachableError("cannot take the map's lease"))
+      );
+      stored = later;
+    } else {
+      try {
+        stored = this.#o.store.loadMap(mapId, this.#o.limits.recentEdits);
+      } catch (err) {
+        return failed(err);
+      }
     }
     if (!(stored instanceof Promise)) return this.#install(mapId, stored);
     // An asynchronous store's comments are read before the room is made from both.
-    const later = stored.then(async (s) => {
+    const later = stored.then(async (s): Promise<Loaded> => {
+      if (s === "busy") return s;
       if (!s) return this.#install(mapId, s);
       let comments: StoredComments;
       try {
@@ -293,6 +335,11 @@ export class MapRegistry {
       }
       return this.#install(mapId, s, comments);
     }, failed)
+      .then((loaded) => {
+        // A map taken but not put in memory gives its lease back at once.
+        if (leases && !(loaded instanceof Room)) leases.release(mapId);
+        return loaded;
+      })
       .finally(() => this.#loading.delete(mapId));
     this.#loading.set(mapId, later);
     return later;
@@ -413,6 +460,7 @@ export class MapRegistry {
   evict(room: Room): void {
     this.#snapshot(room);
     this.#rooms.delete(room.id);
+    this.#o.leases?.release(room.id);
     this.#o.hooks.evicted(room);
   }
 }

@@ -2,6 +2,7 @@
 import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
 import type { StoredComments } from "./comments.ts";
 import type { NewVersion, VersionInfo } from "./history_store.ts";
+import type { FencedError } from "./pg_lease.ts";
 
 export type { JournalBatch, JournalCheck, MapRecord, StoredMap };
 
@@ -32,6 +33,15 @@ export class DuplicateEditError extends Error {
     this.mapId = mapId;
     this.edits = edits;
   }
+}
+
+/**
+ * What an append reports besides success: the batches left out because their map's lease is
+ * another relay's now (PostgreSQL with leases; SQLite reports nothing).
+ */
+export interface AppendResult {
+  /** The fenced batches' maps, with the lease they were made under and the map's holder now. */
+  fenced: readonly FencedError[];
 }
 
 /** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */
@@ -69,8 +79,11 @@ export interface MapStore {
    * at or before it (for catch-up), and its epoch; `null` when there is no such map.
    */
   loadMap(id: string, historyLimit: number): MaybePromise<StoredMap | null>;
-  /** Appends several maps' edits in one transaction (all or nothing), durable when it resolves. */
-  appendBatches(batches: readonly JournalBatch[]): MaybePromise<void>;
+  /**
+   * Appends several maps' edits in one transaction (all or nothing, except batches fenced by a
+   * stale lease, which are left out and reported), durable when it resolves.
+   */
+  appendBatches(batches: readonly JournalBatch[]): MaybePromise<AppendResult | void>;
   /**
    * Writes a snapshot of a map at `seq` (never over a newer one). The journal is the map's history
    * and is not pruned here (only by `pruneHistory`); `keep` is no longer used.

@@ -15,6 +15,72 @@ class LabelledCounter {
   }
 }
 
+/** Upper bounds (seconds) of the lease renewal histogram's buckets. */
+const RENEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** The counters of map leases (issue 13), kept only by a relay on PostgreSQL. */
+export class LeaseMetrics {
+  /** Maps whose lease this relay holds. */
+  owned = 0;
+  /** Renewal rounds that failed (the database did not answer, or refused). */
+  renewFailures = 0;
+  /** Maps taken over from another relay after asking for them. */
+  handoffsIn = 0;
+  /** Maps handed to another relay that asked for them. */
+  handoffsOut = 0;
+  /** Commits refused because another relay took the map. */
+  fencedCommits = 0;
+  /** Times this relay stopped sequencing maps whose leases it could not renew in time. */
+  selfFenced = 0;
+  #renewCounts = RENEW_BUCKETS.map(() => 0);
+  #renewSum = 0;
+  #renewCount = 0;
+
+  /** Records one renewal round trip, in seconds. */
+  observeRenew(seconds: number): void {
+    this.#renewSum += seconds;
+    this.#renewCount++;
+    for (const [i, le] of RENEW_BUCKETS.entries()) if (seconds <= le) this.#renewCounts[i]++;
+  }
+
+  /** Its lines of the Prometheus text. */
+  render(): string[] {
+    const c = (name: string, help: string, type: string, samples: [string, number][]) => [
+      `# HELP duplexmap_${name} ${help}`,
+      `# TYPE duplexmap_${name} ${type}`,
+      ...samples.map(([labels, v]) => `duplexmap_${name}${labels} ${v}`),
+    ];
+    return [
+      ...c("maps_owned", "Maps whose lease this relay holds.", "gauge", [["", this.owned]]),
+      ...c("lease_renew_seconds", "Round trip of one lease renewal.", "histogram", [
+        ...RENEW_BUCKETS.map((le, i): [string, number] => [
+          `_bucket{le="${le}"}`,
+          this.#renewCounts[i],
+        ]),
+        [`_bucket{le="+Inf"}`, this.#renewCount],
+        ["_sum", this.#renewSum],
+        ["_count", this.#renewCount],
+      ]),
+      ...c("lease_renew_failures_total", "Lease renewal rounds that failed.", "counter", [[
+        "",
+        this.renewFailures,
+      ]]),
+      ...c("handoffs_total", "Maps handed between relays, by direction.", "counter", [
+        [`{direction="in"}`, this.handoffsIn],
+        [`{direction="out"}`, this.handoffsOut],
+      ]),
+      ...c("fenced_commits_total", "Commits refused: another relay owns the map.", "counter", [[
+        "",
+        this.fencedCommits,
+      ]]),
+      ...c("self_fenced_total", "Times leases could not be renewed in time.", "counter", [[
+        "",
+        this.selfFenced,
+      ]]),
+    ];
+  }
+}
+
 /** The relay's counters; gauges are read from the hub when rendered. */
 export class Metrics {
   /** Frames received. */
@@ -37,6 +103,8 @@ export class Metrics {
   readonly errors = new LabelledCounter();
   /** Closes by code. */
   readonly closes = new LabelledCounter();
+  /** Lease counters, on a relay that keeps leases (PostgreSQL); `null`: none rendered. */
+  leases: LeaseMetrics | null = null;
 
   /** Renders the metrics, with the gauges given, as Prometheus text exposition. */
   render(gauges: { connections: number; maps: number; peers: number }): string {
@@ -79,6 +147,7 @@ export class Metrics {
       "",
       this.presenceDrops,
     ]]);
+    if (this.leases) lines.push(...this.leases.render());
     return lines.join("\n") + "\n";
   }
 }

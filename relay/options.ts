@@ -19,6 +19,13 @@ export interface RelayOptions {
   dataDir: string | null;
   /** The PostgreSQL database (`postgres://…`) used instead of SQLite; `null`: SQLite. */
   store: string | null;
+  /**
+   * This relay's id in the `maps` rows it owns (issue 13); only used with `store`.
+   * @default a random id, logged at start
+   */
+  relayId: string;
+  /** How long a map's lease lasts without renewal, ms (renewed every min(1000, lease/3)). @default 4000 */
+  leaseMs: number;
   /** Allowed browser origins; empty means "the page's own host". */
   origins: string[];
   /** Direct peers whose `X-Forwarded-For` is believed. */
@@ -121,6 +128,14 @@ const ENV_LISTS: Record<string, string> = {
   DUPLEXMAP_STORE: "DUPLEXMAP_STORE, DATABASE_URL",
 };
 
+/** A map's lease length by default (`--lease-ms`), ms. */
+export const DEFAULT_LEASE_MS = 4000;
+
+/** A relay id for a relay started without `--relay-id`: unique enough among a few relays. */
+function randomRelayId(): string {
+  return "relay-" + crypto.randomUUID().slice(0, 8);
+}
+
 /** A user's mistake on the command line: print the message, exit 2. */
 export class UsageError extends Error {
   /** Names the error in logs. */
@@ -169,6 +184,8 @@ export function parseOptions(
         data: { type: "string" },
         memory: { type: "boolean" },
         store: { type: "string" },
+        "relay-id": { type: "string" },
+        "lease-ms": { type: "string" },
         "accept-data-loss": { type: "boolean" },
         origin: { type: "string", multiple: true },
         "trust-proxy": { type: "string", multiple: true },
@@ -268,6 +285,15 @@ export function parseOptions(
   if (store !== null && memory) {
     throw new UsageError("--memory and --store exclude each other: choose one place for the maps");
   }
+  const relayId = str("relay-id") ?? randomRelayId();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(relayId)) {
+    throw new UsageError(
+      `${source("relay-id")} must be 1 to 64 letters, digits, '.', '_' or '-': received ${
+        JSON.stringify(relayId)
+      }`,
+    );
+  }
+  const leaseMs = int("lease-ms", DEFAULT_LEASE_MS, 300, 600_000);
   const geocoder = str("geocoder") ?? null;
   if (
     geocoder !== null &&
@@ -286,6 +312,8 @@ export function parseOptions(
       port: int("port", 8080, 0, 65535),
       dataDir: memory ? null : (str("data") ?? "./data"),
       store,
+      relayId,
+      leaseMs,
       origins: origins.map((o) => new URL(o).origin),
       trustProxy: list("trust-proxy"),
       tiles,
@@ -336,6 +364,8 @@ export function helpText(): string {
     ["--data DIR", "directory of the SQLite database", "./data"],
     ["--memory", "keep everything in memory, nothing on disk", "off"],
     ["--store URL", "PostgreSQL database postgres://… instead of SQLite", "SQLite in --data"],
+    ["--relay-id ID", "this relay's id in map leases (with --store)", "random, logged"],
+    ["--lease-ms N", "map lease length in ms (with --store)", String(DEFAULT_LEASE_MS)],
     ["--origin URL", "allowed browser origin (repeatable)", "the page's own host"],
     ["--trust-proxy ADDR", "proxy whose X-Forwarded-For is believed (repeatable)", "none"],
     [

@@ -51,11 +51,16 @@ const LIMIT_FLAGS: Record<keyof typeof DEFAULT_LIMITS, string> = {
 };
 
 Deno.test("parseOptions: no flags and no environment give the documented defaults", () => {
-  assert.deepEqual(run([]), {
+  // A relay started without --relay-id gets a random one (logged at start).
+  const { relayId, ...defaults } = run([]);
+  assert.match(relayId, /^relay-[0-9a-f]{8}$/);
+  assert.notEqual(run([]).relayId, relayId);
+  assert.deepEqual(defaults, {
     host: "127.0.0.1",
     port: 8080,
     dataDir: "./data",
     store: null,
+    leaseMs: 4000,
     origins: [],
     trustProxy: [],
     tiles: null,
@@ -417,4 +422,17 @@ Deno.test("parseOptions: a --store that is not a PostgreSQL URL, or with --memor
     /--memory and --store exclude each other/,
   );
   assert.match(helpText(), /--store URL .*\[DUPLEXMAP_STORE, DATABASE_URL\]/);
+});
+
+Deno.test("parseOptions: --relay-id and --lease-ms, from flags or DUPLEXMAP_RELAY_ID / DUPLEXMAP_LEASE_MS", () => {
+  const options = run(["--relay-id", "r1", "--lease-ms", "1500"]);
+  assert.equal(options.relayId, "r1");
+  assert.equal(options.leaseMs, 1500);
+  const env = run([], { DUPLEXMAP_RELAY_ID: "relay.b-2", DUPLEXMAP_LEASE_MS: "9000" });
+  assert.equal(env.relayId, "relay.b-2");
+  assert.equal(env.leaseMs, 9000);
+  assert.match(usageError(["--relay-id", "a b"]).message, /--relay-id must be 1 to 64 .*"a b"/);
+  assert.match(usageError(["--lease-ms", "10"]).message, /--lease-ms must be a whole number/);
+  assert.match(helpText(), /--relay-id ID .*\[DUPLEXMAP_RELAY_ID\]/);
+  assert.match(helpText(), /--lease-ms N .*\(default: 4000\).*\[DUPLEXMAP_LEASE_MS\]/);
 });

@@ -99,3 +99,70 @@ export async function assertLease(tx: TransactionSql, lease: Lease): Promise<voi
     throw new FencedError(lease, { owner, epoch });
   }
 }
+
+/**
+ * Extends every lease in `leases` (all `owner`'s) by `leaseMs` in one statement; resolves with the
+ * ids of the maps still held. A map missing from the answer was taken over (or released): its
+ * owner must stop sequencing it. With no leases it still asks the database something, so the
+ * caller learns whether the database answers.
+ */
+export async function renewLeases(
+  sql: Sql,
+  owner: string,
+  leases: readonly Lease[],
+  leaseMs: number,
+): Promise<Set<string>> {
+  if (leases.length === 0) {
+    await sql`SELECT 1`;
+    return new Set();
+  }
+  const ids = leases.map((l) => l.mapId);
+  const epochs = leases.map((l) => l.epoch);
+  const rows = await sql`
+    UPDATE maps SET lease_until = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
+    WHERE owner = ${owner}
+      AND (id, owner_epoch) IN (SELECT * FROM unnest(${ids}::text[], ${epochs}::bigint[]))
+    RETURNING id
+  `;
+  return new Set(rows.map((r) => String(r.id)));
+}
+
+/** The channel relays ask each other for maps on (LISTEN/NOTIFY). */
+export const HANDOFF_CHANNEL = "duplexmap_handoff";
+
+/** A handoff request: `from` wants `map`, which another relay holds. */
+export interface HandoffRequest {
+  /** The map wanted. */
+  map: string;
+  /** The relay asking for it. */
+  from: string;
+}
+
+/**
+ * Asks the relay holding `mapId` to give it up for `from` (a NOTIFY on {@link HANDOFF_CHANNEL}, in
+ * the same statement as reading who holds it); resolves with that holder, `null` when nobody does.
+ */
+export async function requestHandoff(
+  sql: Sql,
+  mapId: string,
+  from: string,
+): Promise<string | null> {
+  const payload = JSON.stringify({ map: mapId, from } satisfies HandoffRequest);
+  const rows = await sql`
+    SELECT owner, pg_notify(${HANDOFF_CHANNEL}, ${payload}) FROM maps
+    WHERE id = ${mapId} AND owner IS NOT NULL AND owner <> ${from}
+  `;
+  return rows.length === 0 ? null : String(rows[0].owner);
+}
+
+/** A handoff request's payload, or `null` when it is not one (another version's, or garbage). */
+export function parseHandoff(payload: string): HandoffRequest | null {
+  try {
+    const value: unknown = JSON.parse(payload);
+    if (typeof value !== "object" || value === null) return null;
+    const { map, from } = value as Record<string, unknown>;
+    return typeof map === "string" && typeof from === "string" ? { map, from } : null;
+  } catch {
+    return null;
+  }
+}

@@ -2,12 +2,22 @@
 import postgres from "postgres";
 import type { Sql, TransactionSql } from "postgres";
 import { DuplicateEditError } from "./map_store.ts";
-import type { MapStore } from "./map_store.ts";
+import type { AppendResult, MapStore } from "./map_store.ts";
 import { isPostgresUrl, reachable, redactUrl } from "./pg_util.ts";
 import { missingRanges, StoreDamagedError } from "./store.ts";
 import type { JournalBatch, JournalCheck, MapRecord, StoredMap } from "./store.ts";
 import { migrate } from "./pg_migrations.ts";
-import { acquireLease, assertLease, releaseLease, renewLease } from "./pg_lease.ts";
+import {
+  acquireLease,
+  assertLease,
+  FencedError,
+  HANDOFF_CHANNEL,
+  releaseLease,
+  renewLease,
+  renewLeases,
+  requestHandoff,
+} from "./pg_lease.ts";
+import { PgListener } from "./pg_listen.ts";
 import type { Lease } from "./pg_lease.ts";
 import type { MigrationResult } from "./pg_migrations.ts";
 import type { StoredComments } from "./comments.ts";
@@ -57,15 +67,18 @@ export class PgStore implements MapStore {
   /** Its history: pages, states at a seq, the oldest seq, named versions. */
   readonly history: PgHistory;
   #sql: Sql;
+  #url: string;
   #newEpoch: () => string;
 
   private constructor(
     sql: Sql,
     migration: MigrationResult,
     newEpoch: () => string,
-    where: string,
+    url: string,
   ) {
     this.#sql = sql;
+    this.#url = url;
+    const where = redactUrl(url);
     this.history = new PgHistory(sql);
     this.where = where;
     this.migration = migration;
@@ -90,7 +103,7 @@ export class PgStore implements MapStore {
     });
     try {
       const migration = await migrate(sql);
-      return new PgStore(sql, migration, options.newEpoch ?? randomEpoch, redactUrl(options.url));
+      return new PgStore(sql, migration, options.newEpoch ?? randomEpoch, options.url);
     } catch (err) {
       await sql.end({ timeout: 1 }).catch(() => {});
       throw err;
@@ -153,15 +166,18 @@ export class PgStore implements MapStore {
 
   /**
    * Appends batches in one transaction. A batch with a `lease` is written only while that lease is
-   * the map's (same owner and epoch); otherwise the whole transaction fails with FencedError.
+   * the map's (same owner and epoch): the leased maps' rows are locked and checked first, a batch
+   * whose lease is stale is left out (the others still commit), and the result names it.
    */
-  async appendBatches(batches: readonly FencedBatch[]): Promise<void> {
+  async appendBatches(batches: readonly FencedBatch[]): Promise<AppendResult> {
     const work = batches.filter((b) =>
       b.entries.length > 0 || (b.comments?.length ?? 0) > 0 || b.settings !== undefined
     );
-    if (work.length === 0) return;
-    await reachable(this.#sql.begin(async (tx) => {
-      for (const batch of work) await appendTo(tx, batch);
+    if (work.length === 0) return { fenced: [] };
+    return await reachable(this.#sql.begin(async (tx) => {
+      const fenced = await staleLeases(tx, work);
+      for (const batch of work) if (!fenced.has(batch.mapId)) await appendTo(tx, batch);
+      return { fenced: [...fenced.values()] };
     }));
   }
 
@@ -247,6 +263,21 @@ export class PgStore implements MapStore {
     return renewLease(this.#sql, lease, leaseMs);
   }
 
+  /** Renews all of `owner`'s leases in one statement (see {@link renewLeases}). */
+  renewLeases(owner: string, leases: readonly Lease[], leaseMs: number): Promise<Set<string>> {
+    return renewLeases(this.#sql, owner, leases, leaseMs);
+  }
+
+  /** Asks a map's holder to hand it over (see {@link requestHandoff}). */
+  requestHandoff(mapId: string, from: string): Promise<string | null> {
+    return requestHandoff(this.#sql, mapId, from);
+  }
+
+  /** A LISTEN for handoff requests on a connection of its own (see {@link PgListener}). */
+  handoffListener(onNotify: (payload: string) => void): PgListener {
+    return new PgListener(this.#url, HANDOFF_CHANNEL, onNotify);
+  }
+
   /** Gives a map up (see {@link releaseLease}). */
   releaseLease(lease: Lease): Promise<boolean> {
     return releaseLease(this.#sql, lease);
@@ -293,6 +324,35 @@ async function appendTo(tx: TransactionSql, batch: FencedBatch): Promise<void> {
       ON CONFLICT (map_id) DO UPDATE SET settings = excluded.settings
     `;
   }
+}
+
+/**
+ * Locks the rows of the maps whose batches carry a lease (in id order, so two commits cannot
+ * deadlock) and returns the batches whose lease is no longer the map's, by map id. Under the lock
+ * no other relay can take those maps before this transaction ends.
+ */
+async function staleLeases(
+  tx: TransactionSql,
+  batches: readonly FencedBatch[],
+): Promise<Map<string, FencedError>> {
+  const fenced = new Map<string, FencedError>();
+  const leased = batches.filter((b) => b.lease !== undefined);
+  if (leased.length === 0) return fenced;
+  const ids = [...new Set(leased.map((b) => b.mapId))].sort();
+  const rows = await tx`
+    SELECT id, owner, owner_epoch FROM maps WHERE id IN ${tx(ids)} ORDER BY id FOR UPDATE
+  `;
+  const now = new Map(rows.map((r) => [String(r.id), r]));
+  for (const { mapId, lease } of leased) {
+    const row = now.get(mapId);
+    if (!row) continue;
+    const owner = row.owner === null ? null : String(row.owner);
+    const epoch = Number(row.owner_epoch);
+    if (owner !== lease!.owner || epoch !== lease!.epoch) {
+      fenced.set(mapId, new FencedError(lease!, { owner, epoch }));
+    }
+  }
+  return fenced;
 }
 
 /** Takes the map's row lock and checks the lease (a batch of comments only, no edits). */

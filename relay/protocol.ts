@@ -23,9 +23,17 @@ export const CloseCode = {
   TooLarge: 1009,
   /** An internal error (the store failed). */
   InternalError: 1011,
+  /**
+   * The map moved to another relay (or this relay stopped sequencing it): reconnect at once, with
+   * `since`, and re-send pending edits (extension, issue 13; reason {@link MOVED_REASON}).
+   */
+  Moved: 1012,
   /** The peer's send buffer overflowed (it read too slowly), or the server is at capacity. */
   TryAgainLater: 1013,
 } as const;
+
+/** The reason of a {@link CloseCode.Moved} close. */
+export const MOVED_REASON = "moved";
 
 /**
  * The reason of the close (1008) and of the 404 for a wrong key or an unknown map, the same for

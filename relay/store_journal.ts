@@ -1,6 +1,6 @@
 /** A {@link Journal} on an asynchronous store (PostgreSQL): its writes run one after another. */
 import type { Journal } from "./journal.ts";
-import type { JournalBatch, MapRecord, MapStore, MaybePromise } from "./map_store.ts";
+import type { AppendResult, JournalBatch, MapRecord, MapStore, MaybePromise } from "./map_store.ts";
 import type { NewVersion } from "./history_store.ts";
 
 /**
@@ -25,7 +25,7 @@ export class StoreJournal implements Journal {
     this.#store = store;
   }
 
-  append(batches: JournalBatch[]): Promise<void> {
+  append(batches: JournalBatch[]): Promise<AppendResult | void> {
     return this.#next(() => this.#store.appendBatches(batches));
   }
 

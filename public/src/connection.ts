@@ -1,6 +1,11 @@
 /** Keeps one map session connected: hello, liveness pings, reconnect with backoff, fatal closes. */
 import * as v from "valibot";
-import { CloseCode, DEFAULT_MAX_FRAME_BYTES, ServerMessageSchema } from "../../relay/protocol.ts";
+import {
+  CloseCode,
+  DEFAULT_MAX_FRAME_BYTES,
+  MOVED_REASON,
+  ServerMessageSchema,
+} from "../../relay/protocol.ts";
 import type { ServerMessage } from "../../relay/protocol.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -20,6 +25,15 @@ export const INVALID_LINK =
 
 /** The close code a connection uses when no `welcome` came in time. */
 export const NO_WELCOME_CLOSE = 4002;
+
+/** The most a reconnect after the relay's close 1012 "moved" waits (jitter only), in ms. */
+export const MOVED_JITTER_MS = 250;
+
+/**
+ * How many "moved" closes in a row, without a `welcome` between them, are answered at once; past
+ * that (a map bouncing between relays) the ordinary backoff takes over.
+ */
+const MOVED_AT_ONCE = 3;
 
 /** Where the connection stands. */
 export type ConnectionState = "connecting" | "live" | "offline" | "failed";
@@ -79,7 +93,8 @@ function parseServerMessage(value: unknown): ServerMessage | null {
 /**
  * One logical connection to a map that survives network trouble: it opens a transport, sends
  * `hello`, counts as live once `welcome` arrives, pings to notice dead links, and after a close
- * waits (exponential backoff with jitter) and tries again. An attempt with no `welcome` within
+ * waits (exponential backoff with jitter) and tries again; after the relay's close 1012 "moved"
+ * it tries again at once (jitter only, backoff not grown). An attempt with no `welcome` within
  * `welcomeTimeoutMs` of opening is closed and retried. Only the relay's close 1008
  * "unknown map or key" before `welcome` is final (state "failed"): the link is not valid.
  */
@@ -90,6 +105,8 @@ export class Connection {
   #transport: Transport | null = null;
   #state: ConnectionState = "offline";
   #attempt = 0;
+  /** "moved" closes since the last `welcome`. */
+  #moves = 0;
   #retryTimer: number | null = null;
   #pingTimer: number | null = null;
   #deadTimer: number | null = null;
@@ -199,6 +216,7 @@ export class Connection {
             welcomed = true;
             this.#clearWelcomeTimer();
             this.#attempt = 0;
+            this.#moves = 0;
             this.#state = "live";
             this.#options.onMessage(item);
             this.#setStatus({ state: "live", transport: transport.name });
@@ -218,11 +236,13 @@ export class Connection {
           this.#setStatus({ state: "failed", transport: transport.name, reason: INVALID_LINK });
           return;
         }
-        const delay = backoffDelay(
-          this.#attempt++,
-          this.#random,
-          this.#options.backoff,
-        );
+        // The map moved to another relay: it is being opened there now, so come back at once
+        // (jitter only, so its peers do not all arrive in the same millisecond).
+        const moved = code === CloseCode.Moved && reason === MOVED_REASON &&
+          this.#moves++ < MOVED_AT_ONCE;
+        const delay = moved
+          ? Math.round(this.#random() * MOVED_JITTER_MS)
+          : backoffDelay(this.#attempt++, this.#random, this.#options.backoff);
         this.#setStatus({
           state: "offline",
           transport: transport.name,

@@ -188,3 +188,44 @@ Deno.test("a batch that would pass the frame limit goes out as several frames, i
   assert.deepEqual(sent.flatMap((f) => JSON.parse(f)), edits);
   s.connection.stop();
 });
+
+Deno.test("a relay's close 1012 'moved' reconnects at once with since, without growing the backoff", () => {
+  const s = setup();
+  s.connection.start();
+  s.opened[0].handlers.onOpen();
+  s.opened[0].handlers.onMessage(JSON.stringify(WELCOME));
+  // One ordinary drop first, so a grown backoff would show.
+  s.opened[0].handlers.onClose({ code: 1006, reason: "" });
+  assert.equal(s.statuses.at(-1)?.retryInMs, 250);
+  s.fire((ms) => ms === 250);
+  s.opened[1].handlers.onOpen();
+  s.setSince(12);
+  s.opened[1].handlers.onClose({ code: 1012, reason: "moved" });
+  // random() is 0 here: no wait at all, where the backoff would now wait 500 ms.
+  assert.equal(s.statuses.at(-1)?.retryInMs, 0);
+  s.fire((ms) => ms === 0);
+  s.opened[2].handlers.onOpen();
+  assert.deepEqual(JSON.parse(s.opened[2].sent[0]), { type: "hello", since: 12 });
+  // The attempt counter did not grow: the next ordinary drop waits what it would have.
+  s.opened[2].handlers.onClose({ code: 1006, reason: "" });
+  assert.equal(s.statuses.at(-1)?.retryInMs, 500);
+  s.fire((ms) => ms === 500);
+  // A 1012 with another reason (not the relay's) is an ordinary drop.
+  s.opened[3].handlers.onClose({ code: 1012, reason: "service restart" });
+  assert.equal(s.statuses.at(-1)?.retryInMs, 1000);
+  s.connection.stop();
+});
+
+Deno.test("a map bouncing between relays: after a few 'moved' closes in a row the backoff takes over", () => {
+  const s = setup();
+  s.connection.start();
+  const delays: (number | undefined)[] = [];
+  for (let i = 0; i < 5; i++) {
+    s.opened[i].handlers.onOpen();
+    s.opened[i].handlers.onClose({ code: 1012, reason: "moved" });
+    delays.push(s.statuses.at(-1)?.retryInMs);
+    s.fire(() => true);
+  }
+  assert.deepEqual(delays, [0, 0, 0, 250, 500]);
+  s.connection.stop();
+});
