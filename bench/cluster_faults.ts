@@ -153,8 +153,9 @@ export async function failover(
     return {
       seconds,
       timedOut: hit.length - seconds.length,
-      journal: await finish(cluster, peers),
+      // Counted before finish() closes the peers itself (1000).
       closes: closesOf(peers),
+      journal: await finish(cluster, peers),
       victim: victimId!,
     };
   } finally {
@@ -225,8 +226,9 @@ export async function moves(
       moved: moved.length,
       toNew: moved.filter((id) => after.get(id) === newId).length,
       unowned: ids.filter((id) => !before.get(id) || !after.get(id)).length,
-      journal: await finish(cluster, peers),
+      // Counted before finish() closes the peers itself (1000).
       closes: closesOf(peers),
+      journal: await finish(cluster, peers),
     };
   } finally {
     stopEditing();
