@@ -191,6 +191,7 @@ export async function clusterScenario(ctx: ScenarioContext): Promise<ScenarioRes
       to_new: m.toNew,
       elsewhere: m.moved - m.toNew,
       unowned: m.unowned,
+      ...Object.fromEntries(Object.entries(m.from).map(([k, n]) => [`from_${k}`, n])),
       closes_moved: m.closes["1012"] ?? 0,
       ...journalValues(m.journal),
     });

@@ -173,6 +173,8 @@ export interface Moves {
   toNew: number;
   /** Maps with no owner before or after (should be 0). */
   unowned: number;
+  /** Moved maps by their owner before. */
+  from: Record<string, number>;
   journal: JournalCheck;
   closes: Record<string, number>;
 }
@@ -226,6 +228,9 @@ export async function moves(
       moved: moved.length,
       toNew: moved.filter((id) => after.get(id) === newId).length,
       unowned: ids.filter((id) => !before.get(id) || !after.get(id)).length,
+      from: Object.fromEntries(
+        cluster.relays.map((r) => [r.id, moved.filter((id) => before.get(id) === r.id).length]),
+      ),
       // Counted before finish() closes the peers itself (1000).
       closes: closesOf(peers),
       journal: await finish(cluster, peers),

@@ -39,6 +39,7 @@ export function clusterMarkdown(rows: Row[]): string {
           "CPU PostgreSQL",
           "CPU generator",
           "CPU box (of 200%)",
+          "CPU other work",
           "maps per relay",
           "acked not in journal",
         ],
@@ -56,6 +57,7 @@ export function clusterMarkdown(rows: Row[]): string {
             pct(v.cores_postgres),
             pct(v.cores_generator),
             pct(v.cores_box),
+            pct(v.cores_other),
             relays.map((id) => num(v[`maps_${id}`])).join("/"),
             `${num(v.lost)} of ${num(v.acked)}`,
           ];
@@ -121,7 +123,11 @@ export function clusterMarkdown(rows: Row[]): string {
     out.push(
       `Adding a 4th relay (set ready on the stats socket, every map then requested once): ` +
         `${num(v.moved)} of ${num(v.maps)} maps moved (${pct(v.moved_share)}; ideal 25%), ` +
-        `${num(v.to_new)} to the new relay, ${num(v.elsewhere)} elsewhere, ${num(v.unowned)} ` +
+        `${num(v.to_new)} to the new relay (from ${
+          Object.keys(v).filter((k) => k.startsWith("from_")).map((k) =>
+            `${k.slice(5)} ${num(v[k])}`
+          ).join(", ")
+        }), ${num(v.elsewhere)} elsewhere, ${num(v.unowned)} ` +
         `without an owner; ${num(v.closes_moved)} peers told 1012 "moved"; acknowledged edits ` +
         `not in the journal: ${num(v.lost)} of ${num(v.acked)}.`,
       "",
