@@ -7,7 +7,7 @@
  * deno task bench --only cluster [--smoke | --full]
  */
 import { startBenchCluster } from "./cluster_launch.ts";
-import { postmasterPid, runClusterLoad } from "./cluster_load.ts";
+import { type ClusterLoad, postmasterPid, runClusterLoad, runSqliteLoad } from "./cluster_load.ts";
 import { AckBook, checkJournal, type JournalCheck } from "./cluster_journal.ts";
 import { createMaps, failover, moves } from "./cluster_faults.ts";
 import type { LoadSpec } from "./load.ts";
@@ -54,6 +54,24 @@ function journalValues(j: JournalCheck): Record<string, number> {
   };
 }
 
+/** A throughput row's numbers: rates, latencies, CPU per process group. */
+function loadValues(relays: number, run: ClusterLoad): Record<string, number> {
+  const l = run.load;
+  return {
+    relays,
+    acked_per_s: l.ackedPerS ?? NaN,
+    cursor_per_s: l.cursorDeliveredPerS ?? NaN,
+    delivered_per_s: l.deliveredPerS,
+    ack_p50_ms: l.ackLatency?.p50 ?? NaN,
+    ack_p99_ms: l.ackLatency?.p99 ?? NaN,
+    cursor_p99_ms: l.latency.p99,
+    ...Object.fromEntries(Object.entries(run.cores).map(([k, v]) => [`cores_${k}`, v])),
+    // The box's busy CPU not used by anything this benchmark runs: other work on the machine.
+    cores_other: l.otherCores,
+    lost_deliveries: l.lost,
+  };
+}
+
 const quantile = (xs: number[], q: number) =>
   xs.length === 0
     ? NaN
@@ -83,15 +101,30 @@ export async function clusterScenario(ctx: ScenarioContext): Promise<ScenarioRes
   });
   const servers = cluster.relays.map((r) => r.server);
 
-  // 1. Throughput with 1, 2, 3 relays: the others in maint, fresh maps each step.
+  // 1. Throughput: one relay on SQLite behind haproxy.cfg, then 1, 2, 3 relays on PostgreSQL
+  // behind haproxy-cluster.cfg (the others in maint), fresh maps each step.
   for (const level of [1, ...(p.heavy ? [p.heavy] : [])]) {
+    const spec = p.spec(p.rooms);
+    spec.editHz *= level;
+    spec.cursorHz *= level;
+    const load = level > 1 ? `, ${level}x load` : "";
+    const sqliteStep = `1 relay, SQLite${load}`;
+    try {
+      ctx.log(`== cluster: ${sqliteStep}`);
+      const run = await runSqliteLoad({
+        relayArgs: ctx.relayArgs,
+        spec,
+        log: ctx.log,
+        label: `cluster ${sqliteStep}`,
+      });
+      row(sqliteStep, loadValues(1, run), { load: run.load });
+    } catch (e) {
+      fail(sqliteStep, e);
+    }
     for (const n of [1, 2, 3]) {
-      const step = `${n} relay${n > 1 ? "s" : ""}${level > 1 ? `, ${level}x load` : ""}`;
+      const step = `${n} relay${n > 1 ? "s" : ""}${load}`;
       try {
         await cluster.setServers(servers.slice(0, n), servers.slice(n));
-        const spec = p.spec(p.rooms);
-        spec.editHz *= level;
-        spec.cursorHz *= level;
         const rooms = await createMaps(cluster, spec.rooms, step);
         const book = new AckBook();
         const processes: Record<string, number[]> = { haproxy: [cluster.haproxyPid] };
@@ -109,27 +142,16 @@ export async function clusterScenario(ctx: ScenarioContext): Promise<ScenarioRes
           onAck: (room, id) => book.add(rooms[room].room, id),
         });
         const owners = await cluster.owners(rooms.map((r) => r.room));
-        const perRelay = cluster.relays.map((r) =>
-          [...owners.values()].filter((o) => o === r.id).length
-        );
-        const l = run.load;
         row(step, {
-          relays: n,
-          acked_per_s: l.ackedPerS ?? NaN,
-          cursor_per_s: l.cursorDeliveredPerS ?? NaN,
-          delivered_per_s: l.deliveredPerS,
-          ack_p50_ms: l.ackLatency?.p50 ?? NaN,
-          ack_p99_ms: l.ackLatency?.p99 ?? NaN,
-          cursor_p99_ms: l.latency.p99,
+          ...loadValues(n, run),
           ...Object.fromEntries(
-            Object.entries(run.cores).map(([k, v]) => [`cores_${k}`, v]),
+            cluster.relays.map((r) => [
+              `maps_${r.id}`,
+              [...owners.values()].filter((o) => o === r.id).length,
+            ]),
           ),
-          // The box's busy CPU not used by anything this benchmark runs: other work on the machine.
-          cores_other: run.load.otherCores,
-          ...Object.fromEntries(cluster.relays.map((r, i) => [`maps_${r.id}`, perRelay[i]])),
           ...journalValues(await checkJournal(cluster.sql, book)),
-          lost_deliveries: l.lost,
-        }, { load: l });
+        }, { load: run.load });
       } catch (e) {
         fail(step, e);
       }

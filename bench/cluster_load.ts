@@ -2,6 +2,9 @@
 import { type LoadResult, type LoadSpec, type RoomRef, summarize } from "./load.ts";
 import { connectPart } from "./load.ts";
 import { childPids, ProcSampler, type ProcSummary } from "./proc.ts";
+import { startServer } from "./servers.ts";
+import { startHaproxy } from "../tests/_haproxy.ts";
+import { createMap } from "../tests/_relay.ts";
 
 /** Options for {@link runClusterLoad}. */
 export interface ClusterLoadOptions {
@@ -105,4 +108,40 @@ export async function runClusterLoad(o: ClusterLoadOptions): Promise<ClusterLoad
   } finally {
     await part.close();
   }
+}
+
+/**
+ * The same load on one relay with SQLite behind haproxy/haproxy.cfg (TLS), the setup before
+ * issue 13: what the cluster's figures compare with.
+ */
+export async function runSqliteLoad(
+  o: { relayArgs: string[]; spec: LoadSpec; log: (line: string) => void; label: string },
+): Promise<ClusterLoad> {
+  await using relay = await startServer("relay", {
+    relayArgs: [...o.relayArgs, "--trust-proxy", "127.0.0.1"],
+  });
+  const before = new Set(childPids(Deno.pid, "haproxy"));
+  await using proxy = await startHaproxy({
+    relayPort: relay.port,
+    env: {
+      DM_MAX_CONN_PER_ADDR: "100000",
+      DM_MAX_CONN_RATE_PER_ADDR: "100000",
+      DM_MAXCONN: "4000",
+    },
+  });
+  const haproxy = childPids(Deno.pid, "haproxy").filter((p) => !before.has(p));
+  const rooms: RoomRef[] = [];
+  for (let i = 0; i < o.spec.rooms; i++) {
+    const map = await createMap(proxy.httpsUrl, `${o.label} ${i}`, proxy.client);
+    rooms.push({ room: map.id, key: map.editKey });
+  }
+  return await runClusterLoad({
+    baseUrl: proxy.httpsUrl,
+    client: proxy.client,
+    rooms,
+    spec: o.spec,
+    log: o.log,
+    label: o.label,
+    processes: { r1: [relay.pid], haproxy },
+  });
 }

@@ -23,8 +23,11 @@ export function clusterMarkdown(rows: Row[]): string {
   const errors = rows.filter((r) => r.error);
   const load = rows.filter((r) => r.values?.relays !== undefined);
   if (load.length > 0) {
-    const relays = Object.keys(load[0].values!).filter((k) => /^cores_r\d+$/.test(k))
-      .map((k) => k.slice(6));
+    const relays = [
+      ...new Set(
+        load.flatMap((r) => Object.keys(r.values!)).filter((k) => /^cores_r\d+$/.test(k)),
+      ),
+    ].sort().map((k) => k.slice(6));
     out.push(
       table(
         [
@@ -58,8 +61,8 @@ export function clusterMarkdown(rows: Row[]): string {
             pct(v.cores_generator),
             pct(v.cores_box),
             pct(v.cores_other),
-            relays.map((id) => num(v[`maps_${id}`])).join("/"),
-            `${num(v.lost)} of ${num(v.acked)}`,
+            v.maps_r1 === undefined ? "–" : relays.map((id) => num(v[`maps_${id}`])).join("/"),
+            v.lost === undefined ? "–" : `${num(v.lost)} of ${num(v.acked)}`,
           ];
         }),
       ),

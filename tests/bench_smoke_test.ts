@@ -119,6 +119,7 @@ Deno.test("bench --smoke --only cluster: 1-3 relays behind HAProxy, failover, a 
   assert.equal(cluster.id, "cluster");
   for (const row of cluster.rows) assert.equal(row.error, undefined, `${row.step}: ${row.error}`);
   assert.deepEqual(cluster.rows.map((r) => r.step), [
+    "1 relay, SQLite",
     "1 relay",
     "2 relays",
     "3 relays",
@@ -129,6 +130,7 @@ Deno.test("bench --smoke --only cluster: 1-3 relays behind HAProxy, failover, a 
     "3 -> 4 relays",
   ]);
   const v = (step: string) => cluster.rows.find((r) => r.step === step)!.values!;
+  assert.ok(v("1 relay, SQLite").acked_per_s > 0, "SQLite: nothing acknowledged");
   for (const n of [1, 2, 3]) {
     const step = v(`${n} relay${n > 1 ? "s" : ""}`);
     assert.ok(step.acked_per_s > 0 && step.cursor_per_s > 0, `${n}: nothing delivered`);
