@@ -1,7 +1,7 @@
 /** Starts what the cluster benchmark runs on: a throwaway PostgreSQL, N relays on it and HAProxy with haproxy/haproxy-cluster.cfg (TLS) in front. */
 import { type PostgresCluster, startPostgres } from "../tests/_postgres.ts";
 import { type HaproxyProcess, startHaproxy } from "../tests/_haproxy.ts";
-import { type RelayProcess, startRelay } from "../tests/_relay.ts";
+import { type LogLine, type RelayProcess, startRelay } from "../tests/_relay.ts";
 import { sleep } from "../tests/_process.ts";
 import { childPids } from "./proc.ts";
 
@@ -19,6 +19,8 @@ export interface BenchRelay {
   port: number;
   /** The current process id (changes on restart). */
   readonly pid: number;
+  /** The current process's log lines. */
+  readonly logs: LogLine[];
   /** Sends a signal (SIGKILL, SIGSTOP, SIGCONT, ...) without waiting. */
   kill(signal: Deno.Signal): void;
   /** Kills the process (if it still runs) and starts it again on the same port. */
@@ -196,6 +198,9 @@ async function benchRelay(
     port,
     get pid() {
       return process.pid;
+    },
+    get logs() {
+      return process.logs;
     },
     kill: signal,
     restart: async () => {
