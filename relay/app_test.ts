@@ -2,6 +2,7 @@
 import assert from "assert";
 import { appFixture } from "./_app_fixture.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
+import { LeaseMetrics, Metrics } from "./metrics.ts";
 import type { PeerSocket } from "./peer.ts";
 
 const setup = appFixture;
@@ -373,10 +374,47 @@ Deno.test("/healthz and /metrics report the hub", async () => {
   assert.match(text, /^# HELP duplexmap_connections /m);
   assert.match(text, /^duplexmap_edits_total 0$/m);
   assert.match(text, /^duplexmap_maps_in_memory 0$/m);
+  // A relay on SQLite keeps no leases and reports none.
+  assert.doesNotMatch(text, /duplexmap_maps_owned|duplexmap_fenced_commits_total/);
   await t.hub.close();
   const stopping = await t.app.request("/healthz");
   assert.equal(stopping.status, 503);
   assert.equal((await stopping.json()).status, "stopping");
+});
+
+Deno.test("/healthz answers 503 'fenced' while the relay cannot renew its map leases; /metrics adds the lease counters", async () => {
+  let fenced = false;
+  const metrics = new Metrics();
+  metrics.leases = new LeaseMetrics();
+  metrics.leases.owned = 2;
+  metrics.leases.handoffsOut = 1;
+  metrics.leases.observeRenew(0.004);
+  const leases = {
+    get fenced() {
+      return fenced;
+    },
+    acquire: () => Promise.resolve("ok" as const),
+    release: () => {},
+    leaseOf: () => undefined,
+    fencedCommit: () => {},
+  };
+  await using t = setup({}, { leases, metrics });
+  assert.equal((await t.app.request("/healthz")).status, 200);
+  fenced = true;
+  const down = await t.app.request("/healthz");
+  assert.equal(down.status, 503);
+  assert.equal((await down.json()).status, "fenced");
+  fenced = false;
+  assert.equal((await t.app.request("/healthz")).status, 200);
+  const text = await (await t.app.request("/metrics")).text();
+  assert.match(text, /^duplexmap_maps_owned 2$/m);
+  assert.match(text, /^duplexmap_handoffs_total\{direction="out"\} 1$/m);
+  assert.match(text, /^duplexmap_handoffs_total\{direction="in"\} 0$/m);
+  assert.match(text, /^duplexmap_lease_renew_seconds_bucket\{le="0.005"\} 1$/m);
+  assert.match(text, /^duplexmap_lease_renew_seconds_count 1$/m);
+  assert.match(text, /^duplexmap_fenced_commits_total 0$/m);
+  assert.match(text, /^duplexmap_self_fenced_total 0$/m);
+  assert.match(text, /^duplexmap_lease_renew_failures_total 0$/m);
 });
 
 Deno.test("/api/config gives the tile settings, version and the limits imports follow", async () => {

@@ -148,6 +148,8 @@ export class Ownership {
           return "busy";
         }
         this.#held.set(mapId, { lease, since: timers.now(), validUntil: sentAt + leaseMs });
+        // An answered acquisition is as good a sign of a reachable database as a renewal.
+        this.#lastOkSentAt = Math.max(this.#lastOkSentAt, sentAt);
         this.#o.metrics.owned = this.#held.size;
         if (askedAt !== null) this.#o.metrics.handoffsIn++;
         logger.log("lease_acquired", { map: mapId, epoch: lease.epoch });

@@ -166,14 +166,25 @@ export class PgStore implements MapStore {
 
   /**
    * Appends batches in one transaction. A batch with a `lease` is written only while that lease is
-   * the map's (same owner and epoch): the leased maps' rows are locked and checked first, a batch
-   * whose lease is stale is left out (the others still commit), and the result names it.
+   * the map's (same owner and epoch): with several maps, the leased maps' rows are locked and
+   * checked first, a batch whose lease is stale is left out (the others still commit); the result
+   * names the batches left out.
    */
   async appendBatches(batches: readonly FencedBatch[]): Promise<AppendResult> {
     const work = batches.filter((b) =>
       b.entries.length > 0 || (b.comments?.length ?? 0) > 0 || b.settings !== undefined
     );
     if (work.length === 0) return { fenced: [] };
+    if (work.length === 1) {
+      // One map (the usual commit): its conditional UPDATE checks the lease, no lock up front.
+      try {
+        await reachable(this.#sql.begin((tx) => appendTo(tx, work[0])));
+        return { fenced: [] };
+      } catch (err) {
+        if (err instanceof FencedError) return { fenced: [err] };
+        throw err;
+      }
+    }
     return await reachable(this.#sql.begin(async (tx) => {
       const fenced = await staleLeases(tx, work);
       for (const batch of work) if (!fenced.has(batch.mapId)) await appendTo(tx, batch);

@@ -217,3 +217,17 @@ Deno.test("http transport: closed before it opened, it never calls onOpen", asyn
   assert.deepEqual(log, ["close 1000 bye"]);
   assert.equal(relay.requests.length, 0);
 });
+
+Deno.test("http transport: the relay's close 1012 'moved' (the map went to another relay) arrives as it is", async () => {
+  const relay = fakeRelay();
+  const { log, handlers } = recorder();
+  const t = createHttpTransport({ fetch: relay.fetch })(target, handlers);
+  await turn();
+  t.send("{}");
+  relay.openStream(relay.requests[0]);
+  relay.emit('event: session\ndata: {"session":"S1"}\n\n');
+  relay.emit('event: close\ndata: {"code":1012,"reason":"moved"}\n\n');
+  relay.endStream();
+  await turn();
+  assert.deepEqual(log, ["open", "close 1012 moved"]);
+});
