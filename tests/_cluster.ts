@@ -1,10 +1,14 @@
 /** A test cluster: one throwaway PostgreSQL, several relay processes on it, HAProxy (haproxy-cluster.cfg) in front. */
 import { startPostgres } from "./_postgres.ts";
 import type { PostgresCluster } from "./_postgres.ts";
-import { createMap, startRelay } from "./_relay.ts";
-import type { LogLine, RelayProcess } from "./_relay.ts";
+import { createMap } from "./_relay.ts";
+import { clusterRelay } from "./_cluster_relay.ts";
+import type { ClusterRelay } from "./_cluster_relay.ts";
 import { startHaproxy } from "./_haproxy.ts";
 import type { HaproxyProcess } from "./_haproxy.ts";
+
+export type { ClusterRelay } from "./_cluster_relay.ts";
+export { sumMetric } from "./_cluster_relay.ts";
 
 const CLUSTER_CFG = new URL("../haproxy/haproxy-cluster.cfg", import.meta.url).pathname;
 /** How many `server relayN` lines haproxy/haproxy-cluster.cfg has. */
@@ -20,44 +24,6 @@ export interface StartClusterOptions {
   relayArgs?: string[];
   /** Extra or overriding `DM_*` variables of haproxy-cluster.cfg. */
   haproxyEnv?: Record<string, string>;
-}
-
-/** One relay of the cluster; it keeps its id, port and logs across restarts. */
-export interface ClusterRelay {
-  /** Its relay id (`r1`, `r2`, ...): what the `maps.owner` column holds when it owns a map. */
-  readonly id: string;
-  /** Its server in HAProxy's `be_relays` (`relay1`, ...), for {@link ClusterHaproxy.stats}. */
-  readonly server: string;
-  readonly port: number;
-  /** `http://127.0.0.1:<port>`: the relay itself, bypassing HAProxy. */
-  readonly url: string;
-  /** `ws://127.0.0.1:<port>`: the relay itself, bypassing HAProxy. */
-  readonly wsUrl: string;
-  /** The current process's id. */
-  readonly pid: number;
-  /** The current process. */
-  readonly process: RelayProcess;
-  /** Every log line of every process this relay ran as, in order (a copy). */
-  readonly logs: LogLine[];
-  /**
-   * Sends a signal. SIGKILL and SIGTERM wait until the process has exited; SIGSTOP and SIGCONT
-   * (freeze, resume) return at once. @default "SIGKILL"
-   */
-  kill(signal?: Deno.Signal): Promise<void>;
-  /** Starts it again on the same port with the same id (killing it first if it still runs). */
-  restart(): Promise<void>;
-  /** `GET /healthz` on the relay itself: status and parsed body. */
-  healthz(): Promise<{ status: number; body: Record<string, unknown> }>;
-  /** The sum of a metric's samples in `/metrics` (those whose labels contain `labels`, if given). */
-  metric(name: string, labels?: string): Promise<number>;
-  /**
-   * Cuts this relay's link to the database, and only this relay's: its role may no longer log in
-   * and its sessions are ended (`pg_terminate_backend`). {@link ClusterRelay.restoreDatabase}
-   * lets it in again.
-   */
-  cutDatabase(): Promise<number>;
-  /** Ends a {@link ClusterRelay.cutDatabase}. */
-  restoreDatabase(): Promise<void>;
 }
 
 /** HAProxy in front of the relays, with its runtime API. */
@@ -127,6 +93,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     const pg = cleanup.use(await startPostgres());
     const dbName = "dm_cluster";
     const dbUrl = await pg.createDatabase(dbName);
+    await pg.psql(
+      dbName,
+      `CREATE ROLE dm_relays NOLOGIN; ALTER DATABASE ${dbName} OWNER TO dm_relays; ` +
+        `ALTER SCHEMA public OWNER TO dm_relays;`,
+    );
     const env: Record<string, string> = options.leaseMs === undefined
       ? {}
       : { DUPLEXMAP_LEASE_MS: String(options.leaseMs) };
@@ -134,10 +105,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     // One at a time: several relays migrating at once is tested elsewhere, and a 2-core machine
     // starts them about as fast in a row.
     for (let i = 1; i <= count; i++) {
-      // Each relay logs in as its own role (a superuser, like the test's own), so a test can cut
-      // one relay's link to the database with SQL and leave the others alone.
+      // Each relay logs in as its own role, so a test can cut one relay's link to the database
+      // with SQL and leave the others alone. Every session then acts as one shared owner role,
+      // so the tables whichever relay migrates belong to all of them.
       const id = `r${i}`;
-      await pg.psql(dbName, `CREATE ROLE ${id} SUPERUSER LOGIN;`);
+      await pg.psql(
+        dbName,
+        `CREATE ROLE ${id} LOGIN IN ROLE dm_relays; ALTER ROLE ${id} SET role = 'dm_relays';`,
+      );
       const args = [
         "--store",
         dbUrl.replace("://dm@", `://${id}@`),
@@ -169,6 +144,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           DM_STATS_SOCKET: statsSocket,
           DM_HEALTH_INTERVAL: "250ms",
           DM_SLOWSTART: "1s",
+          // Every test peer comes from 127.0.0.1 and retries quickly while relays are away; the
+          // per-address connection rate (100 per 10 s) would hold them off for the rest of its
+          // window, which measures the limit rather than the failover.
+          DM_MAX_CONN_RATE_PER_ADDR: "2000",
           ...options.haproxyEnv,
         },
       }),
@@ -218,106 +197,6 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await cleanup.disposeAsync();
     throw e;
   }
-}
-
-/** A relay wrapper that survives restarts; `dispose` kills whatever process it runs. */
-async function clusterRelay(
-  id: string,
-  server: string,
-  args: string[],
-  env: Record<string, string>,
-  sql: (query: string) => Promise<string>,
-): Promise<ClusterRelay & { dispose(): Promise<void> }> {
-  const start = (port?: number) =>
-    startRelay({ args, port, env: { ...env, DUPLEXMAP_RELAY_ID: id } });
-  // The log lines of the processes before the current one.
-  const earlier: LogLine[] = [];
-  let process = await start();
-  const port = process.port;
-  const url = `http://127.0.0.1:${port}`;
-  const kill = async (signal: Deno.Signal = "SIGKILL") => {
-    if (signal === "SIGKILL" || signal === "SIGTERM") {
-      // A frozen process only acts on SIGTERM once resumed.
-      if (signal === "SIGTERM") resume(process);
-      await process.signal(signal);
-    } else {
-      try {
-        Deno.kill(process.pid, signal);
-      } catch {
-        // Already gone.
-      }
-    }
-  };
-  const dispose = async () => {
-    resume(process);
-    await process.kill();
-    await process[Symbol.asyncDispose]();
-  };
-  return {
-    id,
-    server,
-    port,
-    url,
-    wsUrl: `ws://127.0.0.1:${port}`,
-    get pid() {
-      return process.pid;
-    },
-    get process() {
-      return process;
-    },
-    get logs() {
-      return [...earlier, ...process.logs];
-    },
-    kill,
-    restart: async () => {
-      await dispose();
-      earlier.push(...process.logs);
-      process = await start(port);
-    },
-    healthz: async () => {
-      const res = await fetch(`${url}/healthz`);
-      return { status: res.status, body: await res.json() };
-    },
-    metric: async (name, labels) => {
-      const res = await fetch(`${url}/metrics`);
-      return sumMetric(await res.text(), name, labels);
-    },
-    cutDatabase: async () => {
-      await sql(`ALTER ROLE ${id} NOLOGIN;`);
-      return Number(
-        await sql(
-          `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '${id}';`,
-        ),
-      );
-    },
-    restoreDatabase: async () => {
-      await sql(`ALTER ROLE ${id} LOGIN;`);
-    },
-    dispose,
-  };
-}
-
-function resume(process: RelayProcess): void {
-  try {
-    Deno.kill(process.pid, "SIGCONT");
-  } catch {
-    // Already gone.
-  }
-}
-
-/**
- * The sum of the samples of `name` in Prometheus text (histogram/summary parts excluded unless
- * named), keeping those whose label text contains `labels` when given.
- */
-export function sumMetric(text: string, name: string, labels?: string): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    if (labels !== undefined && !(match[2] ?? "").includes(labels)) continue;
-    sum += Number(match[3]);
-  }
-  return sum;
 }
 
 /** One command on HAProxy's runtime API (a unix socket that answers and closes). */

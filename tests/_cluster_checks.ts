@@ -85,9 +85,18 @@ export async function assertInvariants(
   await until(() => peers.every((p) => p.replica.seq === head), `every peer at seq ${head}`);
   const res = await cluster.haproxy.fetch(`/api/maps/${map.id}/features?key=${map.viewKey}`);
   assert.equal(res.status, 200);
-  const served = canonicalFeatures(((await res.json()) as { features: WireFeature[] }).features);
+  const servedFeatures = ((await res.json()) as { features: WireFeature[] }).features;
+  const served = canonicalFeatures(servedFeatures);
   for (const peer of peers) {
-    assert.equal(peer.replica.canonical(), served, `${peer.client} converged`);
+    if (peer.replica.canonical() === served) continue;
+    const mine = new Set(peer.replica.features.keys());
+    const theirs = new Set(servedFeatures.map((f) => f.id));
+    assert.fail(
+      `${peer.client} (seq ${peer.replica.seq}, ${mine.size} features) differs from the map ` +
+        `HAProxy serves (${theirs.size} features, journal head ${head}); only at the peer: ` +
+        `${[...mine.difference(theirs)].slice(0, 5)}; only served: ` +
+        `${[...theirs.difference(mine)].slice(0, 5)}`,
+    );
   }
 }
 

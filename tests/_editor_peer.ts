@@ -5,8 +5,11 @@ import { sleep } from "./_process.ts";
 
 /** Options for {@link EditorPeer}. */
 export interface EditorPeerOptions {
-  /** Opens a new WebSocket to the map (through HAProxy, or straight to a relay). */
-  open: () => WebSocket;
+  /**
+   * Opens a new WebSocket to the map (through HAProxy, or straight to a relay); `attempt` counts
+   * from 0, so a peer can start straight at one relay and come back through HAProxy.
+   */
+  open: (attempt: number) => WebSocket;
   /** The map's edit key. */
   key: string;
   /** The stable client id sent in `hello` (edit ids are deduplicated per client). */
@@ -65,6 +68,7 @@ export class EditorPeer {
   #welcomes = 0;
   #loop: Promise<void> | undefined;
   #counter = 0;
+  #attempts = 0;
 
   constructor(options: EditorPeerOptions) {
     this.#options = options;
@@ -154,7 +158,7 @@ export class EditorPeer {
     return new Promise((resolve) => {
       let ws: WebSocket;
       try {
-        ws = this.#options.open();
+        ws = this.#options.open(this.#attempts++);
       } catch {
         resolve();
         return;

@@ -14,7 +14,7 @@ export interface RelayProcess {
   /** `ws://127.0.0.1:<port>` */
   wsUrl: string;
   port: number;
-  /** The process id (for signals that do not end it, such as SIGSTOP and SIGCONT). */
+  /** The relay's process id (for SIGSTOP/SIGCONT). */
   pid: number;
   /** The data directory (a fresh temp dir unless given). */
   dataDir: string;

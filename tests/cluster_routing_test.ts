@@ -105,6 +105,13 @@ Deno.test("cluster: every request for a map (WebSocket, fallback, features, hist
   }
   const used = new Set(ownerServer.values());
   assert.ok(used.size >= 2, `12 maps all hashed to ${[...used].join(", ")}`);
+  // A request without a map id (creation) has no hash key: HAProxy spreads those round-robin.
+  const creators = new Set(
+    cluster.haproxy.logs.filter((l) => /"POST \S*\/api\/maps HTTP/.test(l)).map((l) =>
+      /be_relays\/(relay\d+)/.exec(l)?.[1]
+    ),
+  );
+  assert.ok(creators.size >= 2, `9 creations all went to ${[...creators].join(", ")}`);
 
   for (const map of maps) {
     const server = ownerServer.get(map.id)!;
