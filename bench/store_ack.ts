@@ -95,13 +95,17 @@ export async function measureAck(
   return { h, sent, acked };
 }
 
-/** One edit per commit, one commit at a time, straight on the store: the commit's own cost. */
-async function direct(store: MapStore, commits: number): Promise<Histogram> {
+/**
+ * One edit on each of `maps` maps per commit, one commit at a time, straight on the store: the
+ * commit's own cost, and how it grows with the maps a relay's turn touches.
+ */
+async function direct(store: MapStore, commits: number, maps = 1): Promise<Histogram> {
   const h = new Histogram();
-  await store.createMap(record("benchmap01"));
+  const ids = Array.from({ length: maps }, (_, m) => `benchmap${String(m).padStart(2, "0")}`);
+  for (const id of ids) await store.createMap(record(id));
   for (let seq = 1; seq <= commits; seq++) {
     const start = performance.now();
-    await store.appendBatches([{ mapId: "benchmap01", entries: entries(seq, seq) }]);
+    await store.appendBatches(ids.map((mapId) => ({ mapId, entries: entries(seq, seq) })));
     h.record((performance.now() - start) * 1000);
   }
   await store.close();
@@ -136,14 +140,26 @@ async function main(): Promise<void> {
     const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-" });
     const directRow = (name: string, h: Histogram) =>
       console.log(`| ${name} | ${h.count} | ${ms(h.quantile(0.5))} | ${ms(h.quantile(0.99))} |`);
-    console.log(`\nOne edit per commit, sequential, straight on the store (${commits} commits)`);
+    console.log(
+      `\nOne edit per map per commit, sequential, straight on the store (${commits} commits)`,
+    );
     console.log("| store | commits | p50 ms | p99 ms |");
     console.log("| ----- | ------- | ------ | ------ |");
-    directRow("SQLite", await direct(new Store({ path: `${dir}/b.sqlite` }), commits));
-    directRow(
-      "PostgreSQL",
-      await direct(await PgStore.open({ url: await pg.createDatabase("dm_direct") }), commits),
-    );
+    for (const maps of [1, 10, 40]) {
+      const what = maps === 1 ? "1 map" : `${maps} maps`;
+      directRow(
+        `SQLite, ${what}`,
+        await direct(new Store({ path: `${dir}/b${maps}.sqlite` }), commits, maps),
+      );
+      directRow(
+        `PostgreSQL, ${what}`,
+        await direct(
+          await PgStore.open({ url: await pg.createDatabase(`dm_direct_${maps}`) }),
+          commits,
+          maps,
+        ),
+      );
+    }
     await Deno.remove(dir, { recursive: true });
   }
 }
