@@ -84,7 +84,9 @@ async function openOrExit(): Promise<
     if (options.store !== null) {
       // Loaded only for PostgreSQL: a SQLite relay never loads the database client.
       const { openPgStore } = await import("./relay/pg_startup.ts");
-      return { pg: await openPgStore({ url: options.store, logger }) };
+      return {
+        pg: await openPgStore({ url: options.store, logger, idleInTransactionMs: options.leaseMs }),
+      };
     }
     return openStore({ dataDir: options.dataDir, acceptDataLoss: options.acceptDataLoss, logger });
   } catch (err) {

@@ -72,6 +72,14 @@ export interface LoadResult {
   latency: Latency;
   /** Latency of edits alone (acknowledgement and fan-out), when any were sent. */
   editLatency?: Latency;
+  /** Edits echoed to their own author (acknowledged: durable) over the whole run. */
+  acked?: number;
+  /** Acknowledgements that arrived in the measurement window per second. */
+  ackedPerS?: number;
+  /** Send to the author's own echo, edits sent in the window. */
+  ackLatency?: Latency;
+  /** Cursor deliveries in the measurement window per second. */
+  cursorDeliveredPerS?: number;
   server_: ProcSummary;
   /** Peak server RSS over the whole run, bytes. */
   peakRssBytes: number;
@@ -124,6 +132,8 @@ export interface PartOptions {
   seed?: number;
   /** ProcSampler target for the RSS in progress lines. */
   server?: number;
+  /** Called when an author receives the echo of its own edit (its acknowledgement). */
+  onAck?: (room: number, editId: string) => void;
 }
 
 /** What one generator process counted; {@link summarize} adds parts up. */
@@ -139,6 +149,12 @@ export interface PartResult {
   hist: HistogramData;
   editHist: HistogramData;
   closes: Record<string, number>;
+  /** Own-edit echoes: all, in the window, and their latency (edits sent in the window). */
+  acks?: number;
+  windowAcks?: number;
+  ackHist?: HistogramData;
+  /** Cursor deliveries in the window. */
+  windowCursors?: number;
 }
 
 /** Hooks called at the measurement window's edges (to start and stop CPU samplers). */
@@ -244,6 +260,10 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
   const roomOf: number[] = [];
   const hist = new Histogram();
   const editHist = new Histogram();
+  const ackHist = new Histogram();
+  let acks = 0;
+  let windowAcks = 0;
+  let windowCursors = 0;
   // Last seq seen, per (kind, receiver, sender).
   const last = new Map<number, number>();
   let delivered = 0;
@@ -270,12 +290,21 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
     else coalesced += gap;
     last.set(key, stamp.seq);
     delivered++;
-    if (now >= windowStart && now <= windowEnd) windowDeliveries++;
+    const inWindow = now >= windowStart && now <= windowEnd;
+    if (inWindow) windowDeliveries++;
+    if (inWindow && kind === "cursor") windowCursors++;
+    const own = kind === "edit" && stamp.sender === receiver;
+    if (own) {
+      acks++;
+      if (inWindow) windowAcks++;
+      o.onAck?.(roomOf[receiver], (msg as { id: string }).id);
+    }
     const lat = latencyMs(stamp, now);
     const sentAt = now - lat;
     if (sentAt >= windowStart && sentAt <= windowEnd) {
       hist.record(lat * 1000);
       if (kind === "edit") editHist.record(lat * 1000);
+      if (own) ackHist.record(lat * 1000);
     }
   };
 
@@ -469,6 +498,10 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
       hist: hist.toJSON(),
       editHist: editHist.toJSON(),
       closes,
+      acks,
+      windowAcks,
+      ackHist: ackHist.toJSON(),
+      windowCursors,
     };
   };
   return { run, close };
@@ -522,9 +555,15 @@ export function summarize(
 ): LoadResult {
   const hist = new Histogram();
   const editHist = new Histogram();
+  const ackHist = new Histogram();
   const closes: Record<string, number> = {};
   let sent = 0, expected = 0, delivered = 0, coalesced = 0, duplicates = 0, windowDeliveries = 0;
+  let acks = 0, windowAcks = 0, windowCursors = 0;
   for (const p of parts) {
+    acks += p.acks ?? 0;
+    windowAcks += p.windowAcks ?? 0;
+    windowCursors += p.windowCursors ?? 0;
+    if (p.ackHist) ackHist.merge(Histogram.fromJSON(p.ackHist));
     sent += p.sent;
     expected += p.expected;
     delivered += p.delivered;
@@ -548,6 +587,10 @@ export function summarize(
     offeredPerS: expected / (sendMs / 1000),
     latency: latencyOf(hist),
     editLatency: editHist.count > 0 ? latencyOf(editHist) : undefined,
+    acked: acks,
+    ackedPerS: windowAcks / spec.measureS,
+    ackLatency: ackHist.count > 0 ? latencyOf(ackHist) : undefined,
+    cursorDeliveredPerS: windowCursors / spec.measureS,
     server_: ws,
     peakRssBytes: w.whole.peakRssBytes,
     cpuUsPerDelivery: windowDeliveries > 0 ? (ws.cpuSeconds * 1e6) / windowDeliveries : NaN,

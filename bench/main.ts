@@ -14,6 +14,7 @@ import {
   type ScenarioResult,
 } from "./scenarios.ts";
 import { scenario7, scenario8 } from "./scenarios_scale.ts";
+import { clusterScenario } from "./cluster.ts";
 import type { ServerName } from "./servers.ts";
 import { tileScenario } from "./tiles.ts";
 
@@ -69,6 +70,7 @@ const SCENARIOS = {
   s7: scenario7,
   s8: scenario8,
   tiles: tileScenario,
+  cluster: clusterScenario,
 };
 type ScenarioId = keyof typeof SCENARIOS;
 
@@ -177,15 +179,17 @@ if (import.meta.main) {
   [--no-write] [--out FILE.md] [--json FILE] [--relay-arg FLAG]... [--cpu-prof]
   [--relay-v8-flags FLAGS] [--generators N] [--rate-scale X]
 s7 (10 000 peers) runs only when asked for (--only s7) and needs \`ulimit -n\` above 10 500.
+cluster (PostgreSQL 15, four relays, HAProxy: bench/cluster.ts) runs only when asked for (--only cluster).
 Short mode (default) takes under 2 minutes; --full runs longer steps and more rates.
 Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (generated section only).`,
     );
     Deno.exit(0);
   }
   const mode: Mode = values.full ? "full" : values.smoke ? "smoke" : "short";
-  // s7 holds 10 000 connections for minutes and needs a raised open-file limit: only on request.
+  // s7 holds 10 000 connections for minutes and needs a raised open-file limit, and cluster
+  // needs PostgreSQL and four relays: only on request.
   const only = (values.only?.split(",") ?? Object.keys(SCENARIOS).filter((id) =>
-    id !== "s7"
+    id !== "s7" && id !== "cluster"
   )) as ScenarioId[];
   for (const id of only) {
     if (!(id in SCENARIOS)) {

@@ -90,3 +90,20 @@ export class ProcSampler {
     }
   }
 }
+
+/** Pids whose parent is `parent` (`/proc/<pid>/stat`), only those named `comm` when given. */
+export function childPids(parent: number, comm?: string): number[] {
+  const found: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent && (comm === undefined || name === comm)) found.push(Number(e.name));
+    } catch {
+      // Exited while listing.
+    }
+  }
+  return found;
+}

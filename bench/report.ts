@@ -1,4 +1,5 @@
 /** Turns scenario results into markdown tables, target checks and the BENCHMARKS.md results section. */
+import { clusterMarkdown } from "./cluster_report.ts";
 import { fmtRate } from "./load.ts";
 import type { Row, ScenarioResult } from "./scenarios.ts";
 import type { ServerName } from "./servers.ts";
@@ -191,6 +192,9 @@ export function scenarioMarkdown(s: ScenarioResult): string {
         ["kib_per_tile", "KiB / tile", (v) => v.toFixed(1)],
         ["distinct_tiles", "tiles in file", (v) => v.toFixed(0)],
       ]));
+      break;
+    case "cluster":
+      out.push(clusterMarkdown(s.rows));
       break;
   }
   const batched = s.rows.filter((r) => r.load?.messagesPerFrame !== undefined);

@@ -19,12 +19,25 @@ function flag(name: string, fallback: number): number {
   return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
 }
 
-const PEERS = flag("peers", 4);
-const HZ = flag("hz", 50);
-const SECONDS = flag("seconds", 20);
+/** The load {@link measureAck} offers: peers on one map, each sending edits at `hz` for `seconds`. */
+export interface AckLoad {
+  peers: number;
+  hz: number;
+  seconds: number;
+}
 
-/** Runs the load against one relay; returns the ack latencies in microseconds. */
-async function measure(args: string[]): Promise<{ h: Histogram; sent: number; acked: number }> {
+/** What {@link measureAck} measured: ack latencies in microseconds, edits sent and acknowledged. */
+export interface AckResult {
+  h: Histogram;
+  sent: number;
+  acked: number;
+}
+
+/** Runs the load against one relay started with `args`; returns the ack latencies. */
+export async function measureAck(
+  args: string[],
+  { peers: PEERS, hz: HZ, seconds: SECONDS }: AckLoad,
+): Promise<AckResult> {
   await using relay = await startRelay({ args });
   const map = await createMap(relay.url, "bench");
   const peers: TestPeer[] = [];
@@ -82,46 +95,73 @@ async function measure(args: string[]): Promise<{ h: Histogram; sent: number; ac
   return { h, sent, acked };
 }
 
-/** One edit per commit, one commit at a time, straight on the store: the commit's own cost. */
-async function direct(store: MapStore, commits: number): Promise<Histogram> {
+/**
+ * One edit on each of `maps` maps per commit, one commit at a time, straight on the store: the
+ * commit's own cost, and how it grows with the maps a relay's turn touches.
+ */
+async function direct(store: MapStore, commits: number, maps = 1): Promise<Histogram> {
   const h = new Histogram();
-  await store.createMap(record("benchmap01"));
+  const ids = Array.from({ length: maps }, (_, m) => `benchmap${String(m).padStart(2, "0")}`);
+  for (const id of ids) await store.createMap(record(id));
   for (let seq = 1; seq <= commits; seq++) {
     const start = performance.now();
-    await store.appendBatches([{ mapId: "benchmap01", entries: entries(seq, seq) }]);
+    await store.appendBatches(ids.map((mapId) => ({ mapId, entries: entries(seq, seq) })));
     h.record((performance.now() - start) * 1000);
   }
   await store.close();
   return h;
 }
 
-const ms = (us: number) => (us / 1000).toFixed(2);
-console.log(`${PEERS} peers x ${HZ} edits/s for ${SECONDS} s, one map, loopback`);
-console.log("| store | edits | acked | p50 ms | p99 ms | max ms |");
-console.log("| ----- | ----- | ----- | ------ | ------ | ------ |");
-const sqlite = await measure([]);
-const row = (name: string, r: typeof sqlite) =>
-  console.log(
-    `| ${name} | ${r.sent} | ${r.acked} | ${ms(r.h.quantile(0.5))} | ${ms(r.h.quantile(0.99))} | ${
-      ms(r.h.max)
-    } |`,
-  );
-row("SQLite (WAL, synchronous=FULL, worker thread)", sqlite);
-{
-  await using pg = await startPostgres();
-  const url = await pg.createDatabase("dm_bench");
-  row("PostgreSQL 15 (synchronous_commit=on, same disk)", await measure(["--store", url]));
-  const commits = flag("commits", 500);
-  const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-" });
-  const directRow = (name: string, h: Histogram) =>
-    console.log(`| ${name} | ${h.count} | ${ms(h.quantile(0.5))} | ${ms(h.quantile(0.99))} |`);
-  console.log(`\nOne edit per commit, sequential, straight on the store (${commits} commits)`);
-  console.log("| store | commits | p50 ms | p99 ms |");
-  console.log("| ----- | ------- | ------ | ------ |");
-  directRow("SQLite", await direct(new Store({ path: `${dir}/b.sqlite` }), commits));
-  directRow(
-    "PostgreSQL",
-    await direct(await PgStore.open({ url: await pg.createDatabase("dm_direct") }), commits),
-  );
-  await Deno.remove(dir, { recursive: true });
+async function main(): Promise<void> {
+  const PEERS = flag("peers", 4);
+  const HZ = flag("hz", 50);
+  const SECONDS = flag("seconds", 20);
+  const load = { peers: PEERS, hz: HZ, seconds: SECONDS };
+  const ms = (us: number) => (us / 1000).toFixed(2);
+  console.log(`${PEERS} peers x ${HZ} edits/s for ${SECONDS} s, one map, loopback`);
+  console.log("| store | edits | acked | p50 ms | p99 ms | max ms |");
+  console.log("| ----- | ----- | ----- | ------ | ------ | ------ |");
+  const sqlite = await measureAck([], load);
+  const row = (name: string, r: typeof sqlite) =>
+    console.log(
+      `| ${name} | ${r.sent} | ${r.acked} | ${ms(r.h.quantile(0.5))} | ${
+        ms(r.h.quantile(0.99))
+      } | ${ms(r.h.max)} |`,
+    );
+  row("SQLite (WAL, synchronous=FULL, worker thread)", sqlite);
+  {
+    await using pg = await startPostgres();
+    const url = await pg.createDatabase("dm_bench");
+    row(
+      "PostgreSQL 15 (synchronous_commit=on, same disk)",
+      await measureAck(["--store", url], load),
+    );
+    const commits = flag("commits", 500);
+    const dir = await Deno.makeTempDir({ prefix: "duplexmap-bench-" });
+    const directRow = (name: string, h: Histogram) =>
+      console.log(`| ${name} | ${h.count} | ${ms(h.quantile(0.5))} | ${ms(h.quantile(0.99))} |`);
+    console.log(
+      `\nOne edit per map per commit, sequential, straight on the store (${commits} commits)`,
+    );
+    console.log("| store | commits | p50 ms | p99 ms |");
+    console.log("| ----- | ------- | ------ | ------ |");
+    for (const maps of [1, 10, 40]) {
+      const what = maps === 1 ? "1 map" : `${maps} maps`;
+      directRow(
+        `SQLite, ${what}`,
+        await direct(new Store({ path: `${dir}/b${maps}.sqlite` }), commits, maps),
+      );
+      directRow(
+        `PostgreSQL, ${what}`,
+        await direct(
+          await PgStore.open({ url: await pg.createDatabase(`dm_direct_${maps}`) }),
+          commits,
+          maps,
+        ),
+      );
+    }
+    await Deno.remove(dir, { recursive: true });
+  }
 }
+
+if (import.meta.main) await main();

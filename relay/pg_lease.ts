@@ -54,11 +54,17 @@ export async function acquireLease(
   owner: string,
   leaseMs: number,
 ): Promise<Lease | null> {
+  // SKIP LOCKED: a row locked by a commit under way (or by an owner frozen in the middle of one,
+  // until the server ends its idle transaction) counts as held. Waiting on that lock would tie up
+  // a pooled connection for as long as the owner stays frozen, and with it this relay's renewals.
   const rows = await sql`
     UPDATE maps SET owner = ${owner}, owner_epoch = owner_epoch + 1,
       lease_until = clock_timestamp() + ${leaseMs} * interval '1 millisecond'
-    WHERE id = ${mapId}
-      AND (owner IS NULL OR owner = ${owner} OR lease_until < clock_timestamp())
+    WHERE id = (
+      SELECT id FROM maps WHERE id = ${mapId}
+        AND (owner IS NULL OR owner = ${owner} OR lease_until < clock_timestamp())
+      FOR UPDATE SKIP LOCKED
+    )
     RETURNING owner_epoch, head_seq
   `;
   if (rows.length === 0) return null;

@@ -35,6 +35,13 @@ export interface PgStoreOptions {
   connectTimeoutS?: number;
   /** A new map's epoch. @default 32 random hex digits */
   newEpoch?: () => string;
+  /**
+   * A session idle inside a transaction this long is ended by the server: a relay frozen in the
+   * middle of a commit (SIGSTOP, a paused VM) would otherwise keep its maps' rows locked, so no
+   * other relay could take them over however long ago its leases ran out. The lease's length.
+   * @default 4000
+   */
+  idleInTransactionMs?: number;
 }
 
 /** A map's batch, optionally committed under a lease: then only while that lease is the map's. */
@@ -98,7 +105,11 @@ export class PgStore implements MapStore {
       max: options.maxConnections ?? 4,
       connect_timeout: options.connectTimeoutS ?? 10,
       // Acknowledge only what is on disk, whatever the server's default.
-      connection: { synchronous_commit: "on", application_name: "duplexmap" },
+      connection: {
+        synchronous_commit: "on",
+        application_name: "duplexmap",
+        idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 4000,
+      },
       onnotice: () => {},
     });
     try {

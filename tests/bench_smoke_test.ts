@@ -113,3 +113,53 @@ Deno.test("bench/history.ts in small: a version 2 999 edits back, history pages,
   assert.match(stdout, /history first page \(50\): [\d.]+ ms/);
   assert.match(stdout, /SQLite file: [\d.]+ MiB = [\d.]+ MiB per 100 000 edits/);
 });
+
+Deno.test("bench --smoke --only cluster: 1-3 relays behind HAProxy, failover, a 4th relay, every acknowledged edit in the journal", async () => {
+  const [cluster] = await smoke(["--only", "cluster"]);
+  assert.equal(cluster.id, "cluster");
+  for (const row of cluster.rows) assert.equal(row.error, undefined, `${row.step}: ${row.error}`);
+  assert.deepEqual(cluster.rows.map((r) => r.step), [
+    "1 relay, SQLite",
+    "1 relay",
+    "2 relays",
+    "3 relays",
+    "edit-to-ack SQLite",
+    "edit-to-ack PostgreSQL",
+    "kill -9 owner",
+    "SIGSTOP owner",
+    "3 -> 4 relays",
+  ]);
+  const v = (step: string) => cluster.rows.find((r) => r.step === step)!.values!;
+  assert.ok(v("1 relay, SQLite").acked_per_s > 0, "SQLite: nothing acknowledged");
+  for (const n of [1, 2, 3]) {
+    const step = v(`${n} relay${n > 1 ? "s" : ""}`);
+    assert.ok(step.acked_per_s > 0 && step.cursor_per_s > 0, `${n}: nothing delivered`);
+    assert.ok(step.cores_box > 0 && step.cores_r1 >= 0, `${n}: no CPU reading`);
+    // Every map has one owner, and only among the relays HAProxy sends to.
+    const owned = [1, 2, 3, 4].map((r) => step[`maps_r${r}`]);
+    assert.equal(owned.slice(0, n).reduce((a, b) => a + b), 6, `${n}: owners ${owned}`);
+    assert.ok(owned.slice(n).every((m) => m === 0), `${n}: a relay in maint owns a map`);
+  }
+  for (const store of ["SQLite", "PostgreSQL"]) {
+    const ack = v(`edit-to-ack ${store}`);
+    assert.equal(ack.acked, ack.sent, `${store}: not every edit acknowledged`);
+    assert.ok(ack.ack_p50_ms > 0);
+  }
+  for (const fault of ["kill -9 owner", "SIGSTOP owner"]) {
+    const f = v(fault);
+    assert.ok(f.maps_hit > 0, `${fault}: the owner had no maps`);
+    assert.equal(f.timed_out, 0, `${fault}: a map never came back`);
+    assert.ok(f.failover_max_s > 0 && Number.isFinite(f.failover_max_s));
+  }
+  const moves = v("3 -> 4 relays");
+  assert.ok(moves.to_new > 0, "no map moved to the new relay");
+  assert.equal(moves.elsewhere, 0, "a map moved between the old relays");
+  assert.equal(moves.unowned, 0);
+  for (const row of cluster.rows.filter((r) => r.values?.lost !== undefined)) {
+    const c = row.values!;
+    assert.ok(c.acked > 0, `${row.step}: nothing acknowledged`);
+    assert.equal(c.lost, 0, `${row.step}: acknowledged edits missing from the journal`);
+    assert.equal(c.gapped_maps, 0, `${row.step}: a journal's seqs are not 1..n`);
+    assert.equal(c.stored_twice, 0, `${row.step}: an edit stored twice`);
+  }
+});
