@@ -328,6 +328,36 @@ export async function historyStepsContract(t: Deno.TestContext, fresh: StoreData
     },
   );
 
+  await step(
+    "one commit of several maps indexes each map's edits apart, even under the same feature ids",
+    async (db, s) => {
+      await s.createMap(record("m1abcdefgh"));
+      await s.createMap(record("m2abcdefgh"));
+      const six = sixEdits();
+      await s.appendBatches([
+        { mapId: "m1abcdefgh", entries: six.slice(0, 3) },
+        { mapId: "m2abcdefgh", entries: six.slice(0, 1) },
+      ]);
+      // The second commit's first map knows "dam" from its own map's first commit only.
+      await s.appendBatches([
+        { mapId: "m2abcdefgh", entries: [{ seq: 2, frame: six[2].frame }] },
+        { mapId: "m1abcdefgh", entries: six.slice(3) },
+      ]);
+      const reader = db.reader(s);
+      const dam1 = await reader.page("m1abcdefgh", { before: 7, limit: 10, fid: "dam" });
+      assert.deepEqual(dam1.entries.map((e) => e.seq), [5, 3, 1]);
+      const dam2 = await reader.page("m2abcdefgh", { before: 7, limit: 10, fid: "dam" });
+      assert.deepEqual(
+        dam2.entries.map((e) => [e.seq, e.changes.map((c) => [c.kind, c.title ?? null])]),
+        [[2, [["props", "Old dam"]]], [1, [["add", "Dam"]]]],
+      );
+      const well2 = await reader.page("m2abcdefgh", { before: 7, limit: 10, fid: "well" });
+      assert.deepEqual(well2.entries, [], "map 2 never had map 1's well");
+      const all2 = await reader.page("m2abcdefgh", { before: 9, limit: 10 });
+      assert.deepEqual(all2.entries.map((e) => e.seq), [2, 1]);
+    },
+  );
+
   await step("an edit touching 30 000 features (an import) is indexed whole", async (db, s) => {
     await s.createMap(record("m1abcdefgh"));
     const ops = [];

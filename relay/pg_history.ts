@@ -12,56 +12,79 @@ import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
 import type { HistoryLists } from "./map_store.ts";
 import { reachable } from "./pg_util.ts";
 
+/** One map's journal rows, as a commit appends them. */
+export interface MapRows {
+  /** The map. */
+  mapId: string;
+  /** Its rows, in seq order. */
+  rows: readonly HistoryRow[];
+}
+
 /**
- * Indexes a batch's journal rows by the features they touch, inside the append's transaction:
- * one read of the touched features' last entries, then one insert (the SQLite side's rule, see
- * {@link touchedFids}).
+ * Indexes a commit's journal rows by the features they touch, inside the append's transaction,
+ * for every map of the commit at once: one read of the touched features' last entries, then one
+ * insert, whatever the number of maps (the SQLite side's rule, see {@link touchedFids}).
  */
-export async function indexEdits(
-  tx: TransactionSql,
-  mapId: string,
-  rows: readonly HistoryRow[],
-): Promise<void> {
+export async function indexEdits(tx: TransactionSql, maps: readonly MapRows[]): Promise<void> {
   // Each frame parsed once (an import's can be megabytes): for the fids, then for the index.
-  const ops = rows.map((row) => opsOf(row.frame));
-  const fids = new Set<string>();
-  for (const o of ops) for (const fid of touchedFids(o, () => null).keys()) fids.add(fid);
-  if (fids.size === 0) return;
+  const ops = maps.map(({ rows }) => rows.map((row) => opsOf(row.frame)));
+  const askMap: string[] = [];
+  const askFid: string[] = [];
+  for (const [m, { mapId }] of maps.entries()) {
+    const fids = new Set<string>();
+    for (const o of ops[m]) for (const fid of touchedFids(o, () => null).keys()) fids.add(fid);
+    for (const fid of fids) {
+      askMap.push(mapId);
+      askFid.push(fid);
+    }
+  }
+  if (askFid.length === 0) return;
+  /** The last entry of each touched feature, by map id and fid (JSON of the pair). */
   const last = new Map<string, Touch>();
+  const key = (mapId: string, fid: string) => JSON.stringify([mapId, fid]);
   for (
     const r of await tx`
-    SELECT DISTINCT ON (fid) fid, now, title FROM edit_fids
-    WHERE map_id = ${mapId} AND fid = ANY(${[...fids]}) ORDER BY fid, seq DESC
+    SELECT DISTINCT ON (e.map_id, e.fid) e.map_id, e.fid, e.now, e.title
+    FROM edit_fids e
+    JOIN unnest(${askMap}::text[], ${askFid}::text[]) AS t(map_id, fid)
+      ON e.map_id = t.map_id AND e.fid = t.fid
+    ORDER BY e.map_id, e.fid, e.seq DESC
   `
   ) {
-    last.set(String(r.fid), {
+    last.set(key(String(r.map_id), String(r.fid)), {
       was: false,
       now: Boolean(r.now),
       title: r.title === null ? null : String(r.title),
     });
   }
+  const mapIds: string[] = [];
   const fid: string[] = [];
   const seq: number[] = [];
   // Booleans as "t"/"f" text: postgres.js sends a JS boolean array as a scalar type.
   const was: string[] = [];
   const now: string[] = [];
   const title: (string | null)[] = [];
-  for (const [i, row] of rows.entries()) {
-    for (const [id, touch] of touchedFids(ops[i], (f) => last.get(f) ?? null)) {
-      last.set(id, touch);
-      fid.push(id);
-      seq.push(row.seq);
-      was.push(touch.was ? "t" : "f");
-      now.push(touch.now ? "t" : "f");
-      title.push(touch.title);
+  for (const [m, { mapId, rows }] of maps.entries()) {
+    for (const [i, row] of rows.entries()) {
+      const before = (f: string) => last.get(key(mapId, f)) ?? null;
+      for (const [id, touch] of touchedFids(ops[m][i], before)) {
+        last.set(key(mapId, id), touch);
+        mapIds.push(mapId);
+        fid.push(id);
+        seq.push(row.seq);
+        was.push(touch.was ? "t" : "f");
+        now.push(touch.now ? "t" : "f");
+        title.push(touch.title);
+      }
     }
   }
-  // As arrays, five parameters whatever the count: an import touching 30 000 features would
+  // As arrays, six parameters whatever the count: an import touching 30 000 features would
   // exceed PostgreSQL's 65 535 parameters of one statement as rows.
   await tx`
     INSERT INTO edit_fids (map_id, fid, seq, was, now, title)
-    SELECT ${mapId}, * FROM unnest(
-      ${fid}::text[], ${seq}::bigint[], ${was}::text[]::boolean[], ${now}::text[]::boolean[], ${title}::text[]
+    SELECT * FROM unnest(
+      ${mapIds}::text[], ${fid}::text[], ${seq}::bigint[], ${was}::text[]::boolean[],
+      ${now}::text[]::boolean[], ${title}::text[]
     )
     ON CONFLICT (map_id, fid, seq) DO UPDATE
     SET was = excluded.was, now = excluded.now, title = excluded.title

@@ -189,7 +189,7 @@ export class PgStore implements MapStore {
     if (work.length === 1) {
       // One map (the usual commit): its conditional UPDATE checks the lease, no lock up front.
       try {
-        await reachable(this.#sql.begin((tx) => appendTo(tx, work[0])));
+        await reachable(this.#sql.begin((tx) => appendAll(tx, work)));
         return { fenced: [] };
       } catch (err) {
         if (err instanceof FencedError) return { fenced: [err] };
@@ -198,7 +198,7 @@ export class PgStore implements MapStore {
     }
     return await reachable(this.#sql.begin(async (tx) => {
       const fenced = await staleLeases(tx, work);
-      for (const batch of work) if (!fenced.has(batch.mapId)) await appendTo(tx, batch);
+      await appendAll(tx, work.filter((b) => !fenced.has(b.mapId)));
       return { fenced: [...fenced.values()] };
     }));
   }
@@ -317,32 +317,34 @@ export class PgStore implements MapStore {
 }
 
 /**
- * Appends one map's batch, its comments and settings with its edits. The edits move `head_seq`
- * from the seq before the batch to its last seq, which
- * only succeeds when the journal ends right before the batch. A concurrent writer's UPDATE waits
- * on the row lock, then finds `head_seq` moved and changes nothing: it is refused, never
- * interleaved. The unique (client, edit id) index refuses an edit stored before under a new seq.
+ * Appends a commit's batches: every map's edits with their comments and settings, in a few
+ * statements whatever the number of maps (one round trip after another per map made a commit of
+ * 40 maps cost ~21 ms). The edits move each map's `head_seq` from the seq before its batch to its
+ * last seq, which only succeeds when its journal ends right before the batch (and, for a batch
+ * under a lease, while that lease is the map's). A concurrent writer's UPDATE waits on the row
+ * lock, then finds `head_seq` moved and changes nothing: it is refused, never interleaved. The
+ * unique (client, edit id) index refuses an edit stored before under a new seq.
  */
-async function appendTo(tx: TransactionSql, batch: FencedBatch): Promise<void> {
-  const { mapId, entries, lease } = batch;
-  if (entries.length > 0) await appendEdits(tx, batch);
-  else if (lease) await assertOwner(tx, lease);
+async function appendAll(tx: TransactionSql, batches: readonly FencedBatch[]): Promise<void> {
+  const withEdits = batches.filter((b) => b.entries.length > 0);
+  if (withEdits.length > 0) await appendEdits(tx, withEdits);
+  for (const batch of batches) {
+    if (batch.entries.length === 0 && batch.lease) await assertOwner(tx, batch.lease);
+  }
   // In the same transaction as the edits: acknowledged together or not at all.
-  const comments = (batch.comments ?? []).map((c) => ({
-    map_id: mapId,
-    n: c.n,
-    id: c.id,
-    record: c.record,
-  }));
+  const comments = batches.flatMap(({ mapId, comments }) =>
+    (comments ?? []).map((c) => ({ map_id: mapId, n: c.n, id: c.id, record: c.record }))
+  );
   if (comments.length > 0) {
     await tx`
       INSERT INTO comments ${tx(comments, "map_id", "n", "id", "record")}
       ON CONFLICT (map_id, n) DO UPDATE SET record = excluded.record
     `;
   }
-  if (batch.settings !== undefined) {
+  for (const { mapId, settings } of batches) {
+    if (settings === undefined) continue;
     await tx`
-      INSERT INTO map_settings (map_id, settings) VALUES (${mapId}, ${batch.settings})
+      INSERT INTO map_settings (map_id, settings) VALUES (${mapId}, ${settings})
       ON CONFLICT (map_id) DO UPDATE SET settings = excluded.settings
     `;
   }
@@ -383,51 +385,87 @@ async function assertOwner(tx: TransactionSql, lease: Lease): Promise<void> {
   await assertLease(tx, lease);
 }
 
-/** Appends a batch's edits, conditional on the map's `head_seq` (see {@link appendTo}). */
-async function appendEdits(tx: TransactionSql, { mapId, entries, lease }: FencedBatch) {
-  const first = entries[0].seq;
-  const last = entries[entries.length - 1].seq;
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i].seq !== entries[i - 1].seq + 1) {
-      throw new Error(`edits for map ${mapId} skip from seq ${entries[i - 1].seq}`);
+/** Appends the batches' edits, each conditional on its map's `head_seq` (see {@link appendAll}). */
+async function appendEdits(tx: TransactionSql, batches: readonly FencedBatch[]): Promise<void> {
+  for (const { mapId, entries } of batches) {
+    for (let i = 1; i < entries.length; i++) {
+      if (entries[i].seq !== entries[i - 1].seq + 1) {
+        throw new Error(`edits for map ${mapId} skip from seq ${entries[i - 1].seq}`);
+      }
     }
   }
-  const fence = lease ? tx`AND owner = ${lease.owner} AND owner_epoch = ${lease.epoch}` : tx``;
+  // In map id order: a commit of several maps has locked their rows in this order already
+  // (staleLeases), so two relays' commits cannot deadlock on them.
+  const sorted = [...batches].sort((a, b) => a.mapId < b.mapId ? -1 : a.mapId > b.mapId ? 1 : 0);
   const moved = await tx`
-    UPDATE maps SET head_seq = ${last}
-    WHERE id = ${mapId} AND head_seq = ${first - 1} ${fence}
-    RETURNING id
+    UPDATE maps m SET head_seq = v.last
+    FROM unnest(
+      ${sorted.map((b) => b.mapId)}::text[],
+      ${sorted.map((b) => b.entries[0].seq)}::bigint[],
+      ${sorted.map((b) => b.entries[b.entries.length - 1].seq)}::bigint[],
+      ${sorted.map((b) => b.lease?.owner ?? null)}::text[],
+      ${sorted.map((b) => b.lease?.epoch ?? null)}::bigint[]
+    ) AS v(id, first, last, owner, epoch)
+    WHERE m.id = v.id AND m.head_seq = v.first - 1
+      AND (v.owner IS NULL OR (m.owner = v.owner AND m.owner_epoch = v.epoch))
+    RETURNING m.id
   `;
-  if (moved.length === 0) {
-    if (lease) await assertLease(tx, lease);
-    const at = await tx`
-      SELECT greatest(m.head_seq, coalesce(s.seq, 0)) AS seq
-      FROM maps m LEFT JOIN snapshots s ON s.map_id = m.id WHERE m.id = ${mapId}
-    `;
-    if (at.length === 0) throw new Error(`there is no map ${mapId}; refusing its edits`);
-    throw new Error(
-      `journal of map ${mapId} is at seq ${Number(at[0].seq)}; refusing edits from seq ${first}`,
+  if (moved.length < sorted.length) {
+    const done = new Set(moved.map((r) => String(r.id)));
+    await refusal(tx, sorted.find((b) => !done.has(b.mapId))!);
+  }
+  const mapId: string[] = [];
+  const seq: number[] = [];
+  const frame: string[] = [];
+  const client: (string | null)[] = [];
+  const editId: (string | null)[] = [];
+  for (const b of sorted) {
+    for (const e of b.entries) {
+      mapId.push(b.mapId);
+      seq.push(e.seq);
+      frame.push(e.frame);
+      client.push(e.client ?? null);
+      editId.push(e.client === undefined ? null : (e.id ?? null));
+    }
+  }
+  // As arrays, five parameters whatever the count (rows as parameters stop at 65 535 values).
+  const inserted = await tx`
+    INSERT INTO edits (map_id, seq, frame, client, edit_id)
+    SELECT * FROM unnest(
+      ${mapId}::text[], ${seq}::bigint[], ${frame}::text[], ${client}::text[], ${editId}::text[]
+    )
+    ON CONFLICT (map_id, client, edit_id) WHERE client IS NOT NULL AND edit_id IS NOT NULL
+    DO NOTHING RETURNING map_id, seq
+  `;
+  if (inserted.length < seq.length) {
+    // Throwing rolls the whole transaction back: nothing of this commit is written.
+    const written = new Set(inserted.map((r) => `${r.map_id} ${r.seq}`));
+    const dupes = seq.flatMap((s, i) => written.has(`${mapId[i]} ${s}`) ? [] : [i]);
+    const map = mapId[dupes[0]];
+    throw new DuplicateEditError(
+      map,
+      dupes.filter((i) => mapId[i] === map).map((i) => ({ client: client[i]!, id: editId[i]! })),
     );
   }
-  const rows = entries.map((e) => ({
-    map_id: mapId,
-    seq: e.seq,
-    frame: e.frame,
-    client: e.client ?? null,
-    edit_id: e.client === undefined ? null : (e.id ?? null),
-  }));
-  const inserted = await tx`
-    INSERT INTO edits ${tx(rows, "map_id", "seq", "frame", "client", "edit_id")}
-    ON CONFLICT (map_id, client, edit_id) WHERE client IS NOT NULL AND edit_id IS NOT NULL
-    DO NOTHING RETURNING seq
+  await indexEdits(tx, sorted.map((b) => ({ mapId: b.mapId, rows: b.entries })));
+}
+
+/**
+ * Why a batch's conditional UPDATE changed nothing: its lease is gone (FencedError), there is no
+ * such map, or its journal is not where the batch starts. Always throws.
+ */
+async function refusal(tx: TransactionSql, { mapId, entries, lease }: FencedBatch): Promise<never> {
+  if (lease) await assertLease(tx, lease);
+  const at = await tx`
+    SELECT greatest(m.head_seq, coalesce(s.seq, 0)) AS seq
+    FROM maps m LEFT JOIN snapshots s ON s.map_id = m.id WHERE m.id = ${mapId}
   `;
-  if (inserted.length < rows.length) {
-    // Throwing rolls the whole transaction back: nothing of this commit is written.
-    const written = new Set(inserted.map((r) => Number(r.seq)));
-    const dupes = rows.filter((r) => !written.has(r.seq));
-    throw new DuplicateEditError(mapId, dupes.map((r) => ({ client: r.client!, id: r.edit_id! })));
-  }
-  await indexEdits(tx, mapId, entries);
+  if (at.length === 0) throw new Error(`there is no map ${mapId}; refusing its edits`);
+  throw new Error(
+    `journal of map ${mapId} is at seq ${Number(at[0].seq)}; refusing edits from seq ${
+      entries[0].seq
+    }`,
+  );
 }
 
 /** A map's record from its row. */
