@@ -42,13 +42,16 @@ export async function indexEdits(tx: TransactionSql, maps: readonly MapRows[]): 
   /** The last entry of each touched feature, by map id and fid (JSON of the pair). */
   const last = new Map<string, Touch>();
   const key = (mapId: string, fid: string) => JSON.stringify([mapId, fid]);
+  // One index probe per (map, fid) pair, newest seq first: a join of the pairs with the whole
+  // table could be planned as a scan of every map's history.
   for (
     const r of await tx`
-    SELECT DISTINCT ON (e.map_id, e.fid) e.map_id, e.fid, e.now, e.title
-    FROM edit_fids e
-    JOIN unnest(${askMap}::text[], ${askFid}::text[]) AS t(map_id, fid)
-      ON e.map_id = t.map_id AND e.fid = t.fid
-    ORDER BY e.map_id, e.fid, e.seq DESC
+    SELECT t.map_id, t.fid, l.now, l.title
+    FROM unnest(${askMap}::text[], ${askFid}::text[]) AS t(map_id, fid)
+    CROSS JOIN LATERAL (
+      SELECT e.now, e.title FROM edit_fids e
+      WHERE e.map_id = t.map_id AND e.fid = t.fid ORDER BY e.seq DESC LIMIT 1
+    ) l
   `
   ) {
     last.set(key(String(r.map_id), String(r.fid)), {

@@ -2,11 +2,31 @@
 import type { Journal } from "./journal.ts";
 import type { AppendResult, JournalBatch, MapRecord, MapStore, MaybePromise } from "./map_store.ts";
 import type { NewVersion } from "./history_store.ts";
+import type { Lease } from "./pg_lease.ts";
+
+/** A batch as the committer hands it over, with the lease it was sequenced under (PostgreSQL). */
+type LeasedBatch = JournalBatch & { lease?: Lease };
+
+/** A write waiting its turn: appends waiting together are sent as one. */
+type Queued =
+  | {
+    kind: "append";
+    batches: readonly LeasedBatch[];
+    done: PromiseWithResolvers<AppendResult | void>;
+  }
+  | { kind: "other"; write: () => MaybePromise<unknown>; done: PromiseWithResolvers<unknown> };
+
+/** Most appends merged into one write, so one write stays a bounded transaction. */
+const MAX_MERGED = 64;
 
 /**
  * Writes to a {@link MapStore} in call order, each write started once the one before it settled:
  * the hub relies on commits finishing in order (a ticket is durable when every earlier one is),
- * which a pool of connections running them side by side would not keep.
+ * which a pool of connections running them side by side would not keep. Appends that queued up
+ * while a write was in flight go to the store as **one** append (group commit): a turn's commit
+ * is one transaction and one flush to disk however many turns waited, so a relay whose turns come
+ * faster than the database commits catches up instead of falling further behind. Each caller
+ * still settles with the write that carried its batches, in call order.
  *
  * @example
  * ```ts ignore
@@ -17,7 +37,8 @@ import type { NewVersion } from "./history_store.ts";
  */
 export class StoreJournal implements Journal {
   #store: MapStore;
-  #last: Promise<unknown> = Promise.resolve();
+  #queue: Queued[] = [];
+  #running: Promise<void> | null = null;
   #closed = false;
 
   /** Writes to `store`. */
@@ -26,7 +47,11 @@ export class StoreJournal implements Journal {
   }
 
   append(batches: JournalBatch[]): Promise<AppendResult | void> {
-    return this.#next(() => this.#store.appendBatches(batches));
+    if (this.#closed) return Promise.reject(new Error("journal is closed"));
+    const done = Promise.withResolvers<AppendResult | void>();
+    this.#queue.push({ kind: "append", batches, done });
+    this.#run();
+    return done.promise;
   }
 
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
@@ -48,14 +73,82 @@ export class StoreJournal implements Journal {
   /** Waits for every write so far; later writes are refused. The store stays open. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#last;
+    await this.#running;
   }
 
   #next<T>(write: () => MaybePromise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("journal is closed"));
-    const done = this.#last.then(async () => await write());
-    // A failed write fails its own caller only; the next one still runs after it.
-    this.#last = done.catch(() => {});
-    return done;
+    const done = Promise.withResolvers<T>();
+    this.#queue.push({ kind: "other", write, done } as Queued);
+    this.#run();
+    return done.promise;
   }
+
+  #run(): void {
+    this.#running ??= (async () => {
+      while (this.#queue.length > 0) await this.#writeNext();
+      this.#running = null;
+    })();
+  }
+
+  /** Writes the first queued write, with the appends right behind it when it is an append. */
+  async #writeNext(): Promise<void> {
+    const first = this.#queue.shift()!;
+    if (first.kind === "other") {
+      try {
+        first.done.resolve(await first.write());
+      } catch (err) {
+        // A failed write fails its own caller only; the next one still runs after it.
+        first.done.reject(err);
+      }
+      return;
+    }
+    const group = [first];
+    const merged = new Map<string, LeasedBatch>();
+    mergeInto(merged, first.batches);
+    while (group.length < MAX_MERGED) {
+      const next = this.#queue[0];
+      if (next?.kind !== "append" || !mergeInto(merged, next.batches)) break;
+      group.push(this.#queue.shift() as typeof first);
+    }
+    try {
+      const result = await this.#store.appendBatches([...merged.values()]);
+      for (const { done } of group) done.resolve(result);
+    } catch (err) {
+      for (const { done } of group) done.reject(err);
+    }
+  }
+}
+
+/**
+ * Adds `batches` to `merged` (one batch per map) when each continues its map's batch there: the
+ * next seqs, under the same lease. Returns false, changing nothing, when one does not (a map
+ * reloaded in between): that append then waits for the next write.
+ */
+function mergeInto(merged: Map<string, LeasedBatch>, batches: readonly LeasedBatch[]): boolean {
+  for (const b of batches) {
+    const had = merged.get(b.mapId);
+    if (!had) continue;
+    const last = had.entries.at(-1)?.seq;
+    const first = b.entries[0]?.seq;
+    const sameLease = had.lease?.owner === b.lease?.owner && had.lease?.epoch === b.lease?.epoch;
+    if (!sameLease || (last !== undefined && first !== undefined && first !== last + 1)) {
+      return false;
+    }
+  }
+  for (const b of batches) {
+    const had = merged.get(b.mapId);
+    if (!had) {
+      merged.set(b.mapId, { ...b, entries: [...b.entries] });
+      continue;
+    }
+    had.entries.push(...b.entries);
+    if (b.comments?.length) {
+      // A comment changed in both turns is written once, as it is now (one row per comment).
+      const newer = new Set(b.comments.map((c) => c.n));
+      had.comments = [...(had.comments ?? []).filter((c) => !newer.has(c.n)), ...b.comments];
+    }
+    if (b.settings !== undefined) had.settings = b.settings;
+  }
+  return true;
 }
