@@ -1,10 +1,20 @@
 /** What every cluster chaos test checks and measures: edit bursts, the journal's invariants, convergence, reconnect times. */
 import assert from "assert";
-import type { Cluster } from "./_cluster.ts";
+import type { Cluster, ClusterRelay, MapOwner } from "./_cluster.ts";
 import { EditorPeer } from "./_editor_peer.ts";
 import { canonicalFeatures } from "./_fixtures.ts";
 import { sleep, until } from "./_process.ts";
 import type { WireFeature } from "./_ws.ts";
+
+/** The relay that owns `mapId` now (its peers joined), with the ownership row it was read from. */
+export async function owningRelay(
+  cluster: Cluster,
+  mapId: string,
+): Promise<{ relay: ClusterRelay; row: MapOwner }> {
+  const row = await cluster.ownerOf(mapId);
+  assert.ok(row?.owner, "the map has an owner once peers joined");
+  return { relay: cluster.relay(row.owner), row };
+}
 
 /** Opens `count` editor peers on a map through HAProxy (wss), each with its own client id. */
 export async function proxiedPeers(

@@ -6,6 +6,7 @@ import {
   assertInvariants,
   burst,
   firstAckAfter,
+  owningRelay,
   proxiedPeers,
   reconnectTimes,
   report,
@@ -19,9 +20,7 @@ Deno.test("cluster: an owner whose database link is cut recovers from one cut, f
   const map = await cluster.createMap("link cut");
   const peers = await proxiedPeers(cluster, map, 3);
   try {
-    const before = await cluster.ownerOf(map.id);
-    assert.ok(before?.owner, "the map has an owner once peers joined");
-    const owner = cluster.relay(before.owner);
+    const { relay: owner, row: before } = await owningRelay(cluster, map.id);
     const sending = burst(peers, 150, 20);
     await ackedAtLeast(peers, 30);
 

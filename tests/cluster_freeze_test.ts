@@ -6,6 +6,7 @@ import {
   assertInvariants,
   burst,
   firstAckAfter,
+  owningRelay,
   proxiedPeers,
   reconnectTimes,
   report,
@@ -19,9 +20,7 @@ Deno.test("cluster: an owner frozen past its lease loses the map to a relay with
   await using cluster = await startCluster({ relays: 3, leaseMs: LEASE_MS });
   const map = await cluster.createMap("SIGSTOP");
   const proxied = await proxiedPeers(cluster, map, 2);
-  const before = await cluster.ownerOf(map.id);
-  assert.ok(before?.owner, "the map has an owner once peers joined");
-  const frozen = cluster.relay(before.owner);
+  const { relay: frozen, row: before } = await owningRelay(cluster, map.id);
   // Two peers straight at the owner (bypassing HAProxy, which would cut them when it marks the
   // relay down): they are still connected when it resumes. Afterwards they come back through
   // HAProxy, as a real client would.

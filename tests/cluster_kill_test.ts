@@ -6,6 +6,7 @@ import {
   assertInvariants,
   burst,
   firstAckAfter,
+  owningRelay,
   proxiedPeers,
   reconnectTimes,
   report,
@@ -18,9 +19,7 @@ Deno.test("cluster: kill -9 of a map's owner mid-burst loses no acknowledged edi
   const map = await cluster.createMap("kill -9");
   const peers = await proxiedPeers(cluster, map, 3);
   try {
-    const before = await cluster.ownerOf(map.id);
-    assert.ok(before?.owner, "the map has an owner once peers joined");
-    const owner = cluster.relay(before.owner);
+    const { relay: owner, row: before } = await owningRelay(cluster, map.id);
 
     const sending = burst(peers, 120, 15);
     await ackedAtLeast(peers, 60);
