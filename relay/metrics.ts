@@ -15,6 +15,20 @@ class LabelledCounter {
   }
 }
 
+/** One metric's lines of the Prometheus text: its help, its type, and a line per labelled sample. */
+function metricLines(
+  name: string,
+  type: string,
+  help: string,
+  samples: readonly [string, number][],
+): string[] {
+  return [
+    `# HELP duplexmap_${name} ${help}`,
+    `# TYPE duplexmap_${name} ${type}`,
+    ...samples.map(([labels, value]) => `duplexmap_${name}${labels} ${value}`),
+  ];
+}
+
 /** Upper bounds (seconds) of the lease renewal histogram's buckets. */
 const RENEW_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
@@ -45,14 +59,12 @@ export class LeaseMetrics {
 
   /** Its lines of the Prometheus text. */
   render(): string[] {
-    const c = (name: string, help: string, type: string, samples: [string, number][]) => [
-      `# HELP duplexmap_${name} ${help}`,
-      `# TYPE duplexmap_${name} ${type}`,
-      ...samples.map(([labels, v]) => `duplexmap_${name}${labels} ${v}`),
-    ];
     return [
-      ...c("maps_owned", "Maps whose lease this relay holds.", "gauge", [["", this.owned]]),
-      ...c("lease_renew_seconds", "Round trip of one lease renewal.", "histogram", [
+      ...metricLines("maps_owned", "gauge", "Maps whose lease this relay holds.", [[
+        "",
+        this.owned,
+      ]]),
+      ...metricLines("lease_renew_seconds", "histogram", "Round trip of one lease renewal.", [
         ...RENEW_BUCKETS.map((le, i): [string, number] => [
           `_bucket{le="${le}"}`,
           this.#renewCounts[i],
@@ -61,22 +73,31 @@ export class LeaseMetrics {
         ["_sum", this.#renewSum],
         ["_count", this.#renewCount],
       ]),
-      ...c("lease_renew_failures_total", "Lease renewal rounds that failed.", "counter", [[
-        "",
-        this.renewFailures,
-      ]]),
-      ...c("handoffs_total", "Maps handed between relays, by direction.", "counter", [
+      ...metricLines("lease_renew_failures_total", "counter", "Lease renewal rounds that failed.", [
+        [
+          "",
+          this.renewFailures,
+        ],
+      ]),
+      ...metricLines("handoffs_total", "counter", "Maps handed between relays, by direction.", [
         [`{direction="in"}`, this.handoffsIn],
         [`{direction="out"}`, this.handoffsOut],
       ]),
-      ...c("fenced_commits_total", "Commits refused: another relay owns the map.", "counter", [[
-        "",
-        this.fencedCommits,
-      ]]),
-      ...c("self_fenced_total", "Times leases could not be renewed in time.", "counter", [[
-        "",
-        this.selfFenced,
-      ]]),
+      ...metricLines(
+        "fenced_commits_total",
+        "counter",
+        "Commits refused: another relay owns the map.",
+        [[
+          "",
+          this.fencedCommits,
+        ]],
+      ),
+      ...metricLines("self_fenced_total", "counter", "Times leases could not be renewed in time.", [
+        [
+          "",
+          this.selfFenced,
+        ],
+      ]),
     ];
   }
 }
@@ -109,10 +130,8 @@ export class Metrics {
   /** Renders the metrics, with the gauges given, as Prometheus text exposition. */
   render(gauges: { connections: number; maps: number; peers: number }): string {
     const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: [string, number][]) => {
-      lines.push(`# HELP duplexmap_${name} ${help}`, `# TYPE duplexmap_${name} ${type}`);
-      for (const [labels, value] of samples) lines.push(`duplexmap_${name}${labels} ${value}`);
-    };
+    const metric = (name: string, type: string, help: string, samples: [string, number][]) =>
+      lines.push(...metricLines(name, type, help, samples));
     metric("connections", "gauge", "Open WebSocket and fallback connections.", [[
       "",
       gauges.connections,
