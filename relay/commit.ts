@@ -67,9 +67,9 @@ export class Committer {
       mapId: room.id,
       entries: room.takeUnsaved(),
       ...room.comments.takeUnsaved(),
+      // Each map's edits are written only under the lease they were sequenced under.
+      ...(leases && { lease: leases.leaseOf(room.id) }),
     }));
-    // Each map's edits are written only under the lease they were sequenced under.
-    if (leases) { for (const b of batches) Object.assign(b, { lease: leases.leaseOf(b.mapId) }); }
     o.journal.append(batches).then(
       (result) =>
         o.safely("committed", () => {
