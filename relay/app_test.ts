@@ -374,6 +374,10 @@ Deno.test("/healthz and /metrics report the hub", async () => {
   assert.match(text, /^# HELP duplexmap_connections /m);
   assert.match(text, /^duplexmap_edits_total 0$/m);
   assert.match(text, /^duplexmap_maps_in_memory 0$/m);
+  assert.match(text, /^duplexmap_presence_wait_ticks 0$/m, "an idle relay holds no presence");
+  const heapUsed = Number(/^duplexmap_heap_bytes\{kind="used"\} (\d+)$/m.exec(text)?.[1]);
+  const rss = Number(/^duplexmap_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+  assert.ok(heapUsed > 1e6 && rss > heapUsed, `heap used ${heapUsed}, resident ${rss}`);
   // A relay on SQLite keeps no leases and reports none.
   assert.doesNotMatch(text, /duplexmap_maps_owned|duplexmap_fenced_commits_total/);
   await t.hub.close();

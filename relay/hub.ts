@@ -14,8 +14,7 @@ import { HistoryApi } from "./history_api.ts";
 import { InlineHistoryReader } from "./history_reader.ts";
 import type { HistoryReader } from "./history_reader.ts";
 import { Retention } from "./retention.ts";
-import { LagProbe } from "./load_probe.ts";
-import type { LoadSignal } from "./load_probe.ts";
+import { LagProbe, type LoadSignal, threadCpuClock } from "./load_probe.ts";
 import { MapRegistry } from "./map_registry.ts";
 import type { MapLeases } from "./map_registry.ts";
 import { Connections } from "./connections.ts";
@@ -63,8 +62,9 @@ export interface HubOptions {
    */
   historyReader?: HistoryReader;
   /**
-   * Whether the relay is falling behind: the presence tick batches only then. @default a LagProbe
-   * on `timers` when `limits.presenceTickMs` is above 0
+   * Whether the relay is falling behind: the presence tick batches only then, and stretches while
+   * the relay stays short of CPU. @default a LagProbe on `timers` when `limits.presenceTickMs` is
+   * above 0, measuring the thread's CPU too unless `timers` were given (a fake clock has no CPU)
    */
   presenceLoad?: LoadSignal;
   /**
@@ -126,6 +126,8 @@ export class Hub {
   /** When each map last sent presence (hub clock), for the presence tick's leading edge. */
   #presenceSentAt = new WeakMap<Room, number>();
   #presenceTimer: TimerId | undefined;
+  /** When the presence timer fires (hub clock). */
+  #presenceDue = 0;
   /** Says when the event loop is behind, so presence waits for the tick only then. */
   #presenceLoad: LoadSignal | null;
   #sweepTimer: TimerId | undefined;
@@ -145,7 +147,9 @@ export class Hub {
     this.#logger = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     this.#presenceLoad = options.presenceLoad ??
-      (this.limits.presenceTickMs > 0 ? new LagProbe({ timers }) : null);
+      (this.limits.presenceTickMs > 0
+        ? new LagProbe({ timers, cpuMs: options.timers ? undefined : threadCpuClock() })
+        : null);
     this.#leases = options.leases;
     const internalError = this.#internalError.bind(this);
     this.#conns = new Connections({
@@ -259,6 +263,18 @@ export class Hub {
     return { connections: this.#conns.size, peers, maps: this.#maps.size };
   }
 
+  /**
+   * The presence tick's state for `/metrics`: how many ticks a busy map's presence waits now (0
+   * while the relay keeps up), and the share of a core its thread used when last measured. Reading
+   * it does not start the load probe.
+   */
+  presenceLoad(): { presenceTicks: number; busy: number } {
+    const load = this.#presenceLoad;
+    if (!load || !(this.limits.presenceTickMs > 0)) return { presenceTicks: 0, busy: 0 };
+    const waiting = this.#presenceTimer !== undefined || this.#presenceRooms.size > 0;
+    return { presenceTicks: waiting ? load.stretch : 0, busy: load.busy ?? 0 };
+  }
+
   /** Can this relay not renew its map leases in time (it sequences nothing meanwhile)? */
   get fenced(): boolean {
     return this.#leases?.fenced ?? false;
@@ -332,43 +348,79 @@ export class Hub {
    * A cursor or view changed in `room`. While the relay keeps up (its event loop is not behind),
    * it goes out at the end of the turn: nobody waits when there is CPU to spare. Once the loop
    * falls behind, a map that sent no presence for a whole tick still sends at the end of the turn
-   * (sparse moves wait for nothing), and in a busier map it waits for the presence tick (one timer
-   * for all maps, started by the first waiting change), so a peer gets at most about one presence
-   * frame per tick however many others moved: fewer, fuller frames for the CPU the relay lacks.
+   * (sparse moves wait for nothing), and in a busier map it waits until a tick has passed since
+   * the map last sent presence, so a peer gets at most about one presence frame per tick however
+   * many others moved: fewer, fuller frames for the CPU the relay lacks. Each map keeps its own
+   * phase (its tick runs from its own last send), so the maps' frames spread over the tick instead
+   * of all going out in one burst that would hold up everything else. While the relay stays short
+   * of CPU even so, the tick stretches (the load signal's `stretch`).
    */
   #presenceChanged(room: Room): void {
-    const tick = this.limits.presenceTickMs;
+    const tick = this.#presenceTickNow();
     const last = this.#presenceSentAt.get(room);
+    const now = this.#now();
     if (
       !(tick > 0) ||
-      !this.#presenceRooms.has(room) && (last === undefined || this.#now() - last >= tick) ||
+      !this.#presenceRooms.has(room) && (last === undefined || now - last >= tick) ||
       !this.#presenceLoad?.behind
     ) {
       this.#touch(room);
       return;
     }
     this.#presenceRooms.add(room);
-    this.#presenceTimer ??= this.timers.setTimeout(
-      () => this.#safely("presence", () => this.#presenceTick()),
-      tick,
+    this.#armPresence((last ?? now) + tick, tick);
+  }
+
+  /** The presence tick now, in ms: the configured one, stretched while the relay is short of CPU. */
+  #presenceTickNow(): number {
+    return this.limits.presenceTickMs * (this.#presenceLoad?.stretch ?? 1);
+  }
+
+  /**
+   * Makes sure the presence timer fires by `due` (hub clock). Maps due within an eighth of a tick
+   * of each other share one firing, so the timer is not re-armed for every map.
+   */
+  #armPresence(due: number, tick: number): void {
+    if (this.#presenceTimer !== undefined && this.#presenceDue <= due + tick / 8) return;
+    this.timers.clearTimeout(this.#presenceTimer);
+    this.#presenceDue = due;
+    this.#presenceTimer = this.timers.setTimeout(
+      () => this.#safely("presence", () => this.#presenceTick(false)),
+      Math.max(0, due - this.#now()),
     );
   }
 
-  /** Sends every waiting map's presence: one frame per peer (with whatever else it has queued). */
-  #presenceTick(): void {
+  /**
+   * Sends the presence of every waiting map whose tick has passed (every waiting map when `all`):
+   * one frame per peer, with whatever else it has queued; the timer is armed for the next one due.
+   */
+  #presenceTick(all: boolean): void {
     this.timers.clearTimeout(this.#presenceTimer);
     this.#presenceTimer = undefined;
     // A turn not flushed yet goes first, so an edit's commit is issued before anything is sent.
     if (this.#flushTimer !== undefined) this.#flushTurn();
-    const frames = new FrameCache();
+    const now = this.#now();
+    const tick = this.#presenceTickNow();
+    let next = Infinity;
+    let frames: FrameCache | undefined;
     for (const room of this.#presenceRooms) {
-      // A map whose edits were flushed this turn already sent its presence with them.
-      if (!room.presencePending || !this.#maps.isLive(room)) continue;
-      this.#presenceSentAt.set(room, this.#now());
+      // A map whose edits were flushed since already sent its presence with them.
+      if (!room.presencePending || !this.#maps.isLive(room)) {
+        this.#presenceRooms.delete(room);
+        continue;
+      }
+      const due = (this.#presenceSentAt.get(room) ?? now) + tick;
+      if (!all && due > now + tick / 8) {
+        next = Math.min(next, due);
+        continue;
+      }
+      this.#presenceRooms.delete(room);
+      this.#presenceSentAt.set(room, now);
       room.flushPresence();
+      frames ??= new FrameCache();
       for (const peer of room.peers()) if (peer.pending) this.#conns.flushPeer(peer, true, frames);
     }
-    this.#presenceRooms.clear();
+    if (next !== Infinity) this.#armPresence(next, tick);
   }
 
   /**
@@ -378,7 +430,7 @@ export class Hub {
    */
   flush(): void {
     this.#flushTurn();
-    if (this.#presenceRooms.size > 0) this.#presenceTick();
+    if (this.#presenceRooms.size > 0) this.#presenceTick(true);
   }
 
   /** The end-of-turn flush: the turn's edits, and what is queued for the maps and peers touched. */

@@ -1,6 +1,6 @@
 /** Unit tests of the lag probe: behind when a timer fires late for a while, back after a quiet hold, idle when unasked. */
 import assert from "assert";
-import { LagProbe } from "./load_probe.ts";
+import { LagProbe, threadCpuClock } from "./load_probe.ts";
 import type { TimerId, Timers } from "./timers.ts";
 
 /** Timers whose clock the test sets, and whose one pending timeout the test fires when it likes (late or not). */
@@ -66,4 +66,68 @@ Deno.test("lag probe: samples only while asked, and forgets after a second unask
 
 Deno.test("lag probe: refuses a weight outside (0, 1]", () => {
   assert.throws(() => new LagProbe({ timers: new LateTimers(), weight: 0 }), RangeError);
+});
+
+Deno.test("lag probe: a saturated thread is behind though its timer fires on time; the stretch grows while short of CPU and shrinks once it is not", () => {
+  const timers = new LateTimers();
+  let cpu = 0;
+  let share = 0.3;
+  const probe = new LagProbe({
+    timers,
+    intervalMs: 25,
+    holdMs: 200,
+    busyWindowMs: 100,
+    busyOn: 0.85,
+    busyOff: 0.6,
+    maxStretch: 8,
+    cpuMs: () => cpu,
+  });
+  /** Fires the next sample on time, the thread having used `share` of the 25 ms since the last (the hub asks on every move). */
+  const tick = () => {
+    void probe.behind;
+    cpu += share * 25;
+    timers.fire(0);
+  };
+  assert.equal(probe.behind, false);
+  for (let i = 0; i < 8; i++) tick();
+  assert.equal(probe.behind, false, "30% of a core is keeping up");
+  assert.equal(probe.stretch, 1);
+  share = 0.98;
+  for (let i = 0; i < 4; i++) tick();
+  assert.equal(probe.behind, true, "98% of a core is behind, though no timer ran late");
+  assert.ok(Math.abs(probe.busy - 0.98) < 1e-9, `busy ${probe.busy}`);
+  const grown = [];
+  for (let w = 0; w < 4; w++) {
+    for (let i = 0; i < 4; i++) tick();
+    grown.push(probe.stretch);
+  }
+  assert.deepEqual(grown, [4, 8, 8, 8], "it doubles per busy window, up to maxStretch");
+  share = 0.7;
+  for (let i = 0; i < 40; i++) tick();
+  assert.equal(probe.stretch, 8, "70% (between the thresholds) holds the stretch and stays behind");
+  assert.equal(probe.behind, true);
+  share = 0.3;
+  for (let i = 0; i < 4; i++) tick();
+  assert.ok(
+    probe.stretch < 8 && probe.stretch >= 1,
+    `it shrinks once CPU is spare: ${probe.stretch}`,
+  );
+  let quiet = 0;
+  while (probe.behind) {
+    tick();
+    assert.ok(++quiet < 100, "it does stop being behind");
+  }
+  assert.equal(probe.stretch, 1, "not behind: no stretch");
+  probe.stop();
+});
+
+Deno.test("threadCpuClock: counts the CPU this thread spends", () => {
+  const clock = threadCpuClock();
+  const before = clock();
+  const until = performance.now() + 60;
+  let x = 0;
+  while (performance.now() < until) x += Math.sqrt(x + 1);
+  const used = clock() - before;
+  assert.ok(x > 0);
+  assert.ok(used >= 20 && used <= 1000, `60 ms of busy loop counted as ${used} ms of CPU`);
 });

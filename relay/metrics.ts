@@ -102,6 +102,19 @@ export class LeaseMetrics {
   }
 }
 
+/** What `/metrics` reads from the hub and the runtime when it is scraped. */
+export interface Gauges {
+  connections: number;
+  maps: number;
+  peers: number;
+  /** How many presence ticks a busy map waits now (0: presence goes out every turn). */
+  presenceTicks?: number;
+  /** Share of a core the relay's thread used in its last measurement (0..1). */
+  busy?: number;
+  /** The runtime's memory (`Deno.memoryUsage()`). */
+  memory?: { rss: number; heapTotal: number; heapUsed: number; external: number };
+}
+
 /** The relay's counters; gauges are read from the hub when rendered. */
 export class Metrics {
   /** Frames received. */
@@ -128,7 +141,7 @@ export class Metrics {
   leases: LeaseMetrics | null = null;
 
   /** Renders the metrics, with the gauges given, as Prometheus text exposition. */
-  render(gauges: { connections: number; maps: number; peers: number }): string {
+  render(gauges: Gauges): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]) =>
       lines.push(...metricLines(name, type, help, samples));
@@ -166,6 +179,31 @@ export class Metrics {
       "",
       this.presenceDrops,
     ]]);
+    if (gauges.presenceTicks !== undefined) {
+      metric(
+        "presence_wait_ticks",
+        "gauge",
+        "Presence ticks a busy map's cursors and views wait now (0: sent every turn, the relay keeps up).",
+        [["", gauges.presenceTicks]],
+      );
+    }
+    if (gauges.busy !== undefined) {
+      metric(
+        "thread_busy_ratio",
+        "gauge",
+        "Share of a core the relay's thread used in its last measurement (taken while presence moves).",
+        [["", Math.round(gauges.busy * 1000) / 1000]],
+      );
+    }
+    if (gauges.memory) {
+      const m = gauges.memory;
+      metric("resident_memory_bytes", "gauge", "Resident set size of the process.", [["", m.rss]]);
+      metric("heap_bytes", "gauge", "JavaScript heap of the main isolate, by kind.", [
+        ['{kind="used"}', m.heapUsed],
+        ['{kind="total"}', m.heapTotal],
+        ['{kind="external"}', m.external],
+      ]);
+    }
     if (this.leases) lines.push(...this.leases.render());
     return lines.join("\n") + "\n";
   }

@@ -13,6 +13,7 @@ type Msg = Record<string, unknown> & { type: string };
 /** A load signal the test sets by hand. */
 interface FakeLoad extends LoadSignal {
   behind: boolean;
+  stretch: number;
 }
 
 /**
@@ -22,7 +23,7 @@ interface FakeLoad extends LoadSignal {
 async function setup(
   tickMs: number,
   names: string[],
-  load: FakeLoad = { behind: true, stop() {} },
+  load: FakeLoad = { behind: true, stretch: 1, stop() {} },
 ) {
   const store = new Store({ path: ":memory:" });
   const timers = new FakeTimers();
@@ -89,8 +90,8 @@ Deno.test("presence tick: in a busy map, moves within one tick reach each peer a
   b.send({ type: "cursor", at: [5, 5] });
   b.send({ type: "view", bbox: [0, 0, 1, 1], zoom: 3 });
   await endOfTurn();
-  t.timers.advance(39);
-  assert.deepEqual(c.socket.sent, [], "nothing before the tick");
+  t.timers.advance(29);
+  assert.deepEqual(c.socket.sent, [], "nothing before a tick has passed since the map last sent");
   t.timers.advance(1);
   assert.equal(c.socket.sent.length, 1, "one frame for everything that moved in the tick");
   assert.deepEqual(messages(c.socket.sent[0]).sort(byKind), [
@@ -148,6 +149,43 @@ Deno.test("presence tick 0: presence goes out at the end of each turn", async ()
   assert.equal(t.timers.pending, idle, "no tick timer");
 });
 
+Deno.test("presence tick: each map keeps its own phase, so busy maps' frames spread over the tick instead of going out together", async () => {
+  await using t = await setup(100, []);
+  const maps = [];
+  for (let m = 0; m < 4; m++) {
+    const map = await t.hub.api.createMap(`Phase ${m}`);
+    const peers = ["a", "b"].map((name) => {
+      const socket = new FakeSocket(`${name}${m}`);
+      const conn = t.hub.accept(socket, { mapId: map.id, addr: "192.0.2.1", transport: "test" });
+      conn.receive(JSON.stringify({ type: "hello", key: map.editKey, name, color: "#aabbcc" }));
+      return { socket, send: (msg: unknown) => conn.receive(JSON.stringify(msg)) };
+    });
+    maps.push(peers);
+  }
+  await t.hub.settled();
+  // Each map's first move goes at once, 20 ms after the previous map's; then each moves again.
+  for (const [a] of maps) {
+    a.send({ type: "cursor", at: [0, 0] });
+    await endOfTurn();
+    t.timers.advance(20);
+  }
+  for (const [a] of maps) a.send({ type: "cursor", at: [1, 1] });
+  await endOfTurn();
+  for (const [, b] of maps) b.socket.sent = [];
+  const sentAt: number[] = [];
+  for (let ms = 81; ms <= 170; ms++) {
+    t.timers.advance(1);
+    maps.forEach(([, b], m) => {
+      if (b.socket.sent.length > 0 && sentAt[m] === undefined) sentAt[m] = ms;
+    });
+  }
+  assert.deepEqual(
+    sentAt,
+    [100, 120, 140, 160],
+    "each map's waiting move goes out one tick after that map last sent",
+  );
+});
+
 Deno.test("presence tick: a peer that leaves before the tick is not drawn after its left", async () => {
   await using t = await setup(50, ["a", "b"]);
   const [a, b] = t.peers;
@@ -163,7 +201,7 @@ Deno.test("presence tick: a peer that leaves before the tick is not drawn after 
 });
 
 Deno.test("presence tick: while the relay keeps up a busy map's moves go out every turn; once it falls behind they wait for the tick", async () => {
-  const load: FakeLoad = { behind: false, stop() {} };
+  const load: FakeLoad = { behind: false, stretch: 1, stop() {} };
   await using t = await setup(50, ["a", "b"], load);
   const [a, b] = t.peers;
   for (let i = 0; i < 3; i++) {
@@ -189,4 +227,36 @@ Deno.test("presence tick: while the relay keeps up a busy map's moves go out eve
     [{ type: "cursor", peer: "p1", at: [4, 4] }],
     "at the tick, the newest move in one frame",
   );
+});
+
+Deno.test("presence tick: while the relay stays short of CPU the tick stretches, and a map quiet for the stretched tick still sends at once", async () => {
+  const load: FakeLoad = { behind: true, stretch: 4, stop() {} };
+  await using t = await setup(50, ["a", "b"], load);
+  const [a, b] = t.peers;
+  a.send({ type: "cursor", at: [0, 0] });
+  await endOfTurn();
+  assert.equal(b.socket.sent.length, 1, "the leading edge goes at once");
+  t.timers.advance(60);
+  a.send({ type: "cursor", at: [1, 1] });
+  await endOfTurn();
+  t.timers.advance(139);
+  assert.equal(b.socket.sent.length, 1, "a move 60 ms after the last waits: the tick is 4 x 50 ms");
+  assert.equal(t.hub.presenceLoad().presenceTicks, 4, "/metrics shows the stretched tick");
+  t.timers.advance(1);
+  assert.deepEqual(messages(b.socket.sent[1]), [{ type: "cursor", peer: "p1", at: [1, 1] }]);
+  t.timers.advance(150);
+  a.send({ type: "cursor", at: [2, 2] });
+  await endOfTurn();
+  assert.equal(
+    b.socket.sent.length,
+    2,
+    "150 ms after the last send is still inside the stretched tick",
+  );
+  t.timers.advance(50);
+  assert.equal(b.socket.sent.length, 3);
+  load.stretch = 1;
+  t.timers.advance(60);
+  a.send({ type: "cursor", at: [3, 3] });
+  await endOfTurn();
+  assert.equal(b.socket.sent.length, 4, "back to a 50 ms tick, 60 ms of quiet is a quiet tick");
 });

@@ -16,7 +16,11 @@ export function opsRoutes(app: Hono<Env>, { hub, options }: RouteContext): void 
   });
 
   app.get("/metrics", (c) =>
-    c.body(hub.metrics.render(hub.stats()), 200, {
-      "content-type": "text/plain; version=0.0.4; charset=utf-8",
-    }));
+    c.body(
+      hub.metrics.render({ ...hub.stats(), ...hub.presenceLoad(), memory: Deno.memoryUsage() }),
+      200,
+      {
+        "content-type": "text/plain; version=0.0.4; charset=utf-8",
+      },
+    ));
 }
