@@ -74,30 +74,45 @@ export class Committer {
       (result) =>
         o.safely("committed", () => {
           const fenced = result ? this.#fenced(pending, result) : null;
+          const duplicated = new Set<Room>();
+          for (const err of result?.duplicates ?? []) {
+            const room = pending.find((r) => r.id === err.mapId);
+            if (!room) continue;
+            o.logger.log("store_failed", { error: String(err), maps: [room.id] });
+            this.#notWritten(room, err);
+            duplicated.add(room);
+          }
           o.committed(ticket);
-          for (const room of pending) if (!fenced?.has(room)) o.maps.snapshotIfDue(room);
+          for (const room of pending) {
+            if (!fenced?.has(room) && !duplicated.has(room)) o.maps.snapshotIfDue(room);
+          }
         }),
       (err) =>
         o.safely("commit_failed", () => {
-          // The edits are applied in memory but not durable: they must not be acknowledged. Drop
-          // the rooms from memory (they reload from the store) and make their peers reconnect.
           o.logger.log("store_failed", { error: String(err), maps: pending.map((r) => r.id) });
-          for (const room of pending) {
-            o.maps.drop(room);
-            for (const peer of [...room.peers()]) {
-              peer.discard();
-              // An edit the store already had: its author stops re-sending it.
-              if (err instanceof DuplicateEditError && err.mapId === room.id) {
-                for (const e of err.edits) {
-                  if (e.client === peer.client) peer.enqueue(duplicate(e.id));
-                }
-              }
-              o.conns.close(peer, CloseCode.InternalError, "storage failure; reconnect");
-            }
-          }
+          for (const room of pending) this.#notWritten(room, err);
           o.committed(ticket);
         }),
     );
+  }
+
+  /**
+   * A map whose edits the store did not write: they are applied in memory but not durable, so
+   * they must not be acknowledged. The map leaves memory (it reloads from the store) and its peers
+   * must reconnect; the author of an edit the store already had is told `duplicate`, so it stops
+   * re-sending it.
+   */
+  #notWritten(room: Room, err: unknown): void {
+    this.#o.maps.drop(room);
+    for (const peer of [...room.peers()]) {
+      peer.discard();
+      if (err instanceof DuplicateEditError && err.mapId === room.id) {
+        for (const e of err.edits) {
+          if (e.client === peer.client) peer.enqueue(duplicate(e.id));
+        }
+      }
+      this.#o.conns.close(peer, CloseCode.InternalError, "storage failure; reconnect");
+    }
   }
 
   /**

@@ -17,7 +17,10 @@ class GatedStore implements MapStore {
   readonly kind = "postgres";
   readonly inner = new Store({ path: ":memory:" });
   loads = 0;
-  /** When set, the next append fails as the store's unique (client, edit id) index would. */
+  /**
+   * When set, the next append leaves out the first batch as PostgreSQL does when its unique
+   * (client, edit id) index refuses a re-sent edit, and writes the others.
+   */
   duplicate: { client: string; id: string } | null = null;
   #gates: (() => void)[] = [];
   /** Lets every load waiting so far finish. */
@@ -39,8 +42,13 @@ class GatedStore implements MapStore {
   appendBatches(batches: readonly JournalBatch[]) {
     const dupe = this.duplicate;
     this.duplicate = null;
-    if (dupe) return Promise.reject(new DuplicateEditError(batches[0].mapId, [dupe]));
-    return Promise.resolve(this.inner.appendBatches(batches));
+    if (!dupe) return Promise.resolve(this.inner.appendBatches(batches));
+    const [refused, ...rest] = batches;
+    this.inner.appendBatches(rest);
+    return Promise.resolve({
+      fenced: [],
+      duplicates: [new DuplicateEditError(refused.mapId, [dupe])],
+    });
   }
   saveSnapshot(mapId: string, seq: number, featuresJson: string, keep: number) {
     return Promise.resolve(this.inner.saveSnapshot(mapId, seq, featuresJson, keep));
@@ -228,6 +236,32 @@ Deno.test("hub on an async store: an edit the store already holds is answered du
   // Everyone else on the map reconnects as after any failed commit, without that answer.
   assert.equal(b.socket.closes[0]?.code, 1011);
   assert.ok(!received(b.socket).some((m) => m.type === "rejected"));
+});
+
+Deno.test("hub on an async store: a re-sent edit the store refuses fails only its own map's commit, not the other maps of the turn", async () => {
+  await using t = await setup();
+  const other = await t.hub.api.createMap("Other");
+  const a = t.connect("a");
+  const c = t.connect("c", other.id);
+  a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc", client: "ca" });
+  c.send({ type: "hello", key: other.editKey, name: "c", color: "#aabbcc", client: "cc" });
+  await turns();
+  t.store.release();
+  await turns();
+  await t.hub.settled();
+  // One turn, one commit of both maps: a's re-send (the store already has it) comes first.
+  t.store.duplicate = { client: "ca", id: "e1" };
+  a.send(edit("e1"));
+  c.send(edit("e9"));
+  await turns();
+  await t.hub.settled();
+  assert.equal(received(a.socket).at(-1)?.code, "duplicate");
+  assert.equal(a.socket.closes[0]?.code, 1011);
+  const echo = received(c.socket).find((m) => m.type === "edit" && m.id === "e9");
+  assert.equal(echo?.seq, 1, "the other map's edit is written and acknowledged");
+  assert.deepEqual(c.socket.closes, [], "and its peers stay connected");
+  const stored = await t.store.inner.loadMap(other.id, 10);
+  assert.equal(stored?.tail.length, 1);
 });
 
 Deno.test("room: edits loaded with their author's client and id are recognised when re-sent", () => {

@@ -37,11 +37,17 @@ export class DuplicateEditError extends Error {
 
 /**
  * What an append reports besides success: the batches left out because their map's lease is
- * another relay's now (PostgreSQL with leases; SQLite reports nothing).
+ * another relay's now (PostgreSQL with leases; SQLite reports nothing), or because they re-send
+ * edits the store already holds. Every other batch of the append was written.
  */
 export interface AppendResult {
   /** The fenced batches' maps, with the lease they were made under and the map's holder now. */
   fenced: readonly FencedError[];
+  /**
+   * The batches left out because the store already holds some of their edits (nothing of such a
+   * batch is written): one map's re-sent edit does not fail the other maps of a commit.
+   */
+  duplicates?: readonly DuplicateEditError[];
 }
 
 /** A value now (SQLite answers on the calling thread) or later (PostgreSQL answers over a socket). */

@@ -178,28 +178,45 @@ export class PgStore implements MapStore {
   /**
    * Appends batches in one transaction. A batch with a `lease` is written only while that lease is
    * the map's (same owner and epoch): with several maps, the leased maps' rows are locked and
-   * checked first, a batch whose lease is stale is left out (the others still commit); the result
-   * names the batches left out.
+   * checked first, a batch whose lease is stale is left out (the others still commit). A batch
+   * that re-sends an edit the store holds (its unique index on author and edit id) rolls the
+   * transaction back; it is then written again without that map's batch. The result names the
+   * batches left out.
    */
   async appendBatches(batches: readonly FencedBatch[]): Promise<AppendResult> {
-    const work = batches.filter((b) =>
+    let work = batches.filter((b) =>
       b.entries.length > 0 || (b.comments?.length ?? 0) > 0 || b.settings !== undefined
     );
-    if (work.length === 0) return { fenced: [] };
+    const duplicates: DuplicateEditError[] = [];
+    while (work.length > 0) {
+      try {
+        const fenced = await this.#appendOnce(work);
+        return duplicates.length > 0 ? { fenced, duplicates } : { fenced };
+      } catch (err) {
+        if (!(err instanceof DuplicateEditError)) throw err;
+        duplicates.push(err);
+        work = work.filter((b) => b.mapId !== err.mapId);
+      }
+    }
+    return duplicates.length > 0 ? { fenced: [], duplicates } : { fenced: [] };
+  }
+
+  /** One transaction of {@link appendBatches}: the batches left out as fenced, or it throws. */
+  async #appendOnce(work: readonly FencedBatch[]): Promise<FencedError[]> {
     if (work.length === 1) {
       // One map (the usual commit): its conditional UPDATE checks the lease, no lock up front.
       try {
         await reachable(this.#sql.begin((tx) => appendAll(tx, work)));
-        return { fenced: [] };
+        return [];
       } catch (err) {
-        if (err instanceof FencedError) return { fenced: [err] };
+        if (err instanceof FencedError) return [err];
         throw err;
       }
     }
     return await reachable(this.#sql.begin(async (tx) => {
       const fenced = await staleLeases(tx, work);
       await appendAll(tx, work.filter((b) => !fenced.has(b.mapId)));
-      return { fenced: [...fenced.values()] };
+      return [...fenced.values()];
     }));
   }
 

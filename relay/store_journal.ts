@@ -1,6 +1,13 @@
 /** A {@link Journal} on an asynchronous store (PostgreSQL): its writes run one after another. */
 import type { Journal } from "./journal.ts";
-import type { AppendResult, JournalBatch, MapRecord, MapStore, MaybePromise } from "./map_store.ts";
+import type {
+  AppendResult,
+  DuplicateEditError,
+  JournalBatch,
+  MapRecord,
+  MapStore,
+  MaybePromise,
+} from "./map_store.ts";
 import type { NewVersion } from "./history_store.ts";
 import type { Lease } from "./pg_lease.ts";
 
@@ -13,6 +20,8 @@ type Queued =
     kind: "append";
     batches: readonly LeasedBatch[];
     done: PromiseWithResolvers<AppendResult | void>;
+    /** Its batches taken out while it waited, because an earlier write left their map out. */
+    leftOut?: DuplicateEditError[];
   }
   | { kind: "other"; write: () => MaybePromise<unknown>; done: PromiseWithResolvers<unknown> };
 
@@ -26,7 +35,9 @@ const MAX_MERGED = 64;
  * while a write was in flight go to the store as **one** append (group commit): a turn's commit
  * is one transaction and one flush to disk however many turns waited, so a relay whose turns come
  * faster than the database commits catches up instead of falling further behind. Each caller
- * still settles with the write that carried its batches, in call order.
+ * still settles with the write that carried its batches, in call order. When the store leaves a
+ * map out because it already holds some of its edits, that map's batches still waiting here are
+ * left out too (their edits follow ones that were not written) and reported with their appends.
  *
  * @example
  * ```ts ignore
@@ -113,11 +124,36 @@ export class StoreJournal implements Journal {
     }
     try {
       const result = await this.#store.appendBatches([...merged.values()]);
-      for (const { done } of group) done.resolve(result);
+      for (const { done, leftOut } of group) done.resolve(withLeftOut(result, leftOut));
+      if (result?.duplicates?.length) this.#leaveOut(result.duplicates);
     } catch (err) {
       for (const { done } of group) done.reject(err);
     }
   }
+
+  /** Takes the maps the store refused as duplicates out of the appends still waiting. */
+  #leaveOut(duplicates: readonly DuplicateEditError[]): void {
+    const refused = new Map(duplicates.map((err) => [err.mapId, err]));
+    for (const queued of this.#queue) {
+      if (queued.kind !== "append") continue;
+      const out = queued.batches.filter((b) => refused.has(b.mapId));
+      if (out.length === 0) continue;
+      queued.batches = queued.batches.filter((b) => !refused.has(b.mapId));
+      queued.leftOut = [...(queued.leftOut ?? []), ...out.map((b) => refused.get(b.mapId)!)];
+    }
+  }
+}
+
+/** An append's result with the batches taken out of it while it waited. */
+function withLeftOut(
+  result: AppendResult | void,
+  leftOut: readonly DuplicateEditError[] | undefined,
+): AppendResult | void {
+  if (!leftOut?.length) return result;
+  return {
+    fenced: result?.fenced ?? [],
+    duplicates: [...(result?.duplicates ?? []), ...leftOut],
+  };
 }
 
 /**

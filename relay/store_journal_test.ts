@@ -1,29 +1,30 @@
 /** Unit tests of the asynchronous store's journal: writes in call order, appends that waited sent as one (group commit). */
 import assert from "assert";
 import { StoreJournal } from "./store_journal.ts";
-import type { JournalBatch, MapStore } from "./map_store.ts";
+import { DuplicateEditError } from "./map_store.ts";
+import type { AppendResult, JournalBatch, MapStore } from "./map_store.ts";
 
 /** A store whose writes finish when the test says, recording what each received. */
 function slowStore() {
   const calls: { op: string; batches?: JournalBatch[] }[] = [];
-  const gates: PromiseWithResolvers<void>[] = [];
+  const gates: PromiseWithResolvers<AppendResult | void>[] = [];
   const gate = async (op: string, batches?: JournalBatch[]) => {
     calls.push({ op, batches: batches?.map((b) => structuredClone(b)) });
-    const g = Promise.withResolvers<void>();
+    const g = Promise.withResolvers<AppendResult | void>();
     gates.push(g);
-    await g.promise;
+    return await g.promise;
   };
   const store = {
     kind: "postgres",
     appendBatches: (batches: readonly JournalBatch[]) => gate("append", [...batches]),
     saveSnapshot: (mapId: string) => gate(`snapshot ${mapId}`),
   } as unknown as MapStore;
-  /** Lets the oldest write still waiting finish (or fail). */
-  const release = async (err?: Error) => {
+  /** Lets the oldest write still waiting finish (or fail), with `result` when given. */
+  const release = async (err?: Error, result?: AppendResult) => {
     while (gates.length === 0) await new Promise((r) => setTimeout(r, 0));
     const g = gates.shift()!;
     if (err) g.reject(err);
-    else g.resolve();
+    else g.resolve(result);
     await new Promise((r) => setTimeout(r, 0));
   };
   return { store, calls, release };
@@ -121,5 +122,31 @@ Deno.test("store journal: a comment changed in two merged turns is written once,
     comments: [{ n: 1, id: "k1", record: "v2" }, { n: 2, id: "k2", record: "w" }],
     settings: "s2",
   }]);
+  await journal.close();
+});
+
+Deno.test("store journal: a map the store left out as a duplicate is left out of the appends still waiting too, and reported with them", async () => {
+  const { store, calls, release } = slowStore();
+  const journal = new StoreJournal(store);
+  const a = journal.append([{ mapId: "m1", entries: edits(1, 2) }, {
+    mapId: "m2",
+    entries: edits(1, 1),
+  }]);
+  const b = journal.append([{ mapId: "m1", entries: edits(3, 3) }, {
+    mapId: "m2",
+    entries: edits(2, 2),
+  }]);
+  const c = journal.append([{ mapId: "m2", entries: edits(3, 3) }]);
+  const refused = new DuplicateEditError("m1", [{ client: "c1", id: "e2" }]);
+  await release(undefined, { fenced: [], duplicates: [refused] });
+  await release();
+  assert.deepEqual(await a, { fenced: [], duplicates: [refused] });
+  assert.deepEqual(await b, { fenced: [], duplicates: [refused] }, "m1's later edits: not written");
+  assert.equal(await c, undefined);
+  assert.deepEqual(
+    calls[1].batches!.map((x) => [x.mapId, x.entries.map((e) => e.seq)]),
+    [["m2", [2, 3]]],
+    "the next write carries only the maps that can still be written",
+  );
   await journal.close();
 });

@@ -54,25 +54,34 @@ Deno.test("PostgreSQL store: relays starting at once migrate the schema once", a
   }
 });
 
-Deno.test("PostgreSQL store: a schema newer than the relay is refused, a re-sent edit is stored once", async () => {
+Deno.test("PostgreSQL store: a schema newer than the relay is refused, a re-sent edit is stored once and fails only its own map's batch", async () => {
   await using pg = await startPostgres();
   const url = await pg.createDatabase();
   const store = await PgStore.open({ url });
   try {
     await store.createMap(record("m1abcdefgh"));
     await store.appendBatches([{ mapId: "m1abcdefgh", entries: entries(1, 2, "c1") }]);
+    await store.createMap(record("m2abcdefgh"));
     // The same client and edit id again under the next seq (its ack was lost; another relay took
-    // the map): refused as a duplicate naming it, nothing of the batch written.
+    // the map): refused as a duplicate naming it, nothing of its batch written, while another
+    // map's batch in the same append is written.
     const resent = [
       { seq: 3, frame: "{}", client: "c2", id: "c2-3" },
       { seq: 4, frame: "{}", client: "c1", id: "c1-2" },
     ];
-    const err = await store.appendBatches([{ mapId: "m1abcdefgh", entries: resent }])
-      .then(() => null, (e) => e);
+    const result = await store.appendBatches([
+      { mapId: "m1abcdefgh", entries: resent },
+      { mapId: "m2abcdefgh", entries: entries(1, 1, "c3") },
+    ]);
+    assert.equal(result.duplicates?.length, 1);
+    const err = result.duplicates![0];
     assert.ok(err instanceof DuplicateEditError, String(err));
+    assert.equal(err.mapId, "m1abcdefgh");
     assert.deepEqual(err.edits, [{ client: "c1", id: "c1-2" }]);
     const map = await store.loadMap("m1abcdefgh", 10);
     assert.equal(map?.tail.length, 2);
+    const other = await store.loadMap("m2abcdefgh", 10);
+    assert.deepEqual(other?.tail.map((e) => e.seq), [1], "the other map's batch is written");
     // Loaded with each edit's author and id, so a room recognises a re-send before the store does.
     assert.deepEqual(map?.tail.map((e) => [e.client, e.id]), [["c1", "c1-1"], ["c1", "c1-2"]]);
     await pg.psql("dm_test_1", "INSERT INTO schema_migrations (version, name) VALUES (999, 'x');");
