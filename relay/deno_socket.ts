@@ -16,6 +16,11 @@ export interface UpgradeOptions {
   info: ConnectionInfo;
   /** The connection's place among those that have not said hello; released at hello or close. */
   slot?: AdmissionSlot;
+  /**
+   * Times the delayed close; one for all sockets (a timer set per socket would cost each idle
+   * connection its own closures). @default new system timers on `performance.now`
+   */
+  timers?: Timers;
 }
 
 /** How long the client must have been silent before a server-side close is sent. */
@@ -119,7 +124,7 @@ export function upgradeDenoWebSocket(
   if (options.protocol !== undefined) {
     response.headers.set("sec-websocket-protocol", options.protocol);
   }
-  const peerSocket = new DenoPeerSocket(socket);
+  const peerSocket = new DenoPeerSocket(socket, options.timers);
   const { slot } = options;
   const info = slot ? { ...options.info, onJoin: () => slot.release() } : options.info;
   let conn: Connection | undefined;

@@ -116,10 +116,24 @@ export function createJournalHandler(
 
 type Pending = { resolve: (count: number) => void; reject: (err: Error) => void };
 
-/** A {@link Journal} on a worker thread with its own connection to the database file. */
+/** A request not posted yet, and everyone waiting for it (several, for appends merged into one). */
+type Unposted = { message: DistributiveOmit<JournalRequest, "id">; waiters: Pending[] };
+
+/**
+ * A {@link Journal} on a worker thread with its own connection to the database file.
+ *
+ * Group commit: at most one append is with the worker at a time. Appends made while it is being
+ * written wait here and go to the worker as **one** append (one transaction, one `fsync`), so a
+ * relay whose turns come faster than the disk syncs catches up instead of queueing a sync per
+ * turn. Everything keeps its call order: a write behind a waiting append waits with it, and each
+ * caller settles when the write that carried its request is durable.
+ */
 export class WorkerJournal implements Journal {
   #worker: Worker;
   #pending = new Map<number, Pending>();
+  #unposted: Unposted[] = [];
+  #appendInFlight = false;
+  #appendWrites = 0;
   #nextId = 1;
   #closed: Promise<void> | null = null;
   #failed: Error | null = null;
@@ -150,12 +164,18 @@ export class WorkerJournal implements Journal {
       this.#failed = err;
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
+      for (const u of this.#unposted.splice(0)) for (const w of u.waiters) w.reject(err);
     };
     void this.#request({ op: "open", path: options.path });
   }
 
   append(batches: JournalBatch[]): Promise<void> {
     return this.#request({ op: "append", batches });
+  }
+
+  /** Appends sent to the worker so far: one transaction each, however many calls they carried. */
+  get appendWrites(): number {
+    return this.#appendWrites;
   }
 
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
@@ -175,8 +195,9 @@ export class WorkerJournal implements Journal {
   }
 
   close(): Promise<void> {
-    this.#closed ??= (this.#failed ? Promise.resolve() : this.#post({ op: "close" }).then(() => {}))
-      .finally(() => this.#worker.terminate());
+    this.#closed ??=
+      (this.#failed ? Promise.resolve() : this.#enqueue({ op: "close" }).then(() => {}))
+        .finally(() => this.#worker.terminate());
     return this.#closed;
   }
 
@@ -188,15 +209,57 @@ export class WorkerJournal implements Journal {
     if (this.#closed) return Promise.reject(new Error("journal is closed"));
     // Nothing posted to a dead worker would ever be answered.
     if (this.#failed) return Promise.reject(this.#failed);
-    return this.#post(message);
+    return this.#enqueue(message);
   }
 
-  #post(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
-    const id = this.#nextId++;
+  /** Queues `message` behind the others; an append right behind a waiting append joins it. */
+  #enqueue(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...message, id });
+      const waiter = { resolve, reject };
+      const last = this.#unposted.at(-1);
+      if (message.op === "append" && last?.message.op === "append") {
+        last.message.batches.push(...message.batches);
+        last.waiters.push(waiter);
+        return;
+      }
+      this.#unposted.push({
+        message: message.op === "append"
+          ? { op: "append", batches: [...message.batches] }
+          : message,
+        waiters: [waiter],
+      });
+      this.#postWaiting();
     });
+  }
+
+  /** Posts what waits, up to and including the next append (which the worker must finish first). */
+  #postWaiting(): void {
+    // A dead worker answers nothing: what waits is failed by the error handler instead.
+    if (this.#failed) return;
+    while (!this.#appendInFlight && this.#unposted.length > 0) {
+      const { message, waiters } = this.#unposted.shift()!;
+      const append = message.op === "append";
+      if (append) {
+        this.#appendInFlight = true;
+        this.#appendWrites++;
+      }
+      const settled = () => {
+        if (append) this.#appendInFlight = false;
+        this.#postWaiting();
+      };
+      const id = this.#nextId++;
+      this.#pending.set(id, {
+        resolve: (count) => {
+          for (const w of waiters) w.resolve(count);
+          settled();
+        },
+        reject: (err) => {
+          for (const w of waiters) w.reject(err);
+          settled();
+        },
+      });
+      this.#worker.postMessage({ ...message, id });
+    }
   }
 }
 

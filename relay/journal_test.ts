@@ -60,3 +60,40 @@ Deno.test("WorkerJournal: a failed write rejects with the reason; a closed journ
   }
   assert.throws(() => new WorkerJournal({ path: ":memory:" }), /must name a database file/);
 });
+
+Deno.test("WorkerJournal: appends made while one is being written go to the disk as one write, each caller settling in order", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "duplexmap-journal-" });
+  const path = join(dir, "db.sqlite");
+  const reader = new Store({ path });
+  const journal = new WorkerJournal({ path });
+  try {
+    const record = (id: string) => ({
+      id,
+      title: "T",
+      editHash: new Uint8Array(32),
+      viewHash: new Uint8Array(32).fill(1),
+      createdAt: 5,
+    });
+    await journal.createMap(record("map-000a"));
+    await journal.createMap(record("map-000b"));
+    const before = journal.appendWrites;
+    const settled: number[] = [];
+    const turns = Array.from({ length: 40 }, (_, i) =>
+      journal.append([{
+        mapId: i % 2 ? "map-000b" : "map-000a",
+        entries: [{ seq: Math.floor(i / 2) + 1, frame: JSON.stringify({ type: "edit", i }) }],
+      }]).then(() => settled.push(i)));
+    // A snapshot behind them waits for them (it needs their seqs), and still settles.
+    const snapshot = journal.snapshot("map-000a", 20, "[]", 1).then(() => settled.push(-1));
+    await Promise.all([...turns, snapshot]);
+    assert.deepEqual(settled, [...Array.from({ length: 40 }, (_, i) => i), -1], "in call order");
+    assert.equal(journal.appendWrites - before, 2, "the first turn alone, the 39 behind it as one");
+    assert.deepEqual(reader.loadMap("map-000a", 100)?.history.map((e) => e.seq).length, 20);
+    assert.equal(reader.loadMap("map-000b", 100)?.tail.length, 20);
+    assert.equal(reader.loadMap("map-000a", 100)?.snapshotSeq, 20);
+  } finally {
+    await journal.close();
+    reader.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

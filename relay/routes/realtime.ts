@@ -6,6 +6,7 @@ import { upgradeDenoWebSocket } from "../deno_socket.ts";
 import { HttpSessions, SESSION_HEADER } from "../http_transport.ts";
 import { SUBPROTOCOLS } from "../protocol.ts";
 import { originCheck, problem } from "./common.ts";
+import { systemTimers } from "../timers.ts";
 import type { Env, RouteContext } from "./common.ts";
 
 /** Adds `GET /ws/:id` and the fallback's `POST /rt/:id`, `POST /rt/:id/send`, `DELETE /rt/:id`. */
@@ -37,6 +38,8 @@ export function realtimeRoutes(app: Hono<Env>, ctx: RouteContext): void {
     return ended ? c.body(null, 204) : problem(c, 404, "no such session");
   });
 
+  // One clock and timer set for every socket's delayed close.
+  const socketTimers = systemTimers(() => performance.now());
   // A request without the upgrade is answered 426 whatever its Origin.
   app.get("/ws/:id", upgradeRequired, origin, (c) => {
     const offered = parseTokenList(c.req.header("sec-websocket-protocol") ?? "");
@@ -65,6 +68,7 @@ export function realtimeRoutes(app: Hono<Env>, ctx: RouteContext): void {
     }
     return upgradeDenoWebSocket(c.req.raw, hub, {
       slot: admitted.slot,
+      timers: socketTimers,
       protocol,
       idleTimeout: hub.limits.idleTimeout,
       info: {
