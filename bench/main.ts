@@ -1,6 +1,7 @@
 /** `deno task bench`: runs the scenarios against the relay and the baselines, prints and writes the results. */
 import { parseArgs } from "node:util";
 import denoJson from "../deno.json" with { type: "json" };
+import { RELAY_V8_FLAGS } from "../scripts/compile.ts";
 import { type Environment, resultsMarkdown, scenarioMarkdown } from "./report.ts";
 import {
   type Mode,
@@ -212,7 +213,8 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     relayArgs: [...RELAY_BENCH_ARGS, ...(values["relay-arg"] ?? [])],
     relayDenoFlags: [
       ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
-      ...(values["relay-v8-flags"] ? [`--v8-flags=${values["relay-v8-flags"]}`] : []),
+      // The relay runs with its shipped V8 flags unless others are asked for.
+      `--v8-flags=${values["relay-v8-flags"] ?? RELAY_V8_FLAGS.join(",")}`,
     ],
     generators: values.generators ? Math.max(1, Number(values.generators)) : undefined,
     rateScale: values["rate-scale"] ? Number(values["rate-scale"]) : undefined,

@@ -56,8 +56,14 @@ export interface LagProbeOptions {
   onLagMs?: number;
   /** Smoothed lateness below which it has caught up, in ms. @default 4 */
   offLagMs?: number;
-  /** Stays behind at least this long after it last was, so the answer does not flap, in ms. @default 2000 */
+  /**
+   * How long the relay must not be short of CPU before a step down (half the stretch, or no tick)
+   * is tried, in ms; a step down that makes it short again at once doubles this wait, up to
+   * `maxHoldMs`, so a relay that needs the tick does not keep flapping. @default 2000
+   */
   holdMs?: number;
+  /** The longest wait between steps down, in ms. @default 32000 */
+  maxHoldMs?: number;
   /** Weight of the newest sample in the smoothed lateness (0..1]. @default 0.25 */
   weight?: number;
   /**
@@ -69,7 +75,7 @@ export interface LagProbeOptions {
   busyWindowMs?: number;
   /** Share of a core above which the relay is short of CPU (behind, and the tick stretches). @default 0.7 */
   busyOn?: number;
-  /** Share of a core below which the tick shrinks again and the relay may stop being behind. @default 0.3 */
+  /** Share of a core below which the stretch shrinks at once, without waiting for a step down. @default 0.3 */
   busyOff?: number;
   /** The longest stretch: the tick waits at most this many ticks. @default 8 */
   maxStretch?: number;
@@ -77,17 +83,23 @@ export interface LagProbeOptions {
 
 /**
  * Measures event-loop lag: a timer due every `intervalMs` fires late by however long the loop was
- * busy with other work (socket reads and writes, parsing, flushing). The lateness is smoothed; the
- * loop is "behind" once it passes `onLagMs`, and again "keeping up" when it has stayed below
- * `offLagMs` for `holdMs`. Sampling runs only while someone asked within the last second, so an
- * idle relay runs no timer for it.
+ * busy with other work (socket reads and writes, parsing, flushing). The lateness is smoothed, and
+ * above `onLagMs` the loop is "behind". Sampling runs only while someone asked within the last
+ * second, so an idle relay runs no timer for it.
  *
  * Lag alone misses a saturated loop: timers run every iteration, so a loop that is busy all the
  * time still fires them only a few ms late while the backlog waits in the sockets. So, given the
- * thread's CPU clock, every `busyWindowMs` it also measures the share of a core the thread used:
- * above `busyOn` the relay is behind and the {@link LoadSignal.stretch} doubles (up to
- * `maxStretch`), below `busyOff` it shrinks by a fifth; in between it holds. The relay stays
- * behind while either measure is above its "off" threshold, and for `holdMs` after.
+ * thread's CPU clock, every `busyWindowMs` it also measures the share of a core the thread used
+ * (smoothed over about two windows): above `busyOn` the relay is behind, and the
+ * {@link LoadSignal.stretch} doubles (up to `maxStretch`) each window it stays there.
+ *
+ * Getting out: batching lowers the very CPU use that turned it on, so "below a threshold" cannot
+ * say whether the relay would keep up without it. Instead, once the relay has been neither short
+ * of CPU nor late for `holdMs`, it steps down (half the stretch, or the tick off at stretch 1) and
+ * watches: short of CPU again within `holdMs` means the step was premature, and the wait before
+ * the next one doubles (up to `maxHoldMs`); a step that holds resets it. A relay that needs the
+ * tick tries without it rarely; one that had a burst drops it within seconds. Below `busyOff` the
+ * stretch also shrinks at once.
  *
  * An idle Deno process fires a 25 ms timer ~0.4 ms late at the median and ~2 ms at the 95th
  * percentile, hence the defaults.
@@ -122,8 +134,13 @@ export class LagProbe implements LoadSignal {
   #due = 0;
   #lag = 0;
   #behind = false;
-  /** When the lag was last above `offLagMs` while behind. */
-  #lastBusy = 0;
+  /** When the relay was last short of CPU or late (or a step down was last tried). */
+  #lastHot = 0;
+  /** How long it must not be short of CPU before a step down is tried; doubles when one fails. */
+  #hold: number;
+  #maxHoldMs: number;
+  /** When the last step down (half the stretch, or the tick off) was tried; -Infinity: none open. */
+  #trialAt = -Infinity;
   #askedAt = -Infinity;
   #stopped = false;
 
@@ -134,6 +151,8 @@ export class LagProbe implements LoadSignal {
     this.#onLagMs = options.onLagMs ?? 10;
     this.#offLagMs = options.offLagMs ?? 4;
     this.#holdMs = options.holdMs ?? 2000;
+    this.#hold = this.#holdMs;
+    this.#maxHoldMs = Math.max(this.#holdMs, options.maxHoldMs ?? 32_000);
     this.#weight = options.weight ?? 0.25;
     this.#cpuMs = options.cpuMs;
     this.#busyWindowMs = options.busyWindowMs ?? 250;
@@ -191,26 +210,44 @@ export class LagProbe implements LoadSignal {
     const late = Math.max(0, now - this.#due);
     this.#lag += this.#weight * (late - this.#lag);
     const windowDone = this.#measureCpu(now);
-    if (this.#lag > this.#onLagMs || this.#busy > this.#busyOn) {
+    const hot = this.#lag > this.#onLagMs || this.#busy > this.#busyOn;
+    if (hot) {
+      if (now - this.#trialAt < this.#holdMs) {
+        // A step down made it short of CPU again at once: wait longer before the next one.
+        this.#hold = Math.min(this.#hold * 2, this.#maxHoldMs);
+      } else if (!this.#behind) {
+        this.#hold = this.#holdMs;
+      }
+      this.#trialAt = -Infinity;
       this.#behind = true;
-      this.#lastBusy = now;
-    } else if (this.#behind && (this.#lag >= this.#offLagMs || this.#busy >= this.#busyOff)) {
-      this.#lastBusy = now;
-    } else if (this.#behind && now - this.#lastBusy >= this.#holdMs) {
-      this.#behind = false;
+      this.#lastHot = now;
+      if (windowDone && this.#busy > this.#busyOn) {
+        this.#stretch = Math.min(this.#maxStretch, this.#stretch * 2);
+      }
+    } else if (this.#behind) {
+      if (this.#lag >= this.#offLagMs) this.#lastHot = now;
+      else if (windowDone && this.#busy < this.#busyOff) {
+        this.#stretch = Math.max(1, this.#stretch * 0.8);
+      }
+      if (now - this.#lastHot >= this.#hold) {
+        // Not short of CPU for a hold: try with half the stretch, or without the tick. The
+        // previous step held if nothing got hot since it.
+        if (this.#trialAt !== -Infinity) this.#hold = this.#holdMs;
+        this.#trialAt = now;
+        this.#lastHot = now;
+        if (this.#stretch > 1) this.#stretch = Math.max(1, this.#stretch / 2);
+        else this.#behind = false;
+      }
     }
     if (!this.#behind) this.#stretch = 1;
-    else if (windowDone && this.#busy > this.#busyOn) {
-      this.#stretch = Math.min(this.#maxStretch, this.#stretch * 2);
-    } else if (windowDone && this.#busy < this.#busyOff) {
-      this.#stretch = Math.max(1, this.#stretch * 0.8);
-    }
     // Nobody asked for a second: stop, and forget the state (the next question starts afresh).
     if (now - this.#askedAt > 1000) {
       this.#lag = 0;
       this.#behind = false;
       this.#busy = 0;
       this.#stretch = 1;
+      this.#hold = this.#holdMs;
+      this.#trialAt = -Infinity;
       this.#windowAt = NaN;
       return;
     }
@@ -221,7 +258,8 @@ export class LagProbe implements LoadSignal {
   #measureCpu(now: number): boolean {
     if (!this.#cpuMs || !(now - this.#windowAt >= this.#busyWindowMs)) return false;
     const cpu = this.#cpuMs();
-    this.#busy = (cpu - this.#windowCpu) / (now - this.#windowAt);
+    // Smoothed over about two windows, so one long turn (a big snapshot, a GC) is not overload.
+    this.#busy += 0.5 * ((cpu - this.#windowCpu) / (now - this.#windowAt) - this.#busy);
     this.#windowAt = now;
     this.#windowCpu = cpu;
     return true;

@@ -10,6 +10,16 @@
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /**
+ * V8 flags the relay runs with (binary, `deno task start`, the benchmarks). A young generation of
+ * up to 32 MiB per semi-space instead of V8's 16: under load the relay keeps messages for a
+ * presence tick (up to 400 ms), and with the default size they outlived two scavenges, were
+ * promoted and filled the old generation (15 MB/s at 10 000 peers), whose mark-compact pauses then
+ * held every peer up (s7's p99 2.8 s against 0.43 s with this flag, BENCHMARKS.md, issue 14). An
+ * idle relay's young generation stays small: V8 grows it only as the allocation rate needs.
+ */
+export const RELAY_V8_FLAGS = ["--max-semi-space-size=32"];
+
+/**
  * The permissions baked into the binary: the same as `deno task start`, so the binary takes the
  * same options (`--data` anywhere on disk needs read/write; `--port`, `--host` need net).
  */
@@ -123,6 +133,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     // node_modules folder, where some packages' `@types` are found.
     "--no-check",
     ...BINARY_PERMISSIONS,
+    `--v8-flags=${RELAY_V8_FLAGS.join(",")}`,
     ...(options.target ? ["--target", options.target] : []),
     // The workers are loaded by URL at run time, so the module graph does not show them.
     "--include",

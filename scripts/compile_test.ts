@@ -1,5 +1,5 @@
 import assert from "assert";
-import { binaryConfig, checkBinary, compile, SERVER_IMPORTS } from "./compile.ts";
+import { binaryConfig, checkBinary, compile, RELAY_V8_FLAGS, SERVER_IMPORTS } from "./compile.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -91,4 +91,13 @@ Deno.test("deno task compile with a plain deno as DENORT_BIN fails and leaves no
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("deno task start runs the relay with the V8 flags the binary is compiled with", async () => {
+  const project = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const start: string = project.tasks.start.command;
+  assert.ok(
+    start.includes(`--v8-flags=${RELAY_V8_FLAGS.join(",")} `),
+    `deno task start: ${start}`,
+  );
 });
