@@ -68,30 +68,39 @@ Deno.test("lag probe: refuses a weight outside (0, 1]", () => {
   assert.throws(() => new LagProbe({ timers: new LateTimers(), weight: 0 }), RangeError);
 });
 
-Deno.test("lag probe: a saturated thread is behind though its timer fires on time; the stretch grows while short of CPU", () => {
+/**
+ * A probe on a thread whose CPU use the test sets: `tick()` fires the next sample on time, the
+ * thread having used `share` of the 25 ms since the last (and asks, as the hub does on every move).
+ */
+function cpuProbe(options: { share: number; maxStretch: number; maxHoldMs?: number }) {
   const timers = new LateTimers();
   let cpu = 0;
-  let share = 0.3;
+  const state = { share: options.share };
   const probe = new LagProbe({
     timers,
     intervalMs: 25,
     holdMs: 200,
+    maxHoldMs: options.maxHoldMs,
     busyWindowMs: 100,
     busyOn: 0.85,
     busyOff: 0.1,
-    maxStretch: 8,
+    maxStretch: options.maxStretch,
     cpuMs: () => cpu,
   });
-  /** Fires the next sample on time, the thread having used `share` of the 25 ms since the last (the hub asks on every move). */
   const tick = () => {
     void probe.behind;
-    cpu += share * 25;
+    cpu += state.share * 25;
     timers.fire(0);
   };
+  return { timers, probe, state, tick };
+}
+
+Deno.test("lag probe: a saturated thread is behind though its timer fires on time; the stretch grows while short of CPU", () => {
+  const { probe, state, tick } = cpuProbe({ share: 0.3, maxStretch: 8 });
   for (let i = 0; i < 8; i++) tick();
   assert.equal(probe.behind, false, "30% of a core is keeping up");
   assert.equal(probe.stretch, 1);
-  share = 0.98;
+  state.share = 0.98;
   let ticks = 0;
   while (!probe.behind) {
     tick();
@@ -104,25 +113,7 @@ Deno.test("lag probe: a saturated thread is behind though its timer fires on tim
 });
 
 Deno.test("lag probe: once not short of CPU for a hold it steps down, and waits longer after a step that was premature", () => {
-  const timers = new LateTimers();
-  let cpu = 0;
-  let share = 0.98;
-  const probe = new LagProbe({
-    timers,
-    intervalMs: 25,
-    holdMs: 200,
-    maxHoldMs: 800,
-    busyWindowMs: 100,
-    busyOn: 0.85,
-    busyOff: 0.1,
-    maxStretch: 4,
-    cpuMs: () => cpu,
-  });
-  const tick = () => {
-    void probe.behind;
-    cpu += share * 25;
-    timers.fire(0);
-  };
+  const { timers, probe, state, tick } = cpuProbe({ share: 0.98, maxStretch: 4, maxHoldMs: 800 });
   /** Samples until `done`, returning how many ms that took. */
   const until = (done: () => boolean) => {
     const from = timers.at;
@@ -134,17 +125,17 @@ Deno.test("lag probe: once not short of CPU for a hold it steps down, and waits 
   };
   until(() => probe.stretch === 4);
   // Batching halves the CPU: 50% is not short of CPU, but a step down would not fit either.
-  share = 0.5;
+  state.share = 0.5;
   const first = until(() => probe.stretch === 2);
   assert.ok(first >= 200, `the first step down comes after a hold (${first} ms)`);
-  share = 0.98;
+  state.share = 0.98;
   until(() => probe.stretch === 4);
-  share = 0.5;
+  state.share = 0.5;
   const second = until(() => probe.stretch === 2);
   assert.ok(second >= 400, `after a premature step the next waits twice as long (${second} ms)`);
   // Steps that hold: down to no tick at all, which a relay with CPU to spare then keeps.
   until(() => !probe.behind);
-  share = 0.4;
+  state.share = 0.4;
   for (let i = 0; i < 100; i++) tick();
   assert.equal(probe.behind, false, "40% of a core without the tick stays off");
   probe.stop();
