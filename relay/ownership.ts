@@ -78,6 +78,8 @@ export class Ownership {
   #pending = new Set<Promise<unknown>>();
   #lastOkSentAt: number;
   #renewSentAt: number | null = null;
+  /** The send time of a round counted as failed because it went unanswered for a lease. */
+  #hungCounted: number | null = null;
   #tick: TimerId | undefined;
   #fenceTimer: TimerId | undefined;
   #closed = false;
@@ -219,8 +221,18 @@ export class Ownership {
     if (this.#closed) return;
     const { store, relayId, leaseMs, timers, metrics, logger } = this.#o;
     void this.#o.listen?.();
-    // One round at a time, unless the one under way has hung for a whole lease.
-    if (this.#renewSentAt !== null && timers.now() - this.#renewSentAt < leaseMs) return;
+    // One round at a time, unless the one under way has hung for a whole lease: then it counts as
+    // failed (once, however it ends), and another is sent.
+    if (this.#renewSentAt !== null) {
+      const waited = timers.now() - this.#renewSentAt;
+      if (waited < leaseMs) return;
+      this.#hungCounted = this.#renewSentAt;
+      metrics.renewFailures++;
+      logger.log("lease_renew_failed", {
+        maps: this.#held.size,
+        error: `no answer in ${Math.round(waited)} ms`,
+      });
+    }
     const sent = [...this.#held.values()].map((h) => h.lease);
     const sentAt = this.#renewSentAt = timers.now();
     const round = store.renewLeases(relayId, sent, leaseMs).then((kept) => {
@@ -238,6 +250,7 @@ export class Ownership {
         this.#move(lease.mapId, "lost");
       }
     }, (err) => {
+      if (this.#hungCounted === sentAt) return;
       metrics.renewFailures++;
       logger.log("lease_renew_failed", { maps: sent.length, error: String(err) });
     }).finally(() => {

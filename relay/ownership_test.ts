@@ -127,10 +127,34 @@ Deno.test("ownership: no renewal answered for a lease after it was sent: the map
   assert.equal(t.metrics.selfFenced, 1);
   assert.equal(t.ownership.fenced, true);
   assert.equal(t.ownership.leaseOf("m1"), undefined);
+  // The round sent at 500 has had no answer for a whole lease at the tick of 2000: counted as failed.
+  assert.equal(t.metrics.renewFailures, 0);
+  await t.advance(400);
+  assert.equal(t.metrics.renewFailures, 1);
+  assert.deepEqual(t.events("lease_renew_failed"), [{ maps: 0, error: "no answer in 1500 ms" }]);
   // The database answers again: the next successful round makes the relay healthy.
   answer();
   t.store.hold = null;
   await t.advance(1000);
+  assert.equal(t.ownership.fenced, false);
+  assert.equal(t.metrics.renewFailures, 1);
+  await t.ownership.close();
+});
+
+Deno.test("ownership: a round unanswered for a lease counts once as failed, even when it fails later", async () => {
+  const t = setup(1500);
+  assert.equal(await t.ownership.acquire("m1"), "ok");
+  let fail!: (err: Error) => void;
+  const hung = t.store.hold = new Promise((_, reject) => fail = reject);
+  hung.catch(() => {});
+  await t.advance(1990); // the round sent at 500 hangs
+  assert.equal(t.metrics.renewFailures, 0);
+  t.store.hold = null;
+  await t.advance(10); // at 2000 it counts as failed, and the round sent then succeeds
+  assert.equal(t.metrics.renewFailures, 1);
+  fail(new Error("connection terminated"));
+  await t.advance(1000);
+  assert.equal(t.metrics.renewFailures, 1);
   assert.equal(t.ownership.fenced, false);
   await t.ownership.close();
 });
