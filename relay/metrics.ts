@@ -73,12 +73,17 @@ export class LeaseMetrics {
         ["_sum", this.#renewSum],
         ["_count", this.#renewCount],
       ]),
-      ...metricLines("lease_renew_failures_total", "counter", "Lease renewal rounds that failed.", [
+      ...metricLines(
+        "lease_renew_failures_total",
+        "counter",
+        "Lease renewal rounds that failed or went unanswered for a lease.",
         [
-          "",
-          this.renewFailures,
+          [
+            "",
+            this.renewFailures,
+          ],
         ],
-      ]),
+      ),
       ...metricLines("handoffs_total", "counter", "Maps handed between relays, by direction.", [
         [`{direction="in"}`, this.handoffsIn],
         [`{direction="out"}`, this.handoffsOut],
