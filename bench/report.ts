@@ -105,7 +105,9 @@ function valuesTable(rows: Row[], columns: [string, string, (v: number) => strin
     }
     const v = r.values;
     lines.push(
-      `| ${r.server} | ${r.step} | ${columns.map(([k, , f]) => f(v[k])).join(" | ")} |`,
+      `| ${r.server} | ${r.step} | ${
+        columns.map(([k, , f]) => v[k] === undefined ? "–" : f(v[k])).join(" | ")
+      } |`,
     );
   }
   return lines.join("\n");
@@ -180,6 +182,8 @@ export function scenarioMarkdown(s: ScenarioResult): string {
         ["rss_bytes", "server RSS MiB", mib],
         ["base_rss_bytes", "RSS before MiB", mib],
         ["bytes_per_conn", "KiB / connection", (v) => (v / 1024).toFixed(1)],
+        ["settled_rss_bytes", "RSS 35 s idle MiB", mib],
+        ["settled_bytes_per_conn", "KiB / connection 35 s idle", (v) => (v / 1024).toFixed(1)],
         ["connect_ms", "connect ms", ms],
       ]));
       break;
@@ -366,10 +370,15 @@ export function targetsMarkdown(results: ScenarioResult[]): string {
   );
   const s6 =
     results.find((s) => s.id === "s6")?.rows.filter((r) => r.server === "relay" && r.values) ?? [];
-  const worst = s6.map((r) => r.values!.bytes_per_conn).sort((x, y) => y - x)[0];
+  // The settled reading where there is one: memory per connection held idle, not just opened.
+  // The target is set at 5 000 and 20 000 connections; smaller levels count only when alone.
+  const atScale = s6.filter((r) => parseInt(r.step) >= 5000);
+  const worst = (atScale.length > 0 ? atScale : s6)
+    .map((r) => r.values!.settled_bytes_per_conn ?? r.values!.bytes_per_conn)
+    .sort((x, y) => y - x)[0];
   add(
     "s6: <= 16 KiB per idle connection (issue 14; was 20)",
-    worst !== undefined ? `${(worst / 1024).toFixed(1)} KiB (worst level)` : "–",
+    worst !== undefined ? `${(worst / 1024).toFixed(1)} KiB (worst level, 35 s idle)` : "–",
     worst !== undefined ? worst <= 16 * 1024 : undefined,
   );
   return lines.join("\n");
