@@ -1,6 +1,6 @@
 /** The hello handshake: hello first, the key, room on the map and for the address, the join. */
 import type { ConnectionHost, ConnectionInfo } from "./connection_host.ts";
-import { UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
+import { MOVED_REASON, UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import type { Peer } from "./peer.ts";
 import { CloseCode } from "./protocol.ts";
 import type { ClientMessage, ErrorCode, HelloMessage, Role } from "./protocol.ts";
@@ -77,6 +77,11 @@ function admitOpened(
     return null;
   }
   const { room, role } = auth.value;
+  // Moved out while it loaded (its lease went meanwhile): the peer reconnects to its new holder.
+  if (!host.maps.isLive(room)) {
+    conn.close(CloseCode.Moved, MOVED_REASON);
+    return null;
+  }
   if (room.peerCount >= host.limits.maxPeersPerMap) {
     conn.close(CloseCode.TryAgainLater, "map is full; try again later");
     return null;

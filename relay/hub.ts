@@ -286,8 +286,16 @@ export class Hub {
    * expired lease does not wait: what was not acknowledged is dropped.
    */
   async moveOut(mapId: string, why: "lost" | "self_fenced" | "handoff"): Promise<void> {
-    const room = this.#maps.get(mapId);
-    if (!room) return;
+    let room = this.#maps.get(mapId);
+    if (!room) {
+      // A map still loading was taken under the lease that is going now: let the load end and
+      // move the map out then, or it would be served from memory without a lease.
+      const loading = this.#maps.loading(mapId);
+      if (!loading) return;
+      await loading.catch(() => {});
+      room = this.#maps.get(mapId);
+      if (!room) return;
+    }
     // Edits keep arriving while a commit is written: wait again (a few times at most).
     for (let i = 0; why === "handoff" && i < 5; i++) {
       if (!room.hasUnsaved && room.ticket <= this.#durability.durable) break;

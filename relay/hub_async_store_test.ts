@@ -213,6 +213,27 @@ Deno.test("hub on an async store: a peer that leaves while its map loads is neve
   assert.equal(t.store.loads, 2);
 });
 
+Deno.test("hub on an async store: a map moved out while it loads is moved out once loaded, never served", async () => {
+  // Its lease goes (handed over, lost, or self-fenced) before the load ends: kept in memory, it
+  // would be sequenced by this relay while another one holds the lease.
+  await using t = await setup();
+  const a = t.connect("a");
+  a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc" });
+  await turns();
+  const moved = t.hub.moveOut(t.map.id, "handoff");
+  await turns();
+  t.store.release();
+  await moved;
+  await turns();
+  await t.hub.settled();
+  assert.deepEqual(a.socket.closes.map((c) => c.code), [1012]);
+  assert.match(a.socket.closes[0].reason, /moved/);
+  assert.equal(t.hub.stats().maps, 0, "the map is not kept in memory");
+  a.send(edit("late"));
+  await turns();
+  assert.equal(t.store.inner.loadMap(t.map.id, 10)?.tail.length, 0, "nothing was sequenced");
+});
+
 Deno.test("hub on an async store: an edit the store already holds is answered duplicate to its author", async () => {
   await using t = await setup();
   const a = t.connect("a");

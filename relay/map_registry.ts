@@ -156,6 +156,11 @@ export class MapRegistry {
     return this.#rooms.get(mapId);
   }
 
+  /** The load of this map under way, if any; it settles once the map is in memory or is not. */
+  loading(mapId: string): Promise<unknown> | undefined {
+    return this.#loading.get(mapId);
+  }
+
   /** Drops a room whose commit failed (it reloads from the store) or that moved to another relay. */
   drop(room: Room): void {
     if (this.#rooms.get(room.id) !== room) return;
