@@ -36,4 +36,8 @@ export class FakeSocket implements PeerSocket {
   get bufferedAmount(): number {
     return this.buffered;
   }
+
+  bufferedAbove(bytes: number): boolean {
+    return this.buffered > bytes;
+  }
 }

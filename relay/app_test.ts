@@ -184,6 +184,7 @@ Deno.test("PUT features with the edit key replaces the map as one edit peers rec
     send: (text) => void sent.push(text),
     close: () => {},
     bufferedAmount: 0,
+    bufferedAbove: () => false,
     isOpen: true,
   };
   const conn = t.hub.accept(socket, { mapId: map.id, addr: "192.0.2.1", transport: "test" });
@@ -227,6 +228,7 @@ Deno.test("PUT features: a file over the frame limit goes in as several edits; a
     send: (text) => void sent.push(text),
     close: () => {},
     bufferedAmount: 0,
+    bufferedAbove: () => false,
     isOpen: true,
   };
   const conn = t.hub.accept(socket, { mapId: map.id, addr: "192.0.2.1", transport: "test" });

@@ -110,7 +110,7 @@ export class Connections {
   #closeSlowPeers(): void {
     for (const conn of [...this.#conns.values()]) {
       // The flush finds the overflow, drops what waits and closes the peer, as in a turn.
-      if (conn.open && conn.peer.socket.bufferedAmount > this.#o.limits.maxBufferedBytes) {
+      if (conn.open && conn.peer.socket.bufferedAbove(this.#o.limits.maxBufferedBytes)) {
         this.flushPeer(conn.peer, true);
       }
     }

@@ -36,6 +36,11 @@ export class DenoPeerSocket implements PeerSocket {
   #timer: TimerId | undefined;
   #lastInbound = 0;
   #timers: Timers;
+  /**
+   * At least Deno's `bufferedAmount`: what it said when last asked, plus every byte sent since
+   * (a UTF-16 code unit is at most 3 bytes of UTF-8).
+   */
+  #bufferedBound = 0;
 
   /** Wraps `raw`; `timers` time the delayed close. @default timers the runtime's */
   constructor(raw: WebSocket, timers: Timers = systemTimers(() => performance.now())) {
@@ -45,6 +50,7 @@ export class DenoPeerSocket implements PeerSocket {
 
   send(text: string): void {
     this.raw.send(text);
+    this.#bufferedBound += text.length * 3;
   }
 
   /**
@@ -76,7 +82,12 @@ export class DenoPeerSocket implements PeerSocket {
   }
 
   get bufferedAmount(): number {
-    return this.raw.bufferedAmount;
+    return this.#bufferedBound = this.raw.bufferedAmount;
+  }
+
+  /** Asks Deno (an op call) only when what was sent since it was last asked could exceed `bytes`. */
+  bufferedAbove(bytes: number): boolean {
+    return this.#bufferedBound > bytes && this.bufferedAmount > bytes;
   }
 
   /** False once a close was asked for or the socket is no longer open. */

@@ -7,9 +7,17 @@ import { FakeTimers } from "./_fake_timers.ts";
 class RecordingWebSocket {
   closes: { code: number; reason: string; at: number }[] = [];
   readyState: number = WebSocket.OPEN;
-  bufferedAmount = 0;
+  /** Bytes not yet written; every read is counted (in Deno each one is a call into the runtime). */
+  unsent = 0;
+  reads = 0;
   constructor(readonly timers: FakeTimers) {}
-  send(_text: string): void {}
+  get bufferedAmount(): number {
+    this.reads++;
+    return this.unsent;
+  }
+  send(text: string): void {
+    this.unsent += new TextEncoder().encode(text).length;
+  }
   close(code: number, reason: string): void {
     this.closes.push({ code, reason, at: this.timers.now() });
     this.readyState = WebSocket.CLOSED;
@@ -69,4 +77,25 @@ Deno.test("DenoPeerSocket: dispose cancels a pending close (the client closed fi
   timers.advance(2000);
   assert.equal(raw.closes.length, 0);
   assert.equal(timers.pending, 0);
+});
+
+Deno.test("DenoPeerSocket: bufferedAbove asks Deno only once what was sent since could exceed the limit, and is exact then", () => {
+  const { raw, socket } = adapter();
+  assert.equal(socket.bufferedAbove(100), false);
+  assert.equal(raw.reads, 0, "nothing sent: nothing can be buffered");
+  socket.send("x".repeat(30)); // at most 90 bytes
+  assert.equal(socket.bufferedAbove(100), false);
+  assert.equal(raw.reads, 0);
+  socket.send("é".repeat(20)); // 40 bytes, counted as at most 60: the bound (150) passes 100
+  assert.equal(socket.bufferedAbove(100), false, "70 bytes unsent");
+  assert.equal(raw.reads, 1);
+  raw.unsent = 0; // written out
+  socket.send("y".repeat(10));
+  assert.equal(socket.bufferedAbove(100), false, "the bound restarted from Deno's answer");
+  assert.equal(raw.reads, 1);
+  raw.unsent = 500; // a reader that stopped: the network takes nothing more
+  socket.send("z".repeat(40));
+  assert.equal(socket.bufferedAbove(100), true);
+  assert.equal(socket.bufferedAbove(1000), false);
+  assert.equal(socket.bufferedAmount, 540);
 });

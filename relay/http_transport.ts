@@ -116,6 +116,10 @@ class StreamSocket implements PeerSocket {
     return this.#queued;
   }
 
+  bufferedAbove(bytes: number): boolean {
+    return this.#queued > bytes;
+  }
+
   get isOpen(): boolean {
     return this.#open;
   }

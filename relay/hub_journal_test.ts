@@ -28,6 +28,7 @@ function socket(): PeerSocket & { received(): Msg[] } {
     send: (text) => void sent.push(text),
     close: () => {},
     bufferedAmount: 0,
+    bufferedAbove: () => false,
     isOpen: true,
     received: () => sent.flatMap((t) => [JSON.parse(t)].flat()),
   };

@@ -18,6 +18,7 @@ function socket(): PeerSocket & { received(): Msg[]; closedWith: number | null }
       s.isOpen = false;
     },
     bufferedAmount: 0,
+    bufferedAbove: () => false,
     isOpen: true,
     closedWith: null as number | null,
     received: () => sent.flatMap((t) => [JSON.parse(t)].flat() as Msg[]),

@@ -12,6 +12,11 @@ export interface PeerSocket {
   close(code: number, reason: string): void;
   /** Bytes accepted by `send` but not yet written to the network. */
   readonly bufferedAmount: number;
+  /**
+   * Is {@link bufferedAmount} above `bytes`? Asked for every peer at every flush, so a transport
+   * where reading the amount costs a call into the runtime answers from what it knows if it can.
+   */
+  bufferedAbove(bytes: number): boolean;
   /** False once closed (or closing). */
   readonly isOpen: boolean;
 }
@@ -134,8 +139,7 @@ export class Peer {
    * `maxBuffered` the peer is too slow.
    */
   flush(maxBuffered: number, durable = Infinity, frames = new FrameCache()): FlushResult {
-    const buffered = this.socket.bufferedAmount;
-    if (buffered > maxBuffered) {
+    if (this.socket.bufferedAbove(maxBuffered)) {
       const dropped = this.#presence.size;
       this.discard();
       return { frames: 0, messages: 0, dropped, tooSlow: true, held: false };
@@ -156,7 +160,7 @@ export class Peer {
     let dropped = 0;
     // Presence waits behind held messages: a cursor must not arrive before the welcome.
     if (!held) {
-      if (buffered > maxBuffered / 2) dropped = this.#presence.size;
+      if (this.socket.bufferedAbove(maxBuffered / 2)) dropped = this.#presence.size;
       else for (const text of this.#presence.values()) parts.push(text);
       this.#presence.clear();
     }
