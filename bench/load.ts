@@ -98,6 +98,11 @@ export interface LoadResult {
   closes: Record<string, number>;
   /** The relay's messages per frame sent in the window (from its /metrics): how much it batched. */
   messagesPerFrame?: number;
+  /**
+   * How late the generator sent its messages after their due time (whole run): a late sender
+   * shows up in every latency above, so this says how much of it is the generator's own.
+   */
+  sendLag?: Latency;
 }
 
 /** Rooms to put peers in: `{room, key}` per room (map id and edit key for the relay). */
@@ -155,6 +160,8 @@ export interface PartResult {
   ackHist?: HistogramData;
   /** Cursor deliveries in the window. */
   windowCursors?: number;
+  /** How late each message was sent after its due time. */
+  sendLagHist?: HistogramData;
 }
 
 /** Hooks called at the measurement window's edges (to start and stop CPU samplers). */
@@ -261,6 +268,8 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
   const hist = new Histogram();
   const editHist = new Histogram();
   const ackHist = new Histogram();
+  /** Latencies since the last progress line (the log's: getting better or worse?). */
+  let lastSecond = new Histogram();
   let acks = 0;
   let windowAcks = 0;
   let windowCursors = 0;
@@ -301,6 +310,7 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
     }
     const lat = latencyMs(stamp, now);
     const sentAt = now - lat;
+    lastSecond.record(lat * 1000);
     if (sentAt >= windowStart && sentAt <= windowEnd) {
       hist.record(lat * 1000);
       if (kind === "edit") editHist.record(lat * 1000);
@@ -404,11 +414,14 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
     const due = new DueHeap();
     for (const s of schedules) due.push(s);
     let sent = 0;
+    const sendLag = new Histogram();
     const tick = () => {
-      const until = Math.min(performance.now(), sendEnd);
+      const now = performance.now();
+      const until = Math.min(now, sendEnd);
       for (let s = due.peek(); s && sendStart + s.next <= until; s = due.peek()) {
         due.pop();
         const t = sendStart + s.next;
+        sendLag.record((now - t) * 1000);
         const stamp = { sender: s.sender, seq: s.n, t };
         const msg = s.kind === "cursor"
           ? cursorMessage(stamp)
@@ -443,8 +456,11 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
               ((now - sendStart) / 1000).toFixed(1)
             }s sent ${sent} delivered ${delivered} (${fmtRate(rate)}/s) p99 ${
               (hist.quantile(0.99) / 1000).toFixed(2)
+            } ms (last second ${(lastSecond.quantile(0.99) / 1000).toFixed(0)} ms), send lag p99 ${
+              (sendLag.quantile(0.99) / 1000).toFixed(1)
             } ms${rss}`,
           );
+          lastSecond = new Histogram();
           lastReport = now;
           lastDelivered = delivered;
         }
@@ -502,6 +518,7 @@ export async function connectPart(o: PartOptions): Promise<LoadPart> {
       windowAcks,
       ackHist: ackHist.toJSON(),
       windowCursors,
+      sendLagHist: sendLag.toJSON(),
     };
   };
   return { run, close };
@@ -556,6 +573,7 @@ export function summarize(
   const hist = new Histogram();
   const editHist = new Histogram();
   const ackHist = new Histogram();
+  const sendLag = new Histogram();
   const closes: Record<string, number> = {};
   let sent = 0, expected = 0, delivered = 0, coalesced = 0, duplicates = 0, windowDeliveries = 0;
   let acks = 0, windowAcks = 0, windowCursors = 0;
@@ -564,6 +582,7 @@ export function summarize(
     windowAcks += p.windowAcks ?? 0;
     windowCursors += p.windowCursors ?? 0;
     if (p.ackHist) ackHist.merge(Histogram.fromJSON(p.ackHist));
+    if (p.sendLagHist) sendLag.merge(Histogram.fromJSON(p.sendLagHist));
     sent += p.sent;
     expected += p.expected;
     delivered += p.delivered;
@@ -591,6 +610,7 @@ export function summarize(
     ackedPerS: windowAcks / spec.measureS,
     ackLatency: ackHist.count > 0 ? latencyOf(ackHist) : undefined,
     cursorDeliveredPerS: windowCursors / spec.measureS,
+    sendLag: sendLag.count > 0 ? latencyOf(sendLag) : undefined,
     server_: ws,
     peakRssBytes: w.whole.peakRssBytes,
     cpuUsPerDelivery: windowDeliveries > 0 ? (ws.cpuSeconds * 1e6) / windowDeliveries : NaN,

@@ -210,6 +210,17 @@ export function scenarioMarkdown(s: ScenarioResult): string {
       }.`,
     );
   }
+  const lagging = s.rows.filter((r) => r.load?.sendLag);
+  if (lagging.length > 0) {
+    out.push(
+      "",
+      `Generator send lag (how late it sent after the due time; part of every latency above), p50 / p99 ms: ${
+        lagging.map((r) =>
+          `${r.server} ${r.step} ${ms(r.load!.sendLag!.p50)} / ${ms(r.load!.sendLag!.p99)}`
+        ).join(", ")
+      }.`,
+    );
+  }
   const closes = s.rows.filter((r) => r.load && Object.keys(r.load.closes).length > 0);
   for (const r of closes) {
     out.push(

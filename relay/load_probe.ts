@@ -77,7 +77,7 @@ export interface LagProbeOptions {
   busyOn?: number;
   /** Share of a core below which the stretch shrinks at once, without waiting for a step down. @default 0.3 */
   busyOff?: number;
-  /** The longest stretch: the tick waits at most this many ticks. @default 8 */
+  /** The longest stretch: the tick waits at most this many ticks. @default 32 */
   maxStretch?: number;
 }
 
@@ -158,7 +158,7 @@ export class LagProbe implements LoadSignal {
     this.#busyWindowMs = options.busyWindowMs ?? 250;
     this.#busyOn = options.busyOn ?? 0.7;
     this.#busyOff = options.busyOff ?? 0.3;
-    this.#maxStretch = Math.max(1, options.maxStretch ?? 8);
+    this.#maxStretch = Math.max(1, options.maxStretch ?? 32);
     if (!(this.#weight > 0 && this.#weight <= 1)) {
       throw new RangeError(
         `Cannot create LagProbe as 'weight' must be in (0, 1]: received ${this.#weight}`,

@@ -72,7 +72,7 @@ Deno.test("lag probe: refuses a weight outside (0, 1]", () => {
  * A probe on a thread whose CPU use the test sets: `tick()` fires the next sample on time, the
  * thread having used `share` of the 25 ms since the last (and asks, as the hub does on every move).
  */
-function cpuProbe(options: { share: number; maxStretch: number; maxHoldMs?: number }) {
+function cpuProbe(options: { share: number; maxStretch?: number; maxHoldMs?: number }) {
   const timers = new LateTimers();
   let cpu = 0;
   const state = { share: options.share };
@@ -109,6 +109,16 @@ Deno.test("lag probe: a saturated thread is behind though its timer fires on tim
   assert.ok(ticks >= 8, `not after one window: the share is smoothed (${ticks} samples)`);
   for (let i = 0; i < 16; i++) tick();
   assert.equal(probe.stretch, 8, "it doubles per busy window, up to maxStretch");
+  probe.stop();
+});
+
+Deno.test("lag probe: by default the tick stretches up to 32 ticks, so an overloaded relay sends fewer frames instead of falling behind on what it reads", () => {
+  // At 10 000 peers (BENCHMARKS.md, s7) a stretch of 8 still left the relay short of CPU: every
+  // peer got a frame per 400 ms with one or two messages in it, reading fell behind, and
+  // latency grew to seconds. At 32 it keeps up.
+  const { probe, tick } = cpuProbe({ share: 0.98 });
+  for (let i = 0; i < 64; i++) tick();
+  assert.equal(probe.stretch, 32);
   probe.stop();
 });
 
