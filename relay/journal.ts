@@ -6,6 +6,7 @@ import { Store } from "./store.ts";
 import type { JournalBatch, MapRecord } from "./store.ts";
 import type { NewVersion } from "./history_store.ts";
 import type { AppendResult } from "./map_store.ts";
+import { StoreJournal } from "./store_journal.ts";
 
 export type { JournalBatch };
 
@@ -116,23 +117,18 @@ export function createJournalHandler(
 
 type Pending = { resolve: (count: number) => void; reject: (err: Error) => void };
 
-/** A request not posted yet, and everyone waiting for it (several, for appends merged into one). */
-type Unposted = { message: DistributiveOmit<JournalRequest, "id">; waiters: Pending[] };
-
 /**
  * A {@link Journal} on a worker thread with its own connection to the database file.
  *
- * Group commit: at most one append is with the worker at a time. Appends made while it is being
- * written wait here and go to the worker as **one** append (one transaction, one `fsync`), so a
- * relay whose turns come faster than the disk syncs catches up instead of queueing a sync per
- * turn. Everything keeps its call order: a write behind a waiting append waits with it, and each
- * caller settles when the write that carried its request is durable.
+ * The writes are ordered and group-committed by a {@link StoreJournal} over the worker: one write
+ * is with the worker at a time, and appends made meanwhile go to it as **one** append (one
+ * transaction, one `fsync`), so a relay whose turns come faster than the disk syncs catches up
+ * instead of queueing a sync per turn.
  */
 export class WorkerJournal implements Journal {
   #worker: Worker;
   #pending = new Map<number, Pending>();
-  #unposted: Unposted[] = [];
-  #appendInFlight = false;
+  #writes: StoreJournal;
   #appendWrites = 0;
   #nextId = 1;
   #closed: Promise<void> | null = null;
@@ -164,13 +160,24 @@ export class WorkerJournal implements Journal {
       this.#failed = err;
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
-      for (const u of this.#unposted.splice(0)) for (const w of u.waiters) w.reject(err);
     };
-    void this.#request({ op: "open", path: options.path });
+    void this.#post({ op: "open", path: options.path });
+    const done = (posted: Promise<number>) => posted.then(() => {});
+    this.#writes = new StoreJournal({
+      appendBatches: (batches) => {
+        this.#appendWrites++;
+        return done(this.#post({ op: "append", batches: [...batches] }));
+      },
+      saveSnapshot: (mapId, seq, featuresJson, keep) =>
+        done(this.#post({ op: "snapshot", mapId, seq, featuresJson, keep })),
+      createMap: (record) => done(this.#post({ op: "createMap", record })),
+      addVersion: (version) => done(this.#post({ op: "addVersion", version })),
+      pruneHistory: (cutoff, budget) => this.#post({ op: "pruneHistory", cutoff, budget }),
+    });
   }
 
-  append(batches: JournalBatch[]): Promise<void> {
-    return this.#request({ op: "append", batches });
+  async append(batches: JournalBatch[]): Promise<void> {
+    await this.#writes.append(batches);
   }
 
   /** Appends sent to the worker so far: one transaction each, however many calls they carried. */
@@ -179,87 +186,37 @@ export class WorkerJournal implements Journal {
   }
 
   snapshot(mapId: string, seq: number, featuresJson: string, keep: number): Promise<void> {
-    return this.#request({ op: "snapshot", mapId, seq, featuresJson, keep });
+    return this.#writes.snapshot(mapId, seq, featuresJson, keep);
   }
 
   createMap(record: MapRecord): Promise<void> {
-    return this.#request({ op: "createMap", record });
+    return this.#writes.createMap(record);
   }
 
   addVersion(version: NewVersion): Promise<void> {
-    return this.#request({ op: "addVersion", version });
+    return this.#writes.addVersion(version);
   }
 
-  async pruneHistory(cutoff: number, budget: number): Promise<number> {
-    return await this.#counted({ op: "pruneHistory", cutoff, budget });
+  pruneHistory(cutoff: number, budget: number): Promise<number> {
+    return this.#writes.pruneHistory(cutoff, budget);
   }
 
   close(): Promise<void> {
-    this.#closed ??=
-      (this.#failed ? Promise.resolve() : this.#enqueue({ op: "close" }).then(() => {}))
-        .finally(() => this.#worker.terminate());
+    this.#closed ??= this.#writes.close()
+      .then(() => this.#failed ? undefined : this.#post({ op: "close" }))
+      .then(() => {})
+      .finally(() => this.#worker.terminate());
     return this.#closed;
   }
 
-  async #request(message: DistributiveOmit<JournalRequest, "id">): Promise<void> {
-    await this.#counted(message);
-  }
-
-  #counted(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
-    if (this.#closed) return Promise.reject(new Error("journal is closed"));
+  #post(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
     // Nothing posted to a dead worker would ever be answered.
     if (this.#failed) return Promise.reject(this.#failed);
-    return this.#enqueue(message);
-  }
-
-  /** Queues `message` behind the others; an append right behind a waiting append joins it. */
-  #enqueue(message: DistributiveOmit<JournalRequest, "id">): Promise<number> {
+    const id = this.#nextId++;
     return new Promise<number>((resolve, reject) => {
-      const waiter = { resolve, reject };
-      const last = this.#unposted.at(-1);
-      if (message.op === "append" && last?.message.op === "append") {
-        last.message.batches.push(...message.batches);
-        last.waiters.push(waiter);
-        return;
-      }
-      this.#unposted.push({
-        message: message.op === "append"
-          ? { op: "append", batches: [...message.batches] }
-          : message,
-        waiters: [waiter],
-      });
-      this.#postWaiting();
-    });
-  }
-
-  /** Posts what waits, up to and including the next append (which the worker must finish first). */
-  #postWaiting(): void {
-    // A dead worker answers nothing: what waits is failed by the error handler instead.
-    if (this.#failed) return;
-    while (!this.#appendInFlight && this.#unposted.length > 0) {
-      const { message, waiters } = this.#unposted.shift()!;
-      const append = message.op === "append";
-      if (append) {
-        this.#appendInFlight = true;
-        this.#appendWrites++;
-      }
-      const settled = () => {
-        if (append) this.#appendInFlight = false;
-        this.#postWaiting();
-      };
-      const id = this.#nextId++;
-      this.#pending.set(id, {
-        resolve: (count) => {
-          for (const w of waiters) w.resolve(count);
-          settled();
-        },
-        reject: (err) => {
-          for (const w of waiters) w.reject(err);
-          settled();
-        },
-      });
+      this.#pending.set(id, { resolve, reject });
       this.#worker.postMessage({ ...message, id });
-    }
+    });
   }
 }
 

@@ -1,4 +1,7 @@
-/** A {@link Journal} on an asynchronous store (PostgreSQL): its writes run one after another. */
+/**
+ * A {@link Journal} on an asynchronous store (PostgreSQL, or the SQLite journal worker): its writes
+ * run one after another.
+ */
 import type { Journal } from "./journal.ts";
 import type {
   AppendResult,
@@ -25,6 +28,12 @@ type Queued =
   }
   | { kind: "other"; write: () => MaybePromise<unknown>; done: PromiseWithResolvers<unknown> };
 
+/** What a {@link StoreJournal} writes to: a {@link MapStore}, or anything with its writes. */
+export type JournalWriter = Pick<
+  MapStore,
+  "appendBatches" | "saveSnapshot" | "createMap" | "addVersion" | "pruneHistory"
+>;
+
 /** Most appends merged into one write, so one write stays a bounded transaction. */
 const MAX_MERGED = 64;
 
@@ -47,13 +56,16 @@ const MAX_MERGED = 64;
  * ```
  */
 export class StoreJournal implements Journal {
-  #store: MapStore;
+  #store: JournalWriter;
   #queue: Queued[] = [];
-  #running: Promise<void> | null = null;
+  /** A write is with the store. */
+  #writing = false;
+  /** Settles once nothing is queued or being written (for {@link close}). */
+  #drained: PromiseWithResolvers<void> | null = null;
   #closed = false;
 
   /** Writes to `store`. */
-  constructor(store: MapStore) {
+  constructor(store: JournalWriter) {
     this.#store = store;
   }
 
@@ -84,7 +96,9 @@ export class StoreJournal implements Journal {
   /** Waits for every write so far; later writes are refused. The store stays open. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#running;
+    if (!this.#writing) return;
+    this.#drained ??= Promise.withResolvers<void>();
+    await this.#drained.promise;
   }
 
   #next<T>(write: () => MaybePromise<T>): Promise<T> {
@@ -95,24 +109,38 @@ export class StoreJournal implements Journal {
     return done.promise;
   }
 
+  /** Starts the next write unless one is with the store. */
   #run(): void {
-    this.#running ??= (async () => {
-      while (this.#queue.length > 0) await this.#writeNext();
-      this.#running = null;
-    })();
+    if (this.#writing) return;
+    if (this.#queue.length === 0) {
+      this.#drained?.resolve();
+      this.#drained = null;
+      return;
+    }
+    this.#writing = true;
+    void this.#writeNext().then((settle) => {
+      // Nothing is being written when the callers learn how it went, so what they write next
+      // starts at once instead of waiting to be merged with later writes.
+      this.#writing = false;
+      settle();
+      this.#run();
+    });
   }
 
-  /** Writes the first queued write, with the appends right behind it when it is an append. */
-  async #writeNext(): Promise<void> {
+  /**
+   * Writes the first queued write, with the appends right behind it when it is an append; never
+   * rejects, and returns what settles its callers.
+   */
+  async #writeNext(): Promise<() => void> {
     const first = this.#queue.shift()!;
     if (first.kind === "other") {
       try {
-        first.done.resolve(await first.write());
+        const value = await first.write();
+        return () => first.done.resolve(value);
       } catch (err) {
         // A failed write fails its own caller only; the next one still runs after it.
-        first.done.reject(err);
+        return () => first.done.reject(err);
       }
-      return;
     }
     const group = [first];
     const merged = new Map<string, LeasedBatch>();
@@ -124,10 +152,14 @@ export class StoreJournal implements Journal {
     }
     try {
       const result = await this.#store.appendBatches([...merged.values()]);
-      for (const { done, leftOut } of group) done.resolve(withLeftOut(result, leftOut));
-      if (result?.duplicates?.length) this.#leaveOut(result.duplicates);
+      return () => {
+        for (const { done, leftOut } of group) done.resolve(withLeftOut(result, leftOut));
+        if (result?.duplicates?.length) this.#leaveOut(result.duplicates);
+      };
     } catch (err) {
-      for (const { done } of group) done.reject(err);
+      return () => {
+        for (const { done } of group) done.reject(err);
+      };
     }
   }
 
