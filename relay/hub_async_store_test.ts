@@ -105,12 +105,20 @@ async function setup(limits: Partial<Limits> = {}) {
     const send = (m: unknown) => conn.receive(JSON.stringify(m));
     return { socket, conn, send };
   };
+  /** Lets the map loads asked for so far finish, and everything they released settle. */
+  const loaded = async () => {
+    await turns();
+    store.release();
+    await turns();
+    await hub.settled();
+  };
   return {
     store,
     hub,
     timers,
     map,
     connect,
+    loaded,
     async [Symbol.asyncDispose]() {
       await hub.close();
       store.close();
@@ -200,10 +208,7 @@ Deno.test("hub on an async store: a peer that leaves while its map loads is neve
   assert.deepEqual(received(a.socket), []);
   const c = t.connect("c", other.id);
   c.send({ type: "hello", key: other.editKey, name: "c", color: "#aabbcc" });
-  await turns();
-  t.store.release();
-  await turns();
-  await t.hub.settled();
+  await t.loaded();
   assert.equal(received(c.socket)[0]?.type, "welcome", JSON.stringify(c.socket.closes));
   // A wrong key is refused after the record is read, without loading the map.
   const b = t.connect("b");
@@ -240,10 +245,7 @@ Deno.test("hub on an async store: an edit the store already holds is answered du
   const b = t.connect("b");
   a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc", client: "ca" });
   b.send({ type: "hello", key: t.map.editKey, name: "b", color: "#aabbcc", client: "cb" });
-  await turns();
-  t.store.release();
-  await turns();
-  await t.hub.settled();
+  await t.loaded();
   // Re-sent after a crash, older than anything the room remembers: only the store knows it.
   t.store.duplicate = { client: "ca", id: "e1" };
   a.send(edit("e1"));
@@ -266,10 +268,7 @@ Deno.test("hub on an async store: a re-sent edit the store refuses fails only it
   const c = t.connect("c", other.id);
   a.send({ type: "hello", key: t.map.editKey, name: "a", color: "#aabbcc", client: "ca" });
   c.send({ type: "hello", key: other.editKey, name: "c", color: "#aabbcc", client: "cc" });
-  await turns();
-  t.store.release();
-  await turns();
-  await t.hub.settled();
+  await t.loaded();
   // One turn, one commit of both maps: a's re-send (the store already has it) comes first.
   t.store.duplicate = { client: "ca", id: "e1" };
   a.send(edit("e1"));

@@ -4,12 +4,23 @@ import { join } from "node:path";
 import { WorkerJournal } from "./journal.ts";
 import { Store } from "./store.ts";
 
-Deno.test("WorkerJournal: appends, snapshots and new maps are in the file when they resolve", async () => {
+/** Runs `test` on a worker journal over a new database file, and a reader of that file. */
+async function withJournal(test: (journal: WorkerJournal, reader: Store) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "duplexmap-journal-" });
   const path = join(dir, "db.sqlite");
   const reader = new Store({ path });
   const journal = new WorkerJournal({ path });
   try {
+    await test(journal, reader);
+  } finally {
+    await journal.close();
+    reader.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("WorkerJournal: appends, snapshots and new maps are in the file when they resolve", async () => {
+  await withJournal(async (journal, reader) => {
     await journal.createMap({
       id: "map-0001",
       title: "T",
@@ -29,19 +40,11 @@ Deno.test("WorkerJournal: appends, snapshots and new maps are in the file when t
     assert.equal(after?.snapshotSeq, 3);
     // Nothing is pruned by a snapshot: the journal is the map's history.
     assert.deepEqual(after?.history.map((e) => e.seq), [1, 2, 3]);
-  } finally {
-    await journal.close();
-    reader.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("WorkerJournal: a failed write rejects with the reason; a closed journal refuses", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "duplexmap-journal-" });
-  const path = join(dir, "db.sqlite");
-  const reader = new Store({ path });
-  const journal = new WorkerJournal({ path });
-  try {
+  await withJournal(async (journal, reader) => {
     const record = {
       id: "map-0002",
       title: "T",
@@ -53,20 +56,12 @@ Deno.test("WorkerJournal: a failed write rejects with the reason; a closed journ
     await assert.rejects(journal.createMap(record), /UNIQUE|constraint/i);
     await journal.close();
     await assert.rejects(journal.createMap(record), /journal is closed/);
-  } finally {
-    await journal.close();
-    reader.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assert.throws(() => new WorkerJournal({ path: ":memory:" }), /must name a database file/);
 });
 
 Deno.test("WorkerJournal: appends made while one is being written go to the disk as one write, each caller settling in order", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "duplexmap-journal-" });
-  const path = join(dir, "db.sqlite");
-  const reader = new Store({ path });
-  const journal = new WorkerJournal({ path });
-  try {
+  await withJournal(async (journal, reader) => {
     const record = (id: string) => ({
       id,
       title: "T",
@@ -91,9 +86,5 @@ Deno.test("WorkerJournal: appends made while one is being written go to the disk
     assert.deepEqual(reader.loadMap("map-000a", 100)?.history.map((e) => e.seq).length, 20);
     assert.equal(reader.loadMap("map-000b", 100)?.tail.length, 20);
     assert.equal(reader.loadMap("map-000a", 100)?.snapshotSeq, 20);
-  } finally {
-    await journal.close();
-    reader.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
