@@ -401,6 +401,12 @@ export function parseFrame(
   return {
     ok: true,
     items: list.map((item) => {
+      // The variant would first try the `type` of every option before this one, and build an
+      // issue for each that does not match; the option itself gives the same output. A message it
+      // refuses goes through the variant, so every error reads as before.
+      const option = optionFor(schema, item);
+      const direct = option && v.safeParse(option, item);
+      if (direct?.success) return { ok: true, message: direct.output };
       const result = v.safeParse(schema, item);
       if (result.success) return { ok: true, message: result.output };
       const error = describeIssue(result.issues[0]);
@@ -420,6 +426,17 @@ export function parseFrame(
       };
     }),
   };
+}
+
+/** The plain object option of `schema` whose `type` is `item`'s, if any (not a nested variant). */
+function optionFor(schema: ReturnType<typeof createClientMessageSchema>, item: unknown) {
+  if (typeof item !== "object" || item === null || !("type" in item)) return undefined;
+  const type = item.type;
+  if (typeof type !== "string") return undefined;
+  for (const option of schema.options) {
+    if (option.type === "object" && option.entries.type.literal === type) return option;
+  }
+  return undefined;
 }
 
 function editIdOf(item: unknown): EditId | undefined {

@@ -52,6 +52,44 @@ Deno.test("parseFrame handles an array item by item, in order, keeping the good 
   );
 });
 
+Deno.test("parseFrame reads every message type as the whole schema does, extra keys dropped", () => {
+  // parseFrame goes straight to the option for a message's `type`; it must accept, shape and
+  // refuse exactly what the schema does.
+  const messages: unknown[] = [
+    hello,
+    { ...hello, since: 3, epoch: "e1", client: "c1", comments: true, extra: 1 },
+    { ...hello, color: "red" },
+    { type: "view", bbox: [1, 2, 3, 4], zoom: 12, extra: true },
+    { type: "view", bbox: [1, 2, 3], zoom: 12 },
+    { type: "cursor", at: [1.5, 2.5] },
+    { type: "cursor", at: null },
+    { type: "cursor", at: [1] },
+    { type: "cursor" },
+    { type: "edit", id: "e1", ops: [put("f1")] },
+    { type: "edit", id: "e1", ops: [] },
+    { type: "edit", id: "e1", ops: [put("f1", { type: "Point", coordinates: [1] })] },
+    { type: "ping" },
+    { type: "ping", t: "x" },
+    { type: "ping", t: {} },
+    { type: "profile", name: "Bo", color: "#445566" },
+    { type: "profile", name: "" },
+    { type: "comment", ref: "r1", op: "add", text: "Hi", anchor: { at: [1, 2] } },
+    { type: "comment", ref: "r1", op: "nope" },
+    { type: "nonsense" },
+    { type: 7 },
+    { type: "constructor" },
+    {},
+    null,
+    "cursor",
+  ];
+  for (const message of messages) {
+    const [item] = items(parseFrame(JSON.stringify(message), ClientMessageSchema));
+    const whole = v.safeParse(ClientMessageSchema, message);
+    assert.equal(item.ok, whole.success, JSON.stringify(message));
+    if (item.ok && whole.success) assert.deepEqual(item.message, whole.output);
+  }
+});
+
 Deno.test("parseFrame: an empty array is a frame with no messages", () => {
   assert.deepEqual(parseFrame("[]", ClientMessageSchema), { ok: true, items: [] });
 });
