@@ -44,7 +44,7 @@ Deno.test("WorkerJournal: appends, snapshots and new maps are in the file when t
 });
 
 Deno.test("WorkerJournal: a failed write rejects with the reason; a closed journal refuses", async () => {
-  await withJournal(async (journal, reader) => {
+  await withJournal(async (journal) => {
     const record = {
       id: "map-0002",
       title: "T",
