@@ -77,12 +77,7 @@ export class LeaseMetrics {
         "lease_renew_failures_total",
         "counter",
         "Lease renewal rounds that failed or went unanswered for a lease.",
-        [
-          [
-            "",
-            this.renewFailures,
-          ],
-        ],
+        [["", this.renewFailures]],
       ),
       ...metricLines("handoffs_total", "counter", "Maps handed between relays, by direction.", [
         [`{direction="in"}`, this.handoffsIn],

@@ -227,11 +227,7 @@ export class Ownership {
       const waited = timers.now() - this.#renewSentAt;
       if (waited < leaseMs) return;
       this.#hungCounted = this.#renewSentAt;
-      metrics.renewFailures++;
-      logger.log("lease_renew_failed", {
-        maps: this.#held.size,
-        error: `no answer in ${Math.round(waited)} ms`,
-      });
+      this.#renewFailed(this.#held.size, `no answer in ${Math.round(waited)} ms`);
     }
     const sent = [...this.#held.values()].map((h) => h.lease);
     const sentAt = this.#renewSentAt = timers.now();
@@ -250,14 +246,18 @@ export class Ownership {
         this.#move(lease.mapId, "lost");
       }
     }, (err) => {
-      if (this.#hungCounted === sentAt) return;
-      metrics.renewFailures++;
-      logger.log("lease_renew_failed", { maps: sent.length, error: String(err) });
+      if (this.#hungCounted !== sentAt) this.#renewFailed(sent.length, String(err));
     }).finally(() => {
       if (this.#renewSentAt === sentAt) this.#renewSentAt = null;
       this.#armFence();
     });
     this.#track(round);
+  }
+
+  /** Counts and logs a renewal round that failed, or went unanswered for a whole lease. */
+  #renewFailed(maps: number, error: string): void {
+    this.#o.metrics.renewFailures++;
+    this.#o.logger.log("lease_renew_failed", { maps, error });
   }
 
   /** Sets the self-fencing timer to the earliest moment a held lease stops counting. */
