@@ -67,25 +67,25 @@ if (import.meta.main) {
     }
   }
   hub.flush();
+  /** Runs rounds `from` to `from + n - 1`; returns how many cursors were sent. */
   const run = (n: number, from: number) => {
+    let inbound = 0;
     for (let r = from; r < from + n; r++) {
       for (let i = 0; i < conns.length; i++) {
         if ((i + r) % 3 !== 0) continue;
         const lng = (i * 0.001 + r * 1e-6).toFixed(6);
         conns[i].receive(`{"type":"cursor","at":[${lng},${(45 + r * 1e-6).toFixed(6)}]}`);
+        inbound++;
       }
       hub.flush();
     }
+    return inbound;
   };
   const sent = () => sockets.reduce((sum, s) => sum + s.frames, 0);
   run(300, 0); // warm-up: let the JIT settle
   const framesBefore = sent();
-  let inbound = 0;
-  for (let r = 300; r < 300 + rounds; r++) {
-    for (let i = 0; i < conns.length; i++) if ((i + r) % 3 === 0) inbound++;
-  }
   const started = performance.now();
-  run(rounds, 300);
+  const inbound = run(rounds, 300);
   const ms = performance.now() - started;
   const frames = sent() - framesBefore;
   console.log(
