@@ -169,6 +169,8 @@ if (import.meta.main) {
       "relay-arg": { type: "string", multiple: true },
       "cpu-prof": { type: "boolean" },
       "relay-v8-flags": { type: "string" },
+      "relay-log": { type: "string" },
+      "relay-inspect": { type: "boolean" },
       generators: { type: "string" },
       "rate-scale": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -178,7 +180,10 @@ if (import.meta.main) {
     console.log(
       `deno task bench [--full | --smoke] [--only s1,s2,...] [--servers relay,deno,node-ws,socketio]
   [--no-write] [--out FILE.md] [--json FILE] [--relay-arg FLAG]... [--cpu-prof]
-  [--relay-v8-flags FLAGS] [--generators N] [--rate-scale X]
+  [--relay-v8-flags FLAGS] [--relay-log FILE] [--relay-inspect] [--generators N] [--rate-scale X]
+--relay-log appends every line the relay prints to FILE (with --relay-v8-flags=...,--trace-gc, V8's
+collections too); --relay-inspect opens the relay's inspector on 127.0.0.1:9229 for
+bench/heap_snapshot.ts. Run one scenario and one relay at a time with it.
 s7 (10 000 peers) runs only when asked for (--only s7) and needs \`ulimit -n\` above 10 500.
 cluster (PostgreSQL 15, four relays, HAProxy: bench/cluster.ts) runs only when asked for (--only cluster).
 Short mode (default) takes under 2 minutes; --full runs longer steps and more rates.
@@ -206,6 +211,7 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     }
   }
   const profDir = `${ROOT}bench/results/prof`;
+  const relayLogPath = values["relay-log"];
   const ctx: ScenarioContext = {
     mode,
     servers,
@@ -213,9 +219,13 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     relayArgs: [...RELAY_BENCH_ARGS, ...(values["relay-arg"] ?? [])],
     relayDenoFlags: [
       ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
+      ...(values["relay-inspect"] ? ["--inspect=127.0.0.1:9229"] : []),
       // The relay runs with its shipped V8 flags unless others are asked for.
       `--v8-flags=${values["relay-v8-flags"] ?? RELAY_V8_FLAGS.join(",")}`,
     ],
+    relayLog: relayLogPath === undefined
+      ? undefined
+      : (line) => Deno.writeTextFileSync(relayLogPath, line + "\n", { append: true }),
     generators: values.generators ? Math.max(1, Number(values.generators)) : undefined,
     rateScale: values["rate-scale"] ? Number(values["rate-scale"]) : undefined,
   };

@@ -19,6 +19,8 @@ export interface ScenarioContext {
   relayArgs: string[];
   /** Deno flags for the relay process (e.g. `--cpu-prof`). */
   relayDenoFlags?: string[];
+  /** Gets each line the relay prints (its JSON log, and V8's traces when asked for). */
+  relayLog?: (line: string) => void;
   /** Load generator processes for the big scenarios (s7, s8); their own default when absent. */
   generators?: number;
   /** s7's per-peer rates times this (to find where it breaks). @default 1 */
@@ -87,6 +89,7 @@ export async function withServer<T>(
   await using server = await startServer(name, {
     relayArgs: ctx.relayArgs,
     relayDenoFlags: ctx.relayDenoFlags,
+    onLine: name === "relay" ? ctx.relayLog : undefined,
   });
   return await fn(server);
 }
