@@ -68,47 +68,76 @@ export function summarizeSnapshot(
   return { total, strings, kinds: top(kinds), bigStrings: top(big) };
 }
 
-/** Takes a heap snapshot through the inspector at `url` (a `/json` listing's debugger URL). */
-export async function takeSnapshot(url: string): Promise<string> {
+/**
+ * Takes a heap snapshot through the inspector at `url` (a `/json` listing's debugger URL); fails
+ * when the inspector answers with an error, closes first, or takes longer than `timeoutMs`.
+ */
+export async function takeSnapshot(url: string, timeoutMs = 120_000): Promise<string> {
   const ws = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = () => reject(new Error(`cannot connect to ${url}`));
-  });
   const chunks: string[] = [];
-  const pending = new Map<number, (result: unknown) => void>();
-  let nextId = 0;
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const closed = Promise.withResolvers<never>();
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(message.params.chunk);
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+    const call = message.id === undefined ? undefined : pending.get(message.id);
+    if (!call) return;
+    pending.delete(message.id);
+    if (message.error) call.reject(new Error(`inspector: ${JSON.stringify(message.error)}`));
+    else call.resolve();
   };
+  ws.onclose = () => closed.reject(new Error(`the inspector at ${url} closed`));
+  ws.onerror = () => {};
+  let nextId = 0;
   const call = (method: string, params = {}) =>
-    new Promise((resolve) => {
+    new Promise<void>((resolve, reject) => {
       const id = ++nextId;
-      pending.set(id, resolve);
+      pending.set(id, { resolve, reject });
       ws.send(JSON.stringify({ id, method, params }));
     });
-  await call("HeapProfiler.enable");
-  await call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
-  ws.close();
-  return chunks.join("");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`no heap snapshot within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  closed.promise.catch(() => {});
+  try {
+    const opened = new Promise<void>((resolve) => ws.onopen = () => resolve());
+    await Promise.race([opened, closed.promise, expired]);
+    await Promise.race([call("HeapProfiler.enable"), closed.promise, expired]);
+    await Promise.race([
+      call("HeapProfiler.takeHeapSnapshot", { reportProgress: false }),
+      closed.promise,
+      expired,
+    ]);
+    return chunks.join("");
+  } finally {
+    clearTimeout(timer);
+    ws.onclose = null;
+    ws.close();
+  }
 }
 
-/** Waits up to `ms` for an inspector to list a target at `port`; its debugger URL. */
-export async function inspectorUrl(port: number, ms: number): Promise<string> {
+/**
+ * Waits up to `ms` for an inspector at `port` to list the main module (`target`, the end of its
+ * URL): the relay's workers are listed there too, each with its own heap.
+ */
+export async function inspectorUrl(port: number, ms: number, target = "/main.ts"): Promise<string> {
   const until = performance.now() + ms;
   while (performance.now() < until) {
     try {
       const res = await fetch(`http://127.0.0.1:${port}/json`);
-      const list = await res.json() as { webSocketDebuggerUrl: string }[];
-      if (list.length > 0) return list[0].webSocketDebuggerUrl;
+      const list = await res.json() as { url: string; webSocketDebuggerUrl: string }[];
+      const main = list.find((t) => t.url.endsWith(target));
+      if (main) return main.webSocketDebuggerUrl;
     } catch {
       // Not listening yet: the bench starts the relay after its own set-up.
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`no inspector on 127.0.0.1:${port} within ${ms} ms`);
+  throw new Error(`no inspector for ${target} on 127.0.0.1:${port} within ${ms} ms`);
 }
 
 if (import.meta.main) {

@@ -1,6 +1,28 @@
 /** bench/heap_snapshot.ts against a real Deno process's heap, through its inspector. */
 import assert from "node:assert/strict";
-import { summarizeSnapshot, takeSnapshot } from "./heap_snapshot.ts";
+import { inspectorUrl, summarizeSnapshot, takeSnapshot } from "./heap_snapshot.ts";
+
+/** Reads `stream` to its end in the background; `text()` is what came so far. */
+function drain(stream: ReadableStream<Uint8Array>) {
+  let text = "";
+  const done = (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  })();
+  return { text: () => text, done };
+}
+
+/** Waits a moment; fails if the child has exited meanwhile. */
+async function settled(
+  child: Deno.ChildProcess,
+  out: { text: () => string },
+  err: { text: () => string },
+): Promise<void> {
+  const exited = await Promise.race([
+    child.status.then(() => true),
+    new Promise<false>((resolve) => setTimeout(() => resolve(false), 20)),
+  ]);
+  assert.ok(!exited, `the process exited early: ${out.text()} ${err.text()}`);
+}
 
 Deno.test("a heap snapshot counts the strings a process keeps, by how they begin", async () => {
   const dir = await Deno.makeTempDir();
@@ -17,21 +39,18 @@ Deno.test("a heap snapshot counts the strings a process keeps, by how they begin
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const out = drain(child.stdout);
+  const err = drain(child.stderr);
   try {
-    // Deno names the inspector's address on stderr ("Debugger listening on ws://...").
-    const decoder = new TextDecoderStream();
-    const lines = child.stderr.pipeThrough(decoder).getReader();
-    let text = "";
-    let url: string | undefined;
-    while (!url) {
-      const { value, done } = await lines.read();
-      assert.ok(!done, `no inspector address in: ${text}`);
-      text += value;
-      url = text.match(/ws:\/\/127\.0\.0\.1:\d+\/[\w-]+/)?.[0];
+    // Deno names the port it chose on stderr; its listing names the process by its main module,
+    // as it names the relay by main.ts.
+    let port: string | undefined;
+    while (!port) {
+      port = err.text().match(/ws:\/\/127\.0\.0\.1:(\d+)\//)?.[1];
+      if (!port) await settled(child, out, err);
     }
-    await lines.cancel();
-    const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    for (let seen = ""; !seen.includes("ready");) seen += (await out.read()).value ?? "";
+    const url = await inspectorUrl(Number(port), 30_000, "/keep.ts");
+    while (!out.text().includes("ready")) await settled(child, out, err);
     const summary = summarizeSnapshot(JSON.parse(await takeSnapshot(url)), 1024, 4);
     const kept = summary.bigStrings.find((g) => g.key === "kept");
     assert.ok(kept, `no kept strings among ${summary.bigStrings.map((g) => g.key).join(", ")}`);
@@ -39,10 +58,14 @@ Deno.test("a heap snapshot counts the strings a process keeps, by how they begin
     assert.ok(kept.bytes >= 200 * 5000, `kept strings: ${kept.bytes} bytes`);
     assert.equal(summary.bigStrings.find((g) => g.key === "gone"), undefined);
     assert.ok(summary.strings >= kept.bytes && summary.total > summary.strings);
-    await out.cancel();
   } finally {
-    child.kill();
+    try {
+      child.kill();
+    } catch {
+      // Already exited; its status says how.
+    }
     await child.status;
+    await Promise.all([out.done, err.done]);
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -155,6 +155,25 @@ async function mergeWithPrevious(mode: Mode, fresh: ScenarioResult[]): Promise<S
   return Object.keys(SCENARIOS).flatMap((id) => byId.get(id) ?? []);
 }
 
+/**
+ * Appends each line to `file`. A write that fails (a full disk) is reported once and ends the
+ * logging, not the run: the caller reads the relay's output line by line and must not throw.
+ */
+function lineWriter(file: Deno.FsFile): (line: string) => void {
+  const encoder = new TextEncoder();
+  let failed = false;
+  return (line) => {
+    if (failed) return;
+    try {
+      const bytes = encoder.encode(line + "\n");
+      for (let at = 0; at < bytes.length;) at += file.writeSync(bytes.subarray(at));
+    } catch (e) {
+      failed = true;
+      console.error(`bench: --relay-log stopped: ${e instanceof Error ? e.message : e}`);
+    }
+  };
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -211,7 +230,9 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
     }
   }
   const profDir = `${ROOT}bench/results/prof`;
-  const relayLogPath = values["relay-log"];
+  const relayLog = values["relay-log"] === undefined
+    ? undefined
+    : lineWriter(Deno.openSync(values["relay-log"], { create: true, append: true }));
   const ctx: ScenarioContext = {
     mode,
     servers,
@@ -223,9 +244,7 @@ Results go to stdout and, unless --no-write or --smoke, to BENCHMARKS.md (genera
       // The relay runs with its shipped V8 flags unless others are asked for.
       `--v8-flags=${values["relay-v8-flags"] ?? RELAY_V8_FLAGS.join(",")}`,
     ],
-    relayLog: relayLogPath === undefined
-      ? undefined
-      : (line) => Deno.writeTextFileSync(relayLogPath, line + "\n", { append: true }),
+    relayLog,
     generators: values.generators ? Math.max(1, Number(values.generators)) : undefined,
     rateScale: values["rate-scale"] ? Number(values["rate-scale"]) : undefined,
   };

@@ -268,7 +268,10 @@ export function targetsMarkdown(results: ScenarioResult[]): string {
       .sort((a, b) => b.load!.deliveredPerS - a.load!.deliveredPerS)[0]?.load;
   for (const variant of ["cursor", "edit"]) {
     const r = best("relay", variant);
-    for (const [name, factor] of [["deno", 5], ["node-ws", 5], ["socketio", 10]] as const) {
+    // Issue 14 asks durable edits for 5x every baseline; cursors keep the first release's 10x
+    // against Socket.IO.
+    const socketio = variant === "edit" ? 5 : 10;
+    for (const [name, factor] of [["deno", 5], ["node-ws", 5], ["socketio", socketio]] as const) {
       const b = best(name);
       add(
         `s1 (relay ${variant}s): delivered/s >= ${factor}x ${name} (best step each)`,

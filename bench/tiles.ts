@@ -58,6 +58,7 @@ export async function tileScenario(ctx: ScenarioContext): Promise<ScenarioResult
   await using server = await startServer("relay", {
     relayArgs: [...ctx.relayArgs, ...args],
     relayDenoFlags: ctx.relayDenoFlags,
+    onLine: ctx.relayLog,
   });
   const urls = TARGETS.map((target) =>
     readMbtilesTiles(target.tilesOf(fx)).map((t) =>
