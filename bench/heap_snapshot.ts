@@ -76,7 +76,6 @@ export async function takeSnapshot(url: string, timeoutMs = 120_000): Promise<st
   const ws = new WebSocket(url);
   const chunks: string[] = [];
   const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  const closed = Promise.withResolvers<never>();
   ws.onmessage = (event) => {
     const message = JSON.parse(event.data);
     if (message.method === "HeapProfiler.addHeapSnapshotChunk") chunks.push(message.params.chunk);
@@ -86,8 +85,16 @@ export async function takeSnapshot(url: string, timeoutMs = 120_000): Promise<st
     if (message.error) call.reject(new Error(`inspector: ${JSON.stringify(message.error)}`));
     else call.resolve();
   };
-  ws.onclose = () => closed.reject(new Error(`the inspector at ${url} closed`));
+  // Whatever ends the exchange early (the socket closing, the time running out) rejects `until`.
+  const stopped = Promise.withResolvers<never>();
+  stopped.promise.catch(() => {});
+  const until = <T>(step: Promise<T>) => Promise.race([step, stopped.promise]);
+  ws.onclose = () => stopped.reject(new Error(`the inspector at ${url} closed`));
   ws.onerror = () => {};
+  const timer = setTimeout(
+    () => stopped.reject(new Error(`no heap snapshot within ${timeoutMs} ms`)),
+    timeoutMs,
+  );
   let nextId = 0;
   const call = (method: string, params = {}) =>
     new Promise<void>((resolve, reject) => {
@@ -95,23 +102,10 @@ export async function takeSnapshot(url: string, timeoutMs = 120_000): Promise<st
       pending.set(id, { resolve, reject });
       ws.send(JSON.stringify({ id, method, params }));
     });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no heap snapshot within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-  });
-  closed.promise.catch(() => {});
   try {
-    const opened = new Promise<void>((resolve) => ws.onopen = () => resolve());
-    await Promise.race([opened, closed.promise, expired]);
-    await Promise.race([call("HeapProfiler.enable"), closed.promise, expired]);
-    await Promise.race([
-      call("HeapProfiler.takeHeapSnapshot", { reportProgress: false }),
-      closed.promise,
-      expired,
-    ]);
+    await until(new Promise<void>((resolve) => ws.onopen = () => resolve()));
+    await until(call("HeapProfiler.enable"));
+    await until(call("HeapProfiler.takeHeapSnapshot", { reportProgress: false }));
     return chunks.join("");
   } finally {
     clearTimeout(timer);
