@@ -3,6 +3,7 @@ import assert from "assert";
 import type { Page } from "playwright-core";
 import { ALICE, BOB, launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
+import { connect } from "./_ws.ts";
 import type {} from "../public/src/debug.ts";
 
 /** Where `[lng, lat]` is on the page now. */
@@ -114,8 +115,31 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
         // A's Resolved toggle is off: the resolved thread's pin is hidden.
         assert.equal(await a.page.locator('.comment-pin[data-thread="c1"]').count(), 0);
         await a.page.getByRole("button", { name: "History", exact: true }).click();
-        await a.page.locator(".history-session", { hasText: "Is the bridge still closed?" })
-          .locator(".history-session-head").click();
+        const head = a.page.locator(".history-session", { hasText: "Is the bridge still closed?" })
+          .locator(".history-session-head");
+        // A presses on the entry; before she lets go, the thread changes elsewhere (Cleo resolves
+        // it again) and the open timeline refreshes. The click must still land.
+        await head.hover();
+        await a.page.mouse.down();
+        const refreshed = a.page.waitForResponse((r) =>
+          new URL(r.url()).pathname.endsWith("/comments")
+        );
+        const cleo = await connect(relay.wsUrl, created.id, { label: "Cleo" });
+        cleo.send({
+          type: "hello",
+          key: created.editKey,
+          name: "Cleo",
+          color: "#16a34a",
+          comments: true,
+        });
+        await cleo.nextOf("welcome");
+        cleo.send({ type: "comment", ref: "r1", op: "resolve", thread: "c1", resolved: true });
+        await cleo.waitFor((m) => m.type === "comment" && m.ref === "r1", 10_000, "the ack");
+        await cleo.close();
+        await (await refreshed).finished();
+        // The page reads the answer and renders on its next turns.
+        await a.page.evaluate(() => new Promise((done) => setTimeout(done, 100)));
+        await a.page.mouse.up();
         const thread = a.page.locator('.comment-thread[data-thread="c1"]');
         await thread.waitFor();
         assert.equal(

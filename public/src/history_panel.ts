@@ -176,6 +176,8 @@ export class HistoryPanel {
     this.#timeline.clear();
     this.#renderScope();
     this.#more.textContent = "Loading…";
+    // The comments are read afresh here: those that came while the panel was closed are in them.
+    if (this.#fid === null) this.#commented = false;
     const api = this.#o.api;
     const [versions, comments] = await Promise.all([
       api.versions().catch(() => []),

@@ -31,6 +31,8 @@ export class TimelineView {
   #expanded = new Set<number>();
   #versions: readonly NamedVersion[] = [];
   #now = 0;
+  /** The element of each session shown, by everything it shows ({@link TimelineView.#looks}). */
+  #shown = new Map<string, HTMLElement>();
 
   constructor(options: TimelineViewOptions) {
     this.#o = options;
@@ -44,12 +46,25 @@ export class TimelineView {
   ): void {
     this.#versions = versions;
     this.#now = now;
-    this.element.replaceChildren(...sessions.map((s) => this.#session(s)));
+    // A session that shows the same as before keeps its element: a refresh that brings nothing
+    // new for it must not replace a button under a press (the click would be lost) or its focus.
+    const before = this.#shown;
+    this.#shown = new Map();
+    const elements = sessions.map((s) => {
+      const looks = this.#looks(s);
+      const el = (!this.#shown.has(looks) && before.get(looks)) || this.#session(s);
+      this.#shown.set(looks, el);
+      return el;
+    });
+    const current = this.element.children;
+    if (elements.length === current.length && elements.every((el, i) => el === current[i])) return;
+    this.element.replaceChildren(...elements);
   }
 
   /** Empties the list and forgets which sessions were expanded. */
   clear(): void {
     this.#expanded.clear();
+    this.#shown.clear();
     this.element.replaceChildren();
   }
 
@@ -60,9 +75,25 @@ export class TimelineView {
     }
   }
 
+  /** Everything a session's element shows and does, as a string: equal strings, equal elements. */
+  #looks(s: TimelineSession): string {
+    return JSON.stringify([
+      this.#expanded.has(sessionKey(s)),
+      rangeText(s.from, s.to, { now: this.#now }),
+      s.name,
+      s.color,
+      s.items.map((i) =>
+        i.kind === "comment"
+          ? [i.id, i.at, i.name, i.text]
+          : [i.entry.seq, i.entry.at, i.entry.name, i.entry.summary, changeList(i.entry)]
+      ),
+      this.#marks(s.items).map((el) => el.textContent),
+    ]);
+  }
+
   #session(s: TimelineSession): HTMLElement {
     const newest = s.items.find((i) => i.kind === "edit");
-    const key = newest?.kind === "edit" ? newest.entry.seq : -s.to;
+    const key = sessionKey(s);
     const open = this.#expanded.has(key);
     const words = sessionWords(s.items.map((i) => i.kind === "edit" ? i.entry.summary : i.text));
     const head = h(
@@ -148,4 +179,10 @@ export class TimelineView {
   #time(ms: number): string {
     return new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" }).format(ms);
   }
+}
+
+/** What identifies a session across renders (for its expanded state): its newest edit's seq. */
+function sessionKey(s: TimelineSession): number {
+  const newest = s.items.find((i) => i.kind === "edit");
+  return newest?.kind === "edit" ? newest.entry.seq : -s.to;
 }
