@@ -60,7 +60,13 @@ export class CommentRequests {
       refuse("rate_limited", "too many comments; wait a little and send it again");
       return;
     }
-    const author = { name: peer.name, color: peer.color, at: this.#host.now() };
+    const at = this.#host.now();
+    const author = {
+      name: peer.name,
+      color: peer.color,
+      at,
+      ...(peer.author === undefined ? {} : { author: peer.author }),
+    };
     let result: CommentResult;
     if (msg.op === "add") {
       if ("fid" in msg.anchor && !room.feature(msg.anchor.fid)) {
@@ -73,8 +79,13 @@ export class CommentRequests {
       result = comments.add(msg.text, msg.anchor, author);
     } else if (msg.op === "reply") {
       result = comments.reply(msg.thread, msg.text, author);
-    } else {
+    } else if (msg.op === "resolve") {
       result = comments.resolve(msg.thread, msg.resolved);
+    } else {
+      const actor = { author: peer.author, editor: peer.role === "editor", at };
+      result = msg.op === "edit"
+        ? comments.edit(msg.id, msg.text, actor)
+        : comments.delete(msg.id, actor);
     }
     if (!result.ok) {
       refuse(result.code, result.message);

@@ -1,4 +1,5 @@
 /** A map's comment threads and settings in memory: ordered, checked, waiting to be made durable. */
+import { createHash } from "node:crypto";
 import type { Comment, CommentAnchor, CommentRefusal, MapSettings } from "./protocol.ts";
 
 /** One comment as stored: its place in the map's order, its id and its record as JSON. */
@@ -40,6 +41,33 @@ export interface CommentAuthor {
   color: string;
   /** When the relay accepted it. */
   at: number;
+  /** The public id of the author's browser ({@link authorIdOf}), when it sent a key. */
+  author?: string;
+}
+
+/** Who asks to change a comment: the browser's public id, and whether it holds the edit key. */
+export interface CommentActor {
+  /** The public id of the asking browser ({@link authorIdOf}), when it sent a key. */
+  author?: string;
+  /** Holds the edit key: may delete anyone's comment (the owner moderates). */
+  editor: boolean;
+  /** When the relay accepted the change. */
+  at: number;
+}
+
+/**
+ * The public id of a browser's author key: what its comments carry and `welcome.you.author` says,
+ * from which nobody can work back to the key (a SHA-256, 128 bits of it in base64url).
+ *
+ * @example
+ * ```ts
+ * import { authorIdOf } from "./comments.ts";
+ * authorIdOf("k3j9x2k3j9x2k3j9").length; // 22
+ * ```
+ */
+export function authorIdOf(key: string): string {
+  return createHash("sha256").update(`duplexmap comment author\n${key}`).digest("base64url")
+    .slice(0, 22);
 }
 
 /** The settings of a map nobody has changed: viewers read comments but may not write. */
@@ -67,6 +95,8 @@ interface Entry {
  */
 export class MapComments {
   #entries = new Map<string, Entry>();
+  /** Comments not deleted (the ones {@link MapComments.size} counts against the limit). */
+  #live = 0;
   #next = 1;
   #unsaved = new Map<string, CommentRow>();
   #settings: MapSettings = { ...DEFAULT_SETTINGS };
@@ -83,7 +113,9 @@ export class MapComments {
     }
     this.#maxComments = options.maxComments;
     for (const row of options.stored?.rows ?? []) {
-      this.#entries.set(row.id, { n: row.n, comment: JSON.parse(row.record) as Comment });
+      const comment = JSON.parse(row.record) as Comment;
+      this.#entries.set(row.id, { n: row.n, comment });
+      if (!comment.deleted) this.#live++;
       this.#next = Math.max(this.#next, row.n + 1);
     }
     const settings = options.stored?.settings;
@@ -95,9 +127,9 @@ export class MapComments {
     return this.#settings;
   }
 
-  /** Comments on the map, replies included. */
+  /** Comments on the map, replies included (not the deleted ones). */
   get size(): number {
-    return this.#entries.size;
+    return this.#live;
   }
 
   /** Changes the settings; false when they were already so (nothing to store or tell). */
@@ -123,6 +155,7 @@ export class MapComments {
       created: author.at,
       resolved: false,
       anchor: "fid" in anchor ? { fid: anchor.fid } : { at: [anchor.at[0], anchor.at[1]] },
+      ...(author.author === undefined ? {} : { author: author.author }),
     });
   }
 
@@ -141,6 +174,7 @@ export class MapComments {
       name: author.name,
       color: author.color,
       created: author.at,
+      ...(author.author === undefined ? {} : { author: author.author }),
     });
   }
 
@@ -151,9 +185,53 @@ export class MapComments {
     return this.#put(this.#entries.get(thread)!.n, { ...root.comment, resolved });
   }
 
-  /** Every comment, oldest first (a resolved root keeps its place). */
+  /** Changes the text of comment `id`; only the browser that wrote it may. */
+  edit(id: string, text: string, actor: CommentActor): CommentResult {
+    const found = this.#comment(id);
+    if (!found.ok) return found;
+    const comment = found.comment;
+    if (comment.author === undefined || comment.author !== actor.author) {
+      return {
+        ok: false,
+        code: "forbidden",
+        message: "only the browser that wrote a comment can edit it",
+      };
+    }
+    if (comment.text === text) return { ok: true, comment };
+    return this.#put(this.#entries.get(id)!.n, { ...comment, text, edited: actor.at });
+  }
+
+  /**
+   * Deletes comment `id`: its author's browser may, and anyone with the edit key. A root takes its
+   * replies with it. The record stays as a tombstone (its order and who wrote it, not its text),
+   * so the store and every copy agree that it is gone.
+   */
+  delete(id: string, actor: CommentActor): CommentResult {
+    const found = this.#comment(id);
+    if (!found.ok) return found;
+    const comment = found.comment;
+    const own = comment.author !== undefined && comment.author === actor.author;
+    if (!own && !actor.editor) {
+      return {
+        ok: false,
+        code: "forbidden",
+        message: "only the browser that wrote a comment, or an editor, can delete it",
+      };
+    }
+    if (comment.thread === comment.id) {
+      for (const entry of this.#entries.values()) {
+        const reply = entry.comment;
+        if (reply.thread === id && reply.id !== id && !reply.deleted) {
+          this.#put(entry.n, tombstone(reply));
+        }
+      }
+    }
+    return this.#put(this.#entries.get(id)!.n, tombstone(comment));
+  }
+
+  /** Every comment, oldest first (a resolved root keeps its place; deleted ones are left out). */
   list(): Comment[] {
-    return [...this.#entries.values()].map((e) => e.comment);
+    return [...this.#entries.values()].flatMap((e) => e.comment.deleted ? [] : [e.comment]);
   }
 
   /** {@link list} as JSON, cached until the next change. */
@@ -177,9 +255,21 @@ export class MapComments {
     return taken;
   }
 
+  #comment(id: string): { ok: true; comment: Comment } | Extract<CommentResult, { ok: false }> {
+    const comment = this.#entries.get(id)?.comment;
+    if (!comment || comment.deleted) {
+      return {
+        ok: false,
+        code: "unknown_comment",
+        message: `there is no comment ${JSON.stringify(id.slice(0, 64))} on this map`,
+      };
+    }
+    return { ok: true, comment };
+  }
+
   #root(thread: string): { ok: true; comment: Comment } | Extract<CommentResult, { ok: false }> {
     const comment = this.#entries.get(thread)?.comment;
-    if (!comment || comment.thread !== comment.id) {
+    if (!comment || comment.deleted || comment.thread !== comment.id) {
       return {
         ok: false,
         code: "unknown_thread",
@@ -190,18 +280,35 @@ export class MapComments {
   }
 
   #full(): Extract<CommentResult, { ok: false }> | null {
-    if (this.#entries.size < this.#maxComments) return null;
+    if (this.#live < this.#maxComments) return null;
     return {
       ok: false,
       code: "too_many_comments",
-      message: `this map already holds ${this.#entries.size} comments, the most allowed`,
+      message: `this map already holds ${this.#live} comments, the most allowed`,
     };
   }
 
   #put(n: number, comment: Comment): CommentResult {
+    const before = this.#entries.get(comment.id)?.comment;
+    this.#live += (comment.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1);
     this.#entries.set(comment.id, { n, comment });
     this.#unsaved.set(comment.id, { n, id: comment.id, record: JSON.stringify(comment) });
     this.#json = null;
     return { ok: true, comment };
   }
+}
+
+/** What is kept of a deleted comment: its place, thread, author and time; its text is gone. */
+function tombstone(comment: Comment): Comment {
+  const { id, thread, name, color, created, author } = comment;
+  return {
+    id,
+    thread,
+    text: "",
+    name,
+    color,
+    created,
+    ...(author === undefined ? {} : { author }),
+    deleted: true,
+  };
 }

@@ -14,6 +14,7 @@ function client(hub: Hub, mapId: string, name: string) {
   let read = 0;
   return {
     socket,
+    conn,
     send: (message: unknown) => conn.receive(JSON.stringify(message)),
     /** Messages received since the last call. */
     take(): Msg[] {
@@ -236,4 +237,96 @@ Deno.test("GET comments: JSON oldest first, the GeoJSON layer at the feature's p
   const badFormat = await app.request(`/api/maps/${id}/comments?key=${viewKey}&format=kml`);
   assert.equal(badFormat.status, 400);
   await badFormat.body?.cancel();
+});
+
+Deno.test("edit and delete: a browser's own comments by its author key, across reconnects; editors delete any; everyone sees it", async () => {
+  await using s = await setup();
+  const { hub, app, id, editKey, viewKey } = s;
+  const annKey = "ann-browser-0123456789";
+  const hello = (key: string, name: string, author?: string) => ({
+    type: "hello",
+    key,
+    name,
+    color: "#e11d48",
+    comments: true,
+    ...(author ? { author } : {}),
+  });
+  const allowed = await app.request(`/api/maps/${id}/settings?key=${editKey}`, {
+    method: "PATCH",
+    body: '{"viewersMayComment":true}',
+  });
+  assert.equal(allowed.status, 200);
+  await allowed.body?.cancel();
+  const ann = client(hub, id, "Ann");
+  const bob = client(hub, id, "Bob");
+  ann.send(hello(editKey, "Ann", annKey));
+  bob.send(hello(viewKey, "Bob", "bob-browser-0123456789"));
+  await hub.settled();
+  const annId = (ann.take().find((m) => m.type === "welcome")!.you as Msg).author;
+  const bobId = (bob.take().find((m) => m.type === "welcome")!.you as Msg).author;
+  assert.equal(typeof annId, "string");
+  assert.notEqual(annId, bobId);
+  assert.equal(JSON.stringify(ann.socket.sent).includes(annKey), false, "the key is never sent");
+
+  ann.send({ type: "comment", ref: "a1", op: "add", text: "Dam herre?", anchor: { at: [2, 48] } });
+  ann.send({ type: "comment", ref: "a2", op: "reply", thread: "c1", text: "Checking" });
+  await hub.settled();
+  assert.equal((ann.take()[0].comment as Msg).author, annId);
+  bob.take();
+
+  // Ann's page reloads: a new connection, the same browser's key; it may edit what it wrote.
+  ann.conn.closed(1001, "reload");
+  const again = client(hub, id, "Ann again");
+  again.send(hello(editKey, "Ann", annKey));
+  await hub.settled();
+  again.take();
+  bob.take();
+  again.send({ type: "comment", ref: "e1", op: "edit", id: "c1", text: "Dam here?" });
+  await hub.settled();
+  const [edited] = again.take();
+  assert.deepEqual(bob.take(), [edited], "the viewer sees the edit as the author does");
+  assert.equal(edited.ref, "e1");
+  assert.deepEqual(
+    [(edited.comment as Msg).text, (edited.comment as Msg).edited],
+    ["Dam here?", 1_796_212_800_000],
+  );
+
+  // Bob's browser did not write c1: it may neither edit nor delete it; only Bob hears why.
+  bob.send({ type: "comment", ref: "b1", op: "edit", id: "c1", text: "Mine now" });
+  bob.send({ type: "comment", ref: "b2", op: "delete", id: "c2" });
+  bob.send({ type: "comment", ref: "b3", op: "delete", id: "c9" });
+  await hub.settled();
+  assert.deepEqual(bob.take().map((m) => [m.type, m.ref, m.code, m.message]), [
+    ["comment_refused", "b1", "forbidden", "only the browser that wrote a comment can edit it"],
+    [
+      "comment_refused",
+      "b2",
+      "forbidden",
+      "only the browser that wrote a comment, or an editor, can delete it",
+    ],
+    ["comment_refused", "b3", "unknown_comment", 'there is no comment "c9" on this map'],
+  ]);
+  assert.deepEqual(again.take(), []);
+
+  // An editor's connection (another browser, no key) deletes the thread: gone for everyone.
+  const cat = client(hub, id, "Cat");
+  cat.send(hello(editKey, "Cat"));
+  await hub.settled();
+  cat.take();
+  bob.take();
+  cat.send({ type: "comment", ref: "d1", op: "delete", id: "c1" });
+  await hub.settled();
+  const [deleted] = bob.take();
+  assert.equal(deleted.type, "comment");
+  assert.deepEqual(
+    [(deleted.comment as Msg).id, (deleted.comment as Msg).deleted, (deleted.comment as Msg).text],
+    ["c1", true, ""],
+  );
+  assert.deepEqual(cat.take(), [deleted]);
+  const read = await (await app.request(`/api/maps/${id}/comments?key=${viewKey}`)).json();
+  assert.deepEqual(read.comments, []);
+  const late = client(hub, id, "Late");
+  late.send(hello(viewKey, "Late"));
+  await hub.settled();
+  assert.deepEqual(late.take().find((m) => m.type === "welcome")!.comments, []);
 });

@@ -1,7 +1,7 @@
 /** Unit tests of comments: the wire schema, a map's threads in memory, the GeoJSON layer. */
 import assert from "assert";
 import * as v from "valibot";
-import { MapComments } from "./comments.ts";
+import { authorIdOf, MapComments } from "./comments.ts";
 import { commentsGeoJson, representativePoint } from "./comments_geojson.ts";
 import {
   ClientMessageSchema,
@@ -53,9 +53,11 @@ Deno.test("comment requests: valid ones pass trimmed; a bad one keeps its ref fo
       "anchor:",
     ],
     [
-      { type: "comment", ref: "r6", op: "delete", thread: "c1" },
-      "op: comment op must be one of add, reply, resolve",
+      { type: "comment", ref: "r6", op: "remove", id: "c1" },
+      "op: comment op must be one of add, reply, resolve, edit, delete",
     ],
+    [{ type: "comment", ref: "r6b", op: "delete", thread: "c1" }, "id:"],
+    [{ type: "comment", ref: "r6c", op: "edit", id: "c1", text: " " }, "text: text must not be"],
     [
       { type: "comment", ref: "r7", op: "resolve", thread: "c1", resolved: "yes" },
       "resolved: resolved must be true or false",
@@ -126,6 +128,114 @@ Deno.test("MapComments: threads in order, replies, resolve and reopen, refusals"
   });
   // Reopening is allowed at the limit: it adds nothing.
   assert.ok(comments.resolve("c1", false).ok);
+});
+
+Deno.test("comment requests: hello's author key is checked, edit and delete parse", () => {
+  const hello = { type: "hello", key: "k", name: "Ann", color: "#e11d48", comments: true };
+  assert.ok(parseOne({ ...hello, author: "a".repeat(16) }).ok);
+  for (const author of ["short", "x".repeat(129), "has spaces in it!!", 7]) {
+    const item = parseOne({ ...hello, author });
+    assert.ok(!item.ok && item.error.includes("author"), `${author}`);
+  }
+  assert.deepEqual(parseOne({ type: "comment", ref: "e", op: "edit", id: "c2", text: " Yes " }), {
+    ok: true,
+    message: { type: "comment", ref: "e", op: "edit", id: "c2", text: "Yes" },
+  });
+  assert.ok(parseOne({ type: "comment", ref: "d", op: "delete", id: "c2" }).ok);
+});
+
+Deno.test("MapComments: a browser edits its own comment; anyone's only with its key; editors delete any", () => {
+  const annKey = authorIdOf("ann-browser-key-0001");
+  const bobKey = authorIdOf("bob-browser-key-0001");
+  assert.notEqual(annKey, bobKey);
+  assert.match(annKey, /^[A-Za-z0-9_-]{22}$/);
+  const comments = new MapComments({ maxComments: 3 });
+  assert.ok(comments.add("Is this the dam?", { at: [1, 2] }, { ...ann, author: annKey }).ok);
+  assert.ok(comments.reply("c1", "Yes", { ...bob, author: bobKey }).ok);
+  assert.ok(comments.reply("c1", "No key", bob).ok);
+  assert.equal(comments.list()[0].author, annKey);
+  comments.takeUnsaved();
+
+  const asBob = { author: bobKey, editor: false, at: 5000 };
+  const edited = comments.edit("c2", "Yes, until Friday", asBob);
+  assert.ok(edited.ok);
+  assert.deepEqual(edited.comment, {
+    id: "c2",
+    thread: "c1",
+    text: "Yes, until Friday",
+    name: "Bob",
+    color: "#17bebb",
+    created: 2000,
+    author: bobKey,
+    edited: 5000,
+  });
+  const forbidden = {
+    ok: false,
+    code: "forbidden",
+    message: "only the browser that wrote a comment can edit it",
+  };
+  // Not Bob's; written without a key (nobody's); an editor may not put words in Ann's mouth.
+  assert.deepEqual(comments.edit("c1", "x", asBob), forbidden);
+  assert.deepEqual(comments.edit("c3", "x", { editor: false, at: 0 }), forbidden);
+  assert.deepEqual(comments.edit("c1", "x", { author: bobKey, editor: true, at: 0 }), forbidden);
+  assert.deepEqual(comments.edit("c9", "x", asBob), {
+    ok: false,
+    code: "unknown_comment",
+    message: 'there is no comment "c9" on this map',
+  });
+  assert.deepEqual(comments.delete("c1", asBob), {
+    ok: false,
+    code: "forbidden",
+    message: "only the browser that wrote a comment, or an editor, can delete it",
+  });
+
+  // Bob deletes his reply: a tombstone without the text, and out of the list.
+  const gone = comments.delete("c2", asBob);
+  assert.ok(gone.ok);
+  assert.deepEqual(gone.comment, {
+    id: "c2",
+    thread: "c1",
+    text: "",
+    name: "Bob",
+    color: "#17bebb",
+    created: 2000,
+    author: bobKey,
+    deleted: true,
+  });
+  assert.deepEqual(comments.list().map((c) => c.id), ["c1", "c3"]);
+  assert.equal(comments.size, 2);
+  assert.equal(comments.edit("c2", "back", asBob).ok, false);
+  // The freed place takes a new comment; ids are never reused.
+  const fourth = comments.add("Another", { at: [0, 0] }, bob);
+  assert.ok(fourth.ok && fourth.comment.id === "c4");
+
+  // An editor deletes Ann's root: the thread goes with it, replies and all.
+  const root = comments.delete("c1", { editor: true, at: 6000 });
+  assert.ok(root.ok && root.comment.deleted === true && root.comment.text === "");
+  assert.deepEqual(comments.list().map((c) => c.id), ["c4"]);
+  assert.deepEqual(comments.reply("c1", "late", bob), {
+    ok: false,
+    code: "unknown_thread",
+    message: 'there is no comment thread "c1" on this map',
+  });
+  assert.equal(comments.resolve("c1", true).ok, false);
+  // Every changed row goes to the store, and none of them keeps the deleted words.
+  const rows = comments.takeUnsaved().comments!;
+  assert.deepEqual(rows.map((r) => r.id).sort(), ["c1", "c2", "c3", "c4"]);
+  for (const r of rows.filter((r) => r.id !== "c4")) {
+    assert.equal(JSON.parse(r.record).deleted, true, r.id);
+    assert.equal(JSON.parse(r.record).text, "", r.id);
+  }
+  // Stored and loaded again: still gone, still counted out.
+  const again = new MapComments({
+    maxComments: 3,
+    stored: { rows: [...rows].sort((x, y) => x.n - y.n), settings: null },
+  });
+  assert.deepEqual(again.list().map((c) => c.id), ["c4"]);
+  assert.equal(again.size, 1);
+  assert.ok(again.add("five", { at: [0, 0] }, ann).ok);
+  assert.ok(again.add("six", { at: [0, 0] }, ann).ok);
+  assert.equal(again.add("seven", { at: [0, 0] }, ann).ok, false);
 });
 
 Deno.test("MapComments: what was stored comes back in order, ids go on after the last", () => {

@@ -1,4 +1,5 @@
 /** The hello handshake: hello first, the key, room on the map and for the address, the join. */
+import { authorIdOf } from "./comments.ts";
 import type { ConnectionHost, ConnectionInfo } from "./connection_host.ts";
 import { MOVED_REASON, UNKNOWN_MAP_OR_KEY } from "./protocol.ts";
 import type { Peer } from "./peer.ts";
@@ -110,6 +111,7 @@ export function join(
   peer.role = role;
   peer.client = msg.client;
   peer.comments = msg.comments === true;
+  peer.author = msg.author === undefined ? undefined : authorIdOf(msg.author);
   // A client ahead of the store saw acknowledged edits the store no longer has (a restore, a
   // lost log): it gets the whole map, and the operator must hear of it.
   if ((msg.since ?? 0) > room.seq) {

@@ -83,6 +83,8 @@ export class Peer {
   client: string | undefined;
   /** It said `comments` in `hello`: it is sent comments and settings (extension). */
   comments = false;
+  /** The public id of its browser's author key from `hello`, if it sent one (extension). */
+  author: string | undefined;
   /** Its last viewport. */
   view: PeerInfo["view"];
   /** Its last cursor position. */

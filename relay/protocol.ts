@@ -196,7 +196,7 @@ const StoredGeometry = v.custom<Geometry>(
   (issue) => geometryProblem(issue.input) ?? "invalid geometry",
 );
 
-const COMMENT_OPS_MESSAGE = "comment op must be one of add, reply, resolve";
+const COMMENT_OPS_MESSAGE = "comment op must be one of add, reply, resolve, edit, delete";
 
 /** Longest comment text, in characters after trimming (extension: comments). */
 export const MAX_COMMENT_CHARS = 2000;
@@ -211,6 +211,11 @@ const CommentId = v.pipe(
   v.string("thread must be a comment id"),
   v.minLength(1, "thread must not be empty"),
   v.maxLength(64, "thread is longer than 64"),
+);
+const CommentOwnId = v.pipe(
+  v.string("id must be a comment id"),
+  v.minLength(1, "id must not be empty"),
+  v.maxLength(64, "id is longer than 64"),
 );
 const CommentText = v.pipe(
   v.string("text must be a string"),
@@ -228,8 +233,9 @@ const CommentAnchor = v.union([
 
 /**
  * Extension: a `comment` request. `add` starts a thread pinned to a place or a feature, `reply`
- * answers one, `resolve` resolves (`true`) or reopens (`false`) one. `ref` is the client's id for
- * the request, echoed in the answer.
+ * answers one, `resolve` resolves (`true`) or reopens (`false`) one, `edit` changes the text of a
+ * comment this browser wrote, `delete` removes one (a root with its thread). `ref` is the client's
+ * id for the request, echoed in the answer.
  */
 export const CommentRequestSchema = v.variant("op", [
   v.object({
@@ -252,6 +258,19 @@ export const CommentRequestSchema = v.variant("op", [
     op: v.literal("resolve"),
     thread: CommentId,
     resolved: v.boolean("resolved must be true or false"),
+  }),
+  v.object({
+    type: v.literal("comment"),
+    ref: CommentRefSchema,
+    op: v.literal("edit"),
+    id: CommentOwnId,
+    text: CommentText,
+  }),
+  v.object({
+    type: v.literal("comment"),
+    ref: CommentRefSchema,
+    op: v.literal("delete"),
+    id: CommentOwnId,
   }),
 ], COMMENT_OPS_MESSAGE);
 
@@ -299,6 +318,15 @@ const EditLabelSchema = v.pipe(
   v.maxLength(MAX_EDIT_LABEL, `label may be at most ${MAX_EDIT_LABEL} characters`),
 );
 
+/**
+ * Extension: a browser's author key in `hello`: a secret it makes once and keeps, 16-128 letters,
+ * digits, `-` or `_`. The relay never sends it: comments carry a public id derived from it.
+ */
+export const AuthorKeySchema = v.pipe(
+  v.string("author must be a string"),
+  v.regex(/^[A-Za-z0-9_-]{16,128}$/, "author must be 16-128 letters, digits, - or _"),
+);
+
 /** Builds the schema for everything a client may send, for the given limits. */
 export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_LIMITS) {
   const Op = createOpSchema(limits);
@@ -314,6 +342,8 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
       client: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(64))),
       // Extension: this client understands comments (`comment` frames, `welcome.comments`).
       comments: v.optional(v.boolean()),
+      // Extension: this browser's secret author key, which makes its comments its own.
+      author: v.optional(AuthorKeySchema),
     }),
     v.object({
       type: v.literal("view"),
@@ -563,6 +593,12 @@ export const CommentSchema = v.object({
   created: v.number(),
   resolved: v.optional(v.boolean()),
   anchor: v.optional(CommentAnchorSchema),
+  /** The public id of the browser that wrote it (see `welcome.you.author`), when it sent a key. */
+  author: v.optional(v.string()),
+  /** When its text was last edited (the relay's clock, ms). */
+  edited: v.optional(v.number()),
+  /** Deleted: its text is gone, and a deleted root takes its thread with it. */
+  deleted: v.optional(v.literal(true)),
 });
 /** One comment (see {@link CommentSchema}). */
 export type Comment = v.InferOutput<typeof CommentSchema>;
@@ -577,6 +613,7 @@ export const CommentRefusalSchema = v.picklist([
   "forbidden",
   "invalid_comment",
   "unknown_thread",
+  "unknown_comment",
   "unknown_feature",
   "too_many_comments",
   "rate_limited",
@@ -591,7 +628,14 @@ export type CommentRefusal = v.InferOutput<typeof CommentRefusalSchema>;
 export const ServerMessageSchema = v.variant("type", [
   v.object({
     type: v.literal("welcome"),
-    you: v.object({ peer: v.string(), name: v.string(), color: v.string(), role: RoleSchema }),
+    you: v.object({
+      peer: v.string(),
+      name: v.string(),
+      color: v.string(),
+      role: RoleSchema,
+      /** Extension: this browser's public author id, when its `hello` carried an author key. */
+      author: v.optional(v.string()),
+    }),
     peers: v.array(PeerInfoSchema),
     seq: v.number(),
     /** The epoch of the map's history that `seq` counts in: send it back with `since`. */

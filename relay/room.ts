@@ -209,7 +209,13 @@ export class Room {
    * A peer that sends `since` without an epoch (an older client) is answered as before epochs.
    */
   join(peer: Peer, since: number | undefined, epoch?: string): WelcomeKind {
-    const you = { peer: peer.id, name: peer.name, color: peer.color, role: peer.role };
+    const you = {
+      peer: peer.id,
+      name: peer.name,
+      color: peer.color,
+      role: peer.role,
+      ...(peer.author === undefined ? {} : { author: peer.author }),
+    };
     const peers = [...this.#peers.values()].map((p) => p.info());
     const head = `{"type":"welcome","you":${JSON.stringify(you)},"peers":${
       JSON.stringify(peers)

@@ -224,6 +224,68 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
       },
     );
 
+    await t.step(
+      "B edits his own reply, not A's; A sees it edited; A (an editor) deletes it, then the thread",
+      async () => {
+        for (const p of [a.page, b.page]) {
+          // An open popup may cover the pin: close it first.
+          for (const close of await p.locator(".leaflet-popup-close-button").all()) {
+            await close.click();
+          }
+          await p.evaluate(() => globalThis.duplex!.setView([10, 50], 6));
+          await p.locator('.comment-pin[data-thread="c1"]').click();
+        }
+        const bThread = b.page.locator('.comment-thread[data-thread="c1"]');
+        const aThread = a.page.locator('.comment-thread[data-thread="c1"]');
+        await bThread.waitFor();
+        await aThread.waitFor();
+        // Bob's browser wrote c2: Edit and Delete. Alice's c1: neither, for a viewer.
+        assert.equal(await bThread.locator('[data-comment="c2"] .comment-edit').count(), 1);
+        assert.equal(await bThread.locator('[data-comment="c2"] .comment-delete').count(), 1);
+        assert.equal(await bThread.locator('[data-comment="c1"] .comment-actions').count(), 0);
+        // Alice, an editor, may delete Bob's reply but not put words in his mouth.
+        assert.equal(await aThread.locator('[data-comment="c2"] .comment-edit').count(), 0);
+        assert.equal(await aThread.locator('[data-comment="c2"] .comment-delete').count(), 1);
+
+        await bThread.locator('[data-comment="c2"] .comment-edit').click();
+        const box = bThread.locator('[data-comment="c2"] textarea');
+        assert.equal(await box.inputValue(), "Yes, until Friday");
+        await box.fill("Yes, until Friday noon");
+        await screenshot(b.page, "comments-07-b-edits-reply");
+        await bThread.locator('[data-comment="c2"] .comment-save').click();
+        await aThread.locator('[data-comment="c2"] .comment-body', {
+          hasText: "Yes, until Friday noon",
+        }).waitFor();
+        assert.match(
+          await aThread.locator('[data-comment="c2"] .comment-meta').innerText(),
+          /Bob · just now · edited/,
+        );
+        assert.equal(
+          await bThread.locator("textarea.comment-text").count(),
+          1,
+          "only the reply box",
+        );
+
+        await aThread.locator('[data-comment="c2"] .comment-delete').click();
+        await aThread.getByText("Delete this reply?").waitFor();
+        await screenshot(a.page, "comments-08-a-confirms-delete");
+        await aThread.locator('[data-comment="c2"] .comment-delete-yes').click();
+        await bThread.locator('[data-comment="c2"]').waitFor({ state: "detached" });
+        await aThread.locator('[data-comment="c2"]').waitFor({ state: "detached" });
+        assert.equal(await b.page.locator('.comment-pin[data-thread="c1"]').innerText(), "1");
+
+        // Alice's own thread: deleted for everyone, its open popups and pins with it.
+        await aThread.locator('[data-comment="c1"] .comment-delete').click();
+        await aThread.getByText("Delete this thread?").waitFor();
+        await aThread.locator('[data-comment="c1"] .comment-delete-yes').click();
+        await b.page.locator('.comment-pin[data-thread="c1"]').waitFor({ state: "detached" });
+        await bThread.waitFor({ state: "detached" });
+        await aThread.waitFor({ state: "detached" });
+        assert.equal(await a.page.locator('.comment-pin[data-thread="c3"]').count(), 1);
+        await screenshot(b.page, "comments-09-b-thread-gone");
+      },
+    );
+
     assert.deepEqual(a.errors, []);
     assert.deepEqual(b.errors, []);
   } finally {

@@ -7,9 +7,15 @@ import { createMap, startRelay } from "./_relay.ts";
 import { connect, type Msg, type TestPeer, withTimeout } from "./_ws.ts";
 
 /** A peer that says in hello that it understands comments, and its welcome. */
-async function commenter(wsUrl: string, mapId: string, key: string, name: string) {
+async function commenter(
+  wsUrl: string,
+  mapId: string,
+  key: string,
+  name: string,
+  author?: string,
+) {
   const peer = await connect(wsUrl, mapId, { label: name });
-  peer.send({ type: "hello", key, name, color: "#3366cc", comments: true });
+  peer.send({ type: "hello", key, name, color: "#3366cc", comments: true, author });
   const welcome: Msg = await peer.nextOf("welcome");
   return { peer, welcome };
 }
@@ -148,7 +154,13 @@ Deno.test("acknowledged comments survive kill -9 and a restart; GET comments and
     const map = await (async () => {
       await using relay = await startRelay({ dataDir });
       const map = await createMap(relay.url, "Field trip");
-      const { peer: ann } = await commenter(relay.wsUrl, map.id, map.editKey, "Ann");
+      const { peer: ann } = await commenter(
+        relay.wsUrl,
+        map.id,
+        map.editKey,
+        "Ann",
+        "ann-browser-0123456789",
+      );
       ann.send({
         type: "edit",
         id: "e1",
@@ -170,7 +182,18 @@ Deno.test("acknowledged comments survive kill -9 and a restart; GET comments and
         text: "Meet here",
         anchor: { at: [7.5, 45.5] },
       });
-      await ann.waitFor((m) => m.type === "comment" && m.ref === "a4", 10_000, "the ack of a4");
+      // An edited comment and a deleted one: acknowledged, so they must stay so.
+      ann.send({ type: "comment", ref: "a5", op: "add", text: "Boots", anchor: { at: [7, 46] } });
+      ann.send({ type: "comment", ref: "a6", op: "edit", id: "c4", text: "Boots and a torch" });
+      ann.send({
+        type: "comment",
+        ref: "a7",
+        op: "add",
+        text: "Wrong pin",
+        anchor: { at: [0, 0] },
+      });
+      ann.send({ type: "comment", ref: "a8", op: "delete", id: "c5" });
+      await ann.waitFor((m) => m.type === "comment" && m.ref === "a8", 10_000, "the ack of a8");
       await relay.kill();
       return map;
     })();
@@ -183,7 +206,9 @@ Deno.test("acknowledged comments survive kill -9 and a restart; GET comments and
       ["c1", "c1", "Check the dam", true, { fid: "dam" }],
       ["c2", "c1", "Done", undefined, undefined],
       ["c3", "c3", "Meet here", false, { at: [7.5, 45.5] }],
+      ["c4", "c4", "Boots and a torch", false, { at: [7, 46] }],
     ]);
+    assert.equal(typeof comments[3].edited, "number", "c4 says it was edited");
     const { peer: late, welcome } = await commenter(relay.wsUrl, map.id, map.viewKey, "Late");
     assert.deepEqual(welcome.comments, comments);
     await late.close();
@@ -203,7 +228,7 @@ Deno.test("acknowledged comments survive kill -9 and a restart; GET comments and
       const info = new TextDecoder().decode(out.stdout);
       assert.equal(out.code, 0);
       assert.match(info, /Geometry: Point/);
-      assert.match(info, /Feature Count: 2/);
+      assert.match(info, /Feature Count: 3/);
       assert.match(info, /replies: /);
       const fc = JSON.parse(await Deno.readTextFile(path));
       assert.deepEqual(fc.features[0].geometry, { type: "Point", coordinates: [7, 45] });

@@ -81,8 +81,12 @@ export class CommentPins {
     const open = this.#open;
     if (!open) return;
     const thread = this.#o.state.thread(open.id);
-    if (!thread) return;
-    open.view.render(thread, this.#o.now(), this.#o.state.mayComment, this.#o.title(thread.root));
+    if (!thread) {
+      // Deleted (here or by someone else): its popup goes with it.
+      this.#map?.closePopup(open.popup);
+      return;
+    }
+    open.view.render(thread, this.#o.now(), this.#o.state, this.#o.title(thread.root));
     const at = this.#o.position(thread.root);
     if (at) open.popup.setLatLng(at);
   }
@@ -96,7 +100,7 @@ export class CommentPins {
     const at = this.#o.position(thread.root);
     if (!at) return;
     const view = new ThreadPopup(this.#o.actions(id));
-    view.render(thread, this.#o.now(), this.#o.state.mayComment, this.#o.title(thread.root));
+    view.render(thread, this.#o.now(), this.#o.state, this.#o.title(thread.root));
     const popup = L.popup({ className: "comment-popup", minWidth: 240, maxWidth: 320 })
       .setLatLng(at)
       .setContent(view.el);

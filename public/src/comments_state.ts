@@ -23,7 +23,8 @@ export interface CommentsChange {
 
 /**
  * The comments as the relay last told them: a `welcome` replaces them all (the relay sends every
- * comment in it), a `comment` frame adds or replaces one, a `settings` frame the settings.
+ * comment in it), a `comment` frame adds, replaces or (deleted) removes one, a deleted root with its
+ * replies, and a `settings` frame the settings.
  *
  * @example
  * ```ts
@@ -38,6 +39,8 @@ export class CommentsState {
   #settings: MapSettings = { viewersMayComment: false };
   #role: "editor" | "viewer" = "viewer";
   #known = false;
+  /** This browser's public author id (`welcome.you.author`), when the relay gave one. */
+  #me: string | undefined;
 
   /** The map's settings. */
   get settings(): Readonly<MapSettings> {
@@ -54,19 +57,38 @@ export class CommentsState {
     return this.#known && (this.#role === "editor" || this.#settings.viewersMayComment);
   }
 
+  /** May this page change the text of `c`: only the browser that wrote it. */
+  mayEdit(c: Comment): boolean {
+    return this.mayComment && c.author !== undefined && c.author === this.#me;
+  }
+
+  /** May this page delete `c`: the browser that wrote it, and editors any comment. */
+  mayDelete(c: Comment): boolean {
+    return this.mayComment && (this.#role === "editor" || this.mayEdit(c));
+  }
+
   /** Takes one message from the relay; `null` when it changed nothing about comments. */
   receive(m: ServerMessage): CommentsChange | null {
     switch (m.type) {
       case "welcome": {
         this.#role = m.you.role;
+        this.#me = m.you.author;
         if (!m.comments) return null;
         this.#known = true;
-        this.#comments = new Map(m.comments.map((c) => [c.id, c]));
+        this.#comments = new Map(m.comments.flatMap((c) => c.deleted ? [] : [[c.id, c]]));
         if (m.settings) this.#settings = { ...m.settings };
         return { threads: new Set(this.#threadIds()), settings: true };
       }
       case "comment": {
-        this.#comments.set(m.comment.id, m.comment);
+        const c = m.comment;
+        if (!c.deleted) this.#comments.set(c.id, c);
+        else if (c.thread !== c.id) this.#comments.delete(c.id);
+        else {
+          // A deleted root takes its thread with it.
+          for (const other of [...this.#comments.values()]) {
+            if (other.thread === c.id) this.#comments.delete(other.id);
+          }
+        }
         const change: CommentsChange = { threads: new Set([m.comment.thread]), settings: false };
         if (m.ref !== undefined) change.answered = { ref: m.ref, ok: true, comment: m.comment };
         return change;

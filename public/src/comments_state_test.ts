@@ -55,6 +55,57 @@ Deno.test("CommentsState: threads from welcome and live frames; answers by ref; 
   );
 });
 
+Deno.test("CommentsState: this browser edits its own comments, editors delete any; a deleted root takes its thread", () => {
+  const mine = { ...reply, author: "bob-id" };
+  const welcome = (role: "editor" | "viewer", author?: string) => ({
+    type: "welcome" as const,
+    you: { ...you, role, ...(author ? { author } : {}) },
+    peers: [],
+    seq: 0,
+    comments: [{ ...root, author: "ann-id" }, mine, {
+      id: "c3",
+      thread: "c1",
+      text: "",
+      name: "Cat",
+      color: "#000000",
+      created: 6,
+      deleted: true as const,
+    }],
+    settings: { viewersMayComment: true },
+  });
+  const viewer = new CommentsState();
+  viewer.receive(welcome("viewer", "bob-id"));
+  assert.deepEqual(
+    viewer.thread("c1")?.replies,
+    [mine],
+    "a deleted reply in a welcome is left out",
+  );
+  assert.equal(viewer.mayEdit(mine), true);
+  assert.equal(viewer.mayDelete(mine), true);
+  assert.equal(viewer.mayEdit(viewer.thread("c1")!.root), false, "Ann's");
+  assert.equal(viewer.mayDelete(viewer.thread("c1")!.root), false, "Ann's, and not an editor");
+  // The owner stops viewers from commenting: their own comments are then out of reach too.
+  viewer.receive({ type: "settings", viewersMayComment: false });
+  assert.equal(viewer.mayEdit(mine), false);
+
+  const editor = new CommentsState();
+  editor.receive(welcome("editor"));
+  assert.equal(editor.mayEdit(mine), false, "no author id: nothing is this browser's");
+  assert.equal(editor.mayDelete(mine), true, "an editor may delete any comment");
+
+  const gone = editor.receive({
+    type: "comment",
+    by: "p2",
+    comment: { ...reply, text: "", deleted: true },
+  });
+  assert.deepEqual(gone?.threads, new Set(["c1"]));
+  assert.deepEqual(editor.thread("c1")?.replies, []);
+  editor.receive({ type: "comment", by: "p1", comment: { ...root, text: "", deleted: true } });
+  assert.equal(editor.thread("c1"), undefined);
+  assert.deepEqual(editor.roots(), []);
+  assert.equal(editor.threadOf("c2"), undefined);
+});
+
 Deno.test("relativeTime: as people say it", () => {
   const min = 60_000;
   assert.equal(relativeTime(0, 10_000), "just now");

@@ -1,4 +1,4 @@
-/** The contents of a comment popup: a thread (author, colour, time, replies, reply box, Resolve), or a new comment's box. */
+/** The contents of a comment popup: a thread (author, colour, time, replies, reply box, Resolve, Edit and Delete), or a new comment's box. */
 import { h } from "./dom.ts";
 import type { Comment } from "../../relay/protocol.ts";
 import { relativeTime, type Thread } from "./comments_state.ts";
@@ -10,16 +10,36 @@ export interface ThreadActions {
   reply(text: string): Promise<boolean>;
   /** Resolves or reopens the thread. */
   resolve(resolved: boolean): void;
+  /** Changes the text of comment `id`; resolves true when the relay took it. */
+  edit(id: string, text: string): Promise<boolean>;
+  /** Deletes comment `id` (a root with its thread); resolves true when the relay took it. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** What this page may do in a thread (the page's {@link CommentsState}). */
+export interface ThreadRights {
+  /** May write comments at all. */
+  readonly mayComment: boolean;
+  /** May change this comment's text. */
+  mayEdit(c: Comment): boolean;
+  /** May delete this comment. */
+  mayDelete(c: Comment): boolean;
 }
 
 /**
- * One thread's popup. The reply box is kept across {@link ThreadPopup.render} calls, so a comment
- * arriving from someone else while one types does not lose the text.
+ * One thread's popup. The reply box, a comment being edited and a delete being confirmed are kept
+ * across {@link ThreadPopup.render} calls, so a comment arriving from someone else while one types
+ * does not lose the text.
  */
 export class ThreadPopup {
   /** The popup's element. */
   readonly el = h("div", { class: "comment-thread" });
   #actions: ThreadActions;
+  /** The comment whose text is being edited, and its box. */
+  #editing: { id: string; box: HTMLTextAreaElement } | null = null;
+  /** The comment whose delete waits for a second click. */
+  #confirming: string | null = null;
+  #last: Parameters<ThreadPopup["render"]> | null = null;
   #box = h("textarea", {
     class: "comment-text",
     rows: "2",
@@ -32,16 +52,27 @@ export class ThreadPopup {
   /** A popup whose buttons call `actions`. */
   constructor(actions: ThreadActions) {
     this.#actions = actions;
+    // Edit, Delete and Cancel draw the thread anew, taking the clicked button out of the page; the
+    // map would then take the click for its own and close the popup. No click here is the map's.
+    this.el.addEventListener("click", (e) => e.stopPropagation());
     this.#send.addEventListener("click", () => void this.#reply());
     this.#box.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void this.#reply();
     });
   }
 
-  /** Shows `thread` as it is now; `title` names its feature, if any. */
-  render(thread: Thread, now: number, mayComment: boolean, title: string | null): void {
+  /** Shows `thread` as it is now, with what `rights` allow; `title` names its feature, if any. */
+  render(thread: Thread, now: number, rights: ThreadRights, title: string | null): void {
+    this.#last = [thread, now, rights, title];
     const { root, replies } = thread;
+    const mayComment = rights.mayComment;
     const resolved = root.resolved === true;
+    const all = [root, ...replies];
+    // What is being edited or confirmed may have gone meanwhile (deleted), or out of reach.
+    const editing = all.find((c) => c.id === this.#editing?.id);
+    if (!editing || !rights.mayEdit(editing)) this.#editing = null;
+    const confirming = all.find((c) => c.id === this.#confirming);
+    if (!confirming || !rights.mayDelete(confirming)) this.#confirming = null;
     this.el.dataset.thread = root.id;
     this.el.classList.toggle("resolved", resolved);
     const head = h(
@@ -50,7 +81,11 @@ export class ThreadPopup {
       h("span", { class: "comment-where" }, title ? `On '${title}'` : "Comment"),
       resolved ? h("span", { class: "comment-resolved-badge" }, "Resolved") : null,
     );
-    const list = h("ol", { class: "comment-list" }, ...[root, ...replies].map((c) => item(c, now)));
+    const list = h(
+      "ol",
+      { class: "comment-list" },
+      ...all.map((c) => this.#item(c, now, rights, c === root ? replies.length : -1)),
+    );
     const parts: (Node | null)[] = [head, list];
     if (mayComment) {
       const resolve = h("button", {
@@ -67,6 +102,135 @@ export class ThreadPopup {
     this.el.replaceChildren(...parts.filter((p): p is Node => p !== null));
   }
 
+  /** Renders again as last time (after a local change of what is being edited or confirmed). */
+  #redraw(): void {
+    if (this.#last) this.render(...this.#last);
+  }
+
+  /** One comment: its meta and text, or its edit box, or the question whether to delete it. */
+  #item(c: Comment, now: number, rights: ThreadRights, replies: number): HTMLElement {
+    const li = item(c, now);
+    if (this.#editing?.id === c.id) {
+      const { box } = this.#editing;
+      const save = h("button", { type: "button", class: "primary comment-save" }, "Save");
+      const done = async () => {
+        const text = box.value.trim();
+        if (!text) return;
+        if (text === c.text) {
+          this.#editing = null;
+          return this.#redraw();
+        }
+        save.disabled = true;
+        try {
+          if (!await this.#actions.edit(c.id, text)) return;
+          if (this.#editing?.box === box) this.#editing = null;
+          this.#redraw();
+        } finally {
+          save.disabled = false;
+        }
+      };
+      save.addEventListener("click", () => void done());
+      box.onkeydown = (e) => {
+        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void done();
+        if (e.key === "Escape") {
+          e.stopPropagation();
+          this.#editing = null;
+          this.#redraw();
+        }
+      };
+      li.querySelector(".comment-body")!.replaceWith(
+        h(
+          "div",
+          { class: "comment-editing" },
+          box,
+          h(
+            "div",
+            { class: "comment-buttons" },
+            save,
+            h("button", {
+              type: "button",
+              class: "link comment-cancel",
+              onclick: () => {
+                this.#editing = null;
+                this.#redraw();
+              },
+            }, "Cancel"),
+          ),
+        ),
+      );
+      return li;
+    }
+    if (this.#confirming === c.id) {
+      const what = replies > 0
+        ? `Delete this thread and its ${replies} ${replies === 1 ? "reply" : "replies"}?`
+        : replies === 0
+        ? "Delete this thread?"
+        : "Delete this reply?";
+      const yes = h(
+        "button",
+        { type: "button", class: "link danger comment-delete-yes" },
+        "Delete",
+      );
+      yes.addEventListener("click", async () => {
+        yes.disabled = true;
+        if (await this.#actions.remove(c.id)) this.#confirming = null;
+        yes.disabled = false;
+        this.#redraw();
+      });
+      li.append(
+        h(
+          "div",
+          { class: "comment-confirm", role: "group", "aria-label": what },
+          h("span", {}, what),
+          yes,
+          h("button", {
+            type: "button",
+            class: "link comment-cancel",
+            onclick: () => {
+              this.#confirming = null;
+              this.#redraw();
+            },
+          }, "Cancel"),
+        ),
+      );
+      return li;
+    }
+    const buttons: HTMLElement[] = [];
+    if (rights.mayEdit(c)) {
+      buttons.push(h("button", {
+        type: "button",
+        class: "link comment-edit",
+        title: "Edit your comment",
+        onclick: () => {
+          const box = h("textarea", {
+            class: "comment-text",
+            rows: "3",
+            maxlength: String(MAX_COMMENT_CHARS),
+            "aria-label": "Edit the comment",
+          });
+          box.value = c.text;
+          this.#editing = { id: c.id, box };
+          this.#confirming = null;
+          this.#redraw();
+          box.focus();
+        },
+      }, "Edit"));
+    }
+    if (rights.mayDelete(c)) {
+      buttons.push(h("button", {
+        type: "button",
+        class: "link comment-delete",
+        title: replies >= 0 ? "Delete the thread" : "Delete the reply",
+        onclick: () => {
+          this.#confirming = c.id;
+          this.#redraw();
+        },
+      }, "Delete"));
+    }
+    if (buttons.length > 0) li.append(h("div", { class: "comment-actions" }, ...buttons));
+    return li;
+  }
+
   async #reply(): Promise<void> {
     const text = this.#box.value.trim();
     if (!text) return;
@@ -79,7 +243,10 @@ export class ThreadPopup {
   }
 }
 
-/** One comment in a thread: colour dot, name, relative time (the exact time on hover), text. */
+/**
+ * One comment in a thread: colour dot, name, relative time (the exact time on hover), "edited" if
+ * it was (when, on hover), text.
+ */
 function item(c: Comment, now: number): HTMLElement {
   const dot = h("span", { class: "comment-dot" });
   dot.style.background = c.color;
@@ -87,10 +254,14 @@ function item(c: Comment, now: number): HTMLElement {
     datetime: new Date(c.created).toISOString(),
     title: new Date(c.created).toLocaleString(),
   }, relativeTime(c.created, now));
+  const edited = c.edited === undefined ? null : h("span", {
+    class: "comment-edited",
+    title: `Edited ${new Date(c.edited).toLocaleString()}`,
+  }, " · edited");
   return h(
     "li",
     { class: "comment", "data-comment": c.id },
-    h("div", { class: "comment-meta" }, dot, h("b", {}, c.name), " · ", when),
+    h("div", { class: "comment-meta" }, dot, h("b", {}, c.name), " · ", when, edited),
     h("div", { class: "comment-body" }, c.text),
   );
 }

@@ -28,7 +28,18 @@ export interface CommentsUiOptions {
 type CommentBody =
   | { op: "add"; text: string; anchor: { at: [number, number] } | { fid: string } }
   | { op: "reply"; thread: string; text: string }
-  | { op: "resolve"; thread: string; resolved: boolean };
+  | { op: "resolve"; thread: string; resolved: boolean }
+  | { op: "edit"; id: string; text: string }
+  | { op: "delete"; id: string };
+
+/** What a refused request did not do, for its toast. */
+const NOT_DONE: Record<CommentBody["op"], string> = {
+  add: "Comment not posted",
+  reply: "Reply not posted",
+  resolve: "Thread not changed",
+  edit: "Comment not changed",
+  delete: "Comment not deleted",
+};
 
 /**
  * Everything about comments on the map page, fed by {@link CommentsUi.receive} with every message
@@ -39,7 +50,7 @@ export class CommentsUi {
   readonly state = new CommentsState();
   #o: CommentsUiOptions;
   #pins: CommentPins;
-  #waiting = new Map<string, (made: Comment | null) => void>();
+  #waiting = new Map<string, (made: Comment | null, refusal?: string) => void>();
   #refs = `${randomId(6)}-`;
   #n = 0;
   #control = h("div", { class: "leaflet-bar comments-control", hidden: true });
@@ -91,6 +102,8 @@ export class CommentsUi {
       actions: (thread) => ({
         reply: async (text) => await this.#request({ op: "reply", thread, text }) !== null,
         resolve: (resolved) => void this.#request({ op: "resolve", thread, resolved }),
+        edit: async (id, text) => await this.#request({ op: "edit", id, text }) !== null,
+        remove: async (id) => await this.#request({ op: "delete", id }) !== null,
       }),
     });
   }
@@ -102,8 +115,8 @@ export class CommentsUi {
     if (change.answered) {
       const done = this.#waiting.get(change.answered.ref);
       this.#waiting.delete(change.answered.ref);
-      if (!change.answered.ok) toast(`Comment not posted: ${change.answered.message}`, "error");
-      done?.(change.answered.ok ? change.answered.comment : null);
+      if (change.answered.ok) done?.(change.answered.comment);
+      else done?.(null, change.answered.message);
     }
     if (change.settings) this.#showSettings();
     this.#pins.sync();
@@ -273,8 +286,9 @@ export class CommentsUi {
         toast("The relay did not answer the comment in time; check whether it appeared.", "error");
         resolve(null);
       }, ANSWER_TIMEOUT_MS);
-      this.#waiting.set(ref, (made) => {
+      this.#waiting.set(ref, (made, refusal) => {
         clearTimeout(timer);
+        if (refusal !== undefined) toast(`${NOT_DONE[body.op]}: ${refusal}`, "error");
         resolve(made);
       });
     });

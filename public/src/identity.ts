@@ -20,6 +20,7 @@ export const PALETTE = [
 
 const IDENTITY_KEY = "duplexmap.identity";
 const CLIENT_KEY = "duplexmap.client";
+const AUTHOR_KEY = "duplexmap.author";
 
 /** The remembered identity, if any. */
 export function loadIdentity(storage: Storage): Identity | null {
@@ -58,4 +59,17 @@ export function tabClientId(storage: Storage): string {
   const id = randomId();
   storage.setItem(CLIENT_KEY, id);
   return id;
+}
+
+/**
+ * This browser's author key: a secret made once and kept in localStorage (every tab and map of
+ * this browser shares it), sent in `hello` as `author`. The relay marks the comments it writes
+ * with a public id derived from it, and lets only this browser edit them.
+ */
+export function browserAuthorKey(storage: Storage): string {
+  const existing = storage.getItem(AUTHOR_KEY);
+  if (existing && /^[A-Za-z0-9_-]{16,128}$/.test(existing)) return existing;
+  const key = randomId(32);
+  storage.setItem(AUTHOR_KEY, key);
+  return key;
 }

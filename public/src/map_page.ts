@@ -6,7 +6,7 @@ import { createFallbackTransport } from "./fallback.ts";
 import { FeatureTable } from "./feature_table.ts";
 import { FindBox } from "./find.ts";
 import { addHistory } from "./history.ts";
-import { adoptTabClientId, randomId, tabClientId } from "./identity.ts";
+import { adoptTabClientId, browserAuthorKey, randomId, tabClientId } from "./identity.ts";
 import { ensureIdentity, MeButton } from "./identity_view.ts";
 import { ImportExport, importLimits } from "./import_export.ts";
 import { ExportMenu } from "./export_menu.ts";
@@ -90,6 +90,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
       comments.featuresChanged(fids);
     },
     comments: true,
+    authorKey: browserAuthorKey(localStorage),
     onMessage: (m) => {
       comments.receive(m);
       if (m.type === "comment") versionHistory.changed(true);

@@ -89,6 +89,8 @@ export interface SessionOptions {
   onOverwrote?: (report: OverwriteReport) => void;
   /** Say `comments` in hello: the relay then sends comments and settings (extension). */
   comments?: boolean;
+  /** This browser's author key for `hello` (with `comments`): its comments become its own. */
+  authorKey?: string;
   /** Every message from the relay, after the session handled it (for extensions: comments). */
   onMessage?: (m: ServerMessage) => void;
 }
@@ -182,6 +184,7 @@ export class Session {
         ...(this.doc.loaded ? { since: this.doc.seq } : {}),
         ...(this.doc.loaded && this.#epoch !== undefined ? { epoch: this.#epoch } : {}),
         ...(options.comments ? { comments: true } : {}),
+        ...(options.comments && options.authorKey ? { author: options.authorKey } : {}),
       }),
       onMessage: (m) => this.#receive(m),
       onStatus: (s) => {
