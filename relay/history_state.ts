@@ -1,4 +1,5 @@
 /** A map as it was right after one edit: the nearest kept snapshot plus the journal replayed to it. */
+import { inflateSync } from "node:zlib";
 import { applyFrame } from "./edit_ops.ts";
 import type { FeatureMap } from "./edit_ops.ts";
 import type { HistoryRow, HistoryTables } from "./history_store.ts";
@@ -46,4 +47,38 @@ export function replay(baseJson: string | null, rows: readonly HistoryRow[]): st
   }
   for (const row of rows) applyFrame(features, JSON.parse(row.frame) as EditFrame);
   return JSON.stringify([...features.values()].map(({ meta: _meta, ...f }) => f));
+}
+
+/**
+ * What {@link answerRebuild} needs to rebuild a state away from the reading thread: the base as
+ * JSON, or deflated (a kept snapshot as stored), or none, and the journal rows after it.
+ */
+export interface RebuildRequest {
+  /** The seq of the base (0 for none). */
+  from: number;
+  /** The base: features JSON, a deflated copy of it, or `null` for an empty map. */
+  base: { json: string } | { deflated: Uint8Array } | null;
+  /** The seq to rebuild the state at. */
+  at: number;
+  /** The journal rows after `from`, up to `at`, in order. */
+  rows: HistoryRow[];
+}
+
+/** {@link rebuild} for a {@link RebuildRequest} (on a worker thread, or here). */
+export function answerRebuild(request: RebuildRequest): string | null {
+  const { base } = request;
+  const text = base === null
+    ? null
+    : "json" in base
+    ? () => base.json
+    : () => inflateSync(base.deflated).toString("utf8");
+  return rebuild(request.from, text, request.at, request.rows);
+}
+
+/** How many characters of base and journal a {@link RebuildRequest} holds (a deflated base x4). */
+export function rebuildSize(request: RebuildRequest): number {
+  const { base } = request;
+  let size = base === null ? 0 : "json" in base ? base.json.length : base.deflated.length * 4;
+  for (const row of request.rows) size += row.frame.length;
+  return size;
 }

@@ -1,16 +1,18 @@
 /** The journal as history on PostgreSQL: per-feature index, kept snapshots, named versions, retention. */
 import type { Sql, TransactionSql } from "postgres";
-import { deflateSync, inflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
 import { opsOf, touchedFids } from "./history_index.ts";
 import type { Touch } from "./history_index.ts";
 import { pageEntry } from "./history_pages.ts";
 import type { PageQuery, PageRead } from "./history_pages.ts";
 import type { HistoryReader } from "./history_reader.ts";
-import { rebuild } from "./history_state.ts";
+import { answerRebuild, rebuildSize } from "./history_state.ts";
+import type { RebuildRequest } from "./history_state.ts";
 import { HISTORY_SNAPSHOT_EVERY } from "./history_store.ts";
 import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
 import type { HistoryLists } from "./map_store.ts";
 import { reachable } from "./pg_util.ts";
+import { onWorker } from "./worker_task.ts";
 
 /** One map's journal rows, as a commit appends them. */
 export interface MapRows {
@@ -208,16 +210,42 @@ async function pruneMap(
   return upTo - oldest + 1;
 }
 
+/** Options of {@link PgHistory}. */
+export interface PgHistoryOptions {
+  /**
+   * A state to rebuild from more characters of base and journal than this is rebuilt by
+   * `offThread`. @default 262144
+   */
+  inlineChars?: number;
+  /** Rebuilds a big state; by default on a worker thread of its own. */
+  offThread?: (request: RebuildRequest) => Promise<string | null>;
+}
+
+/** Rebuilds a state on a worker thread of its own (here if the worker cannot run). */
+export function rebuildOnWorker(request: RebuildRequest): Promise<string | null> {
+  return onWorker(
+    new URL("./history_rebuild_worker.ts", import.meta.url),
+    request,
+    answerRebuild,
+    "history_rebuild_worker_failed",
+  );
+}
+
 /**
  * Reads history from PostgreSQL: pages, states at a seq, the oldest seq and named versions. Each
- * read is one REPEATABLE READ transaction; frames are parsed and replayed on the calling thread.
+ * read is one REPEATABLE READ transaction. A page's frames are parsed on the calling thread; a
+ * state at a seq is rebuilt there when small, on a worker thread when big.
  */
 export class PgHistory implements HistoryLists, HistoryReader {
   #sql: Sql;
+  #inlineChars: number;
+  #offThread: (request: RebuildRequest) => Promise<string | null>;
 
   /** Reads through `sql`. */
-  constructor(sql: Sql) {
+  constructor(sql: Sql, options: PgHistoryOptions = {}) {
     this.#sql = sql;
+    this.#inlineChars = options.inlineChars ?? 256 * 1024;
+    this.#offThread = options.offThread ?? rebuildOnWorker;
   }
 
   async oldest(mapId: string): Promise<number | null> {
@@ -282,7 +310,7 @@ export class PgHistory implements HistoryLists, HistoryReader {
   }
 
   async featuresAt(mapId: string, at: number): Promise<string | null> {
-    return await reachable(this.#read(async (tx) => {
+    const request = await reachable(this.#read(async (tx): Promise<string | RebuildRequest> => {
       const named = await tx`
         SELECT features FROM versions WHERE map_id = ${mapId} AND seq = ${at} LIMIT 1
       `;
@@ -292,24 +320,29 @@ export class PgHistory implements HistoryLists, HistoryReader {
         ORDER BY seq DESC LIMIT 1
       `;
       let from = kept.length === 0 ? 0 : Number(kept[0].seq);
-      let base = kept.length === 0
+      let base: RebuildRequest["base"] = kept.length === 0
         ? null
-        : () => inflateSync(kept[0].deflated as Uint8Array).toString("utf8");
+        : { deflated: kept[0].deflated as Uint8Array };
       // The map's latest snapshot is a base too (it may not be one kept for history).
       const latest = await tx`
         SELECT seq, features FROM snapshots WHERE map_id = ${mapId} AND seq <= ${at} AND seq > ${from}
       `;
       if (latest.length > 0) {
         from = Number(latest[0].seq);
-        const json = String(latest[0].features);
-        base = () => json;
+        base = { json: String(latest[0].features) };
       }
       const rows = (await tx`
         SELECT seq, frame FROM edits WHERE map_id = ${mapId} AND seq > ${from} AND seq <= ${at}
         ORDER BY seq
       `).map((r) => ({ seq: Number(r.seq), frame: String(r.frame) }));
-      return rebuild(from, base, at, rows);
+      return { from, base, at, rows };
     }));
+    // Parsed and replayed once the read's connection is back in the pool, a big one off this
+    // thread: every map this relay serves shares its event loop.
+    if (typeof request === "string") return request;
+    return rebuildSize(request) <= this.#inlineChars
+      ? answerRebuild(request)
+      : await this.#offThread(request);
   }
 
   /** Nothing to stop: the store's pool is closed with the store. */

@@ -146,6 +146,8 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     `${ROOT}relay/export_worker.ts`,
     "--include",
     `${ROOT}relay/history_reader_worker.ts`,
+    "--include",
+    `${ROOT}relay/history_rebuild_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

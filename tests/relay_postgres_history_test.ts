@@ -4,6 +4,8 @@ import { createMap, startRelay } from "./_relay.ts";
 import { connect, type EditMsg, join, type Msg, type WireOp } from "./_ws.ts";
 import { canonicalFeatures, feature, point, prng, put, Replica } from "./_fixtures.ts";
 import { startPostgres } from "./_postgres.ts";
+import postgres from "postgres";
+import { PgHistory, rebuildOnWorker } from "../relay/pg_history.ts";
 
 const EDITS = 600;
 const PER_FRAME = 50;
@@ -136,6 +138,27 @@ Deno.test("PostgreSQL store: history pages, features?at=SEQ, named versions and 
     ["c1", "c1", "Check this"],
     ["c2", "c1", "Done"],
   ]);
+
+  // A big state is rebuilt on a worker thread, off the loop every map shares; here every state
+  // counts as big, and each comes out as the relay's own (which were small enough to stay inline).
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    let onWorker = 0;
+    const history = new PgHistory(sql, {
+      inlineChars: 0,
+      offThread: (request) => {
+        onWorker++;
+        return rebuildOnWorker(request);
+      },
+    });
+    for (const seq of checks) {
+      const json = await history.featuresAt(map.id, seq);
+      assert.equal(canonicalFeatures(JSON.parse(json!)), expected.get(seq), `at=${seq}`);
+    }
+    assert.equal(onWorker, checks.length - 1, "all but the named version (stored whole)");
+  } finally {
+    await sql.end();
+  }
 });
 
 Deno.test("PostgreSQL store: --history-days prunes old edits already in a snapshot, keeps the rest and named versions", async () => {
