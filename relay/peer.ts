@@ -161,7 +161,8 @@ export class Peer {
     }
     let dropped = 0;
     // Presence waits behind held messages: a cursor must not arrive before the welcome.
-    if (!held) {
+    // (The socket is asked only when there is presence to send: asking costs a call into Deno.)
+    if (!held && this.#presence.size > 0) {
       if (this.socket.bufferedAbove(maxBuffered / 2)) dropped = this.#presence.size;
       else for (const text of this.#presence.values()) parts.push(text);
       this.#presence.clear();
