@@ -129,6 +129,31 @@ Deno.test("map client in Chromium: two editors, a viewer, offline edits, undo, i
     );
 
     await t.step(
+      "B presses Follow while A's views keep coming: the press is not lost",
+      async () => {
+        await b.page.getByRole("button", { name: "Follow Alice" }).hover();
+        await b.page.mouse.down();
+        // A moves while B holds the button; B's people list hears of every view.
+        const moves: [number, number, number][] = [[5, 45, 5], [6, 46, 6], [7, 47, 4]];
+        for (const [lng, lat, zoom] of moves) {
+          await a.page.evaluate(
+            ([x, y, z]) => globalThis.duplex!.setView([x, y], z),
+            [lng, lat, zoom],
+          );
+          await b.page.waitForFunction(
+            (z) => globalThis.duplex!.peers().find((p) => p.name === "Alice")?.view?.zoom === z,
+            zoom,
+          );
+        }
+        await b.page.mouse.up();
+        const alice = await a.page.evaluate(() => globalThis.duplex!.you()!.peer);
+        assert.equal(await b.page.evaluate(() => globalThis.duplex!.following()), alice);
+        await b.page.keyboard.press("Escape");
+        assert.equal(await b.page.evaluate(() => globalThis.duplex!.following()), null);
+      },
+    );
+
+    await t.step(
       "a view-only page (phone width) has no tools, and a console edit is rejected",
       async () => {
         const v = await newPerson(browser, { name: "Vera", color: "#16a34a" }, {

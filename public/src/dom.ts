@@ -23,6 +23,49 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** One item of a {@link KeyedList}: what it shows, as a string, and how to build its element. */
+export interface ListItem {
+  /** Everything the element shows and does: equal strings, interchangeable elements. */
+  looks: string;
+  /** Builds the element (called only when no element shown before looks the same). */
+  make: () => HTMLElement;
+}
+
+/**
+ * The children of a list that is drawn again often (on presence, on live refreshes): an item that
+ * looks as it did keeps its element, and the list's children are touched only when something
+ * changed. A press, focus or hover on an unchanged item survives the redraw: a button replaced
+ * between a press and its release loses the click.
+ */
+export class KeyedList {
+  #shown = new Map<string, HTMLElement>();
+
+  /** Keeps the children of `parent`. */
+  constructor(readonly parent: HTMLElement) {}
+
+  /** Shows `items` in order. */
+  render(items: Iterable<ListItem>): void {
+    const before = this.#shown;
+    this.#shown = new Map();
+    const elements: HTMLElement[] = [];
+    for (const { looks, make } of items) {
+      // Two items that look alike get two elements.
+      const el = (!this.#shown.has(looks) && before.get(looks)) || make();
+      this.#shown.set(looks, el);
+      elements.push(el);
+    }
+    const current = this.parent.children;
+    if (elements.length === current.length && elements.every((el, i) => el === current[i])) return;
+    this.parent.replaceChildren(...elements);
+  }
+
+  /** Empties the list. */
+  clear(): void {
+    this.#shown.clear();
+    this.parent.replaceChildren();
+  }
+}
+
 /** The element with this id, which the page's HTML must contain. */
 export function byId<T extends HTMLElement = HTMLElement>(
   id: string,

@@ -1,5 +1,5 @@
 /** The timeline list of the history panel: sessions of one author, each expandable to its single edits and comments, named versions marked. */
-import { h } from "./dom.ts";
+import { h, KeyedList } from "./dom.ts";
 import {
   changeList,
   type HistoryEntry,
@@ -31,8 +31,7 @@ export class TimelineView {
   #expanded = new Set<number>();
   #versions: readonly NamedVersion[] = [];
   #now = 0;
-  /** The element of each session shown, by everything it shows ({@link TimelineView.#looks}). */
-  #shown = new Map<string, HTMLElement>();
+  #shown = new KeyedList(this.element);
 
   constructor(options: TimelineViewOptions) {
     this.#o = options;
@@ -48,24 +47,15 @@ export class TimelineView {
     this.#now = now;
     // A session that shows the same as before keeps its element: a refresh that brings nothing
     // new for it must not replace a button under a press (the click would be lost) or its focus.
-    const before = this.#shown;
-    this.#shown = new Map();
-    const elements = sessions.map((s) => {
-      const looks = this.#looks(s);
-      const el = (!this.#shown.has(looks) && before.get(looks)) || this.#session(s);
-      this.#shown.set(looks, el);
-      return el;
-    });
-    const current = this.element.children;
-    if (elements.length === current.length && elements.every((el, i) => el === current[i])) return;
-    this.element.replaceChildren(...elements);
+    this.#shown.render(
+      sessions.map((s) => ({ looks: this.#looks(s), make: () => this.#session(s) })),
+    );
   }
 
   /** Empties the list and forgets which sessions were expanded. */
   clear(): void {
     this.#expanded.clear();
     this.#shown.clear();
-    this.element.replaceChildren();
   }
 
   /** Marks the entries of edit `seq` as the one previewed (none for `null`). */

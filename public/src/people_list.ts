@@ -1,6 +1,6 @@
 /** The People panel: who is on the map, following one of them, and the "Following …" banner. */
 import type { PeerInfo } from "../../relay/protocol.ts";
-import { byId, h } from "./dom.ts";
+import { byId, h, KeyedList, type ListItem } from "./dom.ts";
 import L from "./leaflet.ts";
 import { bboxBounds, type PresenceLayers } from "./presence_layers.ts";
 import type { Session } from "./session.ts";
@@ -17,6 +17,7 @@ export class PeopleList {
   #session: Session;
   #presence: PresenceLayers;
   #list = byId("peers", HTMLUListElement);
+  #shown = new KeyedList(this.#list);
   #count = byId("peer-count", HTMLElement);
   #banner = byId("follow-banner", HTMLElement);
   #following: string | null = null;
@@ -70,20 +71,29 @@ export class PeopleList {
     const you = session.you;
     this.#presence.retain(new Set(session.peers.keys()));
     if (this.#following !== null && !session.peers.has(this.#following)) this.follow(null);
-    const items: HTMLElement[] = [];
+    const items: ListItem[] = [];
     if (you) {
-      items.push(h(
-        "li",
-        { class: "peer me", "data-peer": you.peer },
-        h("span", { class: "dot", style: `background:${you.color}` }),
-        h("span", { class: "peer-name" }, you.name),
-        h("span", { class: "role" }, you.role === "editor" ? "editor" : "viewer"),
-        h("span", { class: "you" }, "you"),
-      ));
+      items.push({
+        looks: JSON.stringify(["me", you.peer, you.name, you.color, you.role]),
+        make: () =>
+          h(
+            "li",
+            { class: "peer me", "data-peer": you.peer },
+            h("span", { class: "dot", style: `background:${you.color}` }),
+            h("span", { class: "peer-name" }, you.name),
+            h("span", { class: "role" }, you.role === "editor" ? "editor" : "viewer"),
+            h("span", { class: "you" }, "you"),
+          ),
+      });
     }
     const peers = [...session.peers.values()].sort((a, b) => a.name.localeCompare(b.name));
-    for (const p of peers) items.push(this.#item(p));
-    this.#list.replaceChildren(...items);
+    for (const p of peers) {
+      // Views come many times a second while people pan: only a change it shows redraws an item
+      // (a Follow pressed meanwhile must not lose its click).
+      const looks = [p.peer, p.name, p.color, p.role, this.#following === p.peer, !p.view];
+      items.push({ looks: JSON.stringify(looks), make: () => this.#item(p) });
+    }
+    this.#shown.render(items);
     this.#count.textContent = String(items.length);
   }
 
@@ -134,7 +144,8 @@ export class PeopleList {
           "aria-label": `Jump to ${p.name}`,
           onclick: () => {
             this.follow(null);
-            this.#jump(p);
+            // The element outlives views that did not change it: jump to the view as it is now.
+            this.#jump(this.#session.peers.get(p.peer) ?? p);
           },
         }, "Jump"),
       ),
