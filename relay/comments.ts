@@ -1,5 +1,5 @@
 /** A map's comment threads and settings in memory: ordered, checked, waiting to be made durable. */
-import { createHash } from "node:crypto";
+import { base64url, hashKey } from "./keys.ts";
 import type { Comment, CommentAnchor, CommentRefusal, MapSettings } from "./protocol.ts";
 
 /** One comment as stored: its place in the map's order, its id and its record as JSON. */
@@ -56,18 +56,19 @@ export interface CommentActor {
 }
 
 /**
- * The public id of a browser's author key: what its comments carry and `welcome.you.author` says,
- * from which nobody can work back to the key (a SHA-256, 128 bits of it in base64url).
+ * The public id of a browser's author key on one map: what its comments there carry and
+ * `welcome.you.author` says. Nobody can work back to the key from it (a SHA-256, 128 bits of it
+ * in base64url), and the same browser has another id on every map, so its comments cannot be
+ * linked across maps.
  *
  * @example
  * ```ts
  * import { authorIdOf } from "./comments.ts";
- * authorIdOf("k3j9x2k3j9x2k3j9").length; // 22
+ * authorIdOf("gKR-RWWd2WN6oQ0O", "k3j9x2k3j9x2k3j9").length; // 22
  * ```
  */
-export function authorIdOf(key: string): string {
-  return createHash("sha256").update(`duplexmap comment author\n${key}`).digest("base64url")
-    .slice(0, 22);
+export function authorIdOf(mapId: string, key: string): string {
+  return base64url(hashKey(`duplexmap comment author\n${mapId}\n${key}`).subarray(0, 16));
 }
 
 /** The settings of a map nobody has changed: viewers read comments but may not write. */
@@ -113,10 +114,12 @@ export class MapComments {
     }
     this.#maxComments = options.maxComments;
     for (const row of options.stored?.rows ?? []) {
-      const comment = JSON.parse(row.record) as Comment;
-      this.#entries.set(row.id, { n: row.n, comment });
-      if (!comment.deleted) this.#live++;
       this.#next = Math.max(this.#next, row.n + 1);
+      const comment = JSON.parse(row.record) as Comment;
+      // A deleted comment's row keeps its id from being used again; memory needs only `#next`.
+      if (comment.deleted) continue;
+      this.#entries.set(row.id, { n: row.n, comment });
+      this.#live++;
     }
     const settings = options.stored?.settings;
     if (settings) this.#settings = { ...DEFAULT_SETTINGS, ...JSON.parse(settings) as MapSettings };
@@ -197,8 +200,11 @@ export class MapComments {
         message: "only the browser that wrote a comment can edit it",
       };
     }
-    if (comment.text === text) return { ok: true, comment };
-    return this.#put(this.#entries.get(id)!.n, { ...comment, text, edited: actor.at });
+    const n = this.#entries.get(id)!.n;
+    // Unchanged, it is stored again all the same: its frame waits for the next commit, which
+    // would otherwise never come on a quiet map.
+    if (comment.text === text) return this.#put(n, comment);
+    return this.#put(n, { ...comment, text, edited: actor.at });
   }
 
   /**
@@ -249,6 +255,11 @@ export class MapComments {
   takeUnsaved(): UnsavedComments {
     const taken: UnsavedComments = {};
     if (this.#unsaved.size > 0) taken.comments = [...this.#unsaved.values()];
+    // Handed to the store, a deleted comment's row is all that is left of it: adding and
+    // deleting again and again must not fill memory.
+    for (const id of this.#unsaved.keys()) {
+      if (this.#entries.get(id)?.comment.deleted) this.#entries.delete(id);
+    }
     if (this.#settingsUnsaved) taken.settings = JSON.stringify(this.#settings);
     this.#unsaved.clear();
     this.#settingsUnsaved = false;

@@ -291,6 +291,15 @@ Deno.test("edit and delete: a browser's own comments by its author key, across r
     ["Dam here?", 1_796_212_800_000],
   );
 
+  // The same text again (a double Save): acknowledged, and nothing else on the map waits for it.
+  again.send({ type: "comment", ref: "e2", op: "edit", id: "c1", text: "Dam here?" });
+  await hub.settled();
+  assert.deepEqual(again.take().map((m) => [m.type, m.ref]), [["comment", "e2"]]);
+  bob.send({ type: "cursor", at: [1, 1] });
+  await hub.settled();
+  assert.deepEqual(again.take().map((m) => m.type), ["cursor"]);
+  bob.take();
+
   // Bob's browser did not write c1: it may neither edit nor delete it; only Bob hears why.
   bob.send({ type: "comment", ref: "b1", op: "edit", id: "c1", text: "Mine now" });
   bob.send({ type: "comment", ref: "b2", op: "delete", id: "c2" });
@@ -329,4 +338,9 @@ Deno.test("edit and delete: a browser's own comments by its author key, across r
   late.send(hello(viewKey, "Late"));
   await hub.settled();
   assert.deepEqual(late.take().find((m) => m.type === "welcome")!.comments, []);
+  // The keys themselves never leave the relay: not in any frame, nor over HTTP.
+  for (const peer of [ann, bob, again, cat, late]) {
+    const sent = peer.socket.sent.join("");
+    assert.ok(!sent.includes(annKey) && !sent.includes("bob-browser-0123456789"), peer.socket.name);
+  }
 });

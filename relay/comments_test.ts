@@ -145,10 +145,13 @@ Deno.test("comment requests: hello's author key is checked, edit and delete pars
 });
 
 Deno.test("MapComments: a browser edits its own comment; anyone's only with its key; editors delete any", () => {
-  const annKey = authorIdOf("ann-browser-key-0001");
-  const bobKey = authorIdOf("bob-browser-key-0001");
+  const annKey = authorIdOf("map1", "ann-browser-key-0001");
+  const bobKey = authorIdOf("map1", "bob-browser-key-0001");
   assert.notEqual(annKey, bobKey);
   assert.match(annKey, /^[A-Za-z0-9_-]{22}$/);
+  assert.equal(authorIdOf("map1", "ann-browser-key-0001"), annKey);
+  // Another map, another id: one browser's comments cannot be linked across maps.
+  assert.notEqual(authorIdOf("map2", "ann-browser-key-0001"), annKey);
   const comments = new MapComments({ maxComments: 3 });
   assert.ok(comments.add("Is this the dam?", { at: [1, 2] }, { ...ann, author: annKey }).ok);
   assert.ok(comments.reply("c1", "Yes", { ...bob, author: bobKey }).ok);
@@ -234,8 +237,30 @@ Deno.test("MapComments: a browser edits its own comment; anyone's only with its 
   assert.deepEqual(again.list().map((c) => c.id), ["c4"]);
   assert.equal(again.size, 1);
   assert.ok(again.add("five", { at: [0, 0] }, ann).ok);
-  assert.ok(again.add("six", { at: [0, 0] }, ann).ok);
+  const six = again.add("six", { at: [0, 0] }, ann);
+  assert.ok(six.ok && six.comment.id === "c6", "ids go on after the deleted ones");
   assert.equal(again.add("seven", { at: [0, 0] }, ann).ok, false);
+});
+
+Deno.test("MapComments: an unchanged edit is stored again (its answer waits for a commit); add and delete without end stays within the limit", () => {
+  const me = authorIdOf("map1", "ann-browser-key-0001");
+  const comments = new MapComments({ maxComments: 2 });
+  assert.ok(comments.add("Same", { at: [0, 0] }, { ...ann, author: me }).ok);
+  comments.takeUnsaved();
+  const same = comments.edit("c1", "Same", { author: me, editor: false, at: 9 });
+  assert.ok(same.ok && same.comment.edited === undefined, "not marked edited");
+  assert.equal(comments.hasUnsaved, true);
+  comments.takeUnsaved();
+  for (let i = 0; i < 1000; i++) {
+    const made = comments.add(`note ${i}`, { at: [0, 0] }, { ...ann, author: me });
+    assert.ok(made.ok, `add ${i}`);
+    assert.ok(comments.delete(made.comment.id, { author: me, editor: false, at: 0 }).ok);
+    assert.equal(comments.takeUnsaved().comments?.length, 1);
+  }
+  assert.equal(comments.size, 1);
+  assert.deepEqual(comments.list().map((c) => c.id), ["c1"]);
+  const next = comments.add("after", { at: [0, 0] }, ann);
+  assert.ok(next.ok && next.comment.id === "c1002");
 });
 
 Deno.test("MapComments: what was stored comes back in order, ids go on after the last", () => {

@@ -111,7 +111,7 @@ export function join(
   peer.role = role;
   peer.client = msg.client;
   peer.comments = msg.comments === true;
-  peer.author = msg.author === undefined ? undefined : authorIdOf(msg.author);
+  peer.author = msg.author === undefined ? undefined : authorIdOf(room.id, msg.author);
   // A client ahead of the store saw acknowledged edits the store no longer has (a restore, a
   // lost log): it gets the whole map, and the operator must hear of it.
   if ((msg.since ?? 0) > room.seq) {

@@ -10,6 +10,7 @@ import type { Change } from "./history_words.ts";
 import type { Room } from "./room.ts";
 import type { HistoryLists } from "./map_store.ts";
 import type { HistoryEntry, HistoryPage } from "./history_wire.ts";
+import { SlotsFullError } from "./worker_task.ts";
 
 export type { HistoryEntry, HistoryPage };
 
@@ -157,6 +158,10 @@ export class HistoryApi {
     try {
       json = await reader.featuresAt(room.id, at);
     } catch (err) {
+      // Too many rebuilds at once is a moment's load, not a failure of the store.
+      if (err instanceof SlotsFullError) {
+        return { ok: false, reason: "capacity", message: err.message };
+      }
       this.#o.failed("history_at", err, room.id);
       return UNREADABLE;
     }

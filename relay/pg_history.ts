@@ -12,7 +12,7 @@ import { HISTORY_SNAPSHOT_EVERY } from "./history_store.ts";
 import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
 import type { HistoryLists } from "./map_store.ts";
 import { reachable } from "./pg_util.ts";
-import { onWorker } from "./worker_task.ts";
+import { onWorker, TaskSlots } from "./worker_task.ts";
 
 /** One map's journal rows, as a commit appends them. */
 export interface MapRows {
@@ -217,7 +217,10 @@ export interface PgHistoryOptions {
    * `offThread`. @default 262144
    */
   inlineChars?: number;
-  /** Rebuilds a big state; by default on a worker thread of its own. */
+  /**
+   * Rebuilds a big state; by default on a worker thread of its own, at most 2 at once with 8
+   * more waiting (then the read fails and the page is told to try again).
+   */
   offThread?: (request: RebuildRequest) => Promise<string | null>;
 }
 
@@ -245,7 +248,11 @@ export class PgHistory implements HistoryLists, HistoryReader {
   constructor(sql: Sql, options: PgHistoryOptions = {}) {
     this.#sql = sql;
     this.#inlineChars = options.inlineChars ?? 256 * 1024;
-    this.#offThread = options.offThread ?? rebuildOnWorker;
+    if (options.offThread) this.#offThread = options.offThread;
+    else {
+      const slots = new TaskSlots({ running: 2, waiting: 8, what: "past states being rebuilt" });
+      this.#offThread = (request) => slots.run(() => rebuildOnWorker(request));
+    }
   }
 
   async oldest(mapId: string): Promise<number | null> {

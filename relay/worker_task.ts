@@ -33,3 +33,70 @@ export async function onWorker<Request, Answer>(
     worker.terminate();
   }
 }
+
+/** Refused by {@link TaskSlots.run}: every slot is taken and the queue is full. */
+export class SlotsFullError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SlotsFullError";
+  }
+}
+
+/**
+ * At most `running` tasks at once, and at most `waiting` more queued in order; past that a task
+ * is refused with {@link SlotsFullError}, so a burst of requests cannot start a thread each, nor
+ * pile up what they hold.
+ *
+ * @example
+ * ```ts
+ * import { TaskSlots } from "./worker_task.ts";
+ * const slots = new TaskSlots({ running: 2, waiting: 8, what: "rebuilds" });
+ * await slots.run(() => Promise.resolve(1)); // 1
+ * ```
+ */
+export class TaskSlots {
+  #running = 0;
+  #queue: (() => void)[] = [];
+  #max: number;
+  #maxWaiting: number;
+  #what: string;
+
+  /** `what` names the tasks in the refusal's message. */
+  constructor(options: { running: number; waiting: number; what: string }) {
+    const { running, waiting } = options;
+    if (
+      !(Number.isSafeInteger(running) && running >= 1 && Number.isSafeInteger(waiting) &&
+        waiting >= 0)
+    ) {
+      throw new RangeError(
+        `Cannot create TaskSlots as 'running' must be >= 1 and 'waiting' >= 0: received ${running}, ${waiting}`,
+      );
+    }
+    this.#max = running;
+    this.#maxWaiting = waiting;
+    this.#what = options.what;
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Runs `task` once a slot is free (in the order asked), or rejects at once when full. */
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#max) {
+      if (this.#queue.length >= this.#maxWaiting) {
+        throw new SlotsFullError(`too many ${this.#what} at once; try again`);
+      }
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else this.#running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next in line, or is freed.
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}

@@ -117,28 +117,27 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
         await a.page.getByRole("button", { name: "History", exact: true }).click();
         const head = a.page.locator(".history-session", { hasText: "Is the bridge still closed?" })
           .locator(".history-session-head");
-        // A presses on the entry; before she lets go, the thread changes elsewhere (Cleo resolves
-        // it again) and the open timeline refreshes. The click must still land.
+        // A presses on the entry; before she lets go, Bob edits his reply from another tab of
+        // his browser (his author key) and A's open timeline refreshes to show it. The click
+        // must still land.
         await head.hover();
         await a.page.mouse.down();
-        const refreshed = a.page.waitForResponse((r) =>
-          new URL(r.url()).pathname.endsWith("/comments")
-        );
-        const cleo = await connect(relay.wsUrl, created.id, { label: "Cleo" });
-        cleo.send({
+        const bobKey = await b.page.evaluate(() => localStorage.getItem("duplexmap.author"));
+        const tab = await connect(relay.wsUrl, created.id, { label: "Bob's other tab" });
+        tab.send({
           type: "hello",
-          key: created.editKey,
-          name: "Cleo",
-          color: "#16a34a",
+          key: created.viewKey,
+          name: "Bob",
+          color: "#2563eb",
           comments: true,
+          author: bobKey,
         });
-        await cleo.nextOf("welcome");
-        cleo.send({ type: "comment", ref: "r1", op: "resolve", thread: "c1", resolved: true });
-        await cleo.waitFor((m) => m.type === "comment" && m.ref === "r1", 10_000, "the ack");
-        await cleo.close();
-        await (await refreshed).finished();
-        // The page reads the answer and renders on its next turns.
-        await a.page.evaluate(() => new Promise((done) => setTimeout(done, 100)));
+        await tab.nextOf("welcome");
+        tab.send({ type: "comment", ref: "r1", op: "edit", id: "c2", text: "Yes, until Monday" });
+        await tab.waitFor((m) => m.type === "comment" && m.ref === "r1", 10_000, "the ack");
+        await tab.close();
+        await a.page.locator(".history-session", { hasText: "replied: Yes, until Monday" })
+          .waitFor();
         await a.page.mouse.up();
         const thread = a.page.locator('.comment-thread[data-thread="c1"]');
         await thread.waitFor();
@@ -220,7 +219,7 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
           ]),
           [["c1", [10, 50]], ["c3", [8, 49]]],
         );
-        assert.equal(fc.features[0].properties.replies[0].text, "Yes, until Friday");
+        assert.equal(fc.features[0].properties.replies[0].text, "Yes, until Monday");
       },
     );
 
@@ -249,34 +248,44 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
 
         await bThread.locator('[data-comment="c2"] .comment-edit').click();
         const box = bThread.locator('[data-comment="c2"] textarea');
-        assert.equal(await box.inputValue(), "Yes, until Friday");
-        await box.fill("Yes, until Friday noon");
+        assert.equal(await box.inputValue(), "Yes, until Monday");
+        await box.fill("Yes, until Monday noon");
+        // A replies meanwhile: B's thread shows it, and B's words stay in his box.
+        await aThread.locator(".comment-reply-row textarea").fill("Thanks");
+        await aThread.locator(".comment-reply").click();
+        await bThread.locator('[data-comment="c4"]', { hasText: "Thanks" }).waitFor();
+        assert.equal(await box.inputValue(), "Yes, until Monday noon");
         await screenshot(b.page, "comments-07-b-edits-reply");
-        await bThread.locator('[data-comment="c2"] .comment-save').click();
+        // Ctrl+Enter twice (the second while the first is on its way): nothing is refused.
+        await box.focus();
+        await b.page.keyboard.press("Control+Enter");
+        await b.page.keyboard.press("Control+Enter");
         await aThread.locator('[data-comment="c2"] .comment-body', {
-          hasText: "Yes, until Friday noon",
+          hasText: "Yes, until Monday noon",
         }).waitFor();
         assert.match(
           await aThread.locator('[data-comment="c2"] .comment-meta').innerText(),
           /Bob · just now · edited/,
         );
-        assert.equal(
-          await bThread.locator("textarea.comment-text").count(),
-          1,
-          "only the reply box",
-        );
+        await bThread.locator('[data-comment="c2"] textarea').waitFor({ state: "detached" });
+        assert.equal(await b.page.locator(".toast.error").count(), 0, "no refusal on B's page");
 
         await aThread.locator('[data-comment="c2"] .comment-delete').click();
         await aThread.getByText("Delete this reply?").waitFor();
+        // Esc asks no more; Delete again asks again.
+        await a.page.keyboard.press("Escape");
+        await aThread.getByText("Delete this reply?").waitFor({ state: "detached" });
+        assert.equal(await aThread.count(), 1, "Esc left the thread open");
+        await aThread.locator('[data-comment="c2"] .comment-delete').click();
         await screenshot(a.page, "comments-08-a-confirms-delete");
         await aThread.locator('[data-comment="c2"] .comment-delete-yes').click();
         await bThread.locator('[data-comment="c2"]').waitFor({ state: "detached" });
         await aThread.locator('[data-comment="c2"]').waitFor({ state: "detached" });
-        assert.equal(await b.page.locator('.comment-pin[data-thread="c1"]').innerText(), "1");
+        assert.equal(await b.page.locator('.comment-pin[data-thread="c1"]').innerText(), "2");
 
         // Alice's own thread: deleted for everyone, its open popups and pins with it.
         await aThread.locator('[data-comment="c1"] .comment-delete').click();
-        await aThread.getByText("Delete this thread?").waitFor();
+        await aThread.getByText("Delete this thread and its 1 reply?").waitFor();
         await aThread.locator('[data-comment="c1"] .comment-delete-yes').click();
         await b.page.locator('.comment-pin[data-thread="c1"]').waitFor({ state: "detached" });
         await bThread.waitFor({ state: "detached" });

@@ -1,5 +1,5 @@
 /** The contents of a comment popup: a thread (author, colour, time, replies, reply box, Resolve, Edit and Delete), or a new comment's box. */
-import { h } from "./dom.ts";
+import { h, toast } from "./dom.ts";
 import type { Comment } from "../../relay/protocol.ts";
 import { relativeTime, type Thread } from "./comments_state.ts";
 import { MAX_COMMENT_CHARS } from "../../relay/protocol.ts";
@@ -39,6 +39,8 @@ export class ThreadPopup {
   #editing: { id: string; box: HTMLTextAreaElement } | null = null;
   /** The comment whose delete waits for a second click. */
   #confirming: string | null = null;
+  /** The comment whose edit or delete is on its way to the relay (its buttons wait). */
+  #busy: string | null = null;
   #last: Parameters<ThreadPopup["render"]> | null = null;
   #box = h("textarea", {
     class: "comment-text",
@@ -70,7 +72,15 @@ export class ThreadPopup {
     const all = [root, ...replies];
     // What is being edited or confirmed may have gone meanwhile (deleted), or out of reach.
     const editing = all.find((c) => c.id === this.#editing?.id);
-    if (!editing || !rights.mayEdit(editing)) this.#editing = null;
+    if (this.#editing && (!editing || !rights.mayEdit(editing))) {
+      this.#editing = null;
+      toast(
+        editing
+          ? "You may no longer edit this comment; your changes were not saved."
+          : "The comment you were editing was deleted meanwhile.",
+        "error",
+      );
+    }
     const confirming = all.find((c) => c.id === this.#confirming);
     if (!confirming || !rights.mayDelete(confirming)) this.#confirming = null;
     this.el.dataset.thread = root.id;
@@ -104,95 +114,23 @@ export class ThreadPopup {
 
   /** Renders again as last time (after a local change of what is being edited or confirmed). */
   #redraw(): void {
-    if (this.#last) this.render(...this.#last);
+    if (!this.#last) return;
+    // The edit box moves into the new drawing: it keeps the focus it had.
+    const box = this.#editing?.box;
+    const focused = box !== undefined && document.activeElement === box;
+    this.render(...this.#last);
+    if (focused && box.isConnected) box.focus();
   }
 
   /** One comment: its meta and text, or its edit box, or the question whether to delete it. */
   #item(c: Comment, now: number, rights: ThreadRights, replies: number): HTMLElement {
     const li = item(c, now);
     if (this.#editing?.id === c.id) {
-      const { box } = this.#editing;
-      const save = h("button", { type: "button", class: "primary comment-save" }, "Save");
-      const done = async () => {
-        const text = box.value.trim();
-        if (!text) return;
-        if (text === c.text) {
-          this.#editing = null;
-          return this.#redraw();
-        }
-        save.disabled = true;
-        try {
-          if (!await this.#actions.edit(c.id, text)) return;
-          if (this.#editing?.box === box) this.#editing = null;
-          this.#redraw();
-        } finally {
-          save.disabled = false;
-        }
-      };
-      save.addEventListener("click", () => void done());
-      box.onkeydown = (e) => {
-        if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void done();
-        if (e.key === "Escape") {
-          e.stopPropagation();
-          this.#editing = null;
-          this.#redraw();
-        }
-      };
-      li.querySelector(".comment-body")!.replaceWith(
-        h(
-          "div",
-          { class: "comment-editing" },
-          box,
-          h(
-            "div",
-            { class: "comment-buttons" },
-            save,
-            h("button", {
-              type: "button",
-              class: "link comment-cancel",
-              onclick: () => {
-                this.#editing = null;
-                this.#redraw();
-              },
-            }, "Cancel"),
-          ),
-        ),
-      );
+      li.querySelector(".comment-body")!.replaceWith(this.#editor(c, this.#editing.box));
       return li;
     }
     if (this.#confirming === c.id) {
-      const what = replies > 0
-        ? `Delete this thread and its ${replies} ${replies === 1 ? "reply" : "replies"}?`
-        : replies === 0
-        ? "Delete this thread?"
-        : "Delete this reply?";
-      const yes = h(
-        "button",
-        { type: "button", class: "link danger comment-delete-yes" },
-        "Delete",
-      );
-      yes.addEventListener("click", async () => {
-        yes.disabled = true;
-        if (await this.#actions.remove(c.id)) this.#confirming = null;
-        yes.disabled = false;
-        this.#redraw();
-      });
-      li.append(
-        h(
-          "div",
-          { class: "comment-confirm", role: "group", "aria-label": what },
-          h("span", {}, what),
-          yes,
-          h("button", {
-            type: "button",
-            class: "link comment-cancel",
-            onclick: () => {
-              this.#confirming = null;
-              this.#redraw();
-            },
-          }, "Cancel"),
-        ),
-      );
+      li.append(this.#confirm(c, replies));
       return li;
     }
     const buttons: HTMLElement[] = [];
@@ -223,12 +161,110 @@ export class ThreadPopup {
         title: replies >= 0 ? "Delete the thread" : "Delete the reply",
         onclick: () => {
           this.#confirming = c.id;
+          this.#editing = null;
           this.#redraw();
+          this.#focus(c.id, ".comment-delete-yes");
         },
       }, "Delete"));
     }
     if (buttons.length > 0) li.append(h("div", { class: "comment-actions" }, ...buttons));
     return li;
+  }
+
+  /** Comment `c`'s text in `box`, with Save and Cancel (Ctrl+Enter and Esc). */
+  #editor(c: Comment, box: HTMLTextAreaElement): HTMLElement {
+    const stop = () => {
+      this.#editing = null;
+      this.#redraw();
+      this.#focus(c.id, ".comment-edit");
+    };
+    const save = async () => {
+      const text = box.value.trim();
+      // One request at a time: a double Ctrl+Enter, or a Save drawn again meanwhile, sends once.
+      if (!text || this.#busy !== null) return;
+      if (text === c.text) return stop();
+      this.#busy = c.id;
+      this.#redraw();
+      let ok = false;
+      try {
+        ok = await this.#actions.edit(c.id, text);
+      } finally {
+        this.#busy = null;
+      }
+      if (ok && this.#editing?.box === box) stop();
+      else this.#redraw();
+    };
+    box.onkeydown = (e) => {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void save();
+      if (e.key === "Escape") {
+        e.stopPropagation();
+        stop();
+      }
+    };
+    return h(
+      "div",
+      { class: "comment-editing" },
+      box,
+      h(
+        "div",
+        { class: "comment-buttons" },
+        h("button", {
+          type: "button",
+          class: "primary comment-save",
+          disabled: this.#busy === c.id,
+          onclick: () => void save(),
+        }, "Save"),
+        h("button", { type: "button", class: "link comment-cancel", onclick: stop }, "Cancel"),
+      ),
+    );
+  }
+
+  /** Asks whether to delete comment `c` (a root: with its `replies`; a reply: -1). */
+  #confirm(c: Comment, replies: number): HTMLElement {
+    const what = replies > 0
+      ? `Delete this thread and its ${replies} ${replies === 1 ? "reply" : "replies"}?`
+      : replies === 0
+      ? "Delete this thread?"
+      : "Delete this reply?";
+    const cancel = () => {
+      this.#confirming = null;
+      this.#redraw();
+      this.#focus(c.id, ".comment-delete");
+    };
+    const remove = async () => {
+      if (this.#busy !== null) return;
+      this.#busy = c.id;
+      this.#redraw();
+      try {
+        if (await this.#actions.remove(c.id)) this.#confirming = null;
+      } finally {
+        this.#busy = null;
+      }
+      this.#redraw();
+    };
+    const group = h(
+      "div",
+      { class: "comment-confirm", role: "group", "aria-label": what },
+      h("span", {}, what),
+      h("button", {
+        type: "button",
+        class: "link danger comment-delete-yes",
+        disabled: this.#busy === c.id,
+        onclick: () => void remove(),
+      }, "Delete"),
+      h("button", { type: "button", class: "link comment-cancel", onclick: cancel }, "Cancel"),
+    );
+    group.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return;
+      e.stopPropagation();
+      cancel();
+    });
+    return group;
+  }
+
+  /** Puts the keyboard focus on a button of comment `id` (the one the last click took away). */
+  #focus(id: string, selector: string): void {
+    this.el.querySelector<HTMLElement>(`[data-comment="${CSS.escape(id)}"] ${selector}`)?.focus();
   }
 
   async #reply(): Promise<void> {

@@ -33,8 +33,7 @@ export interface ListItem {
 
 /**
  * The children of a list that is drawn again often (on presence, on live refreshes): an item that
- * looks as it did keeps its element, and the list's children are touched only when something
- * changed. A press, focus or hover on an unchanged item survives the redraw: a button replaced
+ * looks as it did keeps its element, and only the elements that changed are put in or taken out. A press, focus or hover on an unchanged item survives the redraw: a button replaced
  * between a press and its release loses the click.
  */
 export class KeyedList {
@@ -54,9 +53,14 @@ export class KeyedList {
       this.#shown.set(looks, el);
       elements.push(el);
     }
-    const current = this.parent.children;
-    if (elements.length === current.length && elements.every((el, i) => el === current[i])) return;
-    this.parent.replaceChildren(...elements);
+    // Only what changed moves: an element taken out of the page, even to be put back at once,
+    // loses a press on it (the browser then clicks its parent instead).
+    const children = this.parent.children;
+    const wanted = new Set(elements);
+    for (const child of [...children]) if (!wanted.has(child as HTMLElement)) child.remove();
+    elements.forEach((el, i) => {
+      if (children[i] !== el) this.parent.insertBefore(el, children[i] ?? null);
+    });
   }
 
   /** Empties the list. */

@@ -1,4 +1,6 @@
 /** Who this browser is: the remembered name and colour, and a stable id per tab. */
+import * as v from "valibot";
+import { AuthorKeySchema } from "../../relay/protocol.ts";
 
 /** A name and colour, as people see them. */
 export interface Identity {
@@ -68,7 +70,7 @@ export function tabClientId(storage: Storage): string {
  */
 export function browserAuthorKey(storage: Storage): string {
   const existing = storage.getItem(AUTHOR_KEY);
-  if (existing && /^[A-Za-z0-9_-]{16,128}$/.test(existing)) return existing;
+  if (existing && v.is(AuthorKeySchema, existing)) return existing;
   const key = randomId(32);
   storage.setItem(AUTHOR_KEY, key);
   return key;
