@@ -105,6 +105,9 @@ export class HistoryApi {
     try {
       read = await opened.value.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
     } catch (err) {
+      if (err instanceof SlotsFullError) {
+        return { ok: false, reason: "capacity", message: err.message };
+      }
       this.#o.failed("history_page", err, mapId);
       return UNREADABLE;
     }

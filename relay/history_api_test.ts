@@ -6,6 +6,7 @@ import { FakeTimers } from "./_fake_timers.ts";
 import type { Hub } from "./hub.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import { RETENTION_EVERY_MS } from "./retention.ts";
+import { SlotsFullError } from "./worker_task.ts";
 
 type Msg = Record<string, unknown> & { type: string };
 type Op = Record<string, unknown>;
@@ -307,4 +308,26 @@ Deno.test("retention: --history-days prunes only old edits at or before a kept s
   // The map still loads from what is left (snapshot 10 and edits 11-12).
   const loaded = t.hub.history;
   assert.ok(loaded);
+});
+
+Deno.test("history reads refused for load (too many at once) answer 503 with the reason, not a failure", async () => {
+  const full = () =>
+    Promise.reject(new SlotsFullError("too many history reads at once; try again"));
+  const events: string[] = [];
+  await using t = appFixture({}, {
+    historyReader: { featuresAt: full, page: full, close: () => Promise.resolve() },
+    logger: { log: (event) => void events.push(event) },
+  });
+  const map = await t.hub.api.createMap("Busy");
+  const ann = await peer(t.hub, map.id, map.editKey);
+  await ann.edit([put("a")]);
+  await ann.edit([put("b")]);
+  for (const path of ["history", "features?at=1"]) {
+    const res = await t.app.request(
+      `/api/maps/${map.id}/${path}${path.includes("?") ? "&" : "?"}key=${map.viewKey}`,
+    );
+    assert.equal(res.status, 503, path);
+    assert.equal((await res.json()).detail, "too many history reads at once; try again");
+  }
+  assert.equal(events.includes("internal_error"), false, "not logged as a failure");
 });

@@ -74,11 +74,3 @@ export function answerRebuild(request: RebuildRequest): string | null {
     : () => inflateSync(base.deflated).toString("utf8");
   return rebuild(request.from, text, request.at, request.rows);
 }
-
-/** How many characters of base and journal a {@link RebuildRequest} holds (a deflated base x4). */
-export function rebuildSize(request: RebuildRequest): number {
-  const { base } = request;
-  let size = base === null ? 0 : "json" in base ? base.json.length : base.deflated.length * 4;
-  for (const row of request.rows) size += row.frame.length;
-  return size;
-}

@@ -3,11 +3,11 @@ import type { Sql, TransactionSql } from "postgres";
 import { deflateSync } from "node:zlib";
 import { opsOf, touchedFids } from "./history_index.ts";
 import type { Touch } from "./history_index.ts";
-import { pageEntry } from "./history_pages.ts";
-import type { PageQuery, PageRead } from "./history_pages.ts";
+import type { PageEntry, PageQuery, PageRead } from "./history_pages.ts";
 import type { HistoryReader } from "./history_reader.ts";
-import { answerRebuild, rebuildSize } from "./history_state.ts";
 import type { RebuildRequest } from "./history_state.ts";
+import { answerHistoryTask, historyTaskSize } from "./history_task.ts";
+import type { HistoryAnswer, HistoryTask, Touched } from "./history_task.ts";
 import { HISTORY_SNAPSHOT_EVERY } from "./history_store.ts";
 import type { HistoryRow, NewVersion, VersionInfo } from "./history_store.ts";
 import type { HistoryLists } from "./map_store.ts";
@@ -213,36 +213,36 @@ async function pruneMap(
 /** Options of {@link PgHistory}. */
 export interface PgHistoryOptions {
   /**
-   * A state to rebuild from more characters of base and journal than this is rebuilt by
+   * A state or page that parses more characters than this (base and frames) is done by
    * `offThread`. @default 262144
    */
   inlineChars?: number;
   /**
-   * Rebuilds a big state; by default on a worker thread of its own, at most 2 at once with 8
-   * more waiting (then the read fails and the page is told to try again).
+   * Does a big task; by default on a worker thread of its own, at most 2 at once with 8 more
+   * waiting (then the read fails and the page is told to try again).
    */
-  offThread?: (request: RebuildRequest) => Promise<string | null>;
+  offThread?: (task: HistoryTask) => Promise<HistoryAnswer>;
 }
 
-/** Rebuilds a state on a worker thread of its own (here if the worker cannot run). */
-export function rebuildOnWorker(request: RebuildRequest): Promise<string | null> {
+/** Does a history task on a worker thread of its own (here if the worker cannot run). */
+export function historyTaskOnWorker(task: HistoryTask): Promise<HistoryAnswer> {
   return onWorker(
-    new URL("./history_rebuild_worker.ts", import.meta.url),
-    request,
-    answerRebuild,
-    "history_rebuild_worker_failed",
+    new URL("./history_task_worker.ts", import.meta.url),
+    task,
+    answerHistoryTask,
+    "history_task_worker_failed",
   );
 }
 
 /**
  * Reads history from PostgreSQL: pages, states at a seq, the oldest seq and named versions. Each
- * read is one REPEATABLE READ transaction. A page's frames are parsed on the calling thread; a
- * state at a seq is rebuilt there when small, on a worker thread when big.
+ * read is one REPEATABLE READ transaction; its frames are parsed once the connection is back in
+ * the pool, on the calling thread when few, on a worker thread when many.
  */
 export class PgHistory implements HistoryLists, HistoryReader {
   #sql: Sql;
   #inlineChars: number;
-  #offThread: (request: RebuildRequest) => Promise<string | null>;
+  #offThread: (task: HistoryTask) => Promise<HistoryAnswer>;
 
   /** Reads through `sql`. */
   constructor(sql: Sql, options: PgHistoryOptions = {}) {
@@ -250,8 +250,8 @@ export class PgHistory implements HistoryLists, HistoryReader {
     this.#inlineChars = options.inlineChars ?? 256 * 1024;
     if (options.offThread) this.#offThread = options.offThread;
     else {
-      const slots = new TaskSlots({ running: 2, waiting: 8, what: "past states being rebuilt" });
-      this.#offThread = (request) => slots.run(() => rebuildOnWorker(request));
+      const slots = new TaskSlots({ running: 2, waiting: 8, what: "history reads" });
+      this.#offThread = (task) => slots.run(() => historyTaskOnWorker(task));
     }
   }
 
@@ -275,7 +275,7 @@ export class PgHistory implements HistoryLists, HistoryReader {
   }
 
   async page(mapId: string, query: PageQuery): Promise<PageRead> {
-    return await reachable(this.#read(async (tx) => {
+    const read = await reachable(this.#read(async (tx) => {
       const limit = query.limit + 1;
       const rows = query.fid === undefined
         ? await tx`
@@ -290,7 +290,7 @@ export class PgHistory implements HistoryLists, HistoryReader {
         seq: Number(r.seq),
         frame: String(r.frame),
       }));
-      const touches = new Map<string, { was: boolean; title: string | null }>();
+      const touches: [string, Touched][] = [];
       if (page.length > 0) {
         for (
           const t of await tx`
@@ -298,22 +298,26 @@ export class PgHistory implements HistoryLists, HistoryReader {
           WHERE map_id = ${mapId} AND seq = ANY(${page.map((r) => r.seq)})
         `
         ) {
-          touches.set(`${t.seq} ${t.fid}`, {
+          touches.push([`${t.seq} ${t.fid}`, {
             was: Boolean(t.was),
             title: t.title === null ? null : String(t.title),
-          });
+          }]);
         }
       }
-      const entries = page.map((row) =>
-        pageEntry(row, (fid) => touches.get(`${row.seq} ${fid}`) ?? { was: false, title: null })
-      );
       const oldest = await tx`SELECT min(seq) AS seq FROM edits WHERE map_id = ${mapId}`;
       return {
         oldest: oldest[0].seq === null ? null : Number(oldest[0].seq),
-        next: rows.length > query.limit ? entries[entries.length - 1].seq : null,
-        entries,
+        more: rows.length > query.limit,
+        page,
+        touches,
       };
     }));
+    const entries = await this.#run({ kind: "page", rows: read.page, touches: read.touches });
+    return {
+      oldest: read.oldest,
+      next: read.more ? read.page[read.page.length - 1].seq : null,
+      entries: entries as PageEntry[],
+    };
   }
 
   async featuresAt(mapId: string, at: number): Promise<string | null> {
@@ -344,12 +348,15 @@ export class PgHistory implements HistoryLists, HistoryReader {
       `).map((r) => ({ seq: Number(r.seq), frame: String(r.frame) }));
       return { from, base, at, rows };
     }));
-    // Parsed and replayed once the read's connection is back in the pool, a big one off this
-    // thread: every map this relay serves shares its event loop.
     if (typeof request === "string") return request;
-    return rebuildSize(request) <= this.#inlineChars
-      ? answerRebuild(request)
-      : await this.#offThread(request);
+    return await this.#run({ kind: "state", state: request }) as string | null;
+  }
+
+  /** Does `task` here when small, else off this thread: every map of the relay shares its loop. */
+  async #run(task: HistoryTask): Promise<HistoryAnswer> {
+    return historyTaskSize(task) <= this.#inlineChars
+      ? answerHistoryTask(task)
+      : await this.#offThread(task);
   }
 
   /** Nothing to stop: the store's pool is closed with the store. */

@@ -147,7 +147,7 @@ export async function compile(options: CompileOptions = {}): Promise<CompileResu
     "--include",
     `${ROOT}relay/history_reader_worker.ts`,
     "--include",
-    `${ROOT}relay/history_rebuild_worker.ts`,
+    `${ROOT}relay/history_task_worker.ts`,
     "--output",
     output,
     `${ROOT}main.ts`,

@@ -5,7 +5,7 @@ import { connect, type EditMsg, join, type Msg, type WireOp } from "./_ws.ts";
 import { canonicalFeatures, feature, point, prng, put, Replica } from "./_fixtures.ts";
 import { startPostgres } from "./_postgres.ts";
 import postgres from "postgres";
-import { PgHistory, rebuildOnWorker } from "../relay/pg_history.ts";
+import { historyTaskOnWorker, PgHistory } from "../relay/pg_history.ts";
 
 const EDITS = 600;
 const PER_FRAME = 50;
@@ -139,23 +139,30 @@ Deno.test("PostgreSQL store: history pages, features?at=SEQ, named versions and 
     ["c2", "c1", "Done"],
   ]);
 
-  // A big state is rebuilt on a worker thread, off the loop every map shares; here every state
-  // counts as big, and each comes out as the relay's own (which were small enough to stay inline).
+  // Big states and pages are read on a worker thread, off the loop every map shares; here every
+  // one counts as big, and each comes out as the relay's own (which were small enough to stay
+  // inline).
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     let onWorker = 0;
     const history = new PgHistory(sql, {
       inlineChars: 0,
-      offThread: (request) => {
+      offThread: (task) => {
         onWorker++;
-        return rebuildOnWorker(request);
+        return historyTaskOnWorker(task);
       },
     });
     for (const seq of checks) {
       const json = await history.featuresAt(map.id, seq);
       assert.equal(canonicalFeatures(JSON.parse(json!)), expected.get(seq), `at=${seq}`);
     }
-    assert.equal(onWorker, checks.length - 1, "all but the named version (stored whole)");
+    const inline = new PgHistory(sql);
+    for (
+      const query of [{ before: EDITS + 1, limit: 250 }, { before: 300, limit: 50, fid: "f1" }]
+    ) {
+      assert.deepEqual(await history.page(map.id, query), await inline.page(map.id, query));
+    }
+    assert.equal(onWorker, checks.length - 1 + 2, "all but the named version (stored whole)");
   } finally {
     await sql.end();
   }
