@@ -183,14 +183,7 @@ export class ThreadPopup {
       // One request at a time: a double Ctrl+Enter, or a Save drawn again meanwhile, sends once.
       if (!text || this.#busy !== null) return;
       if (text === c.text) return stop();
-      this.#busy = c.id;
-      this.#redraw();
-      let ok = false;
-      try {
-        ok = await this.#actions.edit(c.id, text);
-      } finally {
-        this.#busy = null;
-      }
+      const ok = await this.#request(c.id, () => this.#actions.edit(c.id, text));
       if (ok && this.#editing?.box === box) stop();
       else this.#redraw();
     };
@@ -233,13 +226,7 @@ export class ThreadPopup {
     };
     const remove = async () => {
       if (this.#busy !== null) return;
-      this.#busy = c.id;
-      this.#redraw();
-      try {
-        if (await this.#actions.remove(c.id)) this.#confirming = null;
-      } finally {
-        this.#busy = null;
-      }
+      if (await this.#request(c.id, () => this.#actions.remove(c.id))) this.#confirming = null;
       this.#redraw();
     };
     const group = h(
@@ -260,6 +247,17 @@ export class ThreadPopup {
       cancel();
     });
     return group;
+  }
+
+  /** Sends one edit or delete of comment `id`, its buttons waiting meanwhile: did the relay take it? */
+  async #request(id: string, send: () => Promise<boolean>): Promise<boolean> {
+    this.#busy = id;
+    this.#redraw();
+    try {
+      return await send();
+    } finally {
+      this.#busy = null;
+    }
   }
 
   /** Puts the keyboard focus on a button of comment `id` (the one the last click took away). */
