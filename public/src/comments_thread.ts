@@ -161,7 +161,6 @@ export class ThreadPopup {
         title: replies >= 0 ? "Delete the thread" : "Delete the reply",
         onclick: () => {
           this.#confirming = c.id;
-          this.#editing = null;
           this.#redraw();
           this.#focus(c.id, ".comment-delete-yes");
         },
@@ -204,7 +203,7 @@ export class ThreadPopup {
         h("button", {
           type: "button",
           class: "primary comment-save",
-          disabled: this.#busy === c.id,
+          disabled: this.#busy !== null,
           onclick: () => void save(),
         }, "Save"),
         h("button", { type: "button", class: "link comment-cancel", onclick: stop }, "Cancel"),
@@ -236,7 +235,7 @@ export class ThreadPopup {
       h("button", {
         type: "button",
         class: "link danger comment-delete-yes",
-        disabled: this.#busy === c.id,
+        disabled: this.#busy !== null,
         onclick: () => void remove(),
       }, "Delete"),
       h("button", { type: "button", class: "link comment-cancel", onclick: cancel }, "Cancel"),

@@ -33,11 +33,12 @@ export interface ListItem {
 
 /**
  * The children of a list that is drawn again often (on presence, on live refreshes): an item that
- * looks as it did keeps its element, and only the elements that changed are put in or taken out. A press, focus or hover on an unchanged item survives the redraw: a button replaced
+ * looks as it did keeps its element, and only the elements that changed are put in or taken out
+ * (an item that moved takes those after it along: lists sorted by time or name rarely reorder). A press, focus or hover on an unchanged item survives the redraw: a button replaced
  * between a press and its release loses the click.
  */
 export class KeyedList {
-  #shown = new Map<string, HTMLElement>();
+  #shown = new Map<string, HTMLElement[]>();
 
   /** Keeps the children of `parent`. */
   constructor(readonly parent: HTMLElement) {}
@@ -48,9 +49,11 @@ export class KeyedList {
     this.#shown = new Map();
     const elements: HTMLElement[] = [];
     for (const { looks, make } of items) {
-      // Two items that look alike get two elements.
-      const el = (!this.#shown.has(looks) && before.get(looks)) || make();
-      this.#shown.set(looks, el);
+      // Items that look alike take the elements shown for that look in order, or new ones.
+      const el = before.get(looks)?.shift() ?? make();
+      const same = this.#shown.get(looks);
+      if (same) same.push(el);
+      else this.#shown.set(looks, [el]);
       elements.push(el);
     }
     // Only what changed moves: an element taken out of the page, even to be put back at once,

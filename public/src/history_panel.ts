@@ -61,6 +61,8 @@ export class HistoryPanel {
   #refreshTimer: ReturnType<typeof setTimeout> | null = null;
   #commented = false;
   #refreshing = false;
+  /** Refreshes failed in a row: the next waits longer. */
+  #refreshFailures = 0;
   #behind = 0;
   #onFeatureHistory = (e: Event) => {
     const fid = (e as CustomEvent<{ fid?: unknown }>).detail?.fid;
@@ -157,10 +159,12 @@ export class HistoryPanel {
   changed(comment = false): void {
     this.#commented ||= comment;
     if (!this.isOpen || this.#refreshTimer !== null) return;
+    // After failed refreshes (a relay too busy to answer), wait longer each time, up to 30 s.
+    const wait = Math.min(800 * 2 ** this.#refreshFailures, 30_000);
     this.#refreshTimer = globalThis.setTimeout(() => {
       this.#refreshTimer = null;
       if (this.isOpen) void this.#loadNewer();
-    }, 800);
+    }, wait);
   }
 
   /** The preview changed: its entry is marked. */
@@ -178,6 +182,7 @@ export class HistoryPanel {
     this.#more.textContent = "Loading…";
     // The comments are read afresh here: those that came while the panel was closed are in them.
     if (this.#fid === null) this.#commented = false;
+    this.#refreshFailures = 0;
     const api = this.#o.api;
     const [versions, comments] = await Promise.all([
       api.versions().catch(() => []),
@@ -218,6 +223,9 @@ export class HistoryPanel {
       this.#more.textContent = `The history could not be loaded: ${
         e instanceof Error ? e.message : e
       }`;
+      // Not asked again at once (a relay too busy to answer would be asked in a loop): the next
+      // scroll asks again.
+      return;
     } finally {
       if (generation === this.#generation) this.#loading = false;
     }
@@ -239,7 +247,9 @@ export class HistoryPanel {
       let fresh: HistoryEntry[] = [];
       if (this.#o.session.doc.seq > head) {
         const page = await this.#o.api.page({
-          limit: 500,
+          // What is new (with room for edits the relay took since), not a whole page: on a busy
+          // relay every open panel asks at once.
+          limit: Math.min(500, this.#o.session.doc.seq - head + 50),
           ...(this.#fid ? { fid: this.#fid } : {}),
         });
         if (generation !== this.#generation) return;
@@ -257,9 +267,13 @@ export class HistoryPanel {
       if (generation !== this.#generation || (fresh.length === 0 && comments === null)) return;
       this.#entries.unshift(...fresh);
       if (comments) this.#comments = comments;
+      this.#refreshFailures = 0;
       this.#render();
     } catch {
-      // The next change tries again; the panel keeps what it has.
+      // The panel keeps what it has and asks again later, then later still.
+      this.#refreshFailures = Math.min(this.#refreshFailures + 1, 6);
+      this.#commented ||= commented;
+      again = true;
     } finally {
       this.#refreshing = false;
       if (again) this.changed();

@@ -77,7 +77,9 @@ export class TimelineView {
           ? [i.id, i.at, i.name, i.text]
           : [i.entry.seq, i.entry.at, i.entry.name, i.entry.summary, changeList(i.entry)]
       ),
-      this.#marks(s.items).map((el) => el.textContent),
+      this.#versions.filter((ver) =>
+        s.items.some((i) => i.kind === "edit" && i.entry.seq === ver.seq)
+      ).map((ver) => [ver.seq, ver.name]),
     ]);
   }
 
