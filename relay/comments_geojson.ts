@@ -71,6 +71,7 @@ export function commentsGeoJson(
         name: root.name,
         color: root.color,
         created: new Date(root.created).toISOString(),
+        edited: root.edited === undefined ? null : new Date(root.edited).toISOString(),
         resolved: root.resolved ?? false,
         fid: anchor && "fid" in anchor ? anchor.fid : null,
         replies: (replies.get(root.id) ?? []).map((r) => ({
@@ -79,6 +80,7 @@ export function commentsGeoJson(
           name: r.name,
           color: r.color,
           created: new Date(r.created).toISOString(),
+          ...(r.edited === undefined ? {} : { edited: new Date(r.edited).toISOString() }),
         })),
       },
     };

@@ -304,12 +304,15 @@ Deno.test("representativePoint: on the shape, also for a U-shaped polygon whose 
   assert.equal(representativePoint(null), null);
 });
 
-Deno.test("commentsGeoJson: one point per thread with its replies; a gone feature has no geometry", () => {
+Deno.test("commentsGeoJson: one point per thread with its replies, edited ones saying when; a gone feature has no geometry; deleted ones left out", () => {
   const comments = new MapComments({ maxComments: 100 });
   comments.add("place", { at: [10, 20] }, ann);
   comments.add("on the dam", { fid: "dam" }, ann);
-  comments.reply("c2", "agreed", bob);
+  comments.reply("c2", "agreed", { ...bob, author: "bob-id" });
+  comments.edit("c3", "agreed!", { author: "bob-id", editor: false, at: 3000 });
   comments.add("on a deleted one", { fid: "gone" }, bob);
+  comments.add("deleted", { at: [0, 0] }, bob);
+  comments.delete("c5", { editor: true, at: 0 });
   const dam: StoredFeature = {
     type: "Feature",
     id: "dam",
@@ -332,14 +335,16 @@ Deno.test("commentsGeoJson: one point per thread with its replies; a gone featur
     name: "Ann",
     color: "#e11d48",
     created: "1970-01-01T00:00:01.000Z",
+    edited: null,
     resolved: false,
     fid: "dam",
     replies: [{
       id: "c3",
-      text: "agreed",
+      text: "agreed!",
       name: "Bob",
       color: "#17bebb",
       created: "1970-01-01T00:00:02.000Z",
+      edited: "1970-01-01T00:00:03.000Z",
     }],
   });
 });
