@@ -96,6 +96,7 @@ export class CommentRequests {
       by: peer.id,
       ref: msg.ref,
       comment: result.comment,
+      commentsAt: comments.at,
     });
     room.broadcastComment(frame, this.#host.durability.next);
     this.#host.touch(room);

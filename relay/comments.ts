@@ -1,5 +1,5 @@
 /** A map's comment threads and settings in memory: ordered, checked, waiting to be made durable. */
-import { base64url, hashKey } from "./keys.ts";
+import { base64url, cryptoRandomBytes, hashKey } from "./keys.ts";
 import type { Comment, CommentAnchor, CommentRefusal, MapSettings } from "./protocol.ts";
 
 /** One comment as stored: its place in the map's order, its id and its record as JSON. */
@@ -77,7 +77,12 @@ export const DEFAULT_SETTINGS: Readonly<MapSettings> = Object.freeze({ viewersMa
 interface Entry {
   n: number;
   comment: Comment;
+  /** The map's comment version that last changed it (see {@link MapComments.at}). */
+  v: number;
 }
+
+/** Deletions remembered for catch-up ({@link MapComments.changesSince}); older ones, a full list. */
+const KEPT_DELETIONS = 1000;
 
 /**
  * The comments of one map. It never touches sockets or the store: the room broadcasts what it
@@ -96,6 +101,13 @@ interface Entry {
  */
 export class MapComments {
   #entries = new Map<string, Entry>();
+  #epoch: string;
+  /** Changes since this copy was loaded. */
+  #version = 0;
+  /** The latest deletions, oldest first, as their frames' records and versions. */
+  #deletions: { comment: Comment; v: number }[] = [];
+  /** Deletions before this version are forgotten: a client from before it needs the full list. */
+  #forgotten = 0;
   /** Comments not deleted (the ones {@link MapComments.size} counts against the limit). */
   #live = 0;
   #next = 1;
@@ -106,19 +118,27 @@ export class MapComments {
   #json: string | null = null;
 
   /** The comments as stored (none for a new map); at most `maxComments` per map. */
-  constructor(options: { maxComments: number; stored?: StoredComments }) {
+  constructor(
+    options: {
+      maxComments: number;
+      stored?: StoredComments;
+      /** Names this copy's versions (random by default): a reload starts another count. */
+      epoch?: string;
+    },
+  ) {
     if (!(Number.isSafeInteger(options?.maxComments) && options.maxComments >= 0)) {
       throw new RangeError(
         `Cannot create MapComments as 'maxComments' must be an integer >= 0: received ${options?.maxComments}`,
       );
     }
     this.#maxComments = options.maxComments;
+    this.#epoch = options.epoch ?? base64url(cryptoRandomBytes(9));
     for (const row of options.stored?.rows ?? []) {
       this.#next = Math.max(this.#next, row.n + 1);
       const comment = JSON.parse(row.record) as Comment;
       // A deleted comment's row keeps its id from being used again; memory needs only `#next`.
       if (comment.deleted) continue;
-      this.#entries.set(row.id, { n: row.n, comment });
+      this.#entries.set(row.id, { n: row.n, comment, v: 0 });
       this.#live++;
     }
     const settings = options.stored?.settings;
@@ -235,6 +255,32 @@ export class MapComments {
     return this.#put(this.#entries.get(id)!.n, tombstone(comment));
   }
 
+  /**
+   * Where this copy of the comments stands, for `welcome.commentsAt` and every `comment` frame: a
+   * client that saw everything up to it says it again in `hello` and gets only what changed since.
+   */
+  get at(): string {
+    return `${this.#epoch}.${this.#version}`;
+  }
+
+  /**
+   * The comments changed since `at` (as records, deleted ones as tombstones, in the order they
+   * last changed), or `null` when `at` is not of this copy or too old: then the client needs all.
+   */
+  changesSince(at: string): Comment[] | null {
+    const dot = at.lastIndexOf(".");
+    const since = Number(at.slice(dot + 1));
+    if (
+      at.slice(0, dot) !== this.#epoch || !Number.isSafeInteger(since) || since < this.#forgotten ||
+      since > this.#version
+    ) return null;
+    const changed: { comment: Comment; v: number }[] = this.#deletions.filter((d) => d.v > since);
+    for (const e of this.#entries.values()) {
+      if (e.v > since && !e.comment.deleted) changed.push(e);
+    }
+    return changed.sort((a, b) => a.v - b.v).map((e) => e.comment);
+  }
+
   /** Every comment, oldest first (a resolved root keeps its place; deleted ones are left out). */
   list(): Comment[] {
     return [...this.#entries.values()].flatMap((e) => e.comment.deleted ? [] : [e.comment]);
@@ -302,7 +348,12 @@ export class MapComments {
   #put(n: number, comment: Comment): CommentResult {
     const before = this.#entries.get(comment.id)?.comment;
     this.#live += (comment.deleted ? 0 : 1) - (before === undefined || before.deleted ? 0 : 1);
-    this.#entries.set(comment.id, { n, comment });
+    const v = ++this.#version;
+    this.#entries.set(comment.id, { n, comment, v });
+    if (comment.deleted) {
+      this.#deletions.push({ comment, v });
+      if (this.#deletions.length > KEPT_DELETIONS) this.#forgotten = this.#deletions.shift()!.v;
+    }
     this.#unsaved.set(comment.id, { n, id: comment.id, record: JSON.stringify(comment) });
     this.#json = null;
     return { ok: true, comment };

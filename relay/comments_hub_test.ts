@@ -344,3 +344,60 @@ Deno.test("edit and delete: a browser's own comments by its author key, across r
     assert.ok(!sent.includes(annKey) && !sent.includes("bob-browser-0123456789"), peer.socket.name);
   }
 });
+
+Deno.test("a reconnect that says commentsAt gets only the comments changed since; one that cannot be caught up gets all", async () => {
+  await using s = await setup();
+  const { hub, id, editKey } = s;
+  const hello = (extra: Record<string, unknown> = {}) => ({
+    type: "hello",
+    key: editKey,
+    name: "Ann",
+    color: "#e11d48",
+    comments: true,
+    ...extra,
+  });
+  const ann = client(hub, id, "Ann");
+  ann.send(hello());
+  await hub.settled();
+  ann.send({ type: "comment", ref: "a1", op: "add", text: "One", anchor: { at: [1, 1] } });
+  ann.send({ type: "comment", ref: "a2", op: "add", text: "Two", anchor: { at: [2, 2] } });
+  await hub.settled();
+  const frames = ann.take().filter((m) => m.type === "comment");
+  const at = frames.at(-1)!.commentsAt as string;
+  assert.equal(typeof at, "string");
+  ann.conn.closed(1006, "network");
+
+  // While Ann is away: a reply, a resolve, a deletion.
+  const bob = client(hub, id, "Bob");
+  bob.send(hello({ name: "Bob" }));
+  await hub.settled();
+  bob.send({ type: "comment", ref: "b1", op: "reply", thread: "c1", text: "Yes" });
+  bob.send({ type: "comment", ref: "b2", op: "resolve", thread: "c1", resolved: true });
+  bob.send({ type: "comment", ref: "b3", op: "delete", id: "c2" });
+  await hub.settled();
+  const bobAt = bob.take().filter((m) => m.type === "comment").at(-1)!.commentsAt;
+
+  const back = client(hub, id, "Ann again");
+  back.send(hello({ commentsAt: at }));
+  await hub.settled();
+  const welcome = back.take().find((m) => m.type === "welcome")!;
+  assert.equal("comments" in welcome, false, "not the whole list");
+  assert.deepEqual(
+    (welcome.commentsChanged as Msg[]).map((c) => [c.id, c.text, c.resolved, c.deleted]),
+    [["c3", "Yes", undefined, undefined], ["c1", "One", true, undefined], [
+      "c2",
+      "",
+      undefined,
+      true,
+    ]],
+  );
+  assert.equal(welcome.commentsAt, bobAt, "where the others stand");
+
+  // A position from another copy of the map (say, before a restart): the whole list.
+  const other = client(hub, id, "Other");
+  other.send(hello({ commentsAt: "elsewhere.3" }));
+  await hub.settled();
+  const full = other.take().find((m) => m.type === "welcome")!;
+  assert.deepEqual((full.comments as Msg[]).map((c) => c.id), ["c1", "c3"]);
+  assert.equal("commentsChanged" in full, false);
+});

@@ -379,3 +379,49 @@ Deno.test("server comment frames pass the client's schema; older messages still 
     assert.ok(v.is(ServerMessageSchema, message), JSON.stringify(message));
   }
 });
+
+Deno.test("MapComments.changesSince: what changed after a client's commentsAt, in order; null when it cannot say", () => {
+  const comments = new MapComments({ maxComments: 100, epoch: "E1" });
+  assert.equal(comments.at, "E1.0");
+  comments.add("one", { at: [0, 0] }, ann);
+  comments.add("two", { at: [0, 0] }, ann);
+  const seen = comments.at;
+  assert.equal(seen, "E1.2");
+  assert.deepEqual(comments.changesSince(seen), []);
+  comments.reply("c1", "reply", bob);
+  comments.resolve("c2", true);
+  comments.delete("c1", { editor: true, at: 0 });
+  comments.add("three", { at: [0, 0] }, ann);
+  const changed = comments.changesSince(seen)!;
+  // The reply's and the root's tombstones, the resolved c2, the new c4: each once, as it now is.
+  assert.deepEqual(changed.map((c) => [c.id, c.deleted ?? false]), [
+    ["c2", false],
+    ["c3", true],
+    ["c1", true],
+    ["c4", false],
+  ]);
+  assert.equal(changed[0].resolved, true);
+  // Another copy (the map reloaded), a count from the future, junk: the client needs all.
+  for (const at of ["E2.2", "E1.99", "E1.x", "nonsense", ""]) {
+    assert.equal(comments.changesSince(at), null, at);
+  }
+  // Loaded again from the store: a new epoch, so old positions mean nothing.
+  const reloaded = new MapComments({
+    maxComments: 100,
+    stored: { rows: comments.takeUnsaved().comments!, settings: null },
+  });
+  assert.notEqual(reloaded.at.split(".")[0], "E1");
+  assert.equal(reloaded.changesSince(seen), null);
+});
+
+Deno.test("MapComments.changesSince: past the deletions it remembers, a full list", () => {
+  const comments = new MapComments({ maxComments: 5000, epoch: "E" });
+  const start = comments.at;
+  for (let i = 0; i < 1001; i++) {
+    const made = comments.add(`n${i}`, { at: [0, 0] }, ann);
+    assert.ok(made.ok);
+    comments.delete(made.comment.id, { editor: true, at: 0 });
+  }
+  assert.equal(comments.changesSince(start), null, "the first deletion is forgotten");
+  assert.equal(comments.changesSince(comments.at)?.length, 0);
+});

@@ -117,7 +117,7 @@ export function join(
   if ((msg.since ?? 0) > room.seq) {
     host.logger.log("store_behind_client", { map: room.id, since: msg.since, seq: room.seq });
   }
-  if (room.join(peer, msg.since, msg.epoch) === "epoch_mismatch") {
+  if (room.join(peer, msg.since, msg.epoch, msg.commentsAt) === "epoch_mismatch") {
     // A since from another history (a restored backup, a moved map): the whole map instead.
     host.logger.log("epoch_mismatch", { map: room.id, since: msg.since, seq: room.seq });
   }

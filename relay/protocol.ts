@@ -344,6 +344,8 @@ export function createClientMessageSchema(limits: SchemaLimits = DEFAULT_SCHEMA_
       comments: v.optional(v.boolean()),
       // Extension: this browser's secret author key, which makes its comments its own.
       author: v.optional(AuthorKeySchema),
+      // Extension: the last `commentsAt` this client saw: its welcome then carries only changes.
+      commentsAt: v.optional(v.pipe(v.string(), v.maxLength(64))),
     }),
     v.object({
       type: v.literal("view"),
@@ -647,6 +649,13 @@ export const ServerMessageSchema = v.variant("type", [
     ops: v.optional(v.array(EditFrameSchema)),
     /** Extension, to clients that said `comments` in hello: the map's comments, oldest first. */
     comments: v.optional(v.array(CommentSchema)),
+    /**
+     * Extension: instead of `comments`, to a client whose `hello.commentsAt` the relay could catch
+     * up: what changed since, in order (apply as `comment` frames).
+     */
+    commentsChanged: v.optional(v.array(CommentSchema)),
+    /** Extension: where the comments stand now; send it back in `hello.commentsAt`. */
+    commentsAt: v.optional(v.string()),
     settings: v.optional(MapSettingsSchema),
   }),
   v.object({
@@ -668,12 +677,14 @@ export const ServerMessageSchema = v.variant("type", [
   }),
   v.object({ type: v.literal("error"), code: ErrorCodeSchema, message: v.string() }),
   v.object({ type: v.literal("pong"), t: v.optional(v.union([v.number(), v.string()])) }),
-  // Extension: a comment added, replied or resolved (its record as it now is), and its refusal.
+  // Extension: a comment added, replied, resolved, edited or deleted (its record as it now is),
+  // where the comments stand after it, and a refusal.
   v.object({
     type: v.literal("comment"),
     by: v.string(),
     ref: v.optional(v.string()),
     comment: CommentSchema,
+    commentsAt: v.optional(v.string()),
   }),
   v.object({
     type: v.literal("comment_refused"),

@@ -208,7 +208,12 @@ export class Room {
    * enough and, if the peer sent an `epoch`, of this map's epoch) and tells the others it `joined`.
    * A peer that sends `since` without an epoch (an older client) is answered as before epochs.
    */
-  join(peer: Peer, since: number | undefined, epoch?: string): WelcomeKind {
+  join(
+    peer: Peer,
+    since: number | undefined,
+    epoch?: string,
+    commentsAt?: string,
+  ): WelcomeKind {
     const you = {
       peer: peer.id,
       name: peer.name,
@@ -223,9 +228,19 @@ export class Room {
       this.#epoch === undefined ? "" : `,"epoch":${JSON.stringify(this.#epoch)}`
     },"map":${JSON.stringify({ id: this.id, title: this.record.title })}`;
     // Comments go only to clients that said they understand them, so older ones never see them.
-    const comments = peer.comments
-      ? `,"comments":${this.comments.json()},"settings":${JSON.stringify(this.comments.settings)}`
-      : "";
+    // A reconnecting client that says where its comments stood gets only what changed since.
+    const changed = peer.comments && commentsAt !== undefined
+      ? this.comments.changesSince(commentsAt)
+      : null;
+    const comments = !peer.comments
+      ? ""
+      : `${
+        changed === null
+          ? `,"comments":${this.comments.json()}`
+          : `,"commentsChanged":${JSON.stringify(changed)}`
+      },"commentsAt":${JSON.stringify(this.comments.at)},"settings":${
+        JSON.stringify(this.comments.settings)
+      }`;
     const otherEpoch = since !== undefined && epoch !== undefined && epoch !== this.#epoch;
     const missed = since === undefined || otherEpoch ? null : this.#editsAfter(since);
     // The welcome shows the state up to the latest edit: it waits for that edit's commit.

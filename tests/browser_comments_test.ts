@@ -1,7 +1,15 @@
 /** Comments in two Chromium pages: A pins a comment, B (a viewer the owner lets comment) sees it live and replies, A resolves; a comment on a feature follows it. */
 import assert from "assert";
 import type { Page } from "playwright-core";
-import { ALICE, BOB, launchChromium, newPerson, screenshot, waitLive } from "./_browser.ts";
+import {
+  ALICE,
+  BOB,
+  excuseOfflineErrors,
+  launchChromium,
+  newPerson,
+  screenshot,
+  waitLive,
+} from "./_browser.ts";
 import { createMap, startRelay } from "./_relay.ts";
 import { connect } from "./_ws.ts";
 import type {} from "../public/src/debug.ts";
@@ -292,6 +300,60 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
         await aThread.waitFor({ state: "detached" });
         assert.equal(await a.page.locator('.comment-pin[data-thread="c3"]').count(), 1);
         await screenshot(b.page, "comments-09-b-thread-gone");
+      },
+    );
+
+    await t.step(
+      "B drops off the network; back, B's page catches up on the comments changed meanwhile",
+      async () => {
+        const welcomes: Record<string, unknown>[] = [];
+        b.page.on("websocket", (ws) =>
+          ws.on("framereceived", ({ payload }) => {
+            for (const m of [JSON.parse(String(payload))].flat()) {
+              if (m.type === "welcome") welcomes.push(m);
+            }
+          }));
+        const from = b.errors.length;
+        await b.context.setOffline(true);
+        await b.page.waitForFunction(() => globalThis.duplex?.status().state !== "live");
+        // Meanwhile A edits her comment on the dam and pins a new one.
+        await a.page.evaluate(() => globalThis.duplex!.setView([10, 50], 6));
+        for (const close of await a.page.locator(".leaflet-popup-close-button").all()) {
+          await close.click();
+        }
+        await a.page.locator('.comment-pin[data-thread="c3"]').click();
+        const dam = a.page.locator('.comment-thread[data-thread="c3"]');
+        await dam.locator('[data-comment="c3"] .comment-edit').click();
+        await dam.locator('[data-comment="c3"] textarea').fill("Spillway cleared");
+        await dam.locator('[data-comment="c3"] .comment-save').click();
+        await dam.locator('[data-comment="c3"] .comment-body', { hasText: "Spillway cleared" })
+          .waitFor();
+        await a.page.locator(".comment-popup .leaflet-popup-close-button").click();
+        await a.page.locator(".comment-tool").click();
+        const spot = await at(a.page, [11, 50]);
+        await a.page.mouse.click(spot.x, spot.y);
+        await a.page.locator(".comment-new textarea").fill("Meet here at noon");
+        await a.page.locator(".comment-post").click();
+        const meet = await a.page.locator(".comment-thread", { hasText: "Meet here at noon" })
+          .getAttribute("data-thread");
+        assert.equal(meet, "c5", "ids go on after the deleted ones, never reused");
+
+        await b.context.setOffline(false);
+        await waitLive(b.page, 30_000);
+        excuseOfflineErrors(b, from);
+        await b.page.locator('.comment-pin[data-thread="c5"]').waitFor();
+        await screenshot(b.page, "comments-10-b-caught-up");
+        await b.page.locator('.comment-pin[data-thread="c3"]').click();
+        await b.page.locator('.comment-thread[data-thread="c3"] .comment-body', {
+          hasText: "Spillway cleared",
+        }).waitFor();
+        // The welcome after the drop carried only what changed, not every comment again.
+        const back = welcomes.at(-1)!;
+        assert.equal("comments" in back, false);
+        assert.deepEqual(
+          (back.commentsChanged as { id: string }[]).map((c) => c.id),
+          ["c3", "c5"],
+        );
       },
     );
 

@@ -41,6 +41,15 @@ export class CommentsState {
   #known = false;
   /** This browser's public author id (`welcome.you.author`), when the relay gave one. */
   #me: string | undefined;
+  #at: string | undefined;
+
+  /**
+   * Where this copy stands (`commentsAt` of the last welcome or comment frame): said in the next
+   * `hello`, it makes the relay send only what changed since.
+   */
+  get at(): string | undefined {
+    return this.#at;
+  }
 
   /** The map's settings. */
   get settings(): Readonly<MapSettings> {
@@ -73,22 +82,20 @@ export class CommentsState {
       case "welcome": {
         this.#role = m.you.role;
         this.#me = m.you.author;
-        if (!m.comments) return null;
+        if (m.commentsChanged && this.#known) {
+          // A catch-up: only what changed since this copy's `at`, in order.
+          for (const c of m.commentsChanged) this.#apply(c);
+        } else if (m.comments) {
+          this.#comments = new Map(m.comments.flatMap((c) => c.deleted ? [] : [[c.id, c]]));
+        } else return null;
         this.#known = true;
-        this.#comments = new Map(m.comments.flatMap((c) => c.deleted ? [] : [[c.id, c]]));
+        this.#at = m.commentsAt;
         if (m.settings) this.#settings = { ...m.settings };
         return { threads: new Set(this.#threadIds()), settings: true };
       }
       case "comment": {
-        const c = m.comment;
-        if (!c.deleted) this.#comments.set(c.id, c);
-        else if (c.thread !== c.id) this.#comments.delete(c.id);
-        else {
-          // A deleted root takes its thread with it.
-          for (const other of [...this.#comments.values()]) {
-            if (other.thread === c.id) this.#comments.delete(other.id);
-          }
-        }
+        this.#apply(m.comment);
+        this.#at = m.commentsAt;
         const change: CommentsChange = { threads: new Set([m.comment.thread]), settings: false };
         if (m.ref !== undefined) change.answered = { ref: m.ref, ok: true, comment: m.comment };
         return change;
@@ -104,6 +111,17 @@ export class CommentsState {
         return { threads: new Set(), settings: true };
       default:
         return null;
+    }
+  }
+
+  /** Takes one comment as it now is: added or replaced, or (deleted) removed, a root with its thread. */
+  #apply(c: Comment): void {
+    if (!c.deleted) this.#comments.set(c.id, c);
+    else if (c.thread !== c.id) this.#comments.delete(c.id);
+    else {
+      for (const other of [...this.#comments.values()]) {
+        if (other.thread === c.id) this.#comments.delete(other.id);
+      }
     }
   }
 

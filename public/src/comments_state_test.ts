@@ -116,3 +116,47 @@ Deno.test("relativeTime: as people say it", () => {
   assert.equal(relativeTime(0, 30 * 24 * 60 * min), "1970-01-01");
   assert.equal(relativeTime(10_000, 0), "just now", "a clock a little behind the relay's");
 });
+
+Deno.test("CommentsState: a catch-up welcome applies only the changes, and remembers where it stands", () => {
+  const state = new CommentsState();
+  state.receive({
+    type: "welcome",
+    you: { ...you, role: "editor" },
+    peers: [],
+    seq: 0,
+    comments: [root, reply],
+    commentsAt: "E.2",
+    settings: { viewersMayComment: false },
+  });
+  assert.equal(state.at, "E.2");
+  state.receive({
+    type: "comment",
+    by: "p2",
+    comment: { ...root, text: "Open?" },
+    commentsAt: "E.3",
+  });
+  assert.equal(state.at, "E.3");
+  // Back after a drop: the relay sends what changed since E.3.
+  const caught = state.receive({
+    type: "welcome",
+    you: { ...you, role: "editor" },
+    peers: [],
+    seq: 0,
+    commentsChanged: [{ ...reply, text: "", deleted: true }, {
+      id: "c3",
+      thread: "c3",
+      text: "New",
+      name: "Cat",
+      color: "#000000",
+      created: 9,
+      resolved: false,
+      anchor: { at: [0, 0] },
+    }],
+    commentsAt: "E.5",
+    settings: { viewersMayComment: false },
+  });
+  assert.deepEqual(caught?.threads, new Set(["c1", "c3"]));
+  assert.equal(state.at, "E.5");
+  assert.deepEqual(state.thread("c1"), { root: { ...root, text: "Open?" }, replies: [] });
+  assert.deepEqual(state.roots().map((c) => c.id), ["c1", "c3"]);
+});

@@ -91,6 +91,7 @@ export async function startMapPage(options: MapPageOptions = {}): Promise<void> 
     },
     comments: true,
     authorKey: browserAuthorKey(localStorage),
+    commentsAt: () => comments.state.at,
     onMessage: (m) => {
       comments.receive(m);
       if (m.type === "comment") versionHistory.changed(true);

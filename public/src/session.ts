@@ -91,6 +91,8 @@ export interface SessionOptions {
   comments?: boolean;
   /** This browser's author key for `hello` (with `comments`): its comments become its own. */
   authorKey?: string;
+  /** Where the page's comments stand, for `hello` (with `comments`): a reconnect gets changes. */
+  commentsAt?: () => string | undefined;
   /** Every message from the relay, after the session handled it (for extensions: comments). */
   onMessage?: (m: ServerMessage) => void;
 }
@@ -185,6 +187,7 @@ export class Session {
         ...(this.doc.loaded && this.#epoch !== undefined ? { epoch: this.#epoch } : {}),
         ...(options.comments ? { comments: true } : {}),
         ...(options.comments && options.authorKey ? { author: options.authorKey } : {}),
+        ...commentsAt(options),
       }),
       onMessage: (m) => this.#receive(m),
       onStatus: (s) => {
@@ -584,4 +587,10 @@ export class Session {
   #emitStatus(): void {
     this.#options.onStatus?.(this.status);
   }
+}
+
+/** `hello.commentsAt` when the page has comments to catch up (nothing before its first welcome). */
+function commentsAt(options: SessionOptions): { commentsAt?: string } {
+  const at = options.comments ? options.commentsAt?.() : undefined;
+  return at === undefined ? {} : { commentsAt: at };
 }
