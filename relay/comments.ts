@@ -104,8 +104,8 @@ export class MapComments {
   #epoch: string;
   /** Changes since this copy was loaded. */
   #version = 0;
-  /** The latest deletions, oldest first, as their frames' records and versions. */
-  #deletions: { comment: Comment; v: number }[] = [];
+  /** The latest deletions, oldest first, as their frames' records, places and versions. */
+  #deletions: Entry[] = [];
   /** Deletions before this version are forgotten: a client from before it needs the full list. */
   #forgotten = 0;
   /** Comments not deleted (the ones {@link MapComments.size} counts against the limit). */
@@ -264,8 +264,9 @@ export class MapComments {
   }
 
   /**
-   * The comments changed since `at` (as records, deleted ones as tombstones, in the order they
-   * last changed), or `null` when `at` is not of this copy or too old: then the client needs all.
+   * The comments changed since `at` (as records, deleted ones as tombstones, oldest first like the
+   * full list: a comment the client never saw is newer than every one it did), or `null` when `at`
+   * is not of this copy or too old: then the client needs all.
    */
   changesSince(at: string): Comment[] | null {
     const dot = at.lastIndexOf(".");
@@ -274,11 +275,11 @@ export class MapComments {
       at.slice(0, dot) !== this.#epoch || !Number.isSafeInteger(since) || since < this.#forgotten ||
       since > this.#version
     ) return null;
-    const changed: { comment: Comment; v: number }[] = this.#deletions.filter((d) => d.v > since);
+    const changed = this.#deletions.filter((d) => d.v > since);
     for (const e of this.#entries.values()) {
       if (e.v > since && !e.comment.deleted) changed.push(e);
     }
-    return changed.sort((a, b) => a.v - b.v).map((e) => e.comment);
+    return changed.sort((a, b) => a.n - b.n).map((e) => e.comment);
   }
 
   /** Every comment, oldest first (a resolved root keeps its place; deleted ones are left out). */
@@ -351,7 +352,7 @@ export class MapComments {
     const v = ++this.#version;
     this.#entries.set(comment.id, { n, comment, v });
     if (comment.deleted) {
-      this.#deletions.push({ comment, v });
+      this.#deletions.push({ n, comment, v });
       if (this.#deletions.length > KEPT_DELETIONS) this.#forgotten = this.#deletions.shift()!.v;
     }
     this.#unsaved.set(comment.id, { n, id: comment.id, record: JSON.stringify(comment) });

@@ -384,12 +384,11 @@ Deno.test("a reconnect that says commentsAt gets only the comments changed since
   assert.equal("comments" in welcome, false, "not the whole list");
   assert.deepEqual(
     (welcome.commentsChanged as Msg[]).map((c) => [c.id, c.text, c.resolved, c.deleted]),
-    [["c3", "Yes", undefined, undefined], ["c1", "One", true, undefined], [
-      "c2",
-      "",
-      undefined,
-      true,
-    ]],
+    [
+      ["c1", "One", true, undefined],
+      ["c2", "", undefined, true],
+      ["c3", "Yes", undefined, undefined],
+    ],
   );
   assert.equal(welcome.commentsAt, bobAt, "where the others stand");
 

@@ -393,14 +393,15 @@ Deno.test("MapComments.changesSince: what changed after a client's commentsAt, i
   comments.delete("c1", { editor: true, at: 0 });
   comments.add("three", { at: [0, 0] }, ann);
   const changed = comments.changesSince(seen)!;
-  // The reply's and the root's tombstones, the resolved c2, the new c4: each once, as it now is.
+  // The root's and the reply's tombstones, the resolved c2, the new c4: each once, as it now is,
+  // oldest first as in the full list.
   assert.deepEqual(changed.map((c) => [c.id, c.deleted ?? false]), [
+    ["c1", true],
     ["c2", false],
     ["c3", true],
-    ["c1", true],
     ["c4", false],
   ]);
-  assert.equal(changed[0].resolved, true);
+  assert.equal(changed[1].resolved, true);
   // Another copy (the map reloaded), a count from the future, junk: the client needs all.
   for (const at of ["E2.2", "E1.99", "E1.x", "nonsense", ""]) {
     assert.equal(comments.changesSince(at), null, at);
@@ -412,6 +413,21 @@ Deno.test("MapComments.changesSince: what changed after a client's commentsAt, i
   });
   assert.notEqual(reloaded.at.split(".")[0], "E1");
   assert.equal(reloaded.changesSince(seen), null);
+});
+
+Deno.test("MapComments.changesSince: a page that applies the changes has the full list's order", () => {
+  const comments = new MapComments({ maxComments: 100, epoch: "E" });
+  comments.add("root", { at: [0, 0] }, ann);
+  const seen = comments.at;
+  const page = new Map(comments.list().map((c) => [c.id, c]));
+  comments.reply("c1", "first", { ...bob, author: "b" });
+  comments.reply("c1", "second", bob);
+  comments.edit("c2", "first, edited", { author: "b", editor: false, at: 5 });
+  comments.add("c4", { at: [0, 0] }, ann);
+  comments.add("c5", { at: [0, 0] }, ann);
+  comments.resolve("c4", true);
+  for (const c of comments.changesSince(seen)!) page.set(c.id, c);
+  assert.deepEqual([...page.values()], comments.list());
 });
 
 Deno.test("MapComments.changesSince: past the deletions it remembers, a full list", () => {

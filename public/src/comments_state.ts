@@ -22,9 +22,10 @@ export interface CommentsChange {
 }
 
 /**
- * The comments as the relay last told them: a `welcome` replaces them all (the relay sends every
- * comment in it), a `comment` frame adds, replaces or (deleted) removes one, a deleted root with its
- * replies, and a `settings` frame the settings.
+ * The comments as the relay last told them: a `welcome` replaces them all (`comments`) or, after a
+ * reconnect it could catch up, brings what changed (`commentsChanged`); a `comment` frame adds,
+ * replaces or (deleted) removes one, a deleted root with its replies; a `settings` frame the
+ * settings.
  *
  * @example
  * ```ts
@@ -87,7 +88,11 @@ export class CommentsState {
           for (const c of m.commentsChanged) this.#apply(c);
         } else if (m.comments) {
           this.#comments = new Map(m.comments.flatMap((c) => c.deleted ? [] : [[c.id, c]]));
-        } else return null;
+        } else {
+          // Nothing this copy can use: the next hello asks for the whole list.
+          this.#at = undefined;
+          return null;
+        }
         this.#known = true;
         this.#at = m.commentsAt;
         if (m.settings) this.#settings = { ...m.settings };
