@@ -98,6 +98,12 @@ export class CommentRequests {
       comment: result.comment,
       commentsAt: comments.at,
     });
+    // Nothing to store or tell the others: answered like a refusal, in order and at once (a frame
+    // waiting for a commit that nothing asks for would hold this peer's frames on a quiet map).
+    if (result.unchanged) {
+      reply(frame);
+      return;
+    }
     room.broadcastComment(frame, this.#host.durability.next);
     this.#host.touch(room);
   }

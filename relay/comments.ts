@@ -30,7 +30,12 @@ export interface UnsavedComments {
 
 /** A comment request's outcome: the comment as it now is, or why not. */
 export type CommentResult =
-  | { ok: true; comment: Comment }
+  | {
+    ok: true;
+    comment: Comment;
+    /** Nothing changed (an edit to the same text): only the asker is answered, nothing stored. */
+    unchanged?: true;
+  }
   | { ok: false; code: CommentRefusal; message: string };
 
 /** Who writes a comment and when (the relay's clock, ms). */
@@ -220,11 +225,8 @@ export class MapComments {
         message: "only the browser that wrote a comment can edit it",
       };
     }
-    const n = this.#entries.get(id)!.n;
-    // Unchanged, it is stored again all the same: its frame waits for the next commit, which
-    // would otherwise never come on a quiet map.
-    if (comment.text === text) return this.#put(n, comment);
-    return this.#put(n, { ...comment, text, edited: actor.at });
+    if (comment.text === text) return { ok: true, comment, unchanged: true };
+    return this.#put(this.#entries.get(id)!.n, { ...comment, text, edited: actor.at });
   }
 
   /**

@@ -242,15 +242,17 @@ Deno.test("MapComments: a browser edits its own comment; anyone's only with its 
   assert.equal(again.add("seven", { at: [0, 0] }, ann).ok, false);
 });
 
-Deno.test("MapComments: an unchanged edit is stored again (its answer waits for a commit); add and delete without end stays within the limit", () => {
+Deno.test("MapComments: an unchanged edit changes and stores nothing; add and delete without end stays within the limit", () => {
   const me = authorIdOf("map1", "ann-browser-key-0001");
   const comments = new MapComments({ maxComments: 2 });
   assert.ok(comments.add("Same", { at: [0, 0] }, { ...ann, author: me }).ok);
   comments.takeUnsaved();
+  const at = comments.at;
   const same = comments.edit("c1", "Same", { author: me, editor: false, at: 9 });
   assert.ok(same.ok && same.comment.edited === undefined, "not marked edited");
-  assert.equal(comments.hasUnsaved, true);
-  comments.takeUnsaved();
+  assert.equal(same.ok && same.unchanged, true);
+  assert.equal(comments.hasUnsaved, false, "nothing to store");
+  assert.equal(comments.at, at, "nothing for a catch-up");
   for (let i = 0; i < 1000; i++) {
     const made = comments.add(`note ${i}`, { at: [0, 0] }, { ...ann, author: me });
     assert.ok(made.ok, `add ${i}`);
