@@ -2,7 +2,7 @@
 import type { ExportedFile } from "./export_formats.ts";
 import type { ExportFormat } from "./export_names.ts";
 import type { StoredFeature } from "./protocol.ts";
-import { onWorker } from "./worker_task.ts";
+import { onWorker, SlotsFullError, TaskSlots } from "./worker_task.ts";
 
 /** What the worker is sent: the map's features as JSON text and the format. */
 export interface ExportRequest {
@@ -22,8 +22,7 @@ export async function answerExport(request: ExportRequest): Promise<ExportedFile
 
 /** Writes exports on worker threads, at most `maxConcurrent` at once on the relay. */
 export class Exports {
-  #max: number;
-  #running = 0;
+  #slots: TaskSlots;
 
   /** @param maxConcurrent exports written at once. @default 4 */
   constructor(maxConcurrent = 4) {
@@ -32,22 +31,23 @@ export class Exports {
         `Cannot create Exports as 'maxConcurrent' must be a whole number >= 1: received ${maxConcurrent}`,
       );
     }
-    this.#max = maxConcurrent;
+    this.#slots = new TaskSlots({ running: maxConcurrent, waiting: 0, what: "exports" });
   }
 
   /** The file, or `null` when `maxConcurrent` exports are already running (answer 503). */
   async write(request: ExportRequest): Promise<ExportedFile | null> {
-    if (this.#running >= this.#max) return null;
-    this.#running++;
     try {
-      return await onWorker(
-        new URL("./export_worker.ts", import.meta.url),
-        request,
-        answerExport,
-        "export_worker_failed",
+      return await this.#slots.run(() =>
+        onWorker(
+          new URL("./export_worker.ts", import.meta.url),
+          request,
+          answerExport,
+          "export_worker_failed",
+        )
       );
-    } finally {
-      this.#running--;
+    } catch (err) {
+      if (err instanceof SlotsFullError) return null;
+      throw err;
     }
   }
 }

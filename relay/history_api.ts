@@ -105,11 +105,7 @@ export class HistoryApi {
     try {
       read = await opened.value.reader.page(mapId, { before, limit: query.limit, fid: query.fid });
     } catch (err) {
-      if (err instanceof SlotsFullError) {
-        return { ok: false, reason: "capacity", message: err.message };
-      }
-      this.#o.failed("history_page", err, mapId);
-      return UNREADABLE;
+      return this.#unreadable("history_page", err, mapId);
     }
     const named = (change: Change) => {
       change.title ??= titleOf(room.feature(change.fid)?.properties);
@@ -148,6 +144,15 @@ export class HistoryApi {
     return { ok: true, value: { title: room.record.title, featuresJson: json.value } };
   }
 
+  /** A read the reader could not do: too many at once is a moment's load (503 with why), else a failure. */
+  #unreadable(where: string, err: unknown, mapId: string): Extract<Outcome<never>, { ok: false }> {
+    if (err instanceof SlotsFullError) {
+      return { ok: false, reason: "capacity", message: err.message };
+    }
+    this.#o.failed(where, err, mapId);
+    return UNREADABLE;
+  }
+
   async #stateAt({ room, lists, reader }: Opened, at: number): Promise<Outcome<string>> {
     if (at > room.seq) {
       return {
@@ -161,12 +166,7 @@ export class HistoryApi {
     try {
       json = await reader.featuresAt(room.id, at);
     } catch (err) {
-      // Too many rebuilds at once is a moment's load, not a failure of the store.
-      if (err instanceof SlotsFullError) {
-        return { ok: false, reason: "capacity", message: err.message };
-      }
-      this.#o.failed("history_at", err, room.id);
-      return UNREADABLE;
+      return this.#unreadable("history_at", err, room.id);
     }
     if (json === null) {
       const oldest = await lists.oldest(room.id);
