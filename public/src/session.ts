@@ -185,9 +185,7 @@ export class Session {
         // A seq counts in its epoch: the relay answers a seq from another history with the map.
         ...(this.doc.loaded ? { since: this.doc.seq } : {}),
         ...(this.doc.loaded && this.#epoch !== undefined ? { epoch: this.#epoch } : {}),
-        ...(options.comments ? { comments: true } : {}),
-        ...(options.comments && options.authorKey ? { author: options.authorKey } : {}),
-        ...commentsAt(options),
+        ...(options.comments ? commentsHello(options) : {}),
       }),
       onMessage: (m) => this.#receive(m),
       onStatus: (s) => {
@@ -589,8 +587,14 @@ export class Session {
   }
 }
 
-/** `hello.commentsAt` when the page has comments to catch up (nothing before its first welcome). */
-function commentsAt(options: SessionOptions): { commentsAt?: string } {
-  const at = options.comments ? options.commentsAt?.() : undefined;
-  return at === undefined ? {} : { commentsAt: at };
+/** The comments part of `hello`: opting in, the author key, and where the page's copy stands. */
+function commentsHello(
+  options: SessionOptions,
+): { comments: true; author?: string; commentsAt?: string } {
+  const at = options.commentsAt?.();
+  return {
+    comments: true,
+    ...(options.authorKey ? { author: options.authorKey } : {}),
+    ...(at === undefined ? {} : { commentsAt: at }),
+  };
 }
