@@ -102,6 +102,38 @@ Deno.test("a gateway's own policy close (1008, another reason) is not a bad link
   });
 });
 
+Deno.test("a page whose WebSocket worked stays on it when the network returns while it checks for a proxy", async () => {
+  await using relay = await startRelay({ args: ["--memory"] });
+  const map = await createMap(relay.url, "Flaky");
+  await withBrowser(async (browser) => {
+    const a = await newPerson(browser, ALICE);
+    await a.page.goto(`${relay.url}/m/${map.id}#key=${map.editKey}`);
+    await waitLive(a.page);
+    const from = a.errors.length;
+    await a.context.setOffline(true);
+    await a.page.waitForFunction(() => globalThis.duplex?.status().state !== "live");
+    // The next WebSocket fails (offline) and the page asks whether the relay answers plain HTTP;
+    // the network comes back just as that question goes out, so the answer is yes.
+    let probes = 0;
+    await a.page.route(`**/ws/${map.id}`, async (route) => {
+      probes++;
+      await a.context.setOffline(false);
+      await route.continue();
+    });
+    await a.page.waitForFunction(() => globalThis.duplex?.status().state === "live", null, {
+      timeout: 30_000,
+    });
+    assert.ok(probes >= 1, "the page asked the relay over HTTP after the WebSocket failed");
+    assert.equal(
+      await a.page.evaluate(() => globalThis.duplex?.status().transport),
+      "websocket",
+      "a failure while offline is no proxy: the page is back on its WebSocket",
+    );
+    excuseOfflineErrors(a, from);
+    assert.deepEqual(unexpected(a.errors), []);
+  });
+});
+
 Deno.test("a link with a wrong key shows one clear 'not valid' state, with nothing to edit or share, and stops", async () => {
   await using relay = await startRelay({ args: ["--memory"] });
   const map = await createMap(relay.url, "Secret");

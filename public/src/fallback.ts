@@ -25,6 +25,12 @@ export interface FallbackTransportOptions {
 }
 
 /**
+ * How many failed WebSocket attempts in a row, each followed by a probe that found the relay
+ * reachable over HTTP, switch a page whose WebSocket had worked before to the fallback.
+ */
+export const STRIKES_AFTER_WORKED = 3;
+
+/**
  * Whether the relay answers plain HTTP on the page's origin: `GET /ws/<id>` without an upgrade gets
  * `426` from the relay itself (docs/PROTOCOL.md section 2, "No upgrade"), or else `GET /healthz`
  * answers 200 (a gateway that refuses the `/ws/` path outright). A network error, a timeout or a
@@ -58,8 +64,12 @@ export async function probeRelay(target: TransportTarget, timeoutMs = 5_000): Pr
  * and the probe decides whether the next attempt goes over HTTP; an attempt made while that probe
  * is out waits for its answer. A primary that fails while the relay is unreachable (it is
  * restarting, the network is down) is an ordinary close, so the owner backs off and tries the
- * WebSocket again. The transport's `name` follows the switch, so the connection indicator says
- * which one is in use.
+ * WebSocket again. Once a WebSocket has delivered a message here, WebSockets pass on this path:
+ * a failure after that is taken for an outage even when the probe finds the relay reachable (the
+ * network came back between the two, as it does on a flaky link), and only
+ * {@link STRIKES_AFTER_WORKED} such failures in a row (the page moved onto a network that blocks
+ * them) send it to the fallback. The transport's `name` follows the switch, so the connection
+ * indicator says which one is in use.
  *
  * @example
  * ```ts ignore
@@ -72,12 +82,25 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
   const fallback = options.fallback ?? httpTransport;
   const probe = options.probe ?? ((target: TransportTarget) => probeRelay(target));
   let useFallback = false;
+  // A WebSocket has delivered a message to this page: WebSockets pass on this path, so a later
+  // failure is first taken for an outage, not for a proxy.
+  let worked = false;
+  // Failed attempts in a row after which the relay still answered plain HTTP.
+  let strikes = 0;
   // The probe after a primary that opened but stayed silent; the next attempt waits for it.
   let pendingProbe: Promise<void> | null = null;
-  const switchIfReachable = (reachable: boolean) => {
-    if (!reachable || useFallback) return;
+  // Whether a failed primary, with this answer of the probe, sends this page to the fallback.
+  const blocked = (reachable: boolean) => {
+    if (!reachable) {
+      strikes = 0;
+      return false;
+    }
+    if (useFallback) return true;
+    strikes += 1;
+    if (worked && strikes < STRIKES_AFTER_WORKED) return false;
     useFallback = true;
     options.onFallback?.();
+    return true;
   };
   return (target, handlers) => {
     if (useFallback) return fallback(target, handlers);
@@ -111,6 +134,8 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
         },
         onMessage: (text) => {
           received = true;
+          worked = true;
+          strikes = 0;
           handlers.onMessage(text);
         },
         onClose: (info) => {
@@ -126,7 +151,7 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
             // It opened, so the owner has sent hello on it: report the close as it is, and let
             // the probe decide where the next attempt goes.
             report(info);
-            const asked: Promise<void> = probe(target).then(switchIfReachable, () => {})
+            const asked: Promise<void> = probe(target).then((r) => void blocked(r), () => {})
               .finally(() => {
                 if (pendingProbe === asked) pendingProbe = null;
               });
@@ -136,11 +161,10 @@ export function createFallbackTransport(options: FallbackTransportOptions = {}):
           phase = "probing";
           probe(target).then((reachable) => {
             if (phase !== "probing") return;
-            if (!reachable) {
+            if (!blocked(reachable)) {
               report(info);
               return;
             }
-            switchIfReachable(true);
             startFallback();
           }, () => report(info));
         },

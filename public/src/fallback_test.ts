@@ -1,6 +1,6 @@
 /** Tests for the transport policy: WebSocket first, HTTP once upgrades are known to be blocked. */
 import assert from "assert";
-import { createFallbackTransport } from "./fallback.ts";
+import { createFallbackTransport, STRIKES_AFTER_WORKED } from "./fallback.ts";
 import type { TransportFactory, TransportHandlers } from "./transport.ts";
 
 /** A fake transport factory; the test opens or fails each attempt through its handlers. */
@@ -22,7 +22,8 @@ function fakeFactory(name: string) {
   return { attempts, factory };
 }
 
-function setup(reachable: boolean) {
+function setup(initiallyReachable: boolean) {
+  let reachable = initiallyReachable;
   const ws = fakeFactory("websocket");
   const http = fakeFactory("http fallback");
   const probes: string[] = [];
@@ -42,7 +43,17 @@ function setup(reachable: boolean) {
     onMessage: (text) => void log.push(`message ${text}`),
     onClose: ({ code }) => void log.push(`close ${code}`),
   };
-  return { ws, http, probes, make, log, handlers, fallbacks: () => fallbacks };
+  return {
+    ws,
+    http,
+    probes,
+    make,
+    log,
+    handlers,
+    fallbacks: () => fallbacks,
+    /** The network changes: from now on the probe finds the relay reachable or not. */
+    setReachable: (value: boolean) => void (reachable = value),
+  };
 }
 
 const turn = () => new Promise((r) => setTimeout(r, 0));
@@ -162,4 +173,49 @@ Deno.test("fallback: the relay's own refusal of the key over the WebSocket is pa
   assert.deepEqual(s.log, ["open", "close 1008"]);
   assert.deepEqual(s.probes, []);
   assert.equal(s.make(target, s.handlers).name, "websocket");
+});
+
+Deno.test("fallback: once a WebSocket has worked, a failure while the network comes back is an outage; only repeated ones switch", async () => {
+  const s = setup(false);
+  const first = s.make(target, s.handlers);
+  s.ws.attempts[0].handlers.onOpen();
+  s.ws.attempts[0].handlers.onMessage("welcome");
+  s.ws.attempts[0].handlers.onClose({ code: 1006, reason: "" });
+  assert.equal(first.name, "websocket");
+  // Offline: the next attempt fails and so does the probe.
+  s.make(target, s.handlers);
+  s.ws.attempts[1].handlers.onClose({ code: 1006, reason: "" });
+  await turn();
+  // The network comes back between an attempt's failure and its probe: the relay answers HTTP,
+  // yet WebSockets passed here a moment ago, so this is no proxy.
+  s.setReachable(true);
+  const racing = s.make(target, s.handlers);
+  s.ws.attempts[2].handlers.onClose({ code: 1006, reason: "" });
+  await turn();
+  assert.equal(racing.name, "websocket");
+  assert.equal(s.http.attempts.length, 0);
+  assert.equal(s.fallbacks(), 0);
+  assert.deepEqual(s.log.slice(-3), ["close 1006", "close 1006", "close 1006"]);
+  // It works again: the count starts over.
+  s.make(target, s.handlers);
+  s.ws.attempts[3].handlers.onOpen();
+  s.ws.attempts[3].handlers.onMessage("welcome");
+  s.ws.attempts[3].handlers.onClose({ code: 1006, reason: "" });
+  // The page moves onto a network whose proxy strips upgrades while the relay answers HTTP: each
+  // WebSocket fails; after STRIKES_AFTER_WORKED in a row the page goes on over HTTP.
+  let last = s.make(target, s.handlers);
+  for (let i = 1; i < STRIKES_AFTER_WORKED; i++) {
+    s.ws.attempts.at(-1)!.handlers.onClose({ code: 1006, reason: "" });
+    await turn();
+    assert.equal(last.name, "websocket", `still a WebSocket after ${i} failures`);
+    last = s.make(target, s.handlers);
+  }
+  const closes = s.log.length;
+  s.ws.attempts.at(-1)!.handlers.onClose({ code: 1006, reason: "" });
+  await turn();
+  assert.equal(s.fallbacks(), 1);
+  assert.equal(last.name, "http fallback", "the same attempt goes on over HTTP");
+  assert.equal(s.log.length, closes, "the owner saw no close for it");
+  assert.equal(s.make(target, s.handlers).name, "http fallback");
+  assert.equal(s.ws.attempts.length, 4 + STRIKES_AFTER_WORKED);
 });
