@@ -348,7 +348,8 @@ Deno.test("comments in Chromium: pinned by A, seen live by B, answered by B once
           hasText: "Spillway cleared",
         }).waitFor();
         // The welcome after the drop carried only what changed, not every comment again.
-        const back = welcomes.at(-1)!;
+        const back = welcomes.at(-1);
+        assert.ok(back, "B came back over its WebSocket, not the HTTP fallback");
         assert.equal("comments" in back, false);
         assert.deepEqual(
           (back.commentsChanged as { id: string }[]).map((c) => c.id),
